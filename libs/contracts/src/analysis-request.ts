@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { pseudonymKeySchema, studyPrioritySchema, traceContextSchema, isoDateTimeSchema } from './common.ts';
+
+/** One image handed to analysis: a de-identified presentation image in the derived bucket. */
+export const analysisImageSchema = z
+  .object({
+    instanceKey: pseudonymKeySchema,
+    /** 16-bit grey PNG in the derived bucket: grey-scale pipeline applied, bright = dense. */
+    imageKey: z.string().min(1).max(512),
+    width: z.number().int().positive().max(16384),
+    height: z.number().int().positive().max(16384),
+    pixelSpacingMm: z.number().positive().max(10).optional(),
+    viewPosition: z.string().max(16).optional(),
+  })
+  .strict();
+export type AnalysisImage = z.infer<typeof analysisImageSchema>;
+
+/** ingest → inference-worker. The job id is `analysisId`, so each study version is queued once. */
+export const analysisRequestSchema = z
+  .object({
+    schemaVersion: z.literal(1),
+    analysisId: z.string().regex(/^[a-z0-9]+\.v[0-9]+$/),
+    studyKey: pseudonymKeySchema,
+    version: z.number().int().positive(),
+    priority: studyPrioritySchema,
+    images: z.array(analysisImageSchema).min(1).max(16),
+    requestedAt: isoDateTimeSchema,
+    trace: traceContextSchema.optional(),
+  })
+  .strict();
+export type AnalysisRequest = z.infer<typeof analysisRequestSchema>;
+
+export function analysisIdOf(studyKey: string, version: number): string {
+  return `${studyKey}.v${version}`;
+}

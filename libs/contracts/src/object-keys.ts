@@ -1,0 +1,40 @@
+/**
+ * Object storage layout, shared by every service (see docs/data-layout.md).
+ *
+ * - originals bucket (identifiable; ingest writes, report reads for export): DICOM as received.
+ * - derived bucket (de-identified; keyed by pseudonymous keys): analysis inputs, previews,
+ *   model results and heatmaps.
+ * - reports bucket: report state and revisions, overlays.
+ *
+ * Content hashes in original keys keep two different objects that claim the same SOP Instance
+ * UID apart instead of one overwriting the other.
+ */
+export const objectKeys = Object.freeze({
+  original(studyUid: string, seriesUid: string, sopUid: string, sha256: string): string {
+    return `studies/${studyUid}/series/${seriesUid}/instances/${sopUid}/${sha256}.dcm`;
+  },
+  originalPrefix(studyUid: string): string {
+    return `studies/${studyUid}/`;
+  },
+  presentationImage(studyKey: string, instanceKey: string): string {
+    return `inputs/${studyKey}/${instanceKey}/presentation.png`;
+  },
+  preview(studyKey: string, instanceKey: string): string {
+    return `inputs/${studyKey}/${instanceKey}/preview.png`;
+  },
+  analysisResult(studyKey: string, version: number): string {
+    return `results/${studyKey}/v${version}/result.json`;
+  },
+  heatmap(studyKey: string, version: number, instanceKey: string, code: string): string {
+    return `results/${studyKey}/v${version}/${instanceKey}/heatmaps/${code}.png`;
+  },
+  reportState(studyKey: string): string {
+    return `reports/${studyKey}/state.json`;
+  },
+  reportRevision(studyKey: string, revision: number): string {
+    return `reports/${studyKey}/revisions/${String(revision).padStart(6, '0')}.json`;
+  },
+  overlay(studyKey: string, version: number, instanceKey: string, code: string): string {
+    return `reports/${studyKey}/v${version}/${instanceKey}/overlays/${code}.png`;
+  },
+});

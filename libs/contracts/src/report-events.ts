@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { dicomUidSchema, isoDateTimeSchema, pseudonymKeySchema, studyPrioritySchema, traceContextSchema } from './common.ts';
+
+/** ingest → report: a study version is complete; says whether it will be analysed and why not. */
+export const studyReceivedEventSchema = z
+  .object({
+    type: z.literal('study-received'),
+    studyKey: pseudonymKeySchema,
+    version: z.number().int().positive(),
+    /** The report service holds identifiers: it serves the radiologist and exports to the PACS. */
+    studyInstanceUid: dicomUidSchema,
+    priority: studyPrioritySchema,
+    instanceCount: z.number().int().nonnegative(),
+    eligible: z.boolean(),
+    /** Why images were not analysed (one line per instance or rule). */
+    ineligibleReasons: z.array(z.string().max(512)).max(1000),
+    images: z
+      .array(
+        z
+          .object({
+            instanceKey: pseudonymKeySchema,
+            sopInstanceUid: dicomUidSchema,
+            previewKey: z.string(),
+            width: z.number().int().positive(),
+            height: z.number().int().positive(),
+          })
+          .strict(),
+      )
+      .max(1000),
+    receivedAt: isoDateTimeSchema,
+    trace: traceContextSchema.optional(),
+  })
+  .strict();
+
+/** inference-worker → report. */
+export const analysisCompletedEventSchema = z
+  .object({
+    type: z.literal('analysis-completed'),
+    studyKey: pseudonymKeySchema,
+    version: z.number().int().positive(),
+    analysisId: z.string(),
+    resultKey: z.string(),
+    completedAt: isoDateTimeSchema,
+    trace: traceContextSchema.optional(),
+  })
+  .strict();
+
+/** inference-worker → report: a permanent failure (transient ones are retried, not reported). */
+export const analysisFailedEventSchema = z
+  .object({
+    type: z.literal('analysis-failed'),
+    studyKey: pseudonymKeySchema,
+    version: z.number().int().positive(),
+    analysisId: z.string(),
+    reason: z.string().max(1024),
+    failedAt: isoDateTimeSchema,
+    trace: traceContextSchema.optional(),
+  })
+  .strict();
+
+export const reportEventSchema = z.discriminatedUnion('type', [
+  studyReceivedEventSchema,
+  analysisCompletedEventSchema,
+  analysisFailedEventSchema,
+]);
+export type StudyReceivedEvent = z.infer<typeof studyReceivedEventSchema>;
+export type AnalysisCompletedEvent = z.infer<typeof analysisCompletedEventSchema>;
+export type AnalysisFailedEvent = z.infer<typeof analysisFailedEventSchema>;
+export type ReportEvent = z.infer<typeof reportEventSchema>;
+
+/** Job ids make each event idempotent to enqueue (a retried producer adds it once). */
+export function reportEventJobId(event: ReportEvent): string {
+  return `${event.type}.${event.studyKey}.v${event.version}`;
+}

@@ -1,0 +1,75 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from './ports.ts';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export type ServiceName = 'ingest' | 'inference-worker' | 'report';
+
+export interface ServiceProcess {
+  name: string;
+  process: ChildProcess;
+  logFile: string;
+  /** SIGTERM and wait (then SIGKILL after `graceMs`). */
+  stop(graceMs?: number): Promise<void>;
+  kill(signal?: NodeJS.Signals): void;
+  exited: Promise<number | null>;
+}
+
+/**
+ * Runs a service as its own Node process, exactly as `npm start` does (tsx on its main.ts),
+ * with its JSON logs written to `logFile`, and waits until its /readyz answers 200.
+ */
+export async function startServiceProcess(options: {
+  service: ServiceName;
+  name?: string;
+  env: Record<string, string>;
+  readyUrl: string;
+  logDir: string;
+  timeoutMs?: number;
+  echo?: boolean;
+}): Promise<ServiceProcess> {
+  const name = options.name ?? options.service;
+  mkdirSync(options.logDir, { recursive: true });
+  const logFile = join(options.logDir, `${name}.log`);
+  const log = createWriteStream(logFile, { flags: 'a' });
+  const tsx = join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
+  const main = join(REPO_ROOT, 'services', options.service, 'src', 'main.ts');
+  const child = spawn(tsx, [main], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
+  if (options.echo) {
+    child.stdout?.pipe(process.stdout, { end: false });
+    child.stderr?.pipe(process.stderr, { end: false });
+  }
+  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+  await waitFor(`${name} to be ready (${options.readyUrl}); see ${logFile}`, async () => {
+    if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode}`);
+    const res = await fetch(options.readyUrl).catch(() => undefined);
+    return res?.status === 200 ? true : undefined;
+  }, options.timeoutMs ?? 60_000, 200);
+  return {
+    name,
+    process: child,
+    logFile,
+    exited,
+    kill(signal: NodeJS.Signals = 'SIGKILL') {
+      child.kill(signal);
+    },
+    async stop(graceMs = 30_000) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(timer);
+      }
+      log.end();
+    },
+  };
+}

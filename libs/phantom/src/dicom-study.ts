@@ -1,0 +1,68 @@
+import { generateUid, writeGreyImageInstance } from '@cxr/dicom';
+import { generatePhantom } from './phantom.ts';
+import type { FindingSpec, Phantom, Tier } from './types.ts';
+
+export interface ChestStudyOptions {
+  seed: number;
+  findings?: FindingSpec[];
+  tier?: Tier;
+  /** Image width in pixels (default 1024); height follows `aspect`. */
+  size?: number;
+  /** Height / width (default 1.2, as most chest detectors). */
+  aspect?: number;
+  modality?: 'DX' | 'CR';
+  photometric?: 'MONOCHROME2' | 'MONOCHROME1';
+  priority?: 'STAT' | 'ROUTINE';
+  /** Put the instance into an existing study (a late or additional image). */
+  studyInstanceUid?: string;
+}
+
+export interface ChestStudy {
+  phantom: Phantom;
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  sopInstanceUid: string;
+  /** Synthetic identifiers written into the file; tests check they never reach a log. */
+  patient: { id: string; name: string };
+  accessionNumber: string;
+  /** The Part 10 file. */
+  file: Buffer;
+}
+
+/**
+ * A synthetic chest radiograph as a PACS would send it: a phantom rendered at detector size
+ * and written as a DX (or CR) instance with patient, study and series modules and fresh UIDs.
+ * Used by tests, the demo and benchmarks.
+ */
+export function makeChestStudy(options: ChestStudyOptions): ChestStudy {
+  const phantom = generatePhantom({
+    seed: options.seed,
+    size: options.size ?? 1024,
+    aspect: options.aspect ?? 1.2,
+    ...(options.tier ? { tier: options.tier } : {}),
+    ...(options.findings ? { findings: options.findings } : {}),
+  });
+  const studyInstanceUid = options.studyInstanceUid ?? generateUid();
+  const seriesInstanceUid = generateUid();
+  const sopInstanceUid = generateUid();
+  const patient = { id: `SYN${String(options.seed).padStart(6, '0')}`, name: `PHANTOM^SYNTHETIC${options.seed}` };
+  const accessionNumber = `ACC${String(options.seed).padStart(7, '0')}`;
+  const file = writeGreyImageInstance({
+    image: { width: phantom.width, height: phantom.height, data: phantom.pixels },
+    pixelSpacingMm: phantom.pixelSpacingMm,
+    modality: options.modality ?? 'DX',
+    photometric: options.photometric ?? 'MONOCHROME2',
+    patient: { id: patient.id, name: patient.name, sex: 'O' },
+    study: {
+      instanceUid: studyInstanceUid,
+      accessionNumber,
+      description: 'CHEST PA (synthetic phantom)',
+      ...(options.priority ? { priority: options.priority } : {}),
+    },
+    series: { instanceUid: seriesInstanceUid, number: 1, description: 'PA' },
+    sopInstanceUid,
+    bodyPart: 'CHEST',
+    viewPosition: 'PA',
+  });
+  return { phantom, studyInstanceUid, seriesInstanceUid, sopInstanceUid, patient, accessionNumber, file };
+}

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+/**
+ * Config is read once, in main.ts, from environment variables, validated with zod and passed
+ * down. Errors name the variable. Values that every service shares live here.
+ */
+export function parseEnv<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.infer<T> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const name = issue.path.join('.');
+      const value = env[name];
+      return value === undefined
+        ? `${name}: missing setting (${issue.message})`
+        : `${name}: malformed setting ${JSON.stringify(value)} (${issue.message})`;
+    });
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  return result.data;
+}
+
+export const portSchema = z.coerce.number().int().min(0).max(65535);
+export const positiveIntSchema = z.coerce.number().int().positive();
+export const booleanSchema = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+export const listSchema = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0));
+
+/** Settings shared by every service: where Redis and object storage are, bucket names, logging. */
+export const sharedEnvSchema = z.object({
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('cxr'),
+  S3_ENDPOINT: z.string().url().default('http://127.0.0.1:9000'),
+  S3_REGION: z.string().default('us-east-1'),
+  S3_ACCESS_KEY: z.string().min(1).default('S3RVER'),
+  S3_SECRET_KEY: z.string().min(1).default('S3RVER'),
+  BUCKET_ORIGINALS: z.string().min(3).default('dicom-originals'),
+  BUCKET_DERIVED: z.string().min(3).default('cxr-derived'),
+  BUCKET_REPORTS: z.string().min(3).default('cxr-reports'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type SharedEnv = z.infer<typeof sharedEnvSchema>;
+
+export interface SharedConfig {
+  redisUrl: string;
+  queuePrefix: string;
+  s3: { endpoint: string; region: string; accessKey: string; secretKey: string };
+  buckets: { originals: string; derived: string; reports: string };
+  logLevel: SharedEnv['LOG_LEVEL'];
+}
+
+export function toSharedConfig(env: SharedEnv): SharedConfig {
+  return {
+    redisUrl: env.REDIS_URL,
+    queuePrefix: env.QUEUE_PREFIX,
+    s3: { endpoint: env.S3_ENDPOINT, region: env.S3_REGION, accessKey: env.S3_ACCESS_KEY, secretKey: env.S3_SECRET_KEY },
+    buckets: { originals: env.BUCKET_ORIGINALS, derived: env.BUCKET_DERIVED, reports: env.BUCKET_REPORTS },
+    logLevel: env.LOG_LEVEL,
+  };
+}

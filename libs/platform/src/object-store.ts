@@ -1,0 +1,190 @@
+import { Client } from 'minio';
+import type { Readable } from 'node:stream';
+import { PermanentError, TransientError } from './errors.ts';
+
+export interface S3Settings {
+  endpoint: string;
+  region: string;
+  accessKey: string;
+  secretKey: string;
+}
+
+export class ObjectNotFoundError extends PermanentError {
+  constructor(bucket: string, key: string) {
+    super(`object not found: ${bucket}/${key}`);
+    this.name = 'ObjectNotFoundError';
+  }
+}
+
+export class ObjectTooLargeError extends PermanentError {
+  constructor(bucket: string, key: string, size: number, limit: number) {
+    super(`object ${bucket}/${key} is ${size} bytes, over the ${limit}-byte limit`);
+    this.name = 'ObjectTooLargeError';
+  }
+}
+
+export interface ObjectInfo {
+  size: number;
+  etag: string;
+  contentType: string | undefined;
+  metadata: Record<string, string>;
+}
+
+// Objects up to this size go up as a single PUT. s3rver (local runs) lacks the multipart
+// listing the client uses above its part size, and nothing we store comes near it.
+const SINGLE_PUT_LIMIT = 512 * 1024 * 1024;
+
+function isNotFound(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code;
+  return code === 'NoSuchKey' || code === 'NotFound' || code === 'NoSuchBucket';
+}
+
+/** Everything other than "not found" (connection refused, timeouts, 5xx) is worth retrying. */
+function wrap(error: unknown, what: string): Error {
+  if (error instanceof PermanentError || error instanceof TransientError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new TransientError(`object storage ${what} failed: ${message}`, { cause: error });
+}
+
+/**
+ * The one place that talks to object storage (MinIO in production, s3rver locally), through
+ * the `minio` client. Object storage is the system of record; see docs/data-layout.md.
+ */
+export class ObjectStore {
+  readonly client: Client;
+
+  constructor(settings: S3Settings) {
+    const url = new URL(settings.endpoint);
+    const useSSL = url.protocol === 'https:';
+    this.client = new Client({
+      endPoint: url.hostname,
+      port: url.port ? Number(url.port) : useSSL ? 443 : 80,
+      useSSL,
+      accessKey: settings.accessKey,
+      secretKey: settings.secretKey,
+      region: settings.region,
+      pathStyle: true,
+      partSize: SINGLE_PUT_LIMIT,
+    });
+  }
+
+  async ensureBuckets(buckets: string[]): Promise<void> {
+    for (const bucket of buckets) {
+      try {
+        if (!(await this.client.bucketExists(bucket))) await this.client.makeBucket(bucket);
+      } catch (error) {
+        // Two services creating the same bucket at once: the loser sees it already exists.
+        const code = (error as { code?: string }).code;
+        if (code !== 'BucketAlreadyOwnedByYou' && code !== 'BucketAlreadyExists') throw wrap(error, `create bucket ${bucket}`);
+      }
+    }
+  }
+
+  async put(bucket: string, key: string, body: Buffer, contentType: string, metadata: Record<string, string> = {}): Promise<void> {
+    try {
+      await this.client.putObject(bucket, key, body, body.length, { 'Content-Type': contentType, ...metadata });
+    } catch (error) {
+      throw wrap(error, `put ${bucket}/${key}`);
+    }
+  }
+
+  async putJson(bucket: string, key: string, value: unknown): Promise<void> {
+    await this.put(bucket, key, Buffer.from(JSON.stringify(value)), 'application/json');
+  }
+
+  async stat(bucket: string, key: string): Promise<ObjectInfo | null> {
+    try {
+      const s = await this.client.statObject(bucket, key);
+      const metadata: Record<string, string> = {};
+      for (const [k, v] of Object.entries(s.metaData ?? {})) metadata[k.toLowerCase()] = String(v);
+      return { size: s.size, etag: s.etag, contentType: metadata['content-type'], metadata };
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw wrap(error, `stat ${bucket}/${key}`);
+    }
+  }
+
+  /** Reads a whole object, refusing one larger than `maxBytes` before downloading it. */
+  async get(bucket: string, key: string, maxBytes = 256 * 1024 * 1024): Promise<Buffer> {
+    let stream: Readable;
+    try {
+      const info = await this.client.statObject(bucket, key);
+      if (info.size > maxBytes) throw new ObjectTooLargeError(bucket, key, info.size, maxBytes);
+      stream = await this.client.getObject(bucket, key);
+    } catch (error) {
+      if (isNotFound(error)) throw new ObjectNotFoundError(bucket, key);
+      throw wrap(error, `get ${bucket}/${key}`);
+    }
+    const chunks: Buffer[] = [];
+    let total = 0;
+    try {
+      for await (const chunk of stream) {
+        total += (chunk as Buffer).length;
+        if (total > maxBytes) {
+          stream.destroy();
+          throw new ObjectTooLargeError(bucket, key, total, maxBytes);
+        }
+        chunks.push(chunk as Buffer);
+      }
+    } catch (error) {
+      throw wrap(error, `read ${bucket}/${key}`);
+    }
+    return Buffer.concat(chunks, total);
+  }
+
+  async getJson(bucket: string, key: string, maxBytes = 16 * 1024 * 1024): Promise<unknown> {
+    const body = await this.get(bucket, key, maxBytes);
+    try {
+      return JSON.parse(body.toString('utf8'));
+    } catch (error) {
+      throw new PermanentError(`object ${bucket}/${key} is not valid JSON`, { cause: error });
+    }
+  }
+
+  async getStream(bucket: string, key: string): Promise<Readable> {
+    try {
+      return await this.client.getObject(bucket, key);
+    } catch (error) {
+      if (isNotFound(error)) throw new ObjectNotFoundError(bucket, key);
+      throw wrap(error, `get ${bucket}/${key}`);
+    }
+  }
+
+  async list(bucket: string, prefix: string): Promise<string[]> {
+    try {
+      const keys: string[] = [];
+      for await (const item of this.client.listObjectsV2(bucket, prefix, true)) {
+        if (item.name) keys.push(item.name);
+      }
+      return keys;
+    } catch (error) {
+      throw wrap(error, `list ${bucket}/${prefix}`);
+    }
+  }
+
+  async remove(bucket: string, key: string): Promise<void> {
+    try {
+      await this.client.removeObject(bucket, key);
+    } catch (error) {
+      throw wrap(error, `remove ${bucket}/${key}`);
+    }
+  }
+
+  /** A short-lived URL a browser can fetch directly from object storage. */
+  async presignedGet(bucket: string, key: string, expirySeconds: number): Promise<string> {
+    try {
+      return await this.client.presignedGetObject(bucket, key, expirySeconds);
+    } catch (error) {
+      throw wrap(error, `presign ${bucket}/${key}`);
+    }
+  }
+
+  /** Whether storage answers at all (readiness). */
+  async ping(bucket: string): Promise<boolean> {
+    try {
+      return await this.client.bucketExists(bucket);
+    } catch {
+      return false;
+    }
+  }
+}

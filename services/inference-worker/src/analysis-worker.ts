@@ -1,0 +1,114 @@
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import {
+  QUEUE_NAMES, analysisRequestSchema, reportEventJobId,
+  type AnalysisRequest, type ReportEvent,
+} from '@cxr/contracts';
+import type { ModelPackage } from '@cxr/inference';
+import { errorMessage, isPermanent, prom, type Logger, type ObjectStore, type Redis } from '@cxr/platform';
+import type { Registry } from 'prom-client';
+import { analyseStudy } from './analysis/analyse-study.ts';
+
+export interface AnalysisWorkerDeps {
+  workerConnection: Redis;
+  queueConnection: Redis;
+  queuePrefix: string;
+  objects: ObjectStore;
+  derivedBucket: string;
+  model: ModelPackage;
+  concurrency: number;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  logger: Logger;
+  metrics: Registry;
+}
+
+const EVENT_JOB_OPTIONS = {
+  attempts: 10,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { age: 24 * 3600, count: 50_000 },
+  removeOnFail: { age: 14 * 24 * 3600 },
+} as const;
+
+/**
+ * Takes analysis jobs. Permanent failures (unreadable input, a model that refuses it) fail the
+ * job at once and tell the report service why; transient ones (storage, Redis) are retried with
+ * backoff by BullMQ. Effects are idempotent (deterministic keys and event job ids), so the
+ * at-least-once redelivery after a crash leaves exactly one result.
+ */
+export function startAnalysisWorker(deps: AnalysisWorkerDeps) {
+  const { logger } = deps;
+  const events = new Queue<ReportEvent>(QUEUE_NAMES.reportEvents, { connection: deps.queueConnection, prefix: deps.queuePrefix });
+  events.on('error', (error) => logger.warn({ reason: errorMessage(error) }, 'report-events queue problem'));
+
+  const jobs = new prom.Counter({ name: 'cxr_worker_jobs_total', help: 'Analysis jobs by outcome', labelNames: ['outcome'] as const, registers: [deps.metrics] });
+  const stageSeconds = new prom.Histogram({
+    name: 'cxr_worker_stage_seconds', help: 'Per-stage latency of analysis jobs', labelNames: ['stage'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [deps.metrics],
+  });
+  new prom.Gauge({ name: 'cxr_worker_execution_provider', help: 'Execution provider in use (1 = active)', labelNames: ['provider'] as const, registers: [deps.metrics] })
+    .set({ provider: deps.model.executionProvider }, 1);
+
+  async function emit(event: ReportEvent): Promise<void> {
+    await events.add(event.type, event, { jobId: reportEventJobId(event), ...EVENT_JOB_OPTIONS });
+  }
+
+  async function process(job: Job<AnalysisRequest>) {
+    const parsed = analysisRequestSchema.safeParse(job.data);
+    if (!parsed.success) {
+      jobs.inc({ outcome: 'invalid' });
+      throw new UnrecoverableError(`invalid analysis request: ${parsed.error.message}`);
+    }
+    const request = parsed.data;
+    const log = logger.child({ analysisId: request.analysisId, jobId: job.id, attempt: job.attemptsMade + 1 });
+    const started = performance.now();
+    try {
+      const { result, resultKey } = await analyseStudy(request, { objects: deps.objects, derivedBucket: deps.derivedBucket, model: deps.model });
+      await emit({
+        type: 'analysis-completed', studyKey: request.studyKey, version: request.version, analysisId: request.analysisId,
+        resultKey, completedAt: result.completedAt, ...(request.trace ? { trace: request.trace } : {}),
+      });
+      for (const [stage, ms] of Object.entries(result.timingsMs)) stageSeconds.observe({ stage }, ms / 1000);
+      stageSeconds.observe({ stage: 'total' }, (performance.now() - started) / 1000);
+      jobs.inc({ outcome: 'completed' });
+      log.info({ images: result.images.length, ms: Math.round(performance.now() - started), provider: result.model.executionProvider }, 'analysis completed');
+      return { resultKey };
+    } catch (error) {
+      if (!isPermanent(error)) {
+        jobs.inc({ outcome: 'retried' });
+        log.warn({ reason: errorMessage(error) }, 'analysis failed transiently; will retry');
+        throw error;
+      }
+      jobs.inc({ outcome: 'failed' });
+      log.warn({ reason: errorMessage(error) }, 'analysis failed permanently');
+      await emit({
+        type: 'analysis-failed', studyKey: request.studyKey, version: request.version, analysisId: request.analysisId,
+        reason: errorMessage(error), failedAt: new Date().toISOString(), ...(request.trace ? { trace: request.trace } : {}),
+      });
+      throw new UnrecoverableError(errorMessage(error));
+    }
+  }
+
+  const worker = new Worker<AnalysisRequest>(QUEUE_NAMES.analysis, process, {
+    connection: deps.workerConnection,
+    prefix: deps.queuePrefix,
+    concurrency: deps.concurrency,
+    lockDuration: deps.lockDurationMs,
+    stalledInterval: deps.stalledIntervalMs,
+    maxStalledCount: 2,
+  });
+  worker.on('error', (error) => logger.warn({ reason: errorMessage(error) }, 'analysis worker problem'));
+
+  return {
+    worker,
+    /** Stop taking jobs; wait for running ones up to `graceMs`, then hand them back. */
+    async close(graceMs: number): Promise<void> {
+      const graceful = worker.close();
+      const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), graceMs).unref());
+      if ((await Promise.race([graceful, timeout])) === 'timeout') {
+        logger.warn({ graceMs }, 'running jobs did not finish within the grace period; handing them back');
+        await worker.close(true);
+      }
+      await events.close();
+    },
+  };
+}

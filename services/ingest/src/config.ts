@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import {
+  booleanSchema, listSchema, parseEnv, portSchema, positiveIntSchema, sharedEnvSchema, toSharedConfig,
+  type SharedConfig,
+} from '@cxr/platform';
+import type { EligibilityRules } from './studies/eligibility.ts';
+
+const envSchema = sharedEnvSchema.extend({
+  INGEST_DIMSE_HOST: z.string().default('127.0.0.1'),
+  INGEST_DIMSE_PORT: portSchema.default(11112),
+  INGEST_AE_TITLE: z.string().regex(/^[\x20-\x7e]{1,16}$/).default('INGEST'),
+  /** Comma-separated calling AE titles allowed to associate; empty = any. */
+  INGEST_ALLOWED_CALLING_AETS: listSchema.default([]),
+  INGEST_MAX_ASSOCIATIONS: positiveIntSchema.default(16),
+  INGEST_MAX_PDU_LENGTH: z.coerce.number().int().min(4096).max(131072).default(131072),
+  INGEST_HTTP_HOST: z.string().default('127.0.0.1'),
+  INGEST_HTTP_PORT: portSchema.default(8080),
+  /** Largest single instance accepted (DIMSE and STOW-RS). */
+  INGEST_MAX_INSTANCE_BYTES: positiveIntSchema.default(512 * 1024 * 1024),
+  /** Largest STOW-RS request body. */
+  INGEST_STOW_MAX_REQUEST_BYTES: positiveIntSchema.default(1024 * 1024 * 1024),
+  /**
+   * API keys for STOW-RS senders, `name:key` pairs separated by commas. Empty = no
+   * authentication (local runs only; the service logs a warning).
+   */
+  INGEST_STOW_API_KEYS: listSchema.default([]),
+  /** A STOW-RS study is complete when no instance arrived for this long. */
+  INGEST_STUDY_STABLE_MS: positiveIntSchema.default(3000),
+  INGEST_STUDY_CONCURRENCY: positiveIntSchema.default(2),
+  /** Secret for pseudonymous keys handed to analysis. Change it in production. */
+  PSEUDONYM_SECRET: z.string().min(16).default('local-development-pseudonym-secret'),
+  /** Long side of the stored analysis input image (px). */
+  INGEST_ANALYSIS_MAX_SIZE: positiveIntSchema.default(1024),
+  INGEST_ELIGIBLE_MODALITIES: listSchema.default(['CR', 'DX']),
+  INGEST_ELIGIBLE_BODY_PARTS: listSchema.default(['CHEST', '']),
+  INGEST_ELIGIBLE_VIEW_POSITIONS: listSchema.default(['PA', 'AP', '']),
+  INGEST_ELIGIBLE_PHOTOMETRIC: listSchema.default(['MONOCHROME1', 'MONOCHROME2']),
+  INGEST_METRICS_ENABLED: booleanSchema.default(true),
+});
+
+export interface IngestConfig extends SharedConfig {
+  dimse: {
+    host: string;
+    port: number;
+    aeTitle: string;
+    allowedCallingAeTitles: string[];
+    maxAssociations: number;
+    maxPduLength: number;
+  };
+  http: { host: string; port: number };
+  maxInstanceBytes: number;
+  stow: { maxRequestBytes: number; apiKeys: Map<string, string> };
+  studyStableMs: number;
+  studyConcurrency: number;
+  pseudonymSecret: string;
+  analysisMaxSize: number;
+  eligibility: EligibilityRules;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv): IngestConfig {
+  const e = parseEnv(envSchema, env);
+  const apiKeys = new Map<string, string>();
+  for (const pair of e.INGEST_STOW_API_KEYS) {
+    const at = pair.indexOf(':');
+    if (at <= 0 || at === pair.length - 1) {
+      throw new Error('INGEST_STOW_API_KEYS: malformed setting (expected name:key pairs separated by commas)');
+    }
+    apiKeys.set(pair.slice(at + 1), pair.slice(0, at));
+  }
+  return {
+    ...toSharedConfig(e),
+    dimse: {
+      host: e.INGEST_DIMSE_HOST,
+      port: e.INGEST_DIMSE_PORT,
+      aeTitle: e.INGEST_AE_TITLE,
+      allowedCallingAeTitles: e.INGEST_ALLOWED_CALLING_AETS,
+      maxAssociations: e.INGEST_MAX_ASSOCIATIONS,
+      maxPduLength: e.INGEST_MAX_PDU_LENGTH,
+    },
+    http: { host: e.INGEST_HTTP_HOST, port: e.INGEST_HTTP_PORT },
+    maxInstanceBytes: e.INGEST_MAX_INSTANCE_BYTES,
+    stow: { maxRequestBytes: e.INGEST_STOW_MAX_REQUEST_BYTES, apiKeys },
+    studyStableMs: e.INGEST_STUDY_STABLE_MS,
+    studyConcurrency: e.INGEST_STUDY_CONCURRENCY,
+    pseudonymSecret: e.PSEUDONYM_SECRET,
+    analysisMaxSize: e.INGEST_ANALYSIS_MAX_SIZE,
+    eligibility: {
+      modalities: e.INGEST_ELIGIBLE_MODALITIES,
+      bodyParts: e.INGEST_ELIGIBLE_BODY_PARTS,
+      viewPositions: e.INGEST_ELIGIBLE_VIEW_POSITIONS,
+      photometricInterpretations: e.INGEST_ELIGIBLE_PHOTOMETRIC,
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import sharp from 'sharp';
+import { decodeFrame, parseInstance, toPresentation } from '@cxr/dicom';
+
+export interface AnalysisImage {
+  /** 16-bit grey PNG: the DICOM grey-scale pipeline applied, bright = dense. */
+  presentationPng: Buffer;
+  /** 8-bit grey PNG for display and overlays. */
+  previewPng: Buffer;
+  width: number;
+  height: number;
+}
+
+const PREVIEW_MAX_SIZE = 1024;
+
+function fitWithin(width: number, height: number, max: number): { width: number; height: number } {
+  const scale = Math.min(1, max / Math.max(width, height));
+  return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
+}
+
+/**
+ * Turns a stored instance into what analysis and display need: decode the first frame, run
+ * the grey-scale pipeline (modality LUT, VOI, MONOCHROME1 inversion), and downsize.
+ * Throws the DICOM library's permanent errors for pixel data it cannot decode.
+ */
+export async function prepareAnalysisImage(bytes: Uint8Array, maxSize: number): Promise<AnalysisImage> {
+  const instance = parseInstance(bytes);
+  const frame = await decodeFrame(instance, 0);
+  const presentation = toPresentation(frame, instance);
+  const size = fitWithin(presentation.width, presentation.height, maxSize);
+  const raw = { width: presentation.width, height: presentation.height, channels: 1 as const };
+
+  const resized16 = await sharp(presentation.data, { raw })
+    .resize(size.width, size.height, { kernel: 'lanczos3', fit: 'fill' })
+    .toColourspace('grey16')
+    .raw({ depth: 'ushort' })
+    .toBuffer({ resolveWithObject: true });
+  const pixels16 = new Uint16Array(resized16.data.buffer, resized16.data.byteOffset, resized16.data.length / 2);
+  const presentationPng = await sharp(pixels16, { raw: { width: size.width, height: size.height, channels: 1 } })
+    .toColourspace('grey16')
+    .png({ compressionLevel: 6 })
+    .toBuffer();
+
+  const previewSize = fitWithin(size.width, size.height, PREVIEW_MAX_SIZE);
+  const pixels8 = new Uint8Array(pixels16.length);
+  for (let i = 0; i < pixels16.length; i++) pixels8[i] = pixels16[i]! >> 8;
+  const previewPng = await sharp(pixels8, { raw: { width: size.width, height: size.height, channels: 1 } })
+    .resize(previewSize.width, previewSize.height, { fit: 'fill' })
+    .png()
+    .toBuffer();
+  return { presentationPng, previewPng, width: size.width, height: size.height };
+}

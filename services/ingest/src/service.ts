@@ -1,0 +1,154 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import { Queue, Worker, UnrecoverableError } from 'bullmq';
+import {
+  QUEUE_NAMES, studyCompletionJobSchema,
+  type AnalysisRequest, type ReportEvent, type StudyCompletionJob,
+} from '@cxr/contracts';
+import {
+  ObjectStore, createMetricsRegistry, createRequestConnection, createWorkerConnection, errorMessage, prom,
+  type Logger,
+} from '@cxr/platform';
+import { createHttpApp } from './app.ts';
+import type { IngestConfig } from './config.ts';
+import { createDimseServer } from './dimse/dimse-server.ts';
+import { Pseudonymizer } from './privacy/pseudonym.ts';
+import { InstanceRejectedError, InstanceStore, StorageUnavailableError } from './storage/instance-store.ts';
+import { CompletionScheduler } from './studies/completion-scheduler.ts';
+import { StudyProcessor } from './studies/study-processor.ts';
+import { StudyRegistry } from './studies/study-registry.ts';
+
+export interface IngestService {
+  start(): Promise<{ dimse: { host: string; port: number }; http: { host: string; port: number } }>;
+  stop(): Promise<void>;
+}
+
+const DIMSE_FALLBACK_COMPLETION_MS = 5 * 60_000;
+
+/**
+ * Wires the ingest service: DIMSE SCP and STOW-RS receive instances into the InstanceStore;
+ * the CompletionScheduler decides when a study is complete; the StudyProcessor (a BullMQ
+ * worker on the study-completion queue) prepares inputs and queues analysis.
+ */
+export function createIngestService(config: IngestConfig, logger: Logger): IngestService {
+  const objects = new ObjectStore(config.s3);
+  const requestRedis = createRequestConnection(config.redisUrl);
+  const workerRedis = createWorkerConnection(config.redisUrl);
+  const queueOptions = { connection: requestRedis, prefix: config.queuePrefix };
+  const completionQueue = new Queue<StudyCompletionJob>(QUEUE_NAMES.studyCompletion, queueOptions);
+  const analysisQueue = new Queue<AnalysisRequest>(QUEUE_NAMES.analysis, queueOptions);
+  const reportEventsQueue = new Queue<ReportEvent>(QUEUE_NAMES.reportEvents, queueOptions);
+  for (const q of [completionQueue, analysisQueue, reportEventsQueue]) {
+    q.on('error', (error) => logger.warn({ queue: q.name, reason: errorMessage(error) }, 'queue connection problem'));
+  }
+  requestRedis.on('error', (error) => logger.warn({ reason: errorMessage(error) }, 'redis connection problem'));
+  workerRedis.on('error', (error) => logger.warn({ reason: errorMessage(error) }, 'redis connection problem'));
+
+  const registry = new StudyRegistry(requestRedis, config.queuePrefix, new Pseudonymizer(config.pseudonymSecret));
+  const instances = new InstanceStore({ objects, bucket: config.buckets.originals, registry, logger, maxInstanceBytes: config.maxInstanceBytes });
+  const scheduler = new CompletionScheduler(completionQueue, config.studyStableMs, Math.max(DIMSE_FALLBACK_COMPLETION_MS, config.studyStableMs));
+  const processor = new StudyProcessor({
+    registry, objects, buckets: config.buckets, analysisQueue, reportEventsQueue,
+    eligibility: config.eligibility, analysisMaxSize: config.analysisMaxSize, maxImagesPerStudy: 8, logger,
+  });
+
+  const metrics = createMetricsRegistry('ingest');
+  const received = new prom.Counter({ name: 'cxr_ingest_instances_total', help: 'Instances received, by protocol and outcome', labelNames: ['protocol', 'outcome'] as const, registers: [metrics] });
+  const studiesCompleted = new prom.Counter({ name: 'cxr_ingest_studies_completed_total', help: 'Study completion runs, by outcome', labelNames: ['outcome'] as const, registers: [metrics] });
+  const associations = new prom.Gauge({ name: 'cxr_ingest_dimse_associations', help: 'Open DIMSE associations', registers: [metrics] });
+
+  const checkReady = async () => ({
+    redis: await registry.ping().catch(() => false),
+    storage: await objects.ping(config.buckets.originals),
+  });
+
+  const app = createHttpApp({
+    instances, scheduler, registry, objects, originalsBucket: config.buckets.originals,
+    apiKeys: config.stow.apiKeys, maxRequestBytes: config.stow.maxRequestBytes, maxParts: 10_000,
+    logger, received, metrics, checkReady,
+  });
+
+  // Studies touched by each open association, completed when it is released.
+  const associationStudies = new Map<string, Set<string>>();
+  const dimse = createDimseServer({
+    host: config.dimse.host,
+    port: config.dimse.port,
+    aeTitle: config.dimse.aeTitle,
+    allowedCallingAeTitles: config.dimse.allowedCallingAeTitles,
+    maxAssociations: config.dimse.maxAssociations,
+    maxPduLength: config.dimse.maxPduLength,
+    maxInstanceBytes: config.maxInstanceBytes,
+    logger,
+    async onInstance(file, ctx) {
+      try {
+        const accepted = await instances.accept(file, { protocol: 'dimse', sender: ctx.callingAeTitle });
+        let studies = associationStudies.get(ctx.associationId);
+        if (!studies) associationStudies.set(ctx.associationId, (studies = new Set()));
+        studies.add(accepted.studyInstanceUid);
+        // If the association never ends cleanly, the study still completes after a while.
+        await scheduler.instanceOverDimse(accepted.studyInstanceUid);
+        received.inc({ protocol: 'dimse', outcome: accepted.outcome });
+      } catch (error) {
+        received.inc({ protocol: 'dimse', outcome: error instanceof InstanceRejectedError ? 'rejected' : 'unavailable' });
+        if (error instanceof InstanceRejectedError || error instanceof StorageUnavailableError) throw error;
+        throw new StorageUnavailableError(`cannot record the instance now: ${errorMessage(error)}`, { cause: error });
+      }
+    },
+    async onAssociationEnd(ctx) {
+      const studies = associationStudies.get(ctx.associationId) ?? new Set<string>();
+      associationStudies.delete(ctx.associationId);
+      if (!ctx.released) return; // aborted: the fallback completion covers what was stored
+      for (const study of studies) {
+        try {
+          await scheduler.associationEnded(study);
+        } catch (error) {
+          logger.warn({ studyKey: registry.studyKey(study), reason: errorMessage(error) }, 'could not schedule study completion; the fallback will');
+        }
+      }
+    },
+  });
+
+  let completionWorker: Worker<StudyCompletionJob> | undefined;
+  let server: Server | undefined;
+  const gaugeTimer = setInterval(() => associations.set(dimse.activeAssociations()), 1000);
+  gaugeTimer.unref();
+
+  return {
+    async start() {
+      await objects.ensureBuckets([config.buckets.originals, config.buckets.derived]);
+      completionWorker = new Worker<StudyCompletionJob>(
+        QUEUE_NAMES.studyCompletion,
+        async (job) => {
+          const parsed = studyCompletionJobSchema.safeParse(job.data);
+          if (!parsed.success) throw new UnrecoverableError(`invalid study-completion job: ${parsed.error.message}`);
+          const outcome = await processor.process(parsed.data.studyInstanceUid);
+          studiesCompleted.inc({ outcome: outcome.kind });
+          return outcome;
+        },
+        { connection: workerRedis, prefix: config.queuePrefix, concurrency: config.studyConcurrency },
+      );
+      completionWorker.on('failed', (job, error) => {
+        logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, reason: errorMessage(error) }, 'study completion failed');
+      });
+      completionWorker.on('error', (error) => logger.warn({ reason: errorMessage(error) }, 'study completion worker problem'));
+      const dimseAddress = await dimse.listen();
+      server = app.listen(config.http.port, config.http.host);
+      await once(server, 'listening');
+      const address = server.address();
+      const httpPort = typeof address === 'object' && address ? address.port : config.http.port;
+      return { dimse: dimseAddress, http: { host: config.http.host, port: httpPort } };
+    },
+    async stop() {
+      clearInterval(gaugeTimer);
+      await dimse.close();
+      if (server) {
+        server.close();
+        server.closeAllConnections();
+      }
+      await completionWorker?.close();
+      await Promise.all([completionQueue.close(), analysisQueue.close(), reportEventsQueue.close()]);
+      requestRedis.disconnect();
+      workerRedis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,128 @@
+import { createHash } from 'node:crypto';
+import { objectKeys } from '@cxr/contracts';
+import { parseInstance, type ParsedInstance } from '@cxr/dicom';
+import { PermanentError, TransientError, errorMessage, type Logger, type ObjectStore } from '@cxr/platform';
+import type { StudyRegistry, InstanceRecord } from '../studies/study-registry.ts';
+
+/** DIMSE C-STORE failure statuses (PS3.4 B.2.3) and the STOW-RS Failure Reason they map to. */
+export const StoreStatus = Object.freeze({
+  outOfResources: 0xa700,
+  dataSetDoesNotMatchSopClass: 0xa900,
+  cannotUnderstand: 0xc000,
+});
+
+/** The instance was refused for what it is; the sender should not retry it unchanged. */
+export class InstanceRejectedError extends PermanentError {
+  constructor(
+    message: string,
+    readonly dimseStatus: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'InstanceRejectedError';
+  }
+}
+
+/** We could not keep it right now (storage or Redis down); the sender should retry. */
+export class StorageUnavailableError extends TransientError {
+  readonly dimseStatus = StoreStatus.outOfResources;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'StorageUnavailableError';
+  }
+}
+
+export interface InstanceSource {
+  protocol: 'dimse' | 'stow-rs';
+  /** Calling AE title or STOW-RS sender name. */
+  sender: string;
+}
+
+export interface AcceptedInstance {
+  outcome: 'stored' | 'duplicate' | 'conflict';
+  sopClassUid: string;
+  sopInstanceUid: string;
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+}
+
+function priorityOf(instance: ParsedInstance): InstanceRecord['priority'] {
+  const p = (instance.priority ?? '').trim().toUpperCase();
+  if (p === 'STAT') return 'stat';
+  if (p === 'HIGH' || p === 'URGENT') return 'urgent';
+  return 'routine';
+}
+
+/**
+ * Accepting an instance: validate, store the bytes unchanged under a content-addressed key,
+ * then record it. Success is reported only after both; a failure of either is transient and
+ * the sender's retry finds the object already there (same hash) and just records it.
+ */
+export class InstanceStore {
+  constructor(
+    private readonly deps: {
+      objects: ObjectStore;
+      bucket: string;
+      registry: StudyRegistry;
+      logger: Logger;
+      maxInstanceBytes: number;
+    },
+  ) {}
+
+  async accept(bytes: Buffer, source: InstanceSource): Promise<AcceptedInstance> {
+    const { logger } = this.deps;
+    if (bytes.length > this.deps.maxInstanceBytes) {
+      throw new InstanceRejectedError(`instance of ${bytes.length} bytes exceeds the ${this.deps.maxInstanceBytes}-byte limit`, StoreStatus.outOfResources);
+    }
+    let instance: ParsedInstance;
+    try {
+      instance = parseInstance(bytes, { maxBytes: this.deps.maxInstanceBytes });
+    } catch (error) {
+      const reason = errorMessage(error);
+      logger.warn({ protocol: source.protocol, sender: source.sender, bytes: bytes.length, reason }, 'instance refused');
+      throw new InstanceRejectedError(`refused: ${reason}`, StoreStatus.cannotUnderstand, { cause: error });
+    }
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const key = objectKeys.original(instance.studyInstanceUid, instance.seriesInstanceUid, instance.sopInstanceUid, sha256);
+    const ids = {
+      sopClassUid: instance.sopClassUid,
+      sopInstanceUid: instance.sopInstanceUid,
+      studyInstanceUid: instance.studyInstanceUid,
+      seriesInstanceUid: instance.seriesInstanceUid,
+    };
+    try {
+      const existing = await this.deps.objects.stat(this.deps.bucket, key);
+      if (!existing) await this.deps.objects.put(this.deps.bucket, key, bytes, 'application/dicom');
+      const record: InstanceRecord = {
+        sha256,
+        objectKey: key,
+        seriesInstanceUid: instance.seriesInstanceUid,
+        sopClassUid: instance.sopClassUid,
+        transferSyntaxUid: instance.transferSyntaxUid,
+        modality: instance.modality ?? '',
+        bodyPartExamined: instance.bodyPartExamined ?? '',
+        viewPosition: instance.viewPosition ?? '',
+        photometricInterpretation: instance.photometricInterpretation ?? '',
+        rows: instance.rows ?? 0,
+        columns: instance.columns ?? 0,
+        numberOfFrames: instance.numberOfFrames,
+        hasPixelData: instance.hasPixelData,
+        priority: priorityOf(instance),
+        receivedAt: new Date().toISOString(),
+        protocol: source.protocol,
+        sender: source.sender,
+      };
+      const outcome = await this.deps.registry.recordInstance(instance.studyInstanceUid, instance.sopInstanceUid, record);
+      if (outcome === 'conflict') {
+        logger.warn(
+          { studyKey: this.deps.registry.studyKey(instance.studyInstanceUid), sha256, protocol: source.protocol, sender: source.sender },
+          'a different object claims an already stored SOP Instance UID; kept apart and flagged',
+        );
+      }
+      return { outcome, ...ids };
+    } catch (error) {
+      if (error instanceof PermanentError) throw error;
+      throw new StorageUnavailableError(`cannot store the instance now: ${errorMessage(error)}`, { cause: error });
+    }
+  }
+}

@@ -1,0 +1,139 @@
+import type { Queue } from 'bullmq';
+import {
+  QUEUE_PRIORITY, analysisIdOf, objectKeys, reportEventJobId,
+  type AnalysisRequest, type ReportEvent, type StudyPriority, type StudyReceivedEvent,
+} from '@cxr/contracts';
+import { errorMessage, isPermanent, type Logger, type ObjectStore } from '@cxr/platform';
+import { prepareAnalysisImage } from '../pixels/analysis-image.ts';
+import { decideEligibility, type EligibilityRules } from './eligibility.ts';
+import { fingerprintOf, type InstanceRecord, type StudyRegistry } from './study-registry.ts';
+
+export interface StudyProcessorDeps {
+  registry: StudyRegistry;
+  objects: ObjectStore;
+  buckets: { originals: string; derived: string };
+  analysisQueue: Queue<AnalysisRequest>;
+  reportEventsQueue: Queue<ReportEvent>;
+  eligibility: EligibilityRules;
+  analysisMaxSize: number;
+  /** Most images of one study sent to analysis (the rest are listed as not analysed). */
+  maxImagesPerStudy: number;
+  logger: Logger;
+}
+
+export type StudyOutcome =
+  | { kind: 'empty' }
+  | { kind: 'unchanged'; version: number }
+  | { kind: 'queued'; version: number; analysisId: string; images: number }
+  | { kind: 'not-eligible'; version: number };
+
+const PRIORITY_ORDER: StudyPriority[] = ['stat', 'urgent', 'routine'];
+
+function highestPriority(records: Iterable<InstanceRecord>): StudyPriority {
+  let best = PRIORITY_ORDER.length - 1;
+  for (const r of records) best = Math.min(best, PRIORITY_ORDER.indexOf(r.priority));
+  return PRIORITY_ORDER[best] ?? 'routine';
+}
+
+/**
+ * Runs when a study is complete: decides what to analyse, prepares de-identified inputs, and
+ * queues one analysis job for this version of the study. Idempotent: a run over the same set
+ * of instances does nothing; a crash between steps is repaired by the retry, because every id
+ * (study key, version, analysis id, event job ids) is derived from the instances themselves.
+ */
+export class StudyProcessor {
+  constructor(private readonly deps: StudyProcessorDeps) {}
+
+  async process(studyUid: string): Promise<StudyOutcome> {
+    const { registry, logger } = this.deps;
+    const instances = await registry.instances(studyUid);
+    if (instances.size === 0) return { kind: 'empty' };
+    const fingerprint = fingerprintOf(instances);
+    const analysed = await registry.analysed(studyUid);
+    if (analysed?.fingerprint === fingerprint) return { kind: 'unchanged', version: analysed.version };
+
+    const version = (analysed?.version ?? 0) + 1;
+    const studyKey = registry.studyKey(studyUid);
+    const priority = highestPriority(instances.values());
+    const reasons: string[] = [];
+    const images: AnalysisRequest['images'] = [];
+    const received: StudyReceivedEvent['images'] = [];
+
+    // Stable order: by series, then SOP Instance UID.
+    const ordered = [...instances.entries()].sort(([a, ra], [b, rb]) =>
+      ra.seriesInstanceUid === rb.seriesInstanceUid ? a.localeCompare(b) : ra.seriesInstanceUid.localeCompare(rb.seriesInstanceUid),
+    );
+    for (const [sopUid, record] of ordered) {
+      const instanceKey = registry.instanceKey(sopUid);
+      const decision = decideEligibility(this.deps.eligibility, record);
+      if (!decision.eligible) {
+        reasons.push(`instance ${instanceKey.slice(0, 8)}: ${decision.reason}`);
+        continue;
+      }
+      if (images.length >= this.deps.maxImagesPerStudy) {
+        reasons.push(`instance ${instanceKey.slice(0, 8)}: more than ${this.deps.maxImagesPerStudy} eligible images; not analysed`);
+        continue;
+      }
+      try {
+        const prepared = await this.prepare(studyKey, instanceKey, record);
+        images.push({ instanceKey, imageKey: prepared.imageKey, width: prepared.width, height: prepared.height, ...(record.viewPosition ? { viewPosition: record.viewPosition } : {}) });
+        received.push({ instanceKey, sopInstanceUid: sopUid, previewKey: prepared.previewKey, width: prepared.width, height: prepared.height });
+      } catch (error) {
+        if (!isPermanent(error)) throw error; // storage hiccup: the job retries
+        logger.warn({ studyKey, instanceKey, reason: errorMessage(error) }, 'pixel data could not be prepared');
+        reasons.push(`instance ${instanceKey.slice(0, 8)}: pixel data could not be decoded (${errorMessage(error)})`);
+      }
+    }
+
+    const now = new Date().toISOString();
+    const event: StudyReceivedEvent = {
+      type: 'study-received',
+      studyKey,
+      version,
+      studyInstanceUid: studyUid,
+      priority,
+      instanceCount: instances.size,
+      eligible: images.length > 0,
+      ineligibleReasons: reasons,
+      images: received,
+      receivedAt: now,
+    };
+    await this.deps.reportEventsQueue.add(event.type, event, { jobId: reportEventJobId(event), ...EVENT_JOB_OPTIONS });
+
+    let outcome: StudyOutcome = { kind: 'not-eligible', version };
+    if (images.length > 0) {
+      const analysisId = analysisIdOf(studyKey, version);
+      const request: AnalysisRequest = { schemaVersion: 1, analysisId, studyKey, version, priority, images, requestedAt: now };
+      await this.deps.analysisQueue.add('analyse', request, { jobId: analysisId, priority: QUEUE_PRIORITY[priority], ...ANALYSIS_JOB_OPTIONS });
+      outcome = { kind: 'queued', version, analysisId, images: images.length };
+    }
+    await registry.setAnalysed(studyUid, { version, fingerprint });
+    logger.info({ studyKey, version, instances: instances.size, analysed: images.length, priority, outcome: outcome.kind }, 'study complete');
+    return outcome;
+  }
+
+  private async prepare(studyKey: string, instanceKey: string, record: InstanceRecord) {
+    const { objects, buckets } = this.deps;
+    const imageKey = objectKeys.presentationImage(studyKey, instanceKey);
+    const previewKey = objectKeys.preview(studyKey, instanceKey);
+    const bytes = await objects.get(buckets.originals, record.objectKey);
+    const image = await prepareAnalysisImage(bytes, this.deps.analysisMaxSize);
+    await objects.put(buckets.derived, imageKey, image.presentationPng, 'image/png');
+    await objects.put(buckets.derived, previewKey, image.previewPng, 'image/png');
+    return { imageKey, previewKey, width: image.width, height: image.height };
+  }
+}
+
+const EVENT_JOB_OPTIONS = {
+  attempts: 10,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { age: 24 * 3600, count: 50_000 },
+  removeOnFail: { age: 14 * 24 * 3600 },
+} as const;
+
+const ANALYSIS_JOB_OPTIONS = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 2000 },
+  removeOnComplete: { age: 24 * 3600, count: 50_000 },
+  removeOnFail: { age: 14 * 24 * 3600 },
+} as const;

@@ -1,0 +1,115 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { reportResponseSchema, type ReportResponse } from '@cxr/contracts';
+import { REPO_ROOT, dcmsend, startStack, stowRs, waitFor, type Stack } from '@cxr/devstack';
+import { makeChestStudy, type ChestStudy } from '@cxr/phantom/dicom';
+
+/**
+ * The whole path with the real parts: redis-server, s3rver, the three services as processes,
+ * DCMTK's dcmsend and an HTTP STOW-RS client as the PACS.
+ */
+const SAMPLES = resolve(REPO_ROOT, '..', 'shared', 'dicom-samples');
+let stack: Stack;
+let dir: string;
+
+async function getReport(studyUid: string): Promise<{ status: number; body: ReportResponse | undefined }> {
+  const res = await fetch(`${stack.reportUrl}/api/studies/${studyUid}/report`);
+  return { status: res.status, body: res.status === 200 ? reportResponseSchema.parse(await res.json()) : undefined };
+}
+
+async function waitForStatus(studyUid: string, statuses: ReportResponse['status'][], timeoutMs = 90_000): Promise<ReportResponse> {
+  return waitFor(`study report to reach ${statuses.join('/')}`, async () => {
+    const { body } = await getReport(studyUid);
+    return body && statuses.includes(body.status) ? body : undefined;
+  }, timeoutMs, 250);
+}
+
+async function expectOverlayPng(report: ReportResponse, study: ChestStudy, code: string): Promise<void> {
+  const finding = report.findings.find((f) => f.code === code);
+  expect(finding, `finding ${code} in report`).toBeDefined();
+  const res = await fetch(finding!.overlayUrl);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^image\/png/);
+  const png = Buffer.from(await res.arrayBuffer());
+  const meta = await sharp(png).metadata();
+  expect(meta.format).toBe('png');
+  const imageAspect = study.phantom.height / study.phantom.width;
+  expect(Math.abs(meta.height! / meta.width! - imageAspect)).toBeLessThan(0.02);
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'cxr-e2e-'));
+  stack = await startStack({ dataDir: dir, resetS3: true, redisAppendOnly: false, env: { INGEST_STUDY_STABLE_MS: '1000', LOG_LEVEL: 'info' } });
+}, 180_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('a study pushed by a PACS becomes a draft report', () => {
+  test('a radiograph sent with dcmsend gets a draft whose findings match the phantom', async () => {
+    const study = makeChestStudy({ seed: 101, findings: [{ code: 'nodule', side: 'right', zone: 'upper', tier: 'obvious', sizeMm: 22 }] });
+    const file = join(dir, 'dimse.dcm');
+    writeFileSync(file, study.file);
+    await dcmsend([file], { host: stack.dimse.host, port: stack.dimse.port, calledAeTitle: stack.dimse.aeTitle });
+
+    const report = await waitForStatus(study.studyInstanceUid, ['draft', 'failed', 'not-eligible']);
+    expect(report.status).toBe('draft');
+    expect(report.aiGenerated).toBe(true);
+    expect(report.signed).toBe(false);
+    expect(report.model?.id).toBe('reference-cxr');
+    const positives = report.findings.filter((f) => f.positive).map((f) => f.code);
+    expect(positives).toEqual(['nodule']);
+    const nodule = report.findings.find((f) => f.code === 'nodule')!;
+    expect(nodule.probability).toBeGreaterThan(nodule.threshold);
+    // Patient's right is on the image left of a PA view.
+    expect(nodule.peak.x).toBeLessThan(0.5);
+    expect(report.text).toMatch(/nodule/i);
+    expect(report.text).toMatch(/right/i);
+    expect(report.text).toMatch(/AI-generated/);
+    await expectOverlayPng(report, study, 'nodule');
+  });
+
+  test('a MONOCHROME1 CR sent by STOW-RS gets a draft whose findings match the phantom', async () => {
+    const study = makeChestStudy({ seed: 202, modality: 'CR', photometric: 'MONOCHROME1', findings: [{ code: 'pleural_effusion', side: 'left', tier: 'obvious' }] });
+    const { status, body } = await stowRs(stack.ingestUrl, [study.file]);
+    expect(status).toBe(200);
+    expect(JSON.stringify(body)).toContain(study.sopInstanceUid);
+
+    const report = await waitForStatus(study.studyInstanceUid, ['draft', 'failed', 'not-eligible']);
+    expect(report.status).toBe('draft');
+    expect(report.findings.filter((f) => f.positive).map((f) => f.code)).toEqual(['pleural_effusion']);
+    expect(report.text).toMatch(/effusion/i);
+    await expectOverlayPng(report, study, 'pleural_effusion');
+  });
+
+  test('a structured report (no pixels) is stored and its study ends not-eligible with a reason', async () => {
+    await dcmsend([join(SAMPLES, 'reportsi.dcm')], { host: stack.dimse.host, port: stack.dimse.port, calledAeTitle: stack.dimse.aeTitle });
+    // The sample's Study Instance UID, as written in the file.
+    const { parseInstance } = await import('@cxr/dicom');
+    const studyUid = parseInstance(readFileSync(join(SAMPLES, 'reportsi.dcm'))).studyInstanceUid;
+    const report = await waitForStatus(studyUid, ['not-eligible', 'failed', 'draft']);
+    expect(report.status).toBe('not-eligible');
+    expect(report.statusReason).toMatch(/pixel data/i);
+    expect(report.findings).toEqual([]);
+  });
+
+  test('an unknown study is a 404 with a JSON error', async () => {
+    const res = await fetch(`${stack.reportUrl}/api/studies/1.2.3.999999/report`);
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: { code: expect.any(String) } });
+  });
+
+  test('no patient identifiers appear in any service log', () => {
+    const logs = readdirSync(stack.logDir).map((f) => readFileSync(join(stack.logDir, f), 'utf8')).join('\n');
+    expect(logs.length).toBeGreaterThan(0);
+    for (const seed of [101, 202]) {
+      expect(logs).not.toContain(`PHANTOM^SYNTHETIC${seed}`);
+      expect(logs).not.toContain(`SYN${String(seed).padStart(6, '0')}`);
+    }
+  });
+});
