@@ -5,7 +5,7 @@ import {
 } from '@cxr/platform';
 import type { EligibilityRules } from './studies/eligibility.ts';
 
-const envSchema = sharedEnvSchema.extend({
+export const envSchema = sharedEnvSchema.extend({
   INGEST_DIMSE_HOST: z.string().default('127.0.0.1'),
   INGEST_DIMSE_PORT: portSchema.default(11112),
   INGEST_AE_TITLE: z.string().regex(/^[\x20-\x7e]{1,16}$/).default('INGEST'),

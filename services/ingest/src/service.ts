@@ -11,6 +11,7 @@ import {
 } from '@cxr/platform';
 import { createHttpApp } from './app.ts';
 import type { IngestConfig } from './config.ts';
+import { IsolatedFrameDecoder } from '@cxr/dicom';
 import { createDimseServer } from './dimse/dimse-server.ts';
 import { Pseudonymizer } from './privacy/pseudonym.ts';
 import { InstanceRejectedError, InstanceStore, StorageUnavailableError } from './storage/instance-store.ts';
@@ -47,9 +48,10 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
   const registry = new StudyRegistry(requestRedis, config.queuePrefix, new Pseudonymizer(config.pseudonymSecret));
   const instances = new InstanceStore({ objects, bucket: config.buckets.originals, registry, logger, maxInstanceBytes: config.maxInstanceBytes });
   const scheduler = new CompletionScheduler(completionQueue, config.studyStableMs, Math.max(DIMSE_FALLBACK_COMPLETION_MS, config.studyStableMs));
+  const decoder = new IsolatedFrameDecoder({ timeoutMs: 30_000, maxBytes: config.maxInstanceBytes });
   const processor = new StudyProcessor({
     registry, objects, buckets: config.buckets, analysisQueue, reportEventsQueue,
-    eligibility: config.eligibility, analysisMaxSize: config.analysisMaxSize, maxImagesPerStudy: 8, logger,
+    eligibility: config.eligibility, analysisMaxSize: config.analysisMaxSize, maxImagesPerStudy: 8, logger, decoder,
   });
 
   const metrics = createMetricsRegistry('ingest');
@@ -146,6 +148,7 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
         server.closeAllConnections();
       }
       await completionWorker?.close();
+      await decoder.close();
       await Promise.all([completionQueue.close(), analysisQueue.close(), reportEventsQueue.close()]);
       requestRedis.disconnect();
       workerRedis.disconnect();

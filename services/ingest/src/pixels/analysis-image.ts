@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { decodeFrame, parseInstance, toPresentation } from '@cxr/dicom';
+import { parseInstance, toPresentation, type IsolatedFrameDecoder } from '@cxr/dicom';
 
 export interface AnalysisImage {
   /** 16-bit grey PNG: the DICOM grey-scale pipeline applied, bright = dense. */
@@ -21,10 +21,13 @@ function fitWithin(width: number, height: number, max: number): { width: number;
  * Turns a stored instance into what analysis and display need: decode the first frame, run
  * the grey-scale pipeline (modality LUT, VOI, MONOCHROME1 inversion), and downsize.
  * Throws the DICOM library's permanent errors for pixel data it cannot decode.
+ *
+ * Decoding runs in a worker thread with a time limit (`IsolatedFrameDecoder`): compressed pixel
+ * data is untrusted input, and a hostile frame can keep a WASM codec busy for many seconds.
  */
-export async function prepareAnalysisImage(bytes: Uint8Array, maxSize: number): Promise<AnalysisImage> {
+export async function prepareAnalysisImage(bytes: Uint8Array, maxSize: number, decoder: IsolatedFrameDecoder): Promise<AnalysisImage> {
   const instance = parseInstance(bytes);
-  const frame = await decodeFrame(instance, 0);
+  const frame = await decoder.decode(bytes, 0);
   const presentation = toPresentation(frame, instance);
   const size = fitWithin(presentation.width, presentation.height, maxSize);
   const raw = { width: presentation.width, height: presentation.height, channels: 1 as const };

@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import type { IsolatedFrameDecoder } from '@cxr/dicom';
 import {
   QUEUE_PRIORITY, analysisIdOf, objectKeys, reportEventJobId,
   type AnalysisRequest, type ReportEvent, type StudyPriority, type StudyReceivedEvent,
@@ -16,6 +17,7 @@ export interface StudyProcessorDeps {
   reportEventsQueue: Queue<ReportEvent>;
   eligibility: EligibilityRules;
   analysisMaxSize: number;
+  decoder: IsolatedFrameDecoder;
   /** Most images of one study sent to analysis (the rest are listed as not analysed). */
   maxImagesPerStudy: number;
   logger: Logger;
@@ -117,7 +119,7 @@ export class StudyProcessor {
     const imageKey = objectKeys.presentationImage(studyKey, instanceKey);
     const previewKey = objectKeys.preview(studyKey, instanceKey);
     const bytes = await objects.get(buckets.originals, record.objectKey);
-    const image = await prepareAnalysisImage(bytes, this.deps.analysisMaxSize);
+    const image = await prepareAnalysisImage(bytes, this.deps.analysisMaxSize, this.deps.decoder);
     await objects.put(buckets.derived, imageKey, image.presentationPng, 'image/png');
     await objects.put(buckets.derived, previewKey, image.previewPng, 'image/png');
     return { imageKey, previewKey, width: image.width, height: image.height };

@@ -1,0 +1,135 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Queue } from 'bullmq';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { QUEUE_NAMES, analysisRequestSchema, reportEventSchema } from '@cxr/contracts';
+import { REPO_ROOT, dcmsend, freePort, startRedisServer, startS3Server, stowRs, waitFor, type RedisServerHandle, type S3ServerHandle } from '@cxr/devstack';
+import { makeChestStudy } from '@cxr/phantom/dicom';
+import { ObjectStore, createWorkerConnection } from '@cxr/platform';
+import { loadConfig } from './config.ts';
+import { createIngestService, type IngestService } from './service.ts';
+
+/** The ingest service in-process against a real redis-server, s3rver and DCMTK senders. */
+const run = promisify(execFile);
+const SAMPLES = join(REPO_ROOT, '..', 'shared', 'dicom-samples');
+let dir: string;
+let redis: RedisServerHandle;
+let redisPort: number;
+let s3: S3ServerHandle;
+let service: IngestService;
+let urls: { http: string; dimse: { host: string; port: number; calledAeTitle: string } };
+let objects: ObjectStore;
+const prefix = `ingest-int-${process.pid}`;
+const buckets = { BUCKET_ORIGINALS: `orig-${process.pid}`, BUCKET_DERIVED: `derived-${process.pid}`, BUCKET_REPORTS: `reports-${process.pid}` };
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'ingest-int-'));
+  redisPort = await freePort();
+  redis = await startRedisServer({ port: redisPort, dir: join(dir, 'redis') });
+  s3 = await startS3Server({ port: await freePort(), dir: join(dir, 's3'), buckets: Object.values(buckets), reset: true });
+  objects = new ObjectStore({ endpoint: s3.endpoint, region: 'us-east-1', accessKey: s3.accessKey, secretKey: s3.secretKey });
+  const config = loadConfig({
+    REDIS_URL: redis.url, S3_ENDPOINT: s3.endpoint, QUEUE_PREFIX: prefix, ...buckets,
+    INGEST_DIMSE_PORT: String(await freePort()), INGEST_HTTP_PORT: String(await freePort()), INGEST_STUDY_STABLE_MS: '300',
+  });
+  service = createIngestService(config, pino({ level: 'silent' }));
+  const address = await service.start();
+  urls = { http: `http://127.0.0.1:${address.http.port}`, dimse: { host: '127.0.0.1', port: address.dimse.port, calledAeTitle: 'INGEST' } };
+}, 60_000);
+
+afterAll(async () => {
+  await service?.stop();
+  await redis?.stop();
+  await s3?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function queuedJobs(name: string) {
+  const queue = new Queue(name, { connection: createWorkerConnection(redis.url), prefix });
+  try {
+    return await queue.getJobs(['waiting', 'prioritized', 'delayed', 'active', 'completed']);
+  } finally {
+    await queue.close();
+  }
+}
+
+describe('ingest service', () => {
+  test('stores a STOW-RS instance byte for byte and queues one analysis for its study', async () => {
+    const study = makeChestStudy({ seed: 7, size: 256, priority: 'STAT' });
+    const first = await stowRs(urls.http, [study.file]);
+    expect(first.status).toBe(200);
+    const again = await stowRs(urls.http, [study.file]);
+    expect(again.status).toBe(200);
+
+    const keys = await objects.list(buckets.BUCKET_ORIGINALS, `studies/${study.studyInstanceUid}/`);
+    expect(keys).toHaveLength(1);
+    expect((await objects.get(buckets.BUCKET_ORIGINALS, keys[0]!)).equals(study.file)).toBe(true);
+
+    const jobs = await waitFor('the analysis job', async () => {
+      const found = await queuedJobs(QUEUE_NAMES.analysis);
+      return found.length > 0 ? found : undefined;
+    }, 15_000);
+    expect(jobs).toHaveLength(1);
+    const request = analysisRequestSchema.parse(jobs[0]!.data);
+    expect(request.priority).toBe('stat');
+    expect(request.version).toBe(1);
+    expect(jobs[0]!.opts.priority).toBe(1);
+    // The worker's view is de-identified: no UID or patient identifier in the job.
+    const serialised = JSON.stringify(request);
+    expect(serialised).not.toContain(study.studyInstanceUid);
+    expect(serialised).not.toContain(study.patient.id);
+    const presentation = await objects.stat(buckets.BUCKET_DERIVED, request.images[0]!.imageKey);
+    expect(presentation?.size).toBeGreaterThan(1000);
+  });
+
+  test('keeps apart, and accepts, two different objects that claim the same SOP Instance UID', async () => {
+    const study = makeChestStudy({ seed: 8, size: 128 });
+    const altered = Buffer.from(study.file);
+    altered[altered.length - 1] = altered[altered.length - 1]! ^ 0xff; // a different pixel value
+    expect((await stowRs(urls.http, [study.file])).status).toBe(200);
+    expect((await stowRs(urls.http, [altered])).status).toBe(200);
+    const keys = await objects.list(buckets.BUCKET_ORIGINALS, `studies/${study.studyInstanceUid}/`);
+    expect(keys).toHaveLength(2);
+  });
+
+  test('answers 409 with a failure reason for a malformed instance, and 400 for a malformed body', async () => {
+    const truncated = readFileSync(join(SAMPLES, 'MR_truncated.dcm'));
+    const res = await stowRs(urls.http, [truncated]);
+    expect(res.status).toBe(409);
+    expect(JSON.stringify(res.body)).toContain('"00081197"');
+    const bad = await fetch(`${urls.http}/dicomweb/studies`, { method: 'POST', headers: { 'Content-Type': 'multipart/related; type="application/dicom"; boundary=x' }, body: 'garbage' });
+    expect(bad.status).toBe(400);
+    const wrongType = await fetch(`${urls.http}/dicomweb/studies`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    expect(wrongType.status).toBe(415);
+  });
+
+  test('completes a DIMSE study when its association is released and reports the non-image study as not eligible', async () => {
+    await dcmsend([join(SAMPLES, 'reportsi.dcm')], urls.dimse);
+    const events = await waitFor('the study-received event', async () => {
+      const found = (await queuedJobs(QUEUE_NAMES.reportEvents)).map((j) => reportEventSchema.parse(j.data)).filter((e) => e.type === 'study-received' && !e.eligible);
+      return found.length > 0 ? found : undefined;
+    }, 5_000); // far less than the 5-minute fallback: the association end triggered it
+    expect(events[0]!.type === 'study-received' && events[0]!.ineligibleReasons.join(' ')).toMatch(/no pixel data/);
+  });
+
+  test('tells senders to retry while Redis is down, and recovers when it is back', async () => {
+    const study = makeChestStudy({ seed: 9, size: 128 });
+    const file = join(dir, 'retry.dcm');
+    writeFileSync(file, study.file);
+    await redis.stop();
+    try {
+      const stow = await stowRs(urls.http, [study.file]);
+      expect(stow.status).toBe(503);
+      // storescu exits non-zero on a failed C-STORE (dcmsend only reports it in its summary).
+      await expect(run('storescu', ['-aec', 'INGEST', urls.dimse.host, String(urls.dimse.port), file], { env: { ...process.env, TCP_NODELAY: '1' } })).rejects.toMatchObject({ code: expect.any(Number) });
+    } finally {
+      redis = await startRedisServer({ port: redisPort, dir: join(dir, 'redis') });
+    }
+    await waitFor('ingest to answer again', async () => ((await stowRs(urls.http, [study.file])).status === 200 ? true : undefined), 20_000, 500);
+    await dcmsend([file], urls.dimse);
+  });
+});
