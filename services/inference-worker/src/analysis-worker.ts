@@ -48,6 +48,25 @@ export function startAnalysisWorker(deps: AnalysisWorkerDeps) {
   new prom.Gauge({ name: 'cxr_worker_execution_provider', help: 'Execution provider in use (1 = active)', labelNames: ['provider'] as const, registers: [deps.metrics] })
     .set({ provider: deps.model.executionProvider }, 1);
 
+  // What is really waiting for a worker: BullMQ keeps prioritised jobs in a sorted set, not the
+  // wait list, so a scaler reading only `wait` would see zero. KEDA scales on this gauge.
+  const analysisQueue = new Queue<AnalysisRequest>(QUEUE_NAMES.analysis, { connection: deps.queueConnection, prefix: deps.queuePrefix });
+  analysisQueue.on('error', (error) => logger.warn({ reason: errorMessage(error) }, 'analysis queue problem'));
+  new prom.Gauge({
+    name: 'cxr_queue_jobs',
+    help: 'Jobs in the analysis queue by state (waiting includes prioritised jobs)',
+    labelNames: ['queue', 'state'] as const,
+    registers: [deps.metrics],
+    async collect() {
+      const counts = await analysisQueue.getJobCounts('wait', 'prioritized', 'delayed', 'active', 'failed').catch(() => undefined);
+      if (!counts) return;
+      this.set({ queue: QUEUE_NAMES.analysis, state: 'waiting' }, (counts.wait ?? 0) + (counts.prioritized ?? 0));
+      this.set({ queue: QUEUE_NAMES.analysis, state: 'delayed' }, counts.delayed ?? 0);
+      this.set({ queue: QUEUE_NAMES.analysis, state: 'active' }, counts.active ?? 0);
+      this.set({ queue: QUEUE_NAMES.analysis, state: 'failed' }, counts.failed ?? 0);
+    },
+  });
+
   async function emit(event: ReportEvent): Promise<void> {
     await events.add(event.type, event, { jobId: reportEventJobId(event), ...EVENT_JOB_OPTIONS });
   }
@@ -109,6 +128,7 @@ export function startAnalysisWorker(deps: AnalysisWorkerDeps) {
         await worker.close(true);
       }
       await events.close();
+      await analysisQueue.close();
     },
   };
 }

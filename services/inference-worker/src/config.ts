@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { listSchema, parseEnv, portSchema, positiveIntSchema, sharedEnvSchema, toSharedConfig, type SharedConfig } from '@cxr/platform';
 
-const envSchema = sharedEnvSchema.extend({
+export const envSchema = sharedEnvSchema.extend({
   WORKER_HTTP_HOST: z.string().default('127.0.0.1'),
   WORKER_HTTP_PORT: portSchema.default(8081),
   /** Model package directory; defaults to the reference model shipped in models/reference-cxr. */

@@ -26,7 +26,10 @@ await once(server, 'listening');
 
 const modelDir = config.modelDir ?? REFERENCE_MODEL_DIR;
 const model = await loadModelPackage(modelDir, { executionProviders: config.executionProviders, intraOpNumThreads: config.intraOpThreads });
-logger.info({ model: `${model.manifest.id}@${model.manifest.version}`, executionProvider: model.executionProvider, requested: config.executionProviders }, 'model loaded');
+logger.info(
+  { model: `${model.manifest.id}@${model.manifest.version}`, executionProvider: model.executionProvider, requested: config.executionProviders, fallback: model.fallback },
+  'model loaded',
+);
 
 const worker = startAnalysisWorker({
   workerConnection, queueConnection, queuePrefix: config.queuePrefix, objects, derivedBucket: config.buckets.derived, model,

@@ -41,7 +41,7 @@ export async function analyseStudy(request: AnalysisRequest, deps: AnalyseDeps):
         display: finding.display,
         coding: label?.coding ?? null,
         probability: finding.probability,
-        threshold: model.manifest.thresholds[finding.code] ?? 0.5,
+        threshold: model.manifest.thresholds.values[finding.code] ?? 0.5,
         positive: finding.positive,
         heatmapKey,
         peak: finding.peak,

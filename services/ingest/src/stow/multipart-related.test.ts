@@ -11,8 +11,14 @@ describe('parseMultipartRelatedType', () => {
     expect(parseMultipartRelatedType('Multipart/Related;boundary=xyz;type=application/dicom')).toEqual({ boundary: 'xyz', type: 'application/dicom' });
   });
 
+  test("accepts Orthanc's 73-character boundary (two UUIDs), longer than RFC 2046's 70", () => {
+    const boundary = '19d07f64-ca93-4c1b-b206-7868963ce1e2-19d07f64-ca93-4c1b-b206-7868963ce1e2';
+    expect(parseMultipartRelatedType(`multipart/related; type="application/dicom"; boundary=${boundary}`)).toEqual({ boundary, type: 'application/dicom' });
+  });
+
   test.each([
     [undefined, /missing Content-Type/],
+    [`multipart/related; boundary=${'b'.repeat(257)}`, /boundary/],
     ['application/dicom', /expected multipart\/related/],
     ['multipart/related; type="application/dicom"', /boundary/],
   ])('refuses %s', (header, message) => {

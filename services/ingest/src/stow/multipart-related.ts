@@ -21,6 +21,12 @@ export interface Part {
   body: Buffer;
 }
 
+/**
+ * RFC 2046 caps a boundary at 70 characters, but Orthanc's STOW-RS client sends two UUIDs joined
+ * by "-" (73): we accept longer ones, still bounded, rather than refuse a common PACS.
+ */
+const MAX_BOUNDARY_LENGTH = 256;
+
 /** Parses `multipart/related; type="application/dicom"; boundary=...`. */
 export function parseMultipartRelatedType(contentType: string | undefined): MultipartRelatedType {
   if (!contentType) throw new MultipartError('missing Content-Type');
@@ -35,7 +41,7 @@ export function parseMultipartRelatedType(contentType: string | undefined): Mult
     values.set(p.slice(0, eq).trim().toLowerCase(), value);
   }
   const boundary = values.get('boundary');
-  if (!boundary || boundary.length > 70) throw new MultipartError('missing or invalid boundary parameter');
+  if (!boundary || boundary.length > MAX_BOUNDARY_LENGTH) throw new MultipartError('missing or invalid boundary parameter');
   return { boundary, type: values.get('type')?.toLowerCase() };
 }
 

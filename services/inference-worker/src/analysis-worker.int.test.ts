@@ -1,0 +1,124 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue, type Job } from 'bullmq';
+import { pino } from 'pino';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import {
+  QUEUE_NAMES, analysisResultSchema, reportEventSchema,
+  type AnalysisRequest, type ReportEvent,
+} from '@cxr/contracts';
+import { freePort, startRedisServer, startS3Server, waitFor, type RedisServerHandle, type S3ServerHandle } from '@cxr/devstack';
+import { REFERENCE_MODEL_DIR, loadModelPackage, type ModelPackage } from '@cxr/inference';
+import { generatePhantom, toUint16 } from '@cxr/phantom';
+import { ObjectStore, createMetricsRegistry, createRequestConnection, createWorkerConnection } from '@cxr/platform';
+import { startAnalysisWorker } from './analysis-worker.ts';
+
+/** The worker against a real redis-server, s3rver and the reference model. */
+const bucket = `derived-${process.pid}`;
+const prefix = `worker-int-${process.pid}`;
+let dir: string;
+let redis: RedisServerHandle;
+let s3: S3ServerHandle;
+let objects: ObjectStore;
+let model: ModelPackage;
+let worker: ReturnType<typeof startAnalysisWorker>;
+let analysisQueue: Queue<AnalysisRequest>;
+let eventsQueue: Queue<ReportEvent>;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'worker-int-'));
+  redis = await startRedisServer({ port: await freePort(), dir: join(dir, 'redis') });
+  s3 = await startS3Server({ port: await freePort(), dir: join(dir, 's3'), buckets: [bucket], reset: true });
+  objects = new ObjectStore({ endpoint: s3.endpoint, region: 'us-east-1', accessKey: s3.accessKey, secretKey: s3.secretKey });
+  model = await loadModelPackage(REFERENCE_MODEL_DIR, { executionProviders: ['cpu'] });
+  worker = startAnalysisWorker({
+    workerConnection: createWorkerConnection(redis.url), queueConnection: createRequestConnection(redis.url), queuePrefix: prefix,
+    objects, derivedBucket: bucket, model, concurrency: 1, lockDurationMs: 10_000, stalledIntervalMs: 5_000,
+    logger: pino({ level: 'silent' }), metrics: createMetricsRegistry('worker-test'),
+  });
+  analysisQueue = new Queue(QUEUE_NAMES.analysis, { connection: createWorkerConnection(redis.url), prefix });
+  eventsQueue = new Queue(QUEUE_NAMES.reportEvents, { connection: createWorkerConnection(redis.url), prefix });
+}, 60_000);
+
+afterAll(async () => {
+  await worker?.close(5_000);
+  await analysisQueue?.close();
+  await eventsQueue?.close();
+  await model?.close();
+  await redis?.stop();
+  await s3?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function putPresentation(key: string, seed: number, findings: Parameters<typeof generatePhantom>[0]['findings']) {
+  const phantom = generatePhantom({ seed, size: 256, aspect: 1.2, ...(findings ? { findings } : {}) });
+  const png = await sharp(toUint16(phantom), { raw: { width: phantom.width, height: phantom.height, channels: 1 } }).toColourspace('grey16').png().toBuffer();
+  await objects.put(bucket, key, png, 'image/png');
+  return phantom;
+}
+
+function request(studyKey: string, imageKey: string, width: number, height: number): AnalysisRequest {
+  return {
+    schemaVersion: 1, analysisId: `${studyKey}.v1`, studyKey, version: 1, priority: 'routine',
+    images: [{ instanceKey: 'a'.repeat(32), imageKey, width, height }], requestedAt: new Date().toISOString(),
+  };
+}
+
+async function finished(job: Job): Promise<Job> {
+  return waitFor(`job ${job.id} to finish`, async () => {
+    const state = await job.getState();
+    return state === 'completed' || state === 'failed' ? ((await analysisQueue.getJob(job.id!)) as Job) : undefined;
+  }, 30_000);
+}
+
+async function eventsFor(studyKey: string): Promise<ReportEvent[]> {
+  const jobs = await eventsQueue.getJobs(['waiting', 'prioritized', 'delayed', 'completed']);
+  return jobs.map((j) => reportEventSchema.parse(j.data)).filter((e) => e.studyKey === studyKey);
+}
+
+describe('analysis worker', () => {
+  test('analyses a study, stores heatmaps and a valid result, and tells the report service', async () => {
+    const studyKey = 'b'.repeat(32);
+    const phantom = await putPresentation('inputs/b/p.png', 11, [{ code: 'nodule', side: 'left', zone: 'lower', tier: 'obvious', sizeMm: 20 }]);
+    const job = await analysisQueue.add('analyse', request(studyKey, 'inputs/b/p.png', phantom.width, phantom.height), { jobId: `${studyKey}.v1` });
+    expect(await (await finished(job)).getState()).toBe('completed');
+    const events = await eventsFor(studyKey);
+    expect(events.map((e) => e.type)).toEqual(['analysis-completed']);
+    const completed = events[0]!;
+    if (completed.type !== 'analysis-completed') throw new Error('unreachable');
+    const result = analysisResultSchema.parse(await objects.getJson(bucket, completed.resultKey));
+    expect(result.model.id).toBe(model.manifest.id);
+    expect(result.model.executionProvider).toBe('cpu');
+    const nodule = result.images[0]!.findings.find((f) => f.code === 'nodule')!;
+    expect(nodule.positive).toBe(true);
+    const heatmap = await sharp(await objects.get(bucket, nodule.heatmapKey)).metadata();
+    expect(heatmap.format).toBe('png');
+    expect(Math.abs(heatmap.height! / heatmap.width! - phantom.height / phantom.width)).toBeLessThan(0.1);
+  });
+
+  test('running the same analysis twice leaves one result and one event', async () => {
+    const studyKey = 'c'.repeat(32);
+    const phantom = await putPresentation('inputs/c/p.png', 12, []);
+    for (let i = 0; i < 2; i++) {
+      // A redelivery after a crash is a second run of the same job id.
+      const job = await analysisQueue.add('analyse', request(studyKey, 'inputs/c/p.png', phantom.width, phantom.height), { jobId: `${studyKey}.v1.run${i}` });
+      await finished(job);
+    }
+    expect(await eventsFor(studyKey)).toHaveLength(1);
+    expect(await objects.list(bucket, `results/${studyKey}/`)).toContain(`results/${studyKey}/v1/result.json`);
+  });
+
+  test('fails an unreadable input at once, without retrying, and reports the reason', async () => {
+    const studyKey = 'd'.repeat(32);
+    await objects.put(bucket, 'inputs/d/p.png', Buffer.from('not a png'), 'image/png');
+    const job = await analysisQueue.add('analyse', request(studyKey, 'inputs/d/p.png', 100, 100), { jobId: `${studyKey}.v1`, attempts: 5, backoff: { type: 'fixed', delay: 100 } });
+    const done = await finished(job);
+    expect(await done.getState()).toBe('failed');
+    expect(done.attemptsMade).toBe(1);
+    const events = await eventsFor(studyKey);
+    expect(events.map((e) => e.type)).toEqual(['analysis-failed']);
+    expect(events[0]!.type === 'analysis-failed' && events[0]!.reason).toMatch(/not a readable PNG/);
+  });
+});
