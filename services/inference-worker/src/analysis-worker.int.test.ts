@@ -35,7 +35,7 @@ beforeAll(async () => {
   model = await loadModelPackage(REFERENCE_MODEL_DIR, { executionProviders: ['cpu'] });
   worker = startAnalysisWorker({
     workerConnection: createWorkerConnection(redis.url), queueConnection: createRequestConnection(redis.url), queuePrefix: prefix,
-    objects, derivedBucket: bucket, model, concurrency: 1, lockDurationMs: 10_000, stalledIntervalMs: 5_000,
+    objects, derivedBucket: bucket, model, concurrency: 2, batch: { maxImages: 4, maxWaitMs: 5 }, lockDurationMs: 10_000, stalledIntervalMs: 5_000,
     logger: pino({ level: 'silent' }), metrics: createMetricsRegistry('worker-test'),
   });
   analysisQueue = new Queue(QUEUE_NAMES.analysis, { connection: createWorkerConnection(redis.url), prefix });

@@ -7,6 +7,8 @@ import type { ModelPackage } from '@cxr/inference';
 import { errorMessage, isPermanent, prom, type Logger, type ObjectStore, type Redis } from '@cxr/platform';
 import type { Registry } from 'prom-client';
 import { analyseStudy } from './analysis/analyse-study.ts';
+import { MicroBatcher } from './analysis/micro-batcher.ts';
+import type { ImageAnalysis, PresentationImage } from '@cxr/inference';
 
 export interface AnalysisWorkerDeps {
   workerConnection: Redis;
@@ -16,6 +18,7 @@ export interface AnalysisWorkerDeps {
   derivedBucket: string;
   model: ModelPackage;
   concurrency: number;
+  batch: { maxImages: number; maxWaitMs: number };
   lockDurationMs: number;
   stalledIntervalMs: number;
   logger: Logger;
@@ -67,6 +70,17 @@ export function startAnalysisWorker(deps: AnalysisWorkerDeps) {
     },
   });
 
+  const batchSize = new prom.Histogram({
+    name: 'cxr_worker_batch_size', help: 'Images per model call (dynamic batching)',
+    buckets: [1, 2, 4, 8, 16, 32], registers: [deps.metrics],
+  });
+  const batcher = new MicroBatcher<PresentationImage, ImageAnalysis>({
+    maxItems: deps.batch.maxImages,
+    maxWaitMs: deps.batch.maxWaitMs,
+    run: (images) => deps.model.analyse(images),
+    onBatch: (size) => batchSize.observe(size),
+  });
+
   async function emit(event: ReportEvent): Promise<void> {
     await events.add(event.type, event, { jobId: reportEventJobId(event), ...EVENT_JOB_OPTIONS });
   }
@@ -81,7 +95,9 @@ export function startAnalysisWorker(deps: AnalysisWorkerDeps) {
     const log = logger.child({ analysisId: request.analysisId, jobId: job.id, attempt: job.attemptsMade + 1 });
     const started = performance.now();
     try {
-      const { result, resultKey } = await analyseStudy(request, { objects: deps.objects, derivedBucket: deps.derivedBucket, model: deps.model });
+      const { result, resultKey } = await analyseStudy(request, {
+        objects: deps.objects, derivedBucket: deps.derivedBucket, model: deps.model, analyse: (images) => batcher.submit(images),
+      });
       await emit({
         type: 'analysis-completed', studyKey: request.studyKey, version: request.version, analysisId: request.analysisId,
         resultKey, completedAt: result.completedAt, ...(request.trace ? { trace: request.trace } : {}),

@@ -9,7 +9,11 @@ export const envSchema = sharedEnvSchema.extend({
   /** `cpu`, or `cuda,cpu` to use the GPU when its libraries load (falls back to CPU otherwise). */
   WORKER_EXECUTION_PROVIDERS: listSchema.pipe(z.array(z.enum(['cuda', 'cpu'])).min(1)).default(['cpu']),
   WORKER_INTRA_OP_THREADS: z.coerce.number().int().min(0).max(256).default(0),
-  WORKER_CONCURRENCY: positiveIntSchema.default(1),
+  /** Jobs in flight per process; their images are batched into shared model calls. */
+  WORKER_CONCURRENCY: positiveIntSchema.default(4),
+  /** Dynamic batching: most images per model call, and longest wait for a batch to fill. */
+  WORKER_BATCH_MAX_IMAGES: positiveIntSchema.max(256).default(8),
+  WORKER_BATCH_MAX_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(5),
   /** Job lock: renewed every half of this while a job runs; a dead worker's job is retaken after it. */
   WORKER_LOCK_DURATION_MS: positiveIntSchema.default(15_000),
   WORKER_STALLED_INTERVAL_MS: positiveIntSchema.default(5_000),
@@ -23,6 +27,7 @@ export interface WorkerConfig extends SharedConfig {
   executionProviders: ('cuda' | 'cpu')[];
   intraOpThreads: number;
   concurrency: number;
+  batch: { maxImages: number; maxWaitMs: number };
   lockDurationMs: number;
   stalledIntervalMs: number;
   shutdownGraceMs: number;
@@ -37,6 +42,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
     executionProviders: e.WORKER_EXECUTION_PROVIDERS,
     intraOpThreads: e.WORKER_INTRA_OP_THREADS,
     concurrency: e.WORKER_CONCURRENCY,
+    batch: { maxImages: e.WORKER_BATCH_MAX_IMAGES, maxWaitMs: e.WORKER_BATCH_MAX_WAIT_MS },
     lockDurationMs: e.WORKER_LOCK_DURATION_MS,
     stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
     shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,

@@ -33,7 +33,7 @@ logger.info(
 
 const worker = startAnalysisWorker({
   workerConnection, queueConnection, queuePrefix: config.queuePrefix, objects, derivedBucket: config.buckets.derived, model,
-  concurrency: config.concurrency, lockDurationMs: config.lockDurationMs, stalledIntervalMs: config.stalledIntervalMs, logger, metrics,
+  concurrency: config.concurrency, batch: config.batch, lockDurationMs: config.lockDurationMs, stalledIntervalMs: config.stalledIntervalMs, logger, metrics,
 });
 ready = true;
 logger.info({ http: `http://${config.http.host}:${config.http.port}`, concurrency: config.concurrency }, 'inference worker ready');

@@ -2,7 +2,7 @@ import {
   objectKeys,
   type AnalysisRequest, type AnalysisResult, type ImageResult,
 } from '@cxr/contracts';
-import type { ModelPackage } from '@cxr/inference';
+import type { ImageAnalysis, ModelPackage, PresentationImage } from '@cxr/inference';
 import type { ObjectStore } from '@cxr/platform';
 import { decodePresentationPng, encodeHeatmapPng } from './images.ts';
 
@@ -10,11 +10,13 @@ export interface AnalyseDeps {
   objects: ObjectStore;
   derivedBucket: string;
   model: ModelPackage;
+  /** Runs the model; the worker passes its micro-batcher so concurrent jobs share a batch. */
+  analyse: (images: PresentationImage[]) => Promise<ImageAnalysis[]>;
 }
 
 /**
- * One analysis: read the de-identified inputs, run the model on all of the study's images as
- * one batch, store heatmaps and the result JSON. Every output key is derived from the analysis
+ * One analysis: read the de-identified inputs, run the model on all of the study's images (in
+ * one batch, shared with other jobs that arrive at the same time), store heatmaps and the result JSON. Every output key is derived from the analysis
  * id, so a re-run after a crash overwrites the same objects with the same content.
  */
 export async function analyseStudy(request: AnalysisRequest, deps: AnalyseDeps): Promise<{ result: AnalysisResult; resultKey: string }> {
@@ -24,7 +26,7 @@ export async function analyseStudy(request: AnalysisRequest, deps: AnalyseDeps):
     request.images.map(async (image) => decodePresentationPng(await objects.get(derivedBucket, image.imageKey, 256 * 1024 * 1024), image)),
   );
   const t1 = performance.now();
-  const analyses = await model.analyse(images);
+  const analyses = await deps.analyse(images);
   const t2 = performance.now();
 
   const labels = new Map(model.manifest.labels.map((l) => [l.code, l]));

@@ -1,0 +1,71 @@
+import { describe, expect, test } from 'vitest';
+import { MicroBatcher } from './micro-batcher.ts';
+
+function doubler(calls: number[][]) {
+  return async (items: number[]) => {
+    calls.push([...items]);
+    await new Promise((r) => setTimeout(r, 5));
+    return items.map((x) => x * 2);
+  };
+}
+
+describe('MicroBatcher', () => {
+  test('runs requests that arrive together as one batch and gives each caller its own results', async () => {
+    const calls: number[][] = [];
+    const batcher = new MicroBatcher({ maxItems: 8, maxWaitMs: 20, run: doubler(calls) });
+    const results = await Promise.all([batcher.submit([1]), batcher.submit([2, 3]), batcher.submit([4])]);
+    expect(results).toEqual([[2], [4, 6], [8]]);
+    expect(calls).toEqual([[1, 2, 3, 4]]);
+  });
+
+  test('flushes at once when the batch is full, and never splits a request', async () => {
+    const calls: number[][] = [];
+    const batcher = new MicroBatcher({ maxItems: 3, maxWaitMs: 10_000, run: doubler(calls) });
+    const results = await Promise.all([batcher.submit([1, 2]), batcher.submit([3, 4]), batcher.submit([5])]);
+    expect(results).toEqual([[2, 4], [6, 8], [10]]);
+    expect(calls).toEqual([[1, 2], [3, 4, 5]]);
+  });
+
+  test('runs a lone request after the maximum wait', async () => {
+    const calls: number[][] = [];
+    const batcher = new MicroBatcher({ maxItems: 8, maxWaitMs: 5, run: doubler(calls) });
+    expect(await batcher.submit([7])).toEqual([14]);
+    expect(calls).toEqual([[7]]);
+  });
+
+  test("rejects every request of a failed batch with the batch's error, and keeps working", async () => {
+    let fail = true;
+    const batcher = new MicroBatcher<number, number>({
+      maxItems: 4, maxWaitMs: 5,
+      run: async (items) => {
+        if (fail) throw new Error('model refused the input');
+        return items;
+      },
+    });
+    const outcomes = await Promise.allSettled([batcher.submit([1]), batcher.submit([2])]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    fail = false;
+    expect(await batcher.submit([3])).toEqual([3]);
+  });
+
+  test('runs one batch at a time and batches what arrived meanwhile', async () => {
+    const calls: number[][] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const batcher = new MicroBatcher<number, number>({
+      maxItems: 2, maxWaitMs: 1,
+      run: async (items) => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        calls.push(items);
+        await new Promise((r) => setTimeout(r, 20));
+        inFlight--;
+        return items;
+      },
+    });
+    await Promise.all([1, 2, 3, 4, 5].map((x) => batcher.submit([x])));
+    expect(maxInFlight).toBe(1);
+    expect(calls.flat().sort()).toEqual([1, 2, 3, 4, 5]);
+    expect(calls.every((c) => c.length <= 2)).toBe(true);
+  });
+});

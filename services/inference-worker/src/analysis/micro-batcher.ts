@@ -1,0 +1,79 @@
+/**
+ * Dynamic batching: requests that arrive close together run as one model call. A batch is
+ * flushed when it holds `maxItems` items or when the oldest request has waited `maxWaitMs`;
+ * only one batch runs at a time (the model session is the shared resource), and requests that
+ * arrive meanwhile form the next batch. Each caller gets back exactly its own results, or the
+ * batch's error.
+ */
+export interface MicroBatcherOptions<I, O> {
+  maxItems: number;
+  maxWaitMs: number;
+  run: (items: I[]) => Promise<O[]>;
+  onBatch?: (size: number, ms: number) => void;
+}
+
+interface Pending<I, O> {
+  items: I[];
+  resolve: (out: O[]) => void;
+  reject: (error: unknown) => void;
+}
+
+export class MicroBatcher<I, O> {
+  private pending: Pending<I, O>[] = [];
+  private pendingItems = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly options: MicroBatcherOptions<I, O>) {
+    if (options.maxItems < 1) throw new RangeError('maxItems must be at least 1');
+  }
+
+  /** Runs `items` (one request's worth, kept together in one batch) and returns their outputs. */
+  submit(items: I[]): Promise<O[]> {
+    return new Promise<O[]>((resolve, reject) => {
+      this.pending.push({ items, resolve, reject });
+      this.pendingItems += items.length;
+      if (this.pendingItems >= this.options.maxItems) this.flushSoon(0);
+      else this.flushSoon(this.options.maxWaitMs);
+    });
+  }
+
+  private flushSoon(delayMs: number): void {
+    if (this.running) return; // the running batch flushes what is pending when it ends
+    if (this.timer && delayMs > 0) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.running = this.runBatch().finally(() => {
+        this.running = undefined;
+        if (this.pending.length > 0) this.flushSoon(this.pendingItems >= this.options.maxItems ? 0 : this.options.maxWaitMs);
+      });
+    }, delayMs);
+  }
+
+  private async runBatch(): Promise<void> {
+    // Take whole requests until the batch is full (a request larger than maxItems runs alone).
+    const batch: Pending<I, O>[] = [];
+    let count = 0;
+    while (this.pending.length > 0) {
+      const next = this.pending[0]!;
+      if (batch.length > 0 && count + next.items.length > this.options.maxItems) break;
+      batch.push(this.pending.shift()!);
+      count += next.items.length;
+    }
+    this.pendingItems -= count;
+    const started = performance.now();
+    try {
+      const outputs = await this.options.run(batch.flatMap((p) => p.items));
+      if (outputs.length !== count) throw new Error(`batch returned ${outputs.length} results for ${count} items`);
+      let at = 0;
+      for (const p of batch) {
+        p.resolve(outputs.slice(at, at + p.items.length));
+        at += p.items.length;
+      }
+      this.options.onBatch?.(count, performance.now() - started);
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+    }
+  }
+}
