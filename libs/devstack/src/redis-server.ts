@@ -41,6 +41,7 @@ export async function startRedisServer(options: { port: number; dir: string; app
     await waitFor('redis-server to answer PING', async () => {
       if (child.exitCode !== null) throw new Error(`redis-server exited: ${output.trim()}`);
       const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      client.on('error', () => undefined); // connection refused while starting: connect() rejects
       try {
         await client.connect();
         return (await client.ping()) === 'PONG' ? true : undefined;

