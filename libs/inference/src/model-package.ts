@@ -1,0 +1,230 @@
+// Loading a model package: manifest (zod), file integrity (size + sha256 of the very bytes the
+// sessions are created from), ONNX sessions with our own CUDA → CPU fallback, and a check that the
+// graphs' inputs and outputs are the ones the manifest declares. `analyse` runs a batch with one
+// vision session.run and one decoder session.run per generated token.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { ModelPackageError } from './errors.ts';
+import { cropHeatmap, heatmapPeak, type Heatmap } from './heatmap.ts';
+import { modelManifestSchema, type ModelManifest, type TensorSpec } from './manifest.ts';
+import { preprocessInto, type ContentBox, type InputSpec, type PresentationImage } from './preprocess.ts';
+import { decodeReports } from './text-decoder.ts';
+
+export type ExecutionProvider = 'cuda' | 'cpu';
+
+export interface LoadOptions {
+  /** Tried in order; default ['cpu']. */
+  executionProviders?: ExecutionProvider[];
+  intraOpNumThreads?: number;
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+}
+
+export interface FindingAnalysis {
+  code: string;
+  display: string;
+  probability: number;
+  /** probability >= the manifest's threshold for this finding. */
+  positive: boolean;
+  heatmap: Heatmap;
+  /** Heatmap maximum, normalised 0..1 in image coordinates. */
+  peak: { x: number; y: number };
+}
+
+export interface ImageAnalysis {
+  findings: FindingAnalysis[];
+  text: { findings: string; impression: string };
+  /** This image's share of the batch's time (batch time / batch size). */
+  timingsMs: { preprocess: number; vision: number; decode: number };
+}
+
+export interface ModelPackage {
+  manifest: ModelManifest;
+  /** The provider really used. */
+  executionProvider: ExecutionProvider;
+  /** Set when a requested provider could not be used, e.g. CUDA without its libraries. */
+  fallback: { from: ExecutionProvider; reason: string } | null;
+  /** sha256 of manifest.json, which itself pins every file's sha256. */
+  sha256: string;
+  analyse(images: PresentationImage[]): Promise<ImageAnalysis[]>;
+  close(): Promise<void>;
+}
+
+const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+async function readManifest(dir: string): Promise<{ manifest: ModelManifest; bytes: Buffer }> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(join(dir, 'manifest.json'));
+  } catch (err) {
+    throw new ModelPackageError(`manifest.json: cannot read it in ${dir} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw new ModelPackageError(`manifest.json: not valid JSON (${(err as Error).message})`, { cause: err });
+  }
+  const parsed = modelManifestSchema.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new ModelPackageError(`manifest.json: invalid (${issues})`);
+  }
+  return { manifest: parsed.data, bytes };
+}
+
+async function readVerifiedFiles(dir: string, manifest: ModelManifest): Promise<Map<string, Uint8Array>> {
+  const files = new Map<string, Uint8Array>();
+  for (const [name, entry] of Object.entries(manifest.files)) {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(join(dir, name));
+    } catch (err) {
+      throw new ModelPackageError(`${name}: missing from the package (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
+    }
+    if (bytes.length !== entry.bytes) throw new ModelPackageError(`${name}: size mismatch (manifest ${entry.bytes} bytes, file ${bytes.length} bytes)`);
+    const actual = sha256Hex(bytes);
+    if (actual !== entry.sha256) throw new ModelPackageError(`${name}: sha256 mismatch (manifest ${entry.sha256}, file ${actual})`);
+    files.set(name, bytes);
+  }
+  return files;
+}
+
+function sameShape(expected: TensorSpec['shape'], actual: ReadonlyArray<number | string>): boolean {
+  if (actual.length === 0) return true; // the graph does not declare a shape
+  if (expected.length !== actual.length) return false;
+  return expected.every((d, i) => (typeof d === 'number' ? actual[i] === d : true));
+}
+
+function checkGraph(file: string, session: ort.InferenceSession, inputs: TensorSpec[], outputs: TensorSpec[]): void {
+  const check = (kind: 'input' | 'output', specs: TensorSpec[], names: readonly string[], metadata: readonly ort.InferenceSession.ValueMetadata[]): void => {
+    for (const spec of specs) {
+      if (!names.includes(spec.name)) throw new ModelPackageError(`${file}: ${kind} '${spec.name}' missing from the graph (graph ${kind}s: ${names.join(', ')})`);
+      const meta = metadata.find((m) => m.name === spec.name);
+      if (meta && meta.isTensor) {
+        if (meta.type !== spec.dtype) throw new ModelPackageError(`${file}: ${kind} '${spec.name}' has type ${meta.type}, manifest says ${spec.dtype}`);
+        if (!sameShape(spec.shape, meta.shape))
+          throw new ModelPackageError(`${file}: ${kind} '${spec.name}' has shape [${meta.shape.join(',')}], manifest says [${spec.shape.join(',')}]`);
+      }
+    }
+  };
+  check('input', inputs, session.inputNames, session.inputMetadata ?? []);
+  check('output', outputs, session.outputNames, session.outputMetadata ?? []);
+}
+
+async function createSessions(
+  files: Map<string, Uint8Array>,
+  names: string[],
+  options: LoadOptions,
+): Promise<{ sessions: Map<string, ort.InferenceSession>; provider: ExecutionProvider; fallback: ModelPackage['fallback'] }> {
+  const providers = options.executionProviders?.length ? options.executionProviders : (['cpu'] as ExecutionProvider[]);
+  const base: ort.InferenceSession.SessionOptions = {
+    ...(options.intraOpNumThreads !== undefined ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
+    ...(options.graphOptimizationLevel !== undefined ? { graphOptimizationLevel: options.graphOptimizationLevel } : {}),
+  };
+  let fallback: ModelPackage['fallback'] = null;
+  let lastError: unknown;
+  for (const provider of providers) {
+    // onnxruntime-node throws (rather than falling back) when CUDA libraries are absent, so each
+    // provider is tried on its own and the first that creates every session wins.
+    const sessions = new Map<string, ort.InferenceSession>();
+    try {
+      // A failed CUDA attempt makes onnxruntime print its own error through its process-wide logger,
+      // for a failure handled here: the CUDA attempt runs at fatal-only severity. (The process-wide
+      // level is fixed when onnxruntime first initialises, so it may stay at 'fatal'; runtime errors
+      // still surface as exceptions.)
+      const opts: ort.InferenceSession.SessionOptions = { ...base, executionProviders: [provider], ...(provider === 'cpu' ? {} : { logSeverityLevel: 4 as const }) };
+      if (provider !== 'cpu') ort.env.logLevel = 'fatal';
+      for (const name of names) sessions.set(name, await ort.InferenceSession.create(files.get(name)!, opts));
+      return { sessions, provider, fallback };
+    } catch (err) {
+      await Promise.all([...sessions.values()].map((s) => s.release()));
+      lastError = err;
+      fallback ??= { from: provider, reason: err instanceof Error ? err.message.split('\n')[0]! : String(err) };
+    }
+  }
+  throw new ModelPackageError(`cannot create ONNX sessions with providers ${providers.join(', ')}: ${String(lastError)}`, { cause: lastError });
+}
+
+export async function loadModelPackage(dir: string, options: LoadOptions = {}): Promise<ModelPackage> {
+  const { manifest, bytes } = await readManifest(dir);
+  const files = await readVerifiedFiles(dir, manifest);
+  const visionFile = manifest.input.file;
+  const decoderFile = manifest.decoder.file;
+  const { sessions, provider, fallback } = await createSessions(files, [...new Set([visionFile, decoderFile])], options);
+  const vision = sessions.get(visionFile)!;
+  const decoder = sessions.get(decoderFile)!;
+  try {
+    checkGraph(visionFile, vision, [manifest.input], manifest.outputs.filter((o) => o.file === visionFile));
+    checkGraph(decoderFile, decoder, manifest.decoder.inputs, manifest.decoder.outputs);
+  } catch (err) {
+    await Promise.all([...sessions.values()].map((s) => s.release()));
+    throw err;
+  }
+  return createModelPackage(manifest, sha256Hex(bytes), vision, decoder, provider, fallback);
+}
+
+function createModelPackage(
+  manifest: ModelManifest,
+  sha256: string,
+  vision: ort.InferenceSession,
+  decoder: ort.InferenceSession,
+  executionProvider: ExecutionProvider,
+  fallback: ModelPackage['fallback'],
+): ModelPackage {
+  const size = manifest.input.size;
+  const spec: InputSpec = { size, kernel: manifest.input.resize.kernel, epsilon: manifest.input.normalisation.epsilon };
+  const heatmapSpec = manifest.outputs.find((o) => o.name === 'heatmaps')!;
+  const grid = Number(heatmapSpec.shape[2]);
+  const K = manifest.labels.length;
+  const thresholds = manifest.labels.map((l) => manifest.thresholds.values[l.code]!);
+  let closed = false;
+
+  async function analyse(images: PresentationImage[]): Promise<ImageAnalysis[]> {
+    if (closed) throw new Error('model package is closed');
+    const N = images.length;
+    if (N === 0) return [];
+    const t0 = performance.now();
+    const batch = new Float32Array(N * size * size);
+    const boxes: ContentBox[] = await Promise.all(images.map((img, n) => preprocessInto(img, spec, batch.subarray(n * size * size, (n + 1) * size * size))));
+    const t1 = performance.now();
+    const out = await vision.run({ [manifest.input.name]: new ort.Tensor('float32', batch, [N, 1, size, size]) });
+    const t2 = performance.now();
+    const texts = await decodeReports(decoder, manifest.decoder, out.conditioning as ort.Tensor, N);
+    const t3 = performance.now();
+    const logits = out.logits!.data as Float32Array;
+    const heat = out.heatmaps!.data as Float32Array;
+    const cells = grid * grid;
+    const timingsMs = { preprocess: (t1 - t0) / N, vision: (t2 - t1) / N, decode: (t3 - t2) / N };
+    return images.map((_, n) => ({
+      findings: manifest.labels.map((label, k) => {
+        const probability = 1 / (1 + Math.exp(-logits[n * K + k]!));
+        const map = heat.subarray((n * K + k) * cells, (n * K + k + 1) * cells);
+        return {
+          code: label.code,
+          display: label.display,
+          probability,
+          positive: probability >= thresholds[k]!,
+          heatmap: cropHeatmap(map, grid, size, boxes[n]!),
+          peak: heatmapPeak(map, grid, size, boxes[n]!),
+        };
+      }),
+      text: texts[n]!,
+      timingsMs,
+    }));
+  }
+
+  return {
+    manifest,
+    executionProvider,
+    fallback,
+    sha256,
+    analyse,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.all([vision.release(), decoder.release()]);
+    },
+  };
+}
