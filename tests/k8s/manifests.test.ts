@@ -37,7 +37,7 @@ const KUBECTL_NEEDED =
 const SERVICES = {
   ingest: { schema: ingestConfig.envSchema, load: ingestConfig.loadConfig },
   'inference-worker': { schema: workerConfig.envSchema, load: workerConfig.loadConfig },
-  report: { schema: reportConfig.reportEnvSchema, load: reportConfig.loadConfig },
+  report: { schema: reportConfig.envSchema, load: reportConfig.loadConfig },
 } as const;
 type ServiceName = keyof typeof SERVICES;
 const SERVICE_NAMES = Object.keys(SERVICES) as ServiceName[];

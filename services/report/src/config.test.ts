@@ -1,0 +1,33 @@
+import { describe, expect, test } from 'vitest';
+import { ConfigError } from '@cxr/platform';
+import { loadConfig } from './config.ts';
+
+describe('loadConfig', () => {
+  test('has defaults that make a local run work', () => {
+    const config = loadConfig({});
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 8090 });
+    expect(config.publicUrl).toBe('http://127.0.0.1:8090');
+    expect(config.eventsConcurrency).toBe(4);
+    expect(config.queuePrefix).toBe('cxr');
+    expect(config.buckets.reports).toBe('cxr-reports');
+  });
+
+  test('reads the report settings and drops a trailing slash from the public URL', () => {
+    const config = loadConfig({
+      REPORT_HTTP_HOST: '0.0.0.0',
+      REPORT_HTTP_PORT: '9001',
+      REPORT_PUBLIC_URL: 'https://reports.example.org/cxr/',
+      REPORT_EVENTS_CONCURRENCY: '8',
+    });
+    expect(config).toMatchObject({ http: { host: '0.0.0.0', port: 9001 }, publicUrl: 'https://reports.example.org/cxr', eventsConcurrency: 8 });
+  });
+
+  test.each([
+    ['REPORT_HTTP_PORT', 'eighty'],
+    ['REPORT_PUBLIC_URL', 'not a url'],
+    ['REPORT_EVENTS_CONCURRENCY', '0'],
+  ])('names %s when it is malformed', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}: malformed setting`));
+  });
+});

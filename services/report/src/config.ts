@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { parseEnv, portSchema, positiveIntSchema, sharedEnvSchema, toSharedConfig, type SharedConfig } from '@cxr/platform';
+
+/** Environment variables of the report service, on top of the ones every service shares. */
+export const envSchema = sharedEnvSchema.extend({
+  REPORT_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  REPORT_HTTP_PORT: portSchema.default(8090),
+  /** Base of the absolute overlay / heatmap URLs in report JSON (what the viewer can reach). */
+  REPORT_PUBLIC_URL: z.string().url().default('http://127.0.0.1:8090'),
+  REPORT_EVENTS_CONCURRENCY: positiveIntSchema.max(64).default(4),
+});
+
+export interface ReportConfig extends SharedConfig {
+  http: { host: string; port: number };
+  /** Without a trailing slash. */
+  publicUrl: string;
+  eventsConcurrency: number;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv): ReportConfig {
+  const parsed = parseEnv(envSchema, env);
+  return {
+    ...toSharedConfig(parsed),
+    http: { host: parsed.REPORT_HTTP_HOST, port: parsed.REPORT_HTTP_PORT },
+    publicUrl: parsed.REPORT_PUBLIC_URL.replace(/\/+$/, ''),
+    eventsConcurrency: parsed.REPORT_EVENTS_CONCURRENCY,
+  };
+}

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { findingCodingSchema, isoDateTimeSchema, pseudonymKeySchema } from '@cxr/contracts';
+
+/**
+ * The AI draft as the report service stores it (inside a revision in the reports bucket).
+ * Internal to this service, but it is read back from storage, so it has a schema.
+ * Pseudonymous: instance keys, not SOP Instance UIDs (those are joined in when served).
+ */
+export const draftFindingSchema = z
+  .object({
+    instanceKey: pseudonymKeySchema,
+    code: z.string().min(1).max(64),
+    display: z.string(),
+    coding: findingCodingSchema.nullable(),
+    probability: z.number().min(0).max(1),
+    threshold: z.number().min(0).max(1),
+    positive: z.boolean(),
+    peak: z.object({ x: z.number(), y: z.number() }).strict(),
+    /** Raw 8-bit heatmap in the derived bucket. */
+    heatmapKey: z.string().min(1),
+    /** Colour-mapped overlay in the reports bucket. */
+    overlayKey: z.string().min(1),
+  })
+  .strict();
+export type DraftFinding = z.infer<typeof draftFindingSchema>;
+
+export const reportDraftSchema = z
+  .object({
+    studyKey: pseudonymKeySchema,
+    version: z.number().int().positive(),
+    analysisId: z.string(),
+    model: z.object({ id: z.string(), version: z.string(), sha256: z.string(), executionProvider: z.string() }).strict(),
+    sections: z.object({ findings: z.string(), impression: z.string() }).strict(),
+    /** Disclaimer line, then FINDINGS and IMPRESSION. */
+    text: z.string(),
+    findings: z.array(draftFindingSchema),
+    composedAt: isoDateTimeSchema,
+  })
+  .strict();
+export type ReportDraft = z.infer<typeof reportDraftSchema>;

@@ -1,0 +1,258 @@
+import sharp from 'sharp';
+import request from 'supertest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { AI_DRAFT_DISCLAIMER, apiErrorSchema, objectKeys, reportResponseSchema, type ReportResponse, type ReportStatus } from '@cxr/contracts';
+import {
+  analysisCompletedEvent,
+  analysisFailedEvent,
+  analysisResult,
+  fixtureImage,
+  putAnalysisOutputs,
+  randomKey,
+  studyReceivedEvent,
+  type FixtureImage,
+} from '../testing/fixtures.ts';
+import { startRedisServer, type TestRedisServer } from '../testing/redis-server.ts';
+import { startReportServiceHarness, type ReportServiceHarness } from '../testing/report-service-harness.ts';
+import { startS3Server, type TestS3Server } from '../testing/s3-server.ts';
+
+// One redis-server and one s3rver for the file; each test gets its own queue prefix and
+// buckets (the harness), removed after it.
+let redis: TestRedisServer;
+let s3: TestS3Server;
+let svc: ReportServiceHarness;
+
+beforeAll(async () => {
+  [redis, s3] = await Promise.all([startRedisServer(), startS3Server()]);
+});
+afterAll(async () => {
+  await Promise.allSettled([redis?.stop(), s3?.stop()]);
+});
+beforeEach(async () => {
+  svc = await startReportServiceHarness({ redisUrl: redis.url, s3Endpoint: s3.endpoint });
+});
+afterEach(async () => {
+  await svc.close();
+});
+
+async function getReport(studyInstanceUid: string) {
+  return request(svc.app).get(`/api/studies/${studyInstanceUid}/report`);
+}
+
+async function waitForStatus(studyInstanceUid: string, status: ReportStatus, timeoutMs = 20_000): Promise<ReportResponse> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    const res = await getReport(studyInstanceUid);
+    last = res.body;
+    if (res.status === 200 && res.body.status === status) return reportResponseSchema.parse(res.body);
+    if (Date.now() > deadline) throw new Error(`report never reached ${status}; last answer ${JSON.stringify(last)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The path and query of an absolute URL from the report, to request from the app. */
+function localPath(url: string): string {
+  const parsed = new URL(url);
+  expect(parsed.origin).toBe('http://report.example.test:8090');
+  return parsed.pathname + parsed.search;
+}
+
+async function getPng(url: string): Promise<Buffer> {
+  const res = await request(svc.app)
+    .get(localPath(url))
+    .buffer(true)
+    .parse((response, callback) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => callback(null, Buffer.concat(chunks)));
+    });
+  expect(res.status).toBe(200);
+  expect(res.headers['content-type']).toBe('image/png');
+  return res.body as Buffer;
+}
+
+async function analysedStudy(images: FixtureImage[] = [fixtureImage(300, 400)], version = 1) {
+  const studyKey = randomKey();
+  const result = analysisResult(studyKey, version, images);
+  const { resultKey } = await putAnalysisOutputs(svc.objects, svc.config.buckets.derived, result);
+  const received = studyReceivedEvent(studyKey, version, images);
+  return { studyKey, result, received, completed: analysisCompletedEvent(result, resultKey) };
+}
+
+describe('report-events consumer and report API', () => {
+  test('composes a draft with overlays once a study is received and its analysis completes', async () => {
+    const image = fixtureImage(300, 400);
+    const { received, completed, result } = await analysedStudy([image]);
+    await svc.addEvent(received);
+    await svc.addEvent(completed);
+
+    const report = await waitForStatus(received.studyInstanceUid, 'draft');
+    expect(report).toMatchObject({
+      studyInstanceUid: received.studyInstanceUid,
+      statusReason: null,
+      aiGenerated: true,
+      signed: false,
+      disclaimer: AI_DRAFT_DISCLAIMER,
+      priority: 'routine',
+      analysisVersion: 1,
+      revision: 1,
+      model: { id: 'cxr-reference', version: '0.1.0', sha256: result.model.sha256 },
+      sections: { findings: 'Blunting of the right costophrenic angle.', impression: 'Right pleural effusion.' },
+    });
+    expect(report.text.split('\n')[0]).toBe(AI_DRAFT_DISCLAIMER);
+    expect(report.text).toContain('FINDINGS:\nBlunting of the right costophrenic angle.\n\nIMPRESSION:\nRight pleural effusion.');
+    expect(report.findings.map((f) => [f.code, f.probability, f.threshold, f.positive, f.sopInstanceUid])).toEqual([
+      ['pleural-effusion', 0.91, 0.5, true, image.sopInstanceUid],
+      ['pneumothorax', 0.12, 0.4, false, image.sopInstanceUid],
+    ]);
+
+    const finding = report.findings[0]!;
+    const overlay = await sharp(await getPng(finding.overlayUrl)).metadata();
+    expect(overlay.format).toBe('png');
+    expect(overlay.width! / overlay.height!).toBeCloseTo(300 / 400, 5);
+    expect([overlay.width, overlay.height]).toEqual([300, 400]);
+
+    const heatmap = await getPng(finding.heatmapUrl);
+    const stored = await svc.objects.get(svc.config.buckets.derived, result.images[0]!.findings[0]!.heatmapKey);
+    expect(heatmap.equals(stored)).toBe(true);
+
+    // The overlay is stored where the layout says, in the reports bucket.
+    const overlayKey = objectKeys.overlay(received.studyKey, 1, image.instanceKey, 'pleural-effusion');
+    expect(await svc.objects.stat(svc.config.buckets.reports, overlayKey)).not.toBeNull();
+
+    const metrics = await request(svc.app).get('/metrics');
+    expect(metrics.text).toMatch(/cxr_report_events_processed_total\{[^}]*type="analysis-completed"[^}]*outcome="applied"[^}]*\} 1/);
+    expect(metrics.text).toMatch(/cxr_report_reports\{[^}]*status="draft"[^}]*\} 1/);
+    expect(metrics.text).toMatch(/cxr_report_draft_composition_seconds_count\{[^}]*\} 1/);
+  });
+
+  test('shows the draft when analysis-completed is processed before study-received', async () => {
+    const { received, completed } = await analysedStudy();
+    expect(await svc.waitForJob(await svc.addEvent(completed))).toBe('completed');
+    // Not identified yet: the API cannot know it by UID.
+    expect((await getReport(received.studyInstanceUid)).status).toBe(404);
+
+    await svc.addEvent(received);
+    const report = await waitForStatus(received.studyInstanceUid, 'draft');
+    expect(report.revision).toBe(1);
+    expect(report.findings).toHaveLength(2);
+    expect(report.findings.every((f) => f.sopInstanceUid === received.images[0]!.sopInstanceUid)).toBe(true);
+  });
+
+  test('processing the same analysis-completed event twice leaves one revision and the same findings', async () => {
+    const { studyKey, received, completed } = await analysedStudy();
+    await svc.addEvent(received);
+    await svc.addEvent(completed);
+    const first = await waitForStatus(received.studyInstanceUid, 'draft');
+
+    // At-least-once delivery: the same event again, as a second job.
+    const again = await svc.addEvent(completed, 'redelivered-analysis-completed');
+    expect(await svc.waitForJob(again)).toBe('completed');
+    expect((await svc.queue.getJob(again))?.returnvalue).toEqual({ outcome: 'duplicate' });
+
+    const second = reportResponseSchema.parse((await getReport(received.studyInstanceUid)).body);
+    expect(second.revision).toBe(first.revision);
+    expect(second.findings).toEqual(first.findings);
+    expect(second.text).toBe(first.text);
+    expect(await svc.reports.listRevisions(studyKey)).toEqual([1]);
+  });
+
+  test('reports a study that is not eligible, with the reasons ingest gave', async () => {
+    const studyKey = randomKey();
+    const received = studyReceivedEvent(studyKey, 1, [], {
+      eligible: false,
+      instanceCount: 2,
+      ineligibleReasons: ['instance 1: modality CT is not a chest radiograph', 'instance 2: no pixel data'],
+    });
+    await svc.addEvent(received);
+    const report = await waitForStatus(received.studyInstanceUid, 'not-eligible');
+    expect(report.statusReason).toBe('instance 1: modality CT is not a chest radiograph; instance 2: no pixel data');
+    expect(report).toMatchObject({ revision: 0, findings: [], model: null, text: '', aiGenerated: true, signed: false });
+  });
+
+  test('reports a failed analysis with the worker\'s reason', async () => {
+    const studyKey = randomKey();
+    const received = studyReceivedEvent(studyKey, 1, [fixtureImage()], { priority: 'stat' });
+    await svc.addEvent(received);
+    expect((await waitForStatus(received.studyInstanceUid, 'pending')).priority).toBe('stat');
+
+    await svc.addEvent(analysisFailedEvent(studyKey, 1, 'model input: image is not a frontal chest radiograph'));
+    const report = await waitForStatus(received.studyInstanceUid, 'failed');
+    expect(report).toMatchObject({ statusReason: 'model input: image is not a frontal chest radiograph', findings: [], revision: 0 });
+  });
+
+  test('fails a study whose analysis result does not match the contract, without retrying', async () => {
+    const { received, completed } = await analysedStudy();
+    await svc.objects.putJson(svc.config.buckets.derived, completed.resultKey, { schemaVersion: 1, nonsense: true });
+    await svc.addEvent(received);
+    const jobId = await svc.addEvent(completed);
+    expect(await svc.waitForJob(jobId)).toBe('failed');
+    expect((await svc.queue.getJob(jobId))?.attemptsMade).toBe(1);
+    const report = await waitForStatus(received.studyInstanceUid, 'failed');
+    expect(report.statusReason).toMatch(/^The analysis result could not be used: result does not match its schema/);
+  });
+
+  test('keeps the latest version and ignores a late event for an older one', async () => {
+    const v1 = await analysedStudy();
+    await svc.addEvent(v1.received);
+    await svc.addEvent(v1.completed);
+    await waitForStatus(v1.received.studyInstanceUid, 'draft');
+
+    // A late instance: ingest re-announces the study as version 2, to be analysed again.
+    const v2Received = { ...v1.received, version: 2, receivedAt: '2026-01-02T04:00:00.000Z' };
+    await svc.addEvent(v2Received);
+    const pending = await waitForStatus(v1.received.studyInstanceUid, 'pending');
+    expect(pending).toMatchObject({ analysisVersion: 2, revision: 0, findings: [] });
+
+    // The version 1 result delivered again, late: ignored.
+    const late = await svc.addEvent(v1.completed, 'late-v1-analysis-completed');
+    expect(await svc.waitForJob(late)).toBe('completed');
+    expect((await svc.queue.getJob(late))?.returnvalue).toEqual({ outcome: 'stale-version' });
+    expect(reportResponseSchema.parse((await getReport(v1.received.studyInstanceUid)).body)).toMatchObject({ status: 'pending', analysisVersion: 2 });
+
+    // Version 2's analysis makes revision 2.
+    const result2 = analysisResult(v1.studyKey, 2, v1.result.images.map((i) => ({ ...i, sopInstanceUid: v1.received.images[0]!.sopInstanceUid })));
+    const { resultKey } = await putAnalysisOutputs(svc.objects, svc.config.buckets.derived, result2);
+    await svc.addEvent(analysisCompletedEvent(result2, resultKey));
+    const report = await waitForStatus(v1.received.studyInstanceUid, 'draft');
+    expect(report).toMatchObject({ analysisVersion: 2, revision: 2 });
+    expect(await svc.reports.listRevisions(v1.studyKey)).toEqual([1, 2]);
+  });
+
+  test('fails a job whose data is not a report event, without retrying', async () => {
+    const jobId = await svc.addEvent({ type: 'study-received', studyKey: 'NOT A KEY' }, 'invalid-event');
+    expect(await svc.waitForJob(jobId)).toBe('failed');
+    const job = await svc.queue.getJob(jobId);
+    expect(job?.attemptsMade).toBe(1);
+    expect(job?.failedReason).toMatch(/^invalid report event: /);
+  });
+
+  test('answers 404 with a JSON error for an unknown study', async () => {
+    const res = await getReport('1.2.826.0.1.3680043.8.498.999999');
+    expect(res.status).toBe(404);
+    expect(apiErrorSchema.parse(res.body).error.code).toBe('study-not-found');
+  });
+
+  test('answers 400 for a malformed study instance UID', async () => {
+    const res = await getReport('1.2.03.abc');
+    expect(res.status).toBe(400);
+    expect(apiErrorSchema.parse(res.body).error.code).toBe('invalid-study-instance-uid');
+  });
+
+  test('answers 404 for a finding the draft does not have', async () => {
+    const { received, completed } = await analysedStudy();
+    await svc.addEvent(received);
+    await svc.addEvent(completed);
+    await waitForStatus(received.studyInstanceUid, 'draft');
+    const res = await request(svc.app).get(`/api/studies/${received.studyInstanceUid}/report/findings/cardiomegaly/overlay.png`);
+    expect(res.status).toBe(404);
+    expect(apiErrorSchema.parse(res.body).error.code).toBe('finding-not-found');
+  });
+
+  test('says it is ready when Redis and storage answer', async () => {
+    const res = await request(svc.app).get('/readyz');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'ready', checks: { redis: true, storage: true } });
+  });
+});

@@ -1,0 +1,60 @@
+import { createServer } from 'node:http';
+import { once } from 'node:events';
+import { createLogger, createRequestConnection, createWorkerConnection, errorMessage, ObjectStore } from '@cxr/platform';
+import { createApp } from './app.ts';
+import { loadConfig } from './config.ts';
+import { startReportEventsConsumer } from './events/report-events-consumer.ts';
+import { createReportMetrics } from './metrics.ts';
+import { ReportStore } from './state/report-store.ts';
+
+/** Wires config and clients into the HTTP app and the report-events consumer; shuts down on signals. */
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const logger = createLogger('report', config.logLevel);
+
+  const objects = new ObjectStore(config.s3);
+  await objects.ensureBuckets([config.buckets.derived, config.buckets.reports]);
+
+  const workerConnection = createWorkerConnection(config.redisUrl);
+  const requestConnection = createRequestConnection(config.redisUrl);
+  const storeOptions = { objects, bucket: config.buckets.reports, keyPrefix: config.queuePrefix };
+  const consumerReports = new ReportStore({ ...storeOptions, redis: workerConnection });
+  const apiReports = new ReportStore({ ...storeOptions, redis: requestConnection });
+  const metrics = createReportMetrics(() => apiReports.countByStatus());
+
+  const worker = startReportEventsConsumer({ config, logger, connection: workerConnection, objects, reports: consumerReports, metrics });
+  const app = createApp({ config, logger, objects, reports: apiReports, redis: requestConnection, metrics });
+  const server = createServer(app);
+  server.listen(config.http.port, config.http.host);
+  await once(server, 'listening');
+  logger.info({ host: config.http.host, port: config.http.port, publicUrl: config.publicUrl }, 'report service listening');
+
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    await Promise.allSettled([closed, worker.close()]);
+    await Promise.allSettled([workerConnection.quit(), requestConnection.quit()]);
+    logger.info('stopped');
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      shutdown(signal).then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: errorMessage(error) }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+main().catch((error: unknown) => {
+  // Config errors name the setting; nothing here holds patient data.
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,110 @@
+import { randomBytes } from 'node:crypto';
+import { Queue, type Worker } from 'bullmq';
+import type { Express } from 'express';
+import { QUEUE_NAMES, reportEventJobId, type ReportEvent } from '@cxr/contracts';
+import { createLogger, createRequestConnection, createWorkerConnection, ObjectStore, type Redis } from '@cxr/platform';
+import { createApp } from '../app.ts';
+import { loadConfig, type ReportConfig } from '../config.ts';
+import { startReportEventsConsumer, type ReportEventResult } from '../events/report-events-consumer.ts';
+import { createReportMetrics } from '../metrics.ts';
+import { ReportStore } from '../state/report-store.ts';
+
+/**
+ * The report service wired as main.ts wires it, against a real Redis and S3 server, on its own
+ * queue prefix and buckets. `close()` stops the worker and removes the queue, the index keys,
+ * the objects and the buckets.
+ */
+export interface ReportServiceHarness {
+  config: ReportConfig;
+  objects: ObjectStore;
+  reports: ReportStore;
+  queue: Queue;
+  worker: Worker<unknown, ReportEventResult>;
+  app: Express;
+  /** Adds an event as producers do (job id from the contract, retries with backoff). */
+  addEvent(event: unknown, jobId?: string): Promise<string>;
+  /** Waits until a job has completed or failed for good. */
+  waitForJob(jobId: string, timeoutMs?: number): Promise<'completed' | 'failed'>;
+  close(): Promise<void>;
+}
+
+export async function startReportServiceHarness(servers: { redisUrl: string; s3Endpoint: string }): Promise<ReportServiceHarness> {
+  const id = randomBytes(4).toString('hex');
+  const config = loadConfig({
+    REDIS_URL: servers.redisUrl,
+    S3_ENDPOINT: servers.s3Endpoint,
+    QUEUE_PREFIX: `report-test-${id}`,
+    BUCKET_DERIVED: `derived-${id}`,
+    BUCKET_REPORTS: `reports-${id}`,
+    LOG_LEVEL: 'silent',
+    REPORT_PUBLIC_URL: 'http://report.example.test:8090/',
+    REPORT_EVENTS_CONCURRENCY: '4',
+  });
+  const logger = createLogger('report', config.logLevel);
+  const objects = new ObjectStore(config.s3);
+  await objects.ensureBuckets([config.buckets.derived, config.buckets.reports]);
+
+  const workerConnection = createWorkerConnection(config.redisUrl);
+  const queueConnection = createWorkerConnection(config.redisUrl);
+  const requestConnection = createRequestConnection(config.redisUrl);
+  const storeOptions = { objects, bucket: config.buckets.reports, keyPrefix: config.queuePrefix };
+  const reports = new ReportStore({ ...storeOptions, redis: requestConnection });
+  const metrics = createReportMetrics(() => reports.countByStatus());
+  const worker = startReportEventsConsumer({
+    config,
+    logger,
+    connection: workerConnection,
+    objects,
+    reports: new ReportStore({ ...storeOptions, redis: workerConnection }),
+    metrics,
+  });
+  await worker.waitUntilReady();
+  const app = createApp({ config, logger, objects, reports, redis: requestConnection, metrics });
+  const queue = new Queue(QUEUE_NAMES.reportEvents, { connection: queueConnection, prefix: config.queuePrefix });
+
+  return {
+    config,
+    objects,
+    reports,
+    queue,
+    worker,
+    app,
+    async addEvent(event, jobId) {
+      const job = await queue.add((event as { type?: string }).type ?? 'invalid', event, {
+        jobId: jobId ?? reportEventJobId(event as ReportEvent),
+        attempts: 3,
+        backoff: { type: 'fixed', delay: 100 },
+      });
+      return job.id!;
+    },
+    async waitForJob(jobId, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const state = await queue.getJobState(jobId);
+        if (state === 'completed' || state === 'failed') return state;
+        if (Date.now() > deadline) throw new Error(`job ${jobId} still ${state} after ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    },
+    async close() {
+      await worker.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+      await deleteKeys(requestConnection, `${config.queuePrefix}:*`);
+      await Promise.allSettled([workerConnection.quit(), queueConnection.quit(), requestConnection.quit()]);
+      for (const bucket of [config.buckets.derived, config.buckets.reports]) {
+        for (const key of await objects.list(bucket, '')) await objects.remove(bucket, key);
+        await objects.client.removeBucket(bucket);
+      }
+    },
+  };
+}
+
+async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
