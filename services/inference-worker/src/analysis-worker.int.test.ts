@@ -81,7 +81,7 @@ async function eventsFor(studyKey: string): Promise<ReportEvent[]> {
 describe('analysis worker', () => {
   test('analyses a study, stores heatmaps and a valid result, and tells the report service', async () => {
     const studyKey = 'b'.repeat(32);
-    const phantom = await putPresentation('inputs/b/p.png', 11, [{ code: 'nodule', side: 'left', zone: 'lower', tier: 'obvious', sizeMm: 20 }]);
+    const phantom = await putPresentation('inputs/b/p.png', 11, [{ code: 'pleural_effusion', side: 'left', tier: 'obvious' }]);
     const job = await analysisQueue.add('analyse', request(studyKey, 'inputs/b/p.png', phantom.width, phantom.height), { jobId: `${studyKey}.v1` });
     expect(await (await finished(job)).getState()).toBe('completed');
     const events = await eventsFor(studyKey);
@@ -91,9 +91,9 @@ describe('analysis worker', () => {
     const result = analysisResultSchema.parse(await objects.getJson(bucket, completed.resultKey));
     expect(result.model.id).toBe(model.manifest.id);
     expect(result.model.executionProvider).toBe('cpu');
-    const nodule = result.images[0]!.findings.find((f) => f.code === 'nodule')!;
-    expect(nodule.positive).toBe(true);
-    const heatmap = await sharp(await objects.get(bucket, nodule.heatmapKey)).metadata();
+    const effusion = result.images[0]!.findings.find((f) => f.code === 'pleural_effusion')!;
+    expect(effusion.positive).toBe(true);
+    const heatmap = await sharp(await objects.get(bucket, effusion.heatmapKey)).metadata();
     expect(heatmap.format).toBe('png');
     expect(Math.abs(heatmap.height! / heatmap.width! - phantom.height / phantom.width)).toBeLessThan(0.1);
   });

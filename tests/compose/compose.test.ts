@@ -1,0 +1,98 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { describe, expect, test } from 'vitest';
+import { REPO_ROOT } from '@cxr/devstack';
+import * as ingestConfig from '../../services/ingest/src/config.ts';
+import * as workerConfig from '../../services/inference-worker/src/config.ts';
+import * as reportConfig from '../../services/report/src/config.ts';
+
+/**
+ * No Docker engine runs here, so docker-compose.yml is checked statically: every image and
+ * build context exists, every env var is one the service reads, ports agree with config.
+ */
+interface ComposeService {
+  image?: string;
+  build?: { context: string; dockerfile: string };
+  environment?: Record<string, string>;
+  ports?: string[];
+  command?: string | string[];
+  volumes?: string[];
+}
+
+const compose = parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, ComposeService> };
+
+/** `${NAME:-default}` → default, as compose does with NAME unset. */
+function substitute(value: string): string {
+  return String(value).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
+}
+
+function envOf(service: string): Record<string, string> {
+  const env = compose.services[service]?.environment ?? {};
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, substitute(String(v))]));
+}
+
+function containerPorts(service: string): number[] {
+  return (compose.services[service]?.ports ?? []).map((p) => Number(String(p).split(':').at(-1)));
+}
+
+const ours = {
+  ingest: ingestConfig,
+  'inference-worker': workerConfig,
+  report: reportConfig,
+} as const;
+
+describe('docker-compose.yml', () => {
+  test('runs MinIO, Redis with append-only persistence, the three services and an Orthanc PACS', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['inference-worker', 'ingest', 'minio', 'orthanc', 'redis', 'report']);
+    expect(String(compose.services.redis!.command)).toContain('--appendonly yes');
+    for (const s of Object.values(compose.services)) expect(s.image, 'every service names an image').toBeTruthy();
+  });
+
+  test.each(Object.keys(ours))('the %s service builds from a Dockerfile that exists', (name) => {
+    const build = compose.services[name]!.build!;
+    expect(existsSync(join(REPO_ROOT, build.context, build.dockerfile))).toBe(true);
+    const dockerfile = readFileSync(join(REPO_ROOT, build.context, build.dockerfile), 'utf8');
+    expect(dockerfile).toContain(`services/${name}/src/main.ts`);
+    expect(dockerfile).toMatch(/^USER node$/m);
+  });
+
+  test.each(Object.keys(ours))('every env var given to %s is one its config reads, and the config accepts them', (name) => {
+    const config = ours[name as keyof typeof ours];
+    const known = Object.keys(config.envSchema.shape);
+    const env = envOf(name);
+    for (const key of Object.keys(env)) expect(known, `${name} reads ${key}`).toContain(key);
+    expect(() => config.loadConfig(env)).not.toThrow();
+  });
+
+  test('published ports are the ones the services listen on', () => {
+    const ingest = ingestConfig.loadConfig(envOf('ingest'));
+    expect(containerPorts('ingest').sort()).toEqual([ingest.dimse.port, ingest.http.port].sort());
+    expect(ingest.dimse.host).toBe('0.0.0.0');
+    expect(containerPorts('inference-worker')).toEqual([workerConfig.loadConfig(envOf('inference-worker')).http.port]);
+    expect(containerPorts('report')).toEqual([reportConfig.loadConfig(envOf('report')).http.port]);
+  });
+
+  test('the services reach Redis and MinIO by their compose names and ports', () => {
+    for (const name of Object.keys(ours)) {
+      const env = envOf(name);
+      expect(new URL(env.REDIS_URL!).hostname).toBe('redis');
+      expect(containerPorts('redis')).toContain(Number(new URL(env.REDIS_URL!).port));
+      expect(new URL(env.S3_ENDPOINT!).hostname).toBe('minio');
+      expect(containerPorts('minio')).toContain(Number(new URL(env.S3_ENDPOINT!).port));
+      expect(env.S3_ACCESS_KEY).toBe(envOf('minio').MINIO_ROOT_USER);
+    }
+  });
+
+  test('the Orthanc demo PACS pushes to ingest by DIMSE and STOW-RS with a key ingest accepts', () => {
+    const orthanc = JSON.parse(readFileSync(join(REPO_ROOT, 'infra/orthanc/orthanc.json'), 'utf8'));
+    const ingest = ingestConfig.loadConfig(envOf('ingest'));
+    expect(orthanc.DicomModalities.ingest).toEqual([ingest.dimse.aeTitle, 'ingest', ingest.dimse.port]);
+    const server = orthanc.DicomWeb.Servers.ingest;
+    expect(new URL(server.Url).port).toBe(String(ingest.http.port));
+    const key = String(server.HttpHeaders.Authorization).replace(/^Bearer /, '');
+    expect(ingest.stow.apiKeys.get(key)).toBe('demo-pacs');
+    const mount = compose.services.orthanc!.volumes![0]!.split(':')[0]!;
+    expect(existsSync(join(REPO_ROOT, mount))).toBe(true);
+  });
+});
