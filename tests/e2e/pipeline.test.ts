@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { reportResponseSchema, type ReportResponse } from '@cxr/contracts';
 import { REPO_ROOT, dcmsend, startStack, stowRs, waitFor, type Stack } from '@cxr/devstack';
 import { makeChestStudy, type ChestStudy } from '@cxr/phantom/dicom';
+import { referencedMetricNames } from '../k8s/metric-names.ts';
 
 /**
  * The whole path with the real parts: redis-server, s3rver, the three services as processes,
@@ -102,6 +103,17 @@ describe('a study pushed by a PACS becomes a draft report', () => {
     const res = await fetch(`${stack.reportUrl}/api/studies/1.2.3.999999/report`);
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ error: { code: expect.any(String) } });
+  });
+
+  test('every metric the alert rules and dashboard use is exported by a running service', async () => {
+    const exported = new Set<string>();
+    for (const url of [stack.ingestUrl, stack.reportUrl, ...stack.workerUrls]) {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      for (const m of text.matchAll(/^# TYPE (\S+) /gm)) exported.add(m[1]!);
+    }
+    const referenced = referencedMetricNames(REPO_ROOT);
+    expect(referenced.length).toBeGreaterThan(5);
+    expect(referenced.filter((name) => !exported.has(name))).toEqual([]);
   });
 
   test('no patient identifiers appear in any service log', () => {
