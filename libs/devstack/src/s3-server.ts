@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
 import S3rver from 's3rver';
 import { ObjectStore } from '@cxr/platform';
 
@@ -22,7 +23,11 @@ export async function startS3Server(options: { port: number; dir: string; bucket
     endpoint: `http://${host}:${options.port}`,
     accessKey: 'S3RVER',
     secretKey: 'S3RVER',
-    stop: () => server.close(),
+    async stop() {
+      // The S3 client keeps connections alive; close them or close() waits for their timeout.
+      (server as unknown as { httpServer?: Server }).httpServer?.closeAllConnections();
+      await server.close();
+    },
   };
   const store = new ObjectStore({ endpoint: handle.endpoint, region: 'us-east-1', accessKey: handle.accessKey, secretKey: handle.secretKey });
   await store.ensureBuckets(options.buckets);

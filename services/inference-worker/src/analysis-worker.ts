@@ -1,6 +1,6 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import {
-  QUEUE_NAMES, analysisRequestSchema, reportEventJobId,
+  QUEUE_NAMES, REPORT_EVENT_JOB_OPTIONS, analysisRequestSchema, reportEventJobId,
   type AnalysisRequest, type ReportEvent,
 } from '@cxr/contracts';
 import type { ModelPackage } from '@cxr/inference';
@@ -25,12 +25,6 @@ export interface AnalysisWorkerDeps {
   metrics: Registry;
 }
 
-const EVENT_JOB_OPTIONS = {
-  attempts: 10,
-  backoff: { type: 'exponential', delay: 1000 },
-  removeOnComplete: { age: 24 * 3600, count: 50_000 },
-  removeOnFail: { age: 14 * 24 * 3600 },
-} as const;
 
 /**
  * Takes analysis jobs. Permanent failures (unreadable input, a model that refuses it) fail the
@@ -82,7 +76,7 @@ export function startAnalysisWorker(deps: AnalysisWorkerDeps) {
   });
 
   async function emit(event: ReportEvent): Promise<void> {
-    await events.add(event.type, event, { jobId: reportEventJobId(event), ...EVENT_JOB_OPTIONS });
+    await events.add(event.type, event, { jobId: reportEventJobId(event), ...REPORT_EVENT_JOB_OPTIONS });
   }
 
   async function process(job: Job<AnalysisRequest>) {

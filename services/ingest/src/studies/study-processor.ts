@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { IsolatedFrameDecoder } from '@cxr/dicom';
 import {
-  QUEUE_PRIORITY, analysisIdOf, objectKeys, reportEventJobId,
+  QUEUE_PRIORITY, REPORT_EVENT_JOB_OPTIONS, analysisIdOf, objectKeys, reportEventJobId,
   type AnalysisRequest, type ReportEvent, type StudyPriority, type StudyReceivedEvent,
 } from '@cxr/contracts';
 import { errorMessage, isPermanent, type Logger, type ObjectStore } from '@cxr/platform';
@@ -100,7 +100,7 @@ export class StudyProcessor {
       images: received,
       receivedAt: now,
     };
-    await this.deps.reportEventsQueue.add(event.type, event, { jobId: reportEventJobId(event), ...EVENT_JOB_OPTIONS });
+    await this.deps.reportEventsQueue.add(event.type, event, { jobId: reportEventJobId(event), ...REPORT_EVENT_JOB_OPTIONS });
 
     let outcome: StudyOutcome = { kind: 'not-eligible', version };
     if (images.length > 0) {
@@ -126,12 +126,6 @@ export class StudyProcessor {
   }
 }
 
-const EVENT_JOB_OPTIONS = {
-  attempts: 10,
-  backoff: { type: 'exponential', delay: 1000 },
-  removeOnComplete: { age: 24 * 3600, count: 50_000 },
-  removeOnFail: { age: 14 * 24 * 3600 },
-} as const;
 
 const ANALYSIS_JOB_OPTIONS = {
   attempts: 5,

@@ -12,21 +12,29 @@ import {
   studyReceivedEvent,
   type FixtureImage,
 } from '../testing/fixtures.ts';
-import { startRedisServer, type TestRedisServer } from '../testing/redis-server.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, startRedisServer, startS3Server, type RedisServerHandle, type S3ServerHandle } from '@cxr/devstack';
 import { startReportServiceHarness, type ReportServiceHarness } from '../testing/report-service-harness.ts';
-import { startS3Server, type TestS3Server } from '../testing/s3-server.ts';
 
 // One redis-server and one s3rver for the file; each test gets its own queue prefix and
 // buckets (the harness), removed after it.
-let redis: TestRedisServer;
-let s3: TestS3Server;
+let redis: RedisServerHandle;
+let s3: S3ServerHandle;
 let svc: ReportServiceHarness;
+let dir: string;
 
 beforeAll(async () => {
-  [redis, s3] = await Promise.all([startRedisServer(), startS3Server()]);
+  dir = mkdtempSync(join(tmpdir(), 'report-int-'));
+  [redis, s3] = await Promise.all([
+    freePort().then((port) => startRedisServer({ port, dir: join(dir, 'redis') })),
+    freePort().then((port) => startS3Server({ port, dir: join(dir, 's3'), buckets: [], reset: true })),
+  ]);
 });
 afterAll(async () => {
   await Promise.allSettled([redis?.stop(), s3?.stop()]);
+  rmSync(dir, { recursive: true, force: true });
 });
 beforeEach(async () => {
   svc = await startReportServiceHarness({ redisUrl: redis.url, s3Endpoint: s3.endpoint });

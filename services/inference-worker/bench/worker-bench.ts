@@ -1,0 +1,334 @@
+/**
+ * Inference worker throughput against the bare model.
+ *
+ * Pushes N single-image analysis jobs through the real queue (redis-server + s3rver from
+ * @cxr/devstack, worker processes started exactly as `npm start` does) for 1 and 2 worker
+ * processes, with dynamic batching (the default config) and without it, and measures steady-state
+ * images/s and per-stage latency (from each result JSON's `timingsMs` and the BullMQ job times).
+ * In the same run it measures the ceiling: onnxruntime `InferenceSession.run` of the same vision
+ * graph (and the greedy text decode) on already preprocessed tensors in a tight loop, plus the
+ * in-process `ModelPackage.analyse` (preprocessing and heatmap cropping included) on decoded images.
+ *
+ * The service's per-image time divided by the bare per-image time is the overhead ratio; the
+ * issue's goal is ≤ 1.25 at steady state.
+ *
+ *   npm run bench:worker -- --jobs 200 --out bench.json
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Queue, QueueEvents } from 'bullmq';
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import { QUEUE_NAMES, analysisResultSchema, objectKeys, type AnalysisRequest } from '@cxr/contracts';
+import {
+  DEFAULT_BUCKETS, freePort, startRedisServer, startS3Server, startServiceProcess, waitFor,
+  type RedisServerHandle, type S3ServerHandle, type ServiceProcess,
+} from '@cxr/devstack';
+import { REFERENCE_MODEL_DIR, decodeReports, loadModelPackage, preprocess, type ModelPackage, type PresentationImage } from '@cxr/inference';
+import { generatePhantom, toUint16 } from '@cxr/phantom';
+import { ObjectStore, createRequestConnection } from '@cxr/platform';
+
+const { values: args } = parseArgs({
+  options: {
+    jobs: { type: 'string', default: '200' },
+    out: { type: 'string' },
+    /** Distinct input images the jobs cycle through. */
+    images: { type: 'string', default: '8' },
+    /** Width of the presentation images; height is 1.2× (1024 → 1024×1229, what ingest makes). */
+    size: { type: 'string', default: '1024' },
+    /** Seconds each bare measurement runs. */
+    'bare-seconds': { type: 'string', default: '4' },
+  },
+});
+const JOBS = Number(args.jobs);
+const IMAGE_COUNT = Number(args.images);
+const SIZE = Number(args.size);
+const BARE_SECONDS = Number(args['bare-seconds']);
+if (!(JOBS >= 10) || !(IMAGE_COUNT >= 1) || !(SIZE >= 64)) throw new Error('--jobs must be ≥ 10, --images ≥ 1, --size ≥ 64');
+
+interface Configuration {
+  name: string;
+  processes: number;
+  env: Record<string, string>;
+  /** Most images per model call in this configuration (for the matching bare ceiling). */
+  batch: number;
+}
+// WORKER_CONCURRENCY is 4 by default: with one image per study, a batch holds at most 4 images.
+const CONFIGURATIONS: Configuration[] = [
+  { name: '1 process, batching (default)', processes: 1, env: {}, batch: 4 },
+  { name: '1 process, no batching', processes: 1, env: { WORKER_BATCH_MAX_IMAGES: '1' }, batch: 1 },
+  { name: '2 processes, batching (default)', processes: 2, env: {}, batch: 4 },
+  { name: '2 processes, no batching', processes: 2, env: { WORKER_BATCH_MAX_IMAGES: '1' }, batch: 1 },
+];
+
+interface Stats { mean: number; p50: number; p95: number }
+function stats(values: number[]): Stats {
+  const s = [...values].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
+  return { mean: s.reduce((a, b) => a + b, 0) / (s.length || 1), p50: at(0.5), p95: at(0.95) };
+}
+const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+// ---------------------------------------------------------------------------------------------
+
+/** Pseudonymous keys are lower-case alphanumerics of 16–64 characters. */
+const key = (kind: string, n: number) => `${kind}${String(n).padStart(24, '0')}`;
+
+async function prepareInputs(objects: ObjectStore): Promise<{ keys: string[]; width: number; height: number; images: PresentationImage[] }> {
+  const keys: string[] = [];
+  const images: PresentationImage[] = [];
+  let width = 0;
+  let height = 0;
+  for (let i = 0; i < IMAGE_COUNT; i++) {
+    const phantom = generatePhantom({ seed: 9000 + i, size: SIZE, aspect: 1.2 });
+    const data = toUint16(phantom);
+    // As ingest stores them: 16-bit grey PNG, zlib level 6.
+    const png = await sharp(data, { raw: { width: phantom.width, height: phantom.height, channels: 1 } }).toColourspace('grey16').png({ compressionLevel: 6 }).toBuffer();
+    const imageKey = objectKeys.presentationImage(key('inputstudy', i), key('inputinst', i));
+    await objects.put(DEFAULT_BUCKETS.derived, imageKey, png, 'image/png');
+    keys.push(imageKey);
+    images.push({ width: phantom.width, height: phantom.height, data });
+    width = phantom.width;
+    height = phantom.height;
+  }
+  return { keys, width, height, images };
+}
+
+function analysisRequest(n: number, imageKey: string, width: number, height: number): AnalysisRequest {
+  const studyKey = key('benchstudy', n);
+  return {
+    schemaVersion: 1, analysisId: `${studyKey}.v1`, studyKey, version: 1, priority: 'routine',
+    images: [{ instanceKey: key('benchinst', n), imageKey, width, height }], requestedAt: new Date().toISOString(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bare ceiling
+// ---------------------------------------------------------------------------------------------
+
+interface BareRow { batch: number; visionMsPerImage: number; decodeMsPerImage: number; totalMsPerImage: number; imagesPerSecond: number; analyseMsPerImage: number }
+
+/** Runs `fn` (which handles `perCall` images) for BARE_SECONDS after a warm-up; ms per image. */
+async function timeLoop(perCall: number, fn: () => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < 3; i++) await fn();
+  let calls = 0;
+  const start = performance.now();
+  while (performance.now() - start < BARE_SECONDS * 1000) {
+    await fn();
+    calls++;
+  }
+  return (performance.now() - start) / (calls * perCall);
+}
+
+async function measureBare(model: ModelPackage, images: PresentationImage[], batches: number[]): Promise<BareRow[]> {
+  const { manifest } = model;
+  // The same graphs and session options as the worker (CPU, onnxruntime's default thread count),
+  // opened directly: no package code between the loop and session.run.
+  const vision = await ort.InferenceSession.create(join(REFERENCE_MODEL_DIR, manifest.input.file), { executionProviders: ['cpu'] });
+  const decoder = await ort.InferenceSession.create(join(REFERENCE_MODEL_DIR, manifest.decoder.file), { executionProviders: ['cpu'] });
+  const size = manifest.input.size;
+  const spec = { size, kernel: manifest.input.resize.kernel, epsilon: manifest.input.normalisation.epsilon };
+  const tensors = await Promise.all(images.map(async (img) => (await preprocess(img, spec)).tensor));
+  const rows: BareRow[] = [];
+  try {
+    for (const batch of batches) {
+      const data = new Float32Array(batch * size * size);
+      for (let n = 0; n < batch; n++) data.set(tensors[n % tensors.length]!, n * size * size);
+      const feeds = { [manifest.input.name]: new ort.Tensor('float32', data, [batch, 1, size, size]) };
+      const visionMs = await timeLoop(batch, () => vision.run(feeds));
+      const conditioning = (await vision.run(feeds)).conditioning as ort.Tensor;
+      const decodeMs = await timeLoop(batch, () => decodeReports(decoder, manifest.decoder, conditioning, batch));
+      const totalMs = await timeLoop(batch, async () => {
+        const out = await vision.run(feeds);
+        await decodeReports(decoder, manifest.decoder, out.conditioning as ort.Tensor, batch);
+      });
+      const batchImages = Array.from({ length: batch }, (_, n) => images[n % images.length]!);
+      const analyseMs = await timeLoop(batch, () => model.analyse(batchImages));
+      rows.push({ batch, visionMsPerImage: visionMs, decodeMsPerImage: decodeMs, totalMsPerImage: totalMs, imagesPerSecond: 1000 / totalMs, analyseMsPerImage: analyseMs });
+    }
+  } finally {
+    await Promise.all([vision.release(), decoder.release()]);
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Through the service
+// ---------------------------------------------------------------------------------------------
+
+interface ServiceRow {
+  name: string;
+  processes: number;
+  batchMaxImages: number;
+  jobs: number;
+  failed: number;
+  imagesPerSecond: number;
+  msPerImage: number;
+  meanBatchSize: number;
+  /** Per-job stage times from the result JSON (ms). `model` = the batched model call as the job saw it. */
+  stagesMs: Record<string, Stats>;
+  /** BullMQ: processedOn → finishedOn (the whole job in the worker) and timestamp → processedOn. */
+  jobMs: Stats;
+  queueWaitMs: Stats;
+}
+
+async function scrapeBatchSize(urls: string[]): Promise<number> {
+  let sum = 0;
+  let count = 0;
+  for (const url of urls) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    sum += Number(/^cxr_worker_batch_size_sum(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? 0);
+    count += Number(/^cxr_worker_batch_size_count(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? 0);
+  }
+  return count ? sum / count : NaN;
+}
+
+async function runConfiguration(
+  config: Configuration, index: number,
+  ctx: { dir: string; redis: RedisServerHandle; s3: S3ServerHandle; objects: ObjectStore; inputs: Awaited<ReturnType<typeof prepareInputs>> },
+): Promise<ServiceRow> {
+  const prefix = `bench${index}_${process.pid}`;
+  const env: Record<string, string> = {
+    REDIS_URL: ctx.redis.url,
+    S3_ENDPOINT: ctx.s3.endpoint, S3_ACCESS_KEY: ctx.s3.accessKey, S3_SECRET_KEY: ctx.s3.secretKey, S3_REGION: 'us-east-1',
+    BUCKET_ORIGINALS: DEFAULT_BUCKETS.originals, BUCKET_DERIVED: DEFAULT_BUCKETS.derived, BUCKET_REPORTS: DEFAULT_BUCKETS.reports,
+    QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', WORKER_HTTP_HOST: '127.0.0.1',
+    ...config.env,
+  };
+  const workers: ServiceProcess[] = [];
+  const urls: string[] = [];
+  const connection = createRequestConnection(ctx.redis.url);
+  const queue = new Queue<AnalysisRequest>(QUEUE_NAMES.analysis, { connection, prefix });
+  const queueEvents = new QueueEvents(QUEUE_NAMES.analysis, { connection: { host: new URL(ctx.redis.url).hostname, port: Number(new URL(ctx.redis.url).port) }, prefix });
+  try {
+    for (let p = 0; p < config.processes; p++) {
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}`;
+      workers.push(await startServiceProcess({
+        service: 'inference-worker', name: `bench-worker-${index}-${p}`, env: { ...env, WORKER_HTTP_PORT: String(port) },
+        readyUrl: `${url}/readyz`, logDir: join(ctx.dir, 'logs'), timeoutMs: 120_000,
+      }));
+      urls.push(url);
+    }
+    await queueEvents.waitUntilReady();
+    const finishedAt: number[] = [];
+    let failed = 0;
+    queueEvents.on('completed', () => finishedAt.push(performance.now()));
+    queueEvents.on('failed', () => failed++);
+
+    const { keys, width, height } = ctx.inputs;
+    const requests = Array.from({ length: JOBS }, (_, n) => analysisRequest(n, keys[n % keys.length]!, width, height));
+    await queue.addBulk(requests.map((data) => ({ name: 'analyse', data, opts: { jobId: data.analysisId, removeOnComplete: false } })));
+    await waitFor(`${JOBS} analysis jobs to finish`, async () => (finishedAt.length + failed >= JOBS ? true : undefined), 30 * 60_000, 50);
+
+    // Steady state: the middle 80% of completions (leaves out the start, when batches are still
+    // filling, and the tail, when fewer jobs than workers are left).
+    const lo = Math.floor(finishedAt.length * 0.1);
+    const hi = Math.ceil(finishedAt.length * 0.9) - 1;
+    const imagesPerSecond = ((hi - lo) * 1000) / (finishedAt[hi]! - finishedAt[lo]!);
+
+    const jobs = await queue.getJobs(['completed'], 0, -1);
+    const perStage = new Map<string, number[]>();
+    const results = await Promise.all(jobs.map(async (job) => {
+      const { resultKey } = job.returnvalue as { resultKey: string };
+      return analysisResultSchema.parse(await ctx.objects.getJson(DEFAULT_BUCKETS.derived, resultKey));
+    }));
+    for (const result of results) for (const [stage, ms] of Object.entries(result.timingsMs)) perStage.set(stage, [...(perStage.get(stage) ?? []), ms]);
+    const meanBatchSize = await scrapeBatchSize(urls);
+    return {
+      name: config.name, processes: config.processes, batchMaxImages: config.batch, jobs: JOBS, failed,
+      imagesPerSecond, msPerImage: 1000 / imagesPerSecond, meanBatchSize,
+      stagesMs: Object.fromEntries([...perStage].map(([stage, values]) => [stage, stats(values)])),
+      jobMs: stats(jobs.map((j) => j.finishedOn! - j.processedOn!)),
+      queueWaitMs: stats(jobs.map((j) => j.processedOn! - j.timestamp)),
+    };
+  } finally {
+    await Promise.all(workers.map((w) => w.stop(30_000)));
+    await queueEvents.close();
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close();
+    connection.disconnect();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function printTables(bare: BareRow[], rows: ServiceRow[], bareFor: (batch: number) => BareRow): void {
+  console.log('\nBare model (onnxruntime session.run on preprocessed 128×128 tensors, this process):');
+  console.table(bare.map((b) => ({
+    batch: b.batch, 'vision ms/img': round(b.visionMsPerImage, 2), 'decode ms/img': round(b.decodeMsPerImage, 2),
+    'vision+decode ms/img': round(b.totalMsPerImage, 2), 'images/s': round(b.imagesPerSecond), 'analyse() ms/img': round(b.analyseMsPerImage, 2),
+  })));
+  console.log(`\nThrough the queue (${JOBS} single-image jobs, ${ctxDescription}):`);
+  console.table(rows.map((r) => ({
+    configuration: r.name, 'images/s': round(r.imagesPerSecond), 'ms/img': round(r.msPerImage, 1),
+    'bare ms/img': round(bareFor(r.batchMaxImages).totalMsPerImage, 2), overhead: `${round(r.msPerImage / bareFor(r.batchMaxImages).totalMsPerImage, 1)}×`,
+    'mean batch': round(r.meanBatchSize, 2), failed: r.failed,
+  })));
+  console.log('\nPer-job stage latency, mean / p50 / p95 ms (result timingsMs; job = BullMQ processedOn→finishedOn):');
+  const stages = ['load', 'model', 'preprocess', 'vision', 'textDecode', 'store'];
+  console.table(rows.map((r) => Object.fromEntries([
+    ['configuration', r.name],
+    ...stages.map((s) => [s, r.stagesMs[s] ? `${round(r.stagesMs[s].mean)} / ${round(r.stagesMs[s].p50)} / ${round(r.stagesMs[s].p95)}` : '-']),
+    ['job', `${round(r.jobMs.mean)} / ${round(r.jobMs.p50)} / ${round(r.jobMs.p95)}`],
+  ])));
+}
+let ctxDescription = '';
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'cxr-worker-bench-'));
+  let redis: RedisServerHandle | undefined;
+  let s3: S3ServerHandle | undefined;
+  try {
+    redis = await startRedisServer({ port: await freePort(), dir: join(dir, 'redis'), appendonly: false });
+    s3 = await startS3Server({ port: await freePort(), dir: join(dir, 's3'), buckets: [DEFAULT_BUCKETS.derived], reset: true });
+    const objects = new ObjectStore({ endpoint: s3.endpoint, region: 'us-east-1', accessKey: s3.accessKey, secretKey: s3.secretKey });
+    const inputs = await prepareInputs(objects);
+    ctxDescription = `${inputs.width}×${inputs.height} 16-bit PNG inputs, s3rver + redis-server`;
+    console.log(`inputs: ${IMAGE_COUNT} presentation PNGs ${inputs.width}×${inputs.height}; jobs: ${JOBS}`);
+
+    const model = await loadModelPackage(REFERENCE_MODEL_DIR, { executionProviders: ['cpu'] });
+    const batches = [...new Set(CONFIGURATIONS.map((c) => c.batch))].sort((a, b) => a - b);
+    console.log(`bare ceiling at batch ${batches.join(', ')} (${BARE_SECONDS} s each)…`);
+    const bare = await measureBare(model, inputs.images, batches);
+    await model.close();
+    const bareFor = (batch: number) => bare.find((b) => b.batch === batch)!;
+
+    const rows: ServiceRow[] = [];
+    for (const [i, config] of CONFIGURATIONS.entries()) {
+      console.log(`${config.name}…`);
+      rows.push(await runConfiguration(config, i, { dir, redis, s3, objects, inputs }));
+    }
+    printTables(bare, rows, bareFor);
+
+    const headline = rows[0]!; // the default deployment: one process, default config
+    const best = rows.reduce((a, b) => (b.imagesPerSecond > a.imagesPerSecond ? b : a));
+    const bareBest = bare.reduce((a, b) => (b.imagesPerSecond > a.imagesPerSecond ? b : a));
+    const summary = {
+      jobs: JOBS,
+      input: { width: inputs.width, height: inputs.height, distinctImages: IMAGE_COUNT },
+      imagesPerSecond: headline.imagesPerSecond,
+      bareImagesPerSecond: bareFor(headline.batchMaxImages).imagesPerSecond,
+      overheadRatio: headline.msPerImage / bareFor(headline.batchMaxImages).totalMsPerImage,
+      best: { configuration: best.name, imagesPerSecond: best.imagesPerSecond, overheadRatioVsBestBare: bareBest.imagesPerSecond / best.imagesPerSecond },
+      goal: { maxOverheadRatio: 1.25, met: headline.msPerImage / bareFor(headline.batchMaxImages).totalMsPerImage <= 1.25 },
+      bare,
+      configurations: rows.map((r) => ({ ...r, overheadRatio: r.msPerImage / bareFor(r.batchMaxImages).totalMsPerImage })),
+    };
+    console.log(`\nheadline (${headline.name}): ${round(summary.imagesPerSecond)} images/s vs bare ${round(summary.bareImagesPerSecond)} images/s → overhead ${round(summary.overheadRatio, 2)}× (goal ≤ 1.25×: ${summary.goal.met ? 'met' : 'NOT met'})`);
+    if (args.out) {
+      writeFileSync(args.out, `${JSON.stringify(summary, null, 2)}\n`);
+      console.log(`wrote ${args.out}`);
+    }
+  } finally {
+    await redis?.stop();
+    await s3?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
