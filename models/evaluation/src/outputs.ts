@@ -1,5 +1,6 @@
 // Writes an evaluation as JSON, a Markdown summary and a PNG of ROC curves (drawn here, encoded by sharp).
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import sharp from 'sharp';
 import type { EvaluationResult } from './evaluate.ts';
 
@@ -82,6 +83,7 @@ export async function rocPng(r: EvaluationResult): Promise<Buffer> {
 export async function writeEvaluation(r: EvaluationResult, jsonPath: string): Promise<{ json: string; markdown: string; png: string }> {
   const stem = jsonPath.replace(/\.json$/, '');
   const paths = { json: jsonPath, markdown: `${stem}.md`, png: `${stem}-roc.png` };
+  await mkdir(dirname(jsonPath), { recursive: true });
   await writeFile(paths.json, `${JSON.stringify(r, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
   await writeFile(paths.markdown, markdownSummary(r));
   await writeFile(paths.png, await rocPng(r));
