@@ -35,9 +35,10 @@ export async function startServiceProcess(options: {
   mkdirSync(options.logDir, { recursive: true });
   const logFile = join(options.logDir, `${name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
-  const tsx = join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
   const main = join(REPO_ROOT, 'services', options.service, 'src', 'main.ts');
-  const child = spawn(tsx, [main], {
+  // One process per service (node with tsx's loader), not the tsx CLI, which runs the service in
+  // a child: a signal sent to the CLI's pid would not reach the service itself (SIGKILL tests).
+  const child = spawn(process.execPath, ['--import', 'tsx', main], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -40,6 +40,8 @@ const { values: args } = parseArgs({
     size: { type: 'string', default: '1024' },
     /** Seconds each bare measurement runs. */
     'bare-seconds': { type: 'string', default: '4' },
+    /** Which configurations to run, by index in the table below (e.g. `0` or `0,2`); all by default. */
+    configs: { type: 'string' },
   },
 });
 const JOBS = Number(args.jobs);
@@ -56,12 +58,14 @@ interface Configuration {
   batch: number;
 }
 // WORKER_CONCURRENCY is 4 by default: with one image per study, a batch holds at most 4 images.
-const CONFIGURATIONS: Configuration[] = [
+const ALL_CONFIGURATIONS: Configuration[] = [
   { name: '1 process, batching (default)', processes: 1, env: {}, batch: 4 },
   { name: '1 process, no batching', processes: 1, env: { WORKER_BATCH_MAX_IMAGES: '1' }, batch: 1 },
   { name: '2 processes, batching (default)', processes: 2, env: {}, batch: 4 },
   { name: '2 processes, no batching', processes: 2, env: { WORKER_BATCH_MAX_IMAGES: '1' }, batch: 1 },
 ];
+const CONFIGURATIONS = args.configs ? args.configs.split(',').map((i) => ALL_CONFIGURATIONS[Number(i)]!).filter(Boolean) : ALL_CONFIGURATIONS;
+if (CONFIGURATIONS.length === 0) throw new Error(`--configs: pick from 0..${ALL_CONFIGURATIONS.length - 1}`);
 
 interface Stats { mean: number; p50: number; p95: number }
 function stats(values: number[]): Stats {
