@@ -32,7 +32,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       code = 'unavailable';
       message = 'temporarily unavailable, retry later';
     }
-    if (status >= 500) logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
+    // The route pattern, not the path: paths carry Study/SOP Instance UIDs.
+    const route = (req.route as { path?: string } | undefined)?.path ?? '(no route)';
+    if (status >= 500) logger.error({ err: error, method: req.method, route }, 'request failed');
     if (!res.headersSent) res.status(status).json({ error: { code, message } });
   };
 }

@@ -36,7 +36,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(() => {
     throw new HttpError(404, 'not-found', 'no such route');
   });
-  // The shared handler logs the request path of a 5xx; here paths hold StudyInstanceUIDs.
-  app.use(errorHandler(logger.child({}, { redact: { paths: ['path'], censor: '[redacted: holds a study UID]' } })));
+  // The shared handler logs the route pattern, never the path (paths hold StudyInstanceUIDs).
+  app.use(errorHandler(logger));
   return app;
 }
