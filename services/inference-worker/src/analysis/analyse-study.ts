@@ -3,7 +3,7 @@ import {
   type AnalysisRequest, type AnalysisResult, type ImageResult,
 } from '@cxr/contracts';
 import type { ImageAnalysis, ModelPackage, PresentationImage } from '@cxr/inference';
-import type { ObjectStore } from '@cxr/platform';
+import { PermanentError, type ObjectStore } from '@cxr/platform';
 import { decodePresentationPng, encodeHeatmapPng } from './images.ts';
 
 export interface AnalyseDeps {
@@ -26,7 +26,14 @@ export async function analyseStudy(request: AnalysisRequest, deps: AnalyseDeps):
     request.images.map(async (image) => decodePresentationPng(await objects.get(derivedBucket, image.imageKey, 256 * 1024 * 1024), image)),
   );
   const t1 = performance.now();
-  const analyses = await deps.analyse(images);
+  let analyses: ImageAnalysis[];
+  try {
+    analyses = await deps.analyse(images);
+  } catch (error) {
+    // The model runs in-process on inputs already read: a failure here is about this input
+    // (batched failures are re-run per job first), so retrying it would fail the same way.
+    throw new PermanentError(`the model refused the input: ${(error as Error).message}`, { cause: error });
+  }
   const t2 = performance.now();
 
   const labels = new Map(model.manifest.labels.map((l) => [l.code, l]));

@@ -33,6 +33,20 @@ describe('MicroBatcher', () => {
     expect(calls).toEqual([[7]]);
   });
 
+  test('a bad input fails only its own request, not the others batched with it', async () => {
+    const batcher = new MicroBatcher<number, number>({
+      maxItems: 8, maxWaitMs: 5,
+      run: async (items) => {
+        if (items.includes(-1)) throw new Error('model refused the input');
+        return items.map((x) => x * 2);
+      },
+    });
+    const outcomes = await Promise.allSettled([batcher.submit([1]), batcher.submit([-1]), batcher.submit([3])]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(outcomes[0]).toMatchObject({ value: [2] });
+    expect(outcomes[2]).toMatchObject({ value: [6] });
+  });
+
   test("rejects every request of a failed batch with the batch's error, and keeps working", async () => {
     let fail = true;
     const batcher = new MicroBatcher<number, number>({

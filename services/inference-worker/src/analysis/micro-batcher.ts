@@ -2,8 +2,8 @@
  * Dynamic batching: requests that arrive close together run as one model call. A batch is
  * flushed when it holds `maxItems` items or when the oldest request has waited `maxWaitMs`;
  * only one batch runs at a time (the model session is the shared resource), and requests that
- * arrive meanwhile form the next batch. Each caller gets back exactly its own results, or the
- * batch's error.
+ * arrive meanwhile form the next batch. Each caller gets back exactly its own results. If a batch
+ * of several requests fails, each request is re-run alone, so one bad input fails only its own job.
  */
 export interface MicroBatcherOptions<I, O> {
   maxItems: number;
@@ -73,7 +73,19 @@ export class MicroBatcher<I, O> {
       }
       this.options.onBatch?.(count, performance.now() - started);
     } catch (error) {
-      for (const p of batch) p.reject(error);
+      if (batch.length === 1) {
+        batch[0]!.reject(error);
+        return;
+      }
+      for (const p of batch) {
+        try {
+          const outputs = await this.options.run(p.items);
+          if (outputs.length !== p.items.length) throw new Error(`batch returned ${outputs.length} results for ${p.items.length} items`);
+          p.resolve(outputs);
+        } catch (own) {
+          p.reject(own);
+        }
+      }
     }
   }
 }
