@@ -17,8 +17,8 @@ export const envSchema = sharedEnvSchema.extend({
   INGEST_HTTP_PORT: portSchema.default(8080),
   /** Largest single instance accepted (DIMSE and STOW-RS). */
   INGEST_MAX_INSTANCE_BYTES: positiveIntSchema.default(512 * 1024 * 1024),
-  /** Largest STOW-RS request body. */
-  INGEST_STOW_MAX_REQUEST_BYTES: positiveIntSchema.default(1024 * 1024 * 1024),
+  /** Largest STOW-RS request; the body is held in memory while its parts are stored. */
+  INGEST_STOW_MAX_REQUEST_BYTES: positiveIntSchema.default(256 * 1024 * 1024),
   /**
    * API keys for STOW-RS senders, `name:key` pairs separated by commas. Empty = no
    * authentication (local runs only; the service logs a warning).
