@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dcmsend, stowRs, waitFor } from '@cxr/devstack';
+import { mintDevToken } from '@cxr/platform';
 import { makeChestStudy, type ChestStudyOptions } from '@cxr/phantom/dicom';
 
 const ingestUrl = process.env.DEMO_INGEST_URL ?? `http://127.0.0.1:${process.env.INGEST_HTTP_PORT ?? 8080}`;
@@ -23,6 +24,10 @@ const cases: { label: string; via: 'dimse' | 'stow-rs'; options: ChestStudyOptio
   { label: 'cardiomegaly, STAT', via: 'dimse', options: { seed: 3, priority: 'STAT', findings: [{ code: 'cardiomegaly', tier: 'obvious' }] } },
   { label: 'normal study', via: 'stow-rs', options: { seed: 4, findings: [] } },
 ];
+
+// A development token (the services accept them unless AUTH_MODE=oidc); the viewer link carries one too.
+const radiologistToken = await mintDevToken({ role: 'radiologist', name: 'Dr Demo', ...(process.env.AUTH_DEV_SECRET ? { secret: process.env.AUTH_DEV_SECRET } : {}) });
+const authHeader = { Authorization: `Bearer ${radiologistToken}` };
 
 const dir = mkdtempSync(join(tmpdir(), 'cxr-demo-'));
 try {
@@ -44,16 +49,17 @@ try {
   for (const s of sent) {
     const url = `${reportUrl}/api/studies/${s.studyUid}/report`;
     const report = await waitFor(`the draft for ${s.label}`, async () => {
-      const res = await fetch(url);
+      const res = await fetch(url, { headers: authHeader });
       if (res.status !== 200) return undefined;
       const body = (await res.json()) as { status: string; findings: { code: string; positive: boolean; probability: number; overlayUrl: string }[]; sections: { impression: string } };
       return body.status === 'pending' ? undefined : body;
     }, 120_000, 500);
     const positives = report.findings.filter((f) => f.positive);
-    console.log(`${s.label}\n  status:     ${report.status}\n  report:     ${url}\n  impression: ${report.sections.impression}`);
+    console.log(`${s.label}\n  status:     ${report.status}\n  report:     ${url}\n  viewer:     ${reportUrl}/viewer?study=${s.studyUid}#token=${radiologistToken}\n  impression: ${report.sections.impression}`);
     for (const f of positives) console.log(`  ${f.code} (p=${f.probability.toFixed(2)}): ${f.overlayUrl}`);
     console.log('');
   }
+  console.log(`API calls need a bearer token: npm run token -- --role radiologist (curl -H "Authorization: Bearer <token>" ...).`);
   console.log('These are AI-generated drafts from a reference model trained on synthetic images; not for clinical use.');
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -1,12 +1,57 @@
 import { z } from 'zod';
 import { dicomUidSchema, findingCodingSchema, isoDateTimeSchema, studyPrioritySchema } from './common.ts';
 
+/**
+ * The review API between the report service and the radiologist's viewer (the standalone
+ * `/viewer` page, the OHIF extension) and integration systems. Every body sent or received by
+ * the report service's `/api` is one of these schemas; the service parses what it sends.
+ */
+
+/**
+ * - pending: study received, no AI draft yet.
+ * - draft: an AI draft exists and nobody has signed it (it may have been edited).
+ * - signed: a radiologist signed it; final and immutable, later changes are addenda.
+ * - failed / not-eligible: no draft will come for this analysis version (`statusReason` says why).
+ */
 export const reportStatusSchema = z.enum(['pending', 'draft', 'signed', 'failed', 'not-eligible']);
 export type ReportStatus = z.infer<typeof reportStatusSchema>;
 
 export const AI_DRAFT_DISCLAIMER =
   'AI-generated draft, not reviewed or signed by a radiologist. Produced by a reference model ' +
   'trained on synthetic images only; not for clinical use.';
+
+/** What a signed report says about its origin (the signer's name follows it). */
+export const AI_ASSISTED_SIGNED_NOTICE =
+  'Prepared with AI assistance from a reference model trained on synthetic images only; reviewed and signed by';
+
+/** Roles carried in the bearer token (JWT). */
+export const roleSchema = z.enum(['radiologist', 'viewer', 'admin', 'integration']);
+export type Role = z.infer<typeof roleSchema>;
+
+/** Who did something, as recorded in revisions and the audit trail (from the token). */
+export const actorSchema = z
+  .object({ sub: z.string().min(1).max(256), name: z.string().max(256), role: roleSchema.or(z.literal('system')) })
+  .strict();
+export type Actor = z.infer<typeof actorSchema>;
+
+/** Probability relative to the operating threshold, in words a report can carry. */
+export const confidenceBandSchema = z.enum(['high', 'moderate', 'low']);
+export type ConfidenceBand = z.infer<typeof confidenceBandSchema>;
+
+/** Patient side (image left is patient right on a PA/AP view). */
+export const sideSchema = z.enum(['right', 'left', 'bilateral', 'midline']);
+export type Side = z.infer<typeof sideSchema>;
+export const zoneSchema = z.enum(['upper', 'middle', 'lower']);
+export type Zone = z.infer<typeof zoneSchema>;
+
+/** Axis-aligned box, normalised 0..1 in image coordinates (x right, y down). */
+export const regionSchema = z
+  .object({ x: z.number().min(0).max(1), y: z.number().min(0).max(1), width: z.number().min(0).max(1), height: z.number().min(0).max(1) })
+  .strict();
+export type Region = z.infer<typeof regionSchema>;
+
+export const findingDecisionSchema = z.enum(['accepted', 'rejected']);
+export type FindingDecision = z.infer<typeof findingDecisionSchema>;
 
 export const reportFindingSchema = z
   .object({
@@ -16,17 +61,65 @@ export const reportFindingSchema = z
     probability: z.number().min(0).max(1),
     threshold: z.number().min(0).max(1),
     positive: z.boolean(),
+    confidence: confidenceBandSchema,
+    side: sideSchema.nullable(),
+    zone: zoneSchema.nullable(),
+    /** Where the heatmap supports the finding (hot area around the peak). */
+    region: regionSchema.nullable(),
     sopInstanceUid: dicomUidSchema,
-    /** Colour-mapped heatmap over the image, PNG, same aspect ratio as the image. */
+    /** The radiologist's decision on this AI finding; null until made. */
+    decision: findingDecisionSchema.nullable(),
+    /** Colour-mapped heatmap over the image with a legend, PNG, same aspect ratio as the image. Signed, short-lived URL. */
     overlayUrl: z.string(),
-    /** The raw heatmap as an 8-bit grey PNG. */
+    /** The raw heatmap as an 8-bit grey PNG. Signed, short-lived URL. */
     heatmapUrl: z.string(),
     peak: z.object({ x: z.number(), y: z.number() }).strict(),
   })
   .strict();
 export type ReportFinding = z.infer<typeof reportFindingSchema>;
 
-/** report → viewer: `GET /api/studies/{StudyInstanceUID}/report`. */
+/**
+ * A sentence of the report text and the finding (and heatmap region) that supports it.
+ * Computed from the current text, so edited text stays grounded where it still names a finding.
+ */
+export const groundedSentenceSchema = z
+  .object({
+    section: z.enum(['findings', 'impression']),
+    text: z.string(),
+    /** Character offsets of the sentence in its section's text. */
+    start: z.number().int().nonnegative(),
+    end: z.number().int().nonnegative(),
+    /** The finding the sentence is about; null for negatives and general statements. */
+    finding: z.object({ code: z.string(), sopInstanceUid: dicomUidSchema, region: regionSchema.nullable() }).strict().nullable(),
+  })
+  .strict();
+export type GroundedSentence = z.infer<typeof groundedSentenceSchema>;
+
+export const signatureSchema = z
+  .object({ signedBy: actorSchema, signedAt: isoDateTimeSchema, revision: z.number().int().positive() })
+  .strict();
+export type Signature = z.infer<typeof signatureSchema>;
+
+export const addendumSchema = z
+  .object({ revision: z.number().int().positive(), text: z.string(), author: actorSchema, createdAt: isoDateTimeSchema })
+  .strict();
+export type Addendum = z.infer<typeof addendumSchema>;
+
+export const revisionKindSchema = z.enum(['ai-draft', 'edit', 'signature', 'addendum']);
+export type RevisionKind = z.infer<typeof revisionKindSchema>;
+
+export const reportImageSchema = z
+  .object({
+    sopInstanceUid: dicomUidSchema,
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    /** 8-bit grey preview PNG, same extent as the overlays. Signed, short-lived URL. */
+    previewUrl: z.string(),
+  })
+  .strict();
+export type ReportImage = z.infer<typeof reportImageSchema>;
+
+/** report → viewer: `GET /api/studies/{StudyInstanceUID}/report` (ETag header = `etag`). */
 export const reportResponseSchema = z
   .object({
     studyInstanceUid: dicomUidSchema,
@@ -34,18 +127,143 @@ export const reportResponseSchema = z
     statusReason: z.string().nullable(),
     aiGenerated: z.literal(true),
     signed: z.boolean(),
+    /** True once a person has edited the AI draft (text or decisions). */
+    edited: z.boolean(),
+    /** AI_DRAFT_DISCLAIMER while unsigned; AI_ASSISTED_SIGNED_NOTICE and the signer once signed. */
     disclaimer: z.string(),
     priority: studyPrioritySchema,
     analysisVersion: z.number().int().nonnegative(),
+    /** The current revision (0 before any draft). */
     revision: z.number().int().nonnegative(),
+    revisionKind: revisionKindSchema.nullable(),
+    /** Strong entity tag of the current revision; send it back in If-Match to edit or sign. */
+    etag: z.string(),
     model: z.object({ id: z.string(), version: z.string(), sha256: z.string() }).strict().nullable(),
+    /** Full plain text: disclaimer line, FINDINGS, IMPRESSION (and addenda once signed). */
     text: z.string(),
     sections: z.object({ findings: z.string(), impression: z.string() }).strict(),
+    sentences: z.array(groundedSentenceSchema),
+    /** The analysed images of the study (frontal/lateral), with a grey preview to draw overlays on. */
+    images: z.array(reportImageSchema),
     findings: z.array(reportFindingSchema),
+    signature: signatureSchema.nullable(),
+    addenda: z.array(addendumSchema),
+    /** When the URLs in `findings` stop working (refetch the report for fresh ones). */
+    urlsExpireAt: isoDateTimeSchema.nullable(),
     updatedAt: isoDateTimeSchema,
   })
   .strict();
 export type ReportResponse = z.infer<typeof reportResponseSchema>;
+
+/** viewer → report: `PUT /api/studies/{uid}/report` with `If-Match: <etag>`. */
+export const reportEditRequestSchema = z
+  .object({
+    sections: z.object({ findings: z.string().max(20_000), impression: z.string().max(10_000) }).strict(),
+    decisions: z
+      .array(z.object({ code: z.string().max(64), sopInstanceUid: dicomUidSchema, decision: findingDecisionSchema.nullable() }).strict())
+      .max(1000)
+      .default([]),
+  })
+  .strict();
+export type ReportEditRequest = z.infer<typeof reportEditRequestSchema>;
+
+/** viewer → report: `POST /api/studies/{uid}/report/sign` with `If-Match: <etag>` (body may be empty). */
+export const reportSignRequestSchema = z.object({ attestation: z.string().max(1000).optional() }).strict();
+export type ReportSignRequest = z.infer<typeof reportSignRequestSchema>;
+
+/** viewer → report: `POST /api/studies/{uid}/report/addenda` with `If-Match: <etag>`; only once signed. */
+export const reportAddendumRequestSchema = z.object({ text: z.string().min(1).max(10_000) }).strict();
+export type ReportAddendumRequest = z.infer<typeof reportAddendumRequestSchema>;
+
+export const auditActionSchema = z.enum(['ai-draft', 'view', 'edit', 'sign', 'addendum', 'export', 'analysis-failed', 'reindex']);
+export type AuditAction = z.infer<typeof auditActionSchema>;
+
+/** One append-only audit entry (who, when, what). */
+export const auditEntrySchema = z
+  .object({
+    at: isoDateTimeSchema,
+    actor: actorSchema,
+    action: auditActionSchema,
+    revision: z.number().int().nonnegative().nullable(),
+    /** What was done, without patient identifiers (e.g. "decisions: nodule accepted"). */
+    detail: z.string().max(2000),
+  })
+  .strict();
+export type AuditEntry = z.infer<typeof auditEntrySchema>;
+
+/** `GET /api/studies/{uid}/report/audit`. */
+export const auditTrailResponseSchema = z.object({ studyInstanceUid: dicomUidSchema, entries: z.array(auditEntrySchema) }).strict();
+export type AuditTrailResponse = z.infer<typeof auditTrailResponseSchema>;
+
+/** One revision in the history: who made it, when, and what it was based on. */
+export const revisionSummarySchema = z
+  .object({
+    revision: z.number().int().positive(),
+    kind: revisionKindSchema,
+    createdAt: isoDateTimeSchema,
+    author: actorSchema,
+    /** The revision this one changed (null for an AI draft). */
+    basedOn: z.number().int().positive().nullable(),
+    /** The analysis version whose AI draft this revision descends from. */
+    analysisVersion: z.number().int().positive(),
+  })
+  .strict();
+export type RevisionSummary = z.infer<typeof revisionSummarySchema>;
+
+/** `GET /api/studies/{uid}/report/revisions`, oldest first. */
+export const revisionListResponseSchema = z
+  .object({ studyInstanceUid: dicomUidSchema, revisions: z.array(revisionSummarySchema) })
+  .strict();
+export type RevisionListResponse = z.infer<typeof revisionListResponseSchema>;
+
+/** `GET /api/studies/{uid}/report/revisions/{n}`: the report's content as of that revision. */
+export const revisionResponseSchema = revisionSummarySchema
+  .extend({
+    studyInstanceUid: dicomUidSchema,
+    /** False for an AI draft that never became the report (one that arrived after signing). */
+    current: z.boolean(),
+    edited: z.boolean(),
+    sections: z.object({ findings: z.string(), impression: z.string() }).strict(),
+    decisions: z.array(z.object({ code: z.string(), sopInstanceUid: dicomUidSchema, decision: findingDecisionSchema }).strict()),
+    signature: signatureSchema.nullable(),
+    addenda: z.array(addendumSchema),
+  })
+  .strict();
+export type RevisionResponse = z.infer<typeof revisionResponseSchema>;
+
+/** One row of the worklist, `GET /api/studies?status=&priority=&limit=&cursor=`. */
+export const worklistItemSchema = z
+  .object({
+    studyInstanceUid: dicomUidSchema,
+    status: reportStatusSchema,
+    priority: studyPrioritySchema,
+    /** Codes of positive AI findings that need a fast read (`REPORT_URGENT_FINDINGS`, default pneumothorax). */
+    urgentFindings: z.array(z.string()),
+    positiveFindings: z.number().int().nonnegative(),
+    revision: z.number().int().nonnegative(),
+    updatedAt: isoDateTimeSchema,
+  })
+  .strict();
+export type WorklistItem = z.infer<typeof worklistItemSchema>;
+
+/** Sorted: urgent findings first, then priority (stat, urgent, routine), then oldest first. */
+export const worklistResponseSchema = z
+  .object({ items: z.array(worklistItemSchema), nextCursor: z.string().nullable() })
+  .strict();
+export type WorklistResponse = z.infer<typeof worklistResponseSchema>;
+
+/** Server-sent event `report-updated` on `GET /api/events`: a study's report changed. */
+export const reportUpdatedEventSchema = z
+  .object({
+    studyInstanceUid: dicomUidSchema,
+    status: reportStatusSchema,
+    priority: studyPrioritySchema,
+    revision: z.number().int().nonnegative(),
+    urgentFindings: z.array(z.string()),
+    updatedAt: isoDateTimeSchema,
+  })
+  .strict();
+export type ReportUpdatedEvent = z.infer<typeof reportUpdatedEventSchema>;
 
 /** Error body of every HTTP API in the system. */
 export const apiErrorSchema = z

@@ -5,3 +5,4 @@ export * from './object-store.ts';
 export * from './redis.ts';
 export * from './metrics.ts';
 export * from './http.ts';
+export * from './auth.ts';

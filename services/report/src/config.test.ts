@@ -30,4 +30,18 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}: malformed setting`));
   });
+
+  test('accepts development tokens by default and needs issuer and JWKS for OIDC', () => {
+    expect(loadConfig({}).auth).toMatchObject({ mode: 'dev', audience: 'cxr', rolesClaim: 'roles' });
+    expect(loadConfig({}).urlTtlSeconds).toBe(300);
+    expect(() => loadConfig({ AUTH_MODE: 'oidc' })).toThrow(/AUTH_ISSUER and AUTH_JWKS_URL/);
+    expect(loadConfig({ AUTH_MODE: 'oidc', AUTH_ISSUER: 'https://idp.example.org', AUTH_JWKS_URL: 'https://idp.example.org/certs' }).auth).toMatchObject({
+      mode: 'oidc',
+      jwksUrl: 'https://idp.example.org/certs',
+    });
+  });
+
+  test('refuses a URL signing secret too short to be safe', () => {
+    expect(() => loadConfig({ REPORT_URL_SIGNING_SECRET: 'short' })).toThrow(/REPORT_URL_SIGNING_SECRET: malformed setting/);
+  });
 });

@@ -1,0 +1,2 @@
+export * from './http-auth.ts';
+export * from './signed-urls.ts';
