@@ -74,3 +74,4 @@ export {
   MANUFACTURER,
   type GreyImageInstanceInput,
 } from './grey-image-instance.ts';
+export { deidentifyMetadata, DEIDENTIFICATION_METHOD, type DicomJsonDataset, type DicomJsonAttribute } from './deidentify.ts';

@@ -1,0 +1,90 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { DEIDENTIFICATION_METHOD, deidentifyMetadata } from './deidentify.ts';
+import { parseInstance } from './parse.ts';
+import { readSample, SAMPLES_DIR } from './test-samples.ts';
+
+// The sample files our parser accepts (the malformed ones are refused before de-identification).
+const SAMPLES = [
+  'CT_small.dcm', 'JPEG-LL.dcm', 'JPGExtended.dcm', 'MR_small_RLE.dcm', 'MR_small_bigendian.dcm', 'MR_small_implicit.dcm',
+  'MR_small_jp2klossless.dcm', 'MR_small_jpeg_ls_lossless.dcm', 'RG3_J2KI.dcm', 'SC_rgb_jpeg_dcmtk.dcm', 'examples_ybr_color.dcm',
+  'image_dfl.dcm', 'liver_1frame.dcm', 'mlut_18.dcm', 'reportsi.dcm', 'vlut_04.dcm',
+];
+
+const KEPT_OR_WRITTEN = new Set([
+  '00080016', '00080008', '00080060', '00080068', '00180015', '00185101', '00181164', '00187004', '00200020', '00200060', '00200062',
+  '00280002', '00280004', '00280008', '00280010', '00280011', '00280030', '00280100', '00280101', '00280102', '00280103', '00281040',
+  '00281050', '00281051', '00281052', '00281053', '00281054', '00281056', '00280301', '00282110', '20500020',
+  '0020000D', '0020000E', '00080018', '00200052', '00100010', '00100020', '00120062', '00120063', '00120064', '00280303',
+]);
+
+const replace = (uid: string) => `2.25.${BigInt(`0x${createHash('sha256').update(uid).digest('hex').slice(0, 30)}`)}`;
+
+/**
+ * Every value DCMTK shows in the original data set for attributes that identify or date
+ * (persons, dates and times, free text, identifiers, institutions, devices), read independently of
+ * our parser. None may survive de-identification.
+ */
+function identifyingValues(file: string): string[] {
+  const dump = execFileSync('dcmdump', ['+L', '-q', join(SAMPLES_DIR, file)], { encoding: 'latin1', maxBuffer: 64 * 1024 * 1024 });
+  const values: string[] = [];
+  for (const line of dump.split('\n')) {
+    const match = /^\s*\(([0-9a-f]{4}),([0-9a-f]{4})\) (PN|DA|DT|TM|LO|SH|LT|ST|UT|AE) \[([^\]]*)\]/i.exec(line);
+    if (!match) continue;
+    const [, group, element, , value] = match;
+    if (group === '0002') continue;
+    const tag = `${group}${element}`.toUpperCase();
+    if (KEPT_OR_WRITTEN.has(tag)) continue;
+    // Short numbers ("1200" as a time) would match window values by chance: dates and times
+    // worth hiding have six digits or more, names and text have letters.
+    for (const part of value!.split('\\').map((p) => p.trim())) if (part.length >= 6 || (part.length >= 3 && /[A-Za-z]/.test(part))) values.push(part);
+  }
+  return values;
+}
+
+describe('deidentifyMetadata (PS3.15 Basic Application Confidentiality Profile)', () => {
+  test.each(SAMPLES)('leaves no identifying value of %s behind', (file) => {
+    const instance = parseInstance(readSample(file));
+    const out = deidentifyMetadata(instance, replace);
+    const json = JSON.stringify(out);
+    // A removed attribute may share its value with a kept one (Body Part Examined "WHOLE BODY"
+    // and a protocol name, DCM in a code sequence): that value was kept on its own merits.
+    const keptValues = new Set(JSON.stringify(out).match(/"[^"]*"/g)!.map((v) => v.slice(1, -1)));
+    const leaked = identifyingValues(file).filter((value) => json.includes(value) && !keptValues.has(value));
+    expect(leaked).toEqual([]);
+    for (const phi of [instance.patientName, instance.patientId, instance.accessionNumber, instance.studyDate]) {
+      if (phi && phi.trim().length >= 2) expect(json).not.toContain(phi.trim());
+    }
+  });
+
+  test.each(SAMPLES)('keeps only allowlisted attributes of %s and records the method', (file) => {
+    const instance = parseInstance(readSample(file));
+    const out = deidentifyMetadata(instance, replace);
+    expect(Object.keys(out).filter((tag) => !KEPT_OR_WRITTEN.has(tag))).toEqual([]);
+    expect(out['00120062']).toEqual({ vr: 'CS', Value: ['YES'] });
+    expect(out['00120063']).toEqual({ vr: 'LO', Value: [DEIDENTIFICATION_METHOD] });
+    expect(out['00120064']?.Value?.[0]).toMatchObject({ '00080100': { Value: ['113100'] }, '00080102': { Value: ['DCM'] } });
+    expect(out['00100010']).toEqual({ vr: 'PN' });
+  });
+
+  test('replaces the UIDs with the stable mapping and keeps what analysis needs', () => {
+    const instance = parseInstance(readSample('RG3_J2KI.dcm'));
+    const out = deidentifyMetadata(instance, replace);
+    expect(out['0020000D']).toEqual({ vr: 'UI', Value: [replace(instance.studyInstanceUid)] });
+    expect(out['00080018']).toEqual({ vr: 'UI', Value: [replace(instance.sopInstanceUid)] });
+    expect(JSON.stringify(out)).not.toContain(instance.studyInstanceUid);
+    expect(out['00080060']).toEqual({ vr: 'CS', Value: [instance.modality] });
+    expect(out['00280010']).toEqual({ vr: 'US', Value: [instance.rows] });
+    expect(out['00280004']).toEqual({ vr: 'CS', Value: [instance.photometricInterpretation] });
+    expect(deidentifyMetadata(instance, replace)).toEqual(out);
+  });
+
+  test('reads numbers from a big-endian data set', () => {
+    const instance = parseInstance(readSample('MR_small_bigendian.dcm'));
+    const out = deidentifyMetadata(instance, replace);
+    expect(out['00280010']).toEqual({ vr: 'US', Value: [instance.rows] });
+    expect(out['00280011']).toEqual({ vr: 'US', Value: [instance.columns] });
+  });
+});
