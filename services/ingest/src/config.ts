@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
-  booleanSchema, listSchema, parseEnv, portSchema, positiveIntSchema, sharedEnvSchema, toSharedConfig,
-  type SharedConfig,
+  authEnvSchema, booleanSchema, listSchema, parseEnv, portSchema, positiveIntSchema, sharedEnvSchema, toSharedConfig,
+  toAuthConfig, type AuthConfig, type SharedConfig,
 } from '@cxr/platform';
 import type { EligibilityRules } from './studies/eligibility.ts';
 
@@ -24,6 +24,11 @@ export const envSchema = sharedEnvSchema.extend({
    * authentication (local runs only; the service logs a warning).
    */
   INGEST_STOW_API_KEYS: listSchema.default([]),
+  /**
+   * Refuse STOW-RS requests without credentials even when no API keys are configured (senders
+   * then use bearer tokens with the integration role; AUTH_* settings name the issuer).
+   */
+  INGEST_STOW_REQUIRE_AUTH: booleanSchema.default(false),
   /** A STOW-RS study is complete when no instance arrived for this long. */
   INGEST_STUDY_STABLE_MS: positiveIntSchema.default(3000),
   INGEST_STUDY_CONCURRENCY: positiveIntSchema.default(2),
@@ -36,7 +41,7 @@ export const envSchema = sharedEnvSchema.extend({
   INGEST_ELIGIBLE_VIEW_POSITIONS: listSchema.default(['PA', 'AP', '']),
   INGEST_ELIGIBLE_PHOTOMETRIC: listSchema.default(['MONOCHROME1', 'MONOCHROME2']),
   INGEST_METRICS_ENABLED: booleanSchema.default(true),
-});
+}).extend(authEnvSchema.shape);
 
 export interface IngestConfig extends SharedConfig {
   dimse: {
@@ -49,7 +54,9 @@ export interface IngestConfig extends SharedConfig {
   };
   http: { host: string; port: number };
   maxInstanceBytes: number;
-  stow: { maxRequestBytes: number; apiKeys: Map<string, string> };
+  stow: { maxRequestBytes: number; apiKeys: Map<string, string>; requireAuth: boolean };
+  /** Issuer of the bearer tokens STOW-RS senders may use instead of API keys. */
+  auth: AuthConfig;
   studyStableMs: number;
   studyConcurrency: number;
   pseudonymSecret: string;
@@ -79,7 +86,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): IngestConfig {
     },
     http: { host: e.INGEST_HTTP_HOST, port: e.INGEST_HTTP_PORT },
     maxInstanceBytes: e.INGEST_MAX_INSTANCE_BYTES,
-    stow: { maxRequestBytes: e.INGEST_STOW_MAX_REQUEST_BYTES, apiKeys },
+    stow: { maxRequestBytes: e.INGEST_STOW_MAX_REQUEST_BYTES, apiKeys, requireAuth: e.INGEST_STOW_REQUIRE_AUTH },
+    auth: toAuthConfig(e),
     studyStableMs: e.INGEST_STUDY_STABLE_MS,
     studyConcurrency: e.INGEST_STUDY_CONCURRENCY,
     pseudonymSecret: e.PSEUDONYM_SECRET,

@@ -4,7 +4,9 @@ import { createIngestService } from './service.ts';
 
 const config = loadConfig(process.env);
 const logger = createLogger('ingest', config.logLevel);
-if (config.stow.apiKeys.size === 0) logger.warn('INGEST_STOW_API_KEYS is empty: STOW-RS accepts unauthenticated requests (local runs only)');
+if (config.stow.apiKeys.size === 0 && !config.stow.requireAuth) {
+  logger.warn('INGEST_STOW_API_KEYS is empty and INGEST_STOW_REQUIRE_AUTH is off: STOW-RS accepts unauthenticated requests (local runs only)');
+}
 const service = createIngestService(config, logger);
 const { dimse, http } = await service.start();
 logger.info({ dimse: `${config.dimse.aeTitle}@${dimse.host}:${dimse.port}`, http: `http://${http.host}:${http.port}` }, 'ingest listening');

@@ -6,7 +6,7 @@ import {
   type AnalysisRequest, type ReportEvent, type StudyCompletionJob,
 } from '@cxr/contracts';
 import {
-  ObjectStore, createMetricsRegistry, createRequestConnection, createWorkerConnection, errorMessage, prom,
+  ObjectStore, createMetricsRegistry, createTokenVerifier, createRequestConnection, createWorkerConnection, errorMessage, prom,
   type Logger,
 } from '@cxr/platform';
 import { createHttpApp } from './app.ts';
@@ -66,7 +66,7 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
 
   const app = createHttpApp({
     instances, scheduler, registry, objects, originalsBucket: config.buckets.originals,
-    apiKeys: config.stow.apiKeys, maxRequestBytes: config.stow.maxRequestBytes, maxParts: 10_000,
+    senderAuth: { apiKeys: config.stow.apiKeys, verifier: createTokenVerifier(config.auth), required: config.stow.requireAuth }, maxRequestBytes: config.stow.maxRequestBytes, maxParts: 10_000,
     logger, received, metrics, checkReady,
   });
 

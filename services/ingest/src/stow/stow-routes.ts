@@ -6,7 +6,7 @@ import type { CompletionScheduler } from '../studies/completion-scheduler.ts';
 import type { StudyRegistry } from '../studies/study-registry.ts';
 import { MultipartError, parseMultipartRelated, parseMultipartRelatedType } from './multipart-related.ts';
 import { FailureReason, stowResponse, stowStatus, type FailedRef, type StoredRef } from './stow-response.ts';
-import { senderAuth } from './sender-auth.ts';
+import { senderAuth, type SenderAuthOptions } from './sender-auth.ts';
 
 export interface StowDeps {
   instances: InstanceStore;
@@ -14,7 +14,7 @@ export interface StowDeps {
   registry: StudyRegistry;
   objects: ObjectStore;
   originalsBucket: string;
-  apiKeys: Map<string, string>;
+  senderAuth: SenderAuthOptions;
   maxRequestBytes: number;
   maxParts: number;
   logger: Logger;
@@ -30,7 +30,7 @@ const DICOM_JSON = 'application/dicom+json';
  */
 export function stowRoutes(deps: StowDeps): Router {
   const router = express.Router();
-  const auth = senderAuth(deps.apiKeys);
+  const auth = senderAuth(deps.senderAuth);
   const rawBody = express.raw({ type: () => true, limit: deps.maxRequestBytes });
 
   const store: express.RequestHandler = async (req, res, next) => {
