@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { AI_DRAFT_DISCLAIMER, objectKeys } from '@cxr/contracts';
-import { composeDraft, NO_FINDINGS_TEXT, NO_IMPRESSION_TEXT } from './compose-draft.ts';
+import { composeDraft, findingSentence, NO_FINDINGS_TEXT, NO_IMPRESSION_TEXT, NORMAL_STUDY_IMPRESSION } from './compose-draft.ts';
+import type { FindingGeometry } from './finding-geometry.ts';
+import { groundSentences } from './grounding.ts';
 import { reportDraftSchema } from './report-draft.ts';
 import { analysisResult, fixtureImage, randomKey } from '../testing/fixtures.ts';
 
@@ -37,6 +39,10 @@ describe('composeDraft', () => {
       peak: { x: 0.25, y: 0.75 },
       heatmapKey: objectKeys.heatmap(studyKey, 2, images[0]!.instanceKey, 'pleural-effusion'),
       overlayKey: objectKeys.overlay(studyKey, 2, images[0]!.instanceKey, 'pleural-effusion'),
+      confidence: 'high',
+      side: null,
+      zone: null,
+      region: null,
     });
     expect(draft.findings[1]).toMatchObject({ code: 'pneumothorax', positive: false, coding: null });
     expect(draft.findings[2]!.instanceKey).toBe(images[1]!.instanceKey);
@@ -50,11 +56,19 @@ describe('composeDraft', () => {
     expect(draft.sections.impression).toBe('Right pleural effusion.\nSmall right effusion.');
   });
 
-  test('says so when the model generated no text', () => {
+  test('says so when the model generated no text and found nothing', () => {
     const result = analysisResult(randomKey(), 1, [fixtureImage()]);
     result.images[0]!.text = { findings: '  ', impression: '' };
+    for (const finding of result.images[0]!.findings) finding.positive = false;
     const draft = composeDraft(result, { composedAt });
-    expect(draft.sections).toEqual({ findings: NO_FINDINGS_TEXT, impression: NO_IMPRESSION_TEXT });
+    expect(draft.sections).toEqual({ findings: NO_FINDINGS_TEXT, impression: NORMAL_STUDY_IMPRESSION });
+  });
+
+  test('writes a sentence for a positive finding, and says there is no impression, when the model generated no text', () => {
+    const result = analysisResult(randomKey(), 1, [fixtureImage()]);
+    result.images[0]!.text = { findings: '', impression: ' ' };
+    const draft = composeDraft(result, { composedAt });
+    expect(draft.sections).toEqual({ findings: 'Pleural effusion (high confidence).', impression: NO_IMPRESSION_TEXT });
   });
 
   test('produces a draft that matches the stored draft schema and carries the model and analysis', () => {
@@ -69,5 +83,136 @@ describe('composeDraft', () => {
     const before = structuredClone(result);
     composeDraft(result, { composedAt });
     expect(result).toEqual(before);
+  });
+
+  test('fills in confidence, and side, zone and region from the heatmap geometry it is given', () => {
+    const images = [fixtureImage(), fixtureImage()];
+    const result = analysisResult(randomKey(), 1, images);
+    const geometry: FindingGeometry = { side: 'right', zone: 'lower', region: { x: 0.1, y: 0.6, width: 0.2, height: 0.1 } };
+    const draft = composeDraft(result, {
+      composedAt,
+      geometryOf: (instanceKey, code) => (instanceKey === images[0]!.instanceKey && code === 'pleural-effusion' ? geometry : undefined),
+    });
+    expect(draft.findings.map((f) => [f.confidence, f.side, f.zone, f.region])).toEqual([
+      ['high', 'right', 'lower', geometry.region],
+      ['moderate', null, null, null],
+      ['high', null, null, null],
+      ['moderate', null, null, null],
+    ]);
+  });
+});
+
+describe('composeDraft: normal-study wording', () => {
+  function allNegative(text: { findings: string; impression: string }) {
+    const result = analysisResult(randomKey(), 1, [fixtureImage()]);
+    result.images[0]!.text = text;
+    for (const finding of result.images[0]!.findings) finding.positive = false;
+    return result;
+  }
+
+  test('says the study is normal in the impression when no finding is positive', () => {
+    const draft = composeDraft(allNegative({ findings: 'The lungs are clear. No pneumothorax.', impression: '' }), { composedAt });
+    expect(draft.sections).toEqual({ findings: 'The lungs are clear. No pneumothorax.', impression: NORMAL_STUDY_IMPRESSION });
+    expect(draft.text.endsWith(`IMPRESSION:\n${NORMAL_STUDY_IMPRESSION}`)).toBe(true);
+  });
+
+  test.each(['No acute cardiopulmonary abnormality.', 'Normal chest radiograph.', 'No acute abnormality; lungs clear.'])(
+    'keeps the model\'s own impression %j when it already says the study is normal',
+    (impression) => {
+      expect(composeDraft(allNegative({ findings: 'The lungs are clear.', impression }), { composedAt }).sections.impression).toBe(impression);
+    },
+  );
+
+  test('replaces a model impression that asserts a finding the classifier called negative', () => {
+    const draft = composeDraft(allNegative({ findings: 'Blunting of the right costophrenic angle.', impression: 'No acute abnormality. Right pleural effusion.' }), { composedAt });
+    expect(draft.sections).toEqual({ findings: 'Blunting of the right costophrenic angle.', impression: NORMAL_STUDY_IMPRESSION });
+  });
+
+  test('leaves the model\'s impression alone when a finding is positive', () => {
+    const result = analysisResult(randomKey(), 1, [fixtureImage()]);
+    result.images[0]!.text = { findings: 'Blunting of the right costophrenic angle.', impression: 'No acute cardiopulmonary abnormality.' };
+    expect(composeDraft(result, { composedAt }).sections.impression).toBe('No acute cardiopulmonary abnormality.');
+  });
+});
+
+describe('composeDraft: sentences for positive findings the model\'s text leaves out', () => {
+  const geometryOf = (): FindingGeometry => ({ side: 'left', zone: 'lower', region: { x: 0.7, y: 0.6, width: 0.2, height: 0.15 } });
+
+  test('appends a sentence with confidence, side and zone after the model\'s findings text', () => {
+    const result = analysisResult(randomKey(), 1, [fixtureImage()]);
+    result.images[0]!.text = { findings: 'The lungs are clear.', impression: 'Left pleural effusion.' };
+    const draft = composeDraft(result, { composedAt, geometryOf });
+    expect(draft.sections.findings).toBe('The lungs are clear.\nPleural effusion in the left lower zone (high confidence).');
+  });
+
+  test('adds the sentence even when the model\'s text negates the finding, and keeps that text', () => {
+    const result = analysisResult(randomKey(), 1, [fixtureImage()]);
+    result.images[0]!.text = { findings: 'No pleural effusion. No pneumothorax.', impression: 'Normal.' };
+    const draft = composeDraft(result, { composedAt, geometryOf });
+    expect(draft.sections.findings).toBe('No pleural effusion. No pneumothorax.\nPleural effusion in the left lower zone (high confidence).');
+  });
+
+  test('adds nothing for a finding the model\'s text already asserts, nor for negative findings', () => {
+    const result = analysisResult(randomKey(), 1, [fixtureImage()]);
+    result.images[0]!.text = { findings: 'Small left pleural effusion.', impression: 'Left pleural effusion.' };
+    expect(composeDraft(result, { composedAt, geometryOf }).sections.findings).toBe('Small left pleural effusion.');
+  });
+
+  test('writes one sentence for a finding positive on two images, from the more probable one', () => {
+    const images = [fixtureImage(), fixtureImage()];
+    const result = analysisResult(randomKey(), 1, images);
+    for (const image of result.images) image.text = { findings: 'Heart size is normal.', impression: '' };
+    result.images[1]!.findings[0]!.probability = 0.6;
+    const draft = composeDraft(result, {
+      composedAt,
+      geometryOf: (instanceKey) => ({ side: instanceKey === images[0]!.instanceKey ? 'right' : 'left', zone: 'lower', region: null }),
+    });
+    expect(draft.sections.findings).toBe('Heart size is normal.\nPleural effusion in the right lower zone (high confidence).');
+  });
+
+  test('writes sentences that ground to the finding they were written for', () => {
+    const images = [fixtureImage()];
+    const result = analysisResult(randomKey(), 1, images);
+    result.images[0]!.text = { findings: 'The lungs are clear.', impression: '' };
+    const draft = composeDraft(result, { composedAt, geometryOf });
+    const sentences = groundSentences(
+      draft.sections,
+      draft.findings.map((f) => ({ ...f, sopInstanceUid: '1.2.3.4' })),
+    );
+    expect(sentences.filter((s) => s.finding).map((s) => [s.text, s.finding])).toEqual([
+      ['Pleural effusion in the left lower zone (high confidence).', { code: 'pleural-effusion', sopInstanceUid: '1.2.3.4', region: geometryOf().region }],
+    ]);
+  });
+});
+
+describe('findingSentence', () => {
+  test.each([
+    [{ side: 'right', zone: 'upper' }, 'Lung nodule in the right upper zone (moderate confidence).'],
+    [{ side: 'left', zone: null }, 'Lung nodule on the left (moderate confidence).'],
+    [{ side: 'bilateral', zone: 'lower' }, 'Lung nodule, bilateral, lower zones (moderate confidence).'],
+    [{ side: 'bilateral', zone: null }, 'Lung nodule, bilateral (moderate confidence).'],
+    [{ side: 'midline', zone: null }, 'Lung nodule (moderate confidence).'],
+    [{ side: null, zone: 'upper' }, 'Lung nodule (moderate confidence).'],
+  ] as const)('words a finding at %o as %j', (where, sentence) => {
+    expect(findingSentence({ display: 'lung nodule', confidence: 'moderate', ...where })).toBe(sentence);
+  });
+});
+
+describe('reportDraftSchema', () => {
+  test('reads a draft stored before findings had confidence, side, zone and region', () => {
+    const draft = composeDraft(analysisResult(randomKey(), 1, [fixtureImage()]), { composedAt });
+    const stored = JSON.parse(JSON.stringify(draft)) as { findings: Array<Record<string, unknown>> };
+    for (const finding of stored.findings) for (const key of ['confidence', 'side', 'zone', 'region']) delete finding[key];
+    const parsed = reportDraftSchema.parse(stored);
+    expect(parsed.findings.map((f) => [f.confidence, f.side, f.zone, f.region])).toEqual([
+      ['high', null, null, null],
+      ['moderate', null, null, null],
+    ]);
+  });
+
+  test('refuses a finding with a side it does not know', () => {
+    const draft = composeDraft(analysisResult(randomKey(), 1, [fixtureImage()]), { composedAt });
+    const stored = { ...draft, findings: [{ ...draft.findings[0]!, side: 'anterior' }] };
+    expect(reportDraftSchema.safeParse(stored).success).toBe(false);
   });
 });

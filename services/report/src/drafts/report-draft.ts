@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { findingCodingSchema, isoDateTimeSchema, pseudonymKeySchema } from '@cxr/contracts';
+import { confidenceBandSchema, findingCodingSchema, isoDateTimeSchema, pseudonymKeySchema, regionSchema, sideSchema, zoneSchema } from '@cxr/contracts';
+import { confidenceBand } from './confidence.ts';
 
 /**
  * The AI draft as the report service stores it (inside a revision in the reports bucket).
@@ -20,8 +21,16 @@ export const draftFindingSchema = z
     heatmapKey: z.string().min(1),
     /** Colour-mapped overlay in the reports bucket. */
     overlayKey: z.string().min(1),
+    // Added after the first drafts were stored: optional here, so older revisions still parse,
+    // and always present once parsed (the band is worked out from probability and threshold).
+    confidence: confidenceBandSchema.optional(),
+    /** Patient side, lung zone and hot area of the heatmap (see finding-geometry.ts); null where they do not apply. */
+    side: sideSchema.nullable().default(null),
+    zone: zoneSchema.nullable().default(null),
+    region: regionSchema.nullable().default(null),
   })
-  .strict();
+  .strict()
+  .transform((finding) => ({ ...finding, confidence: finding.confidence ?? confidenceBand(finding.probability, finding.threshold) }));
 export type DraftFinding = z.infer<typeof draftFindingSchema>;
 
 export const reportDraftSchema = z
