@@ -7,6 +7,12 @@ export const analysisImageSchema = z
     instanceKey: pseudonymKeySchema,
     /** 16-bit grey PNG in the derived bucket: grey-scale pipeline applied, bright = dense. */
     imageKey: z.string().min(1).max(512),
+    /**
+     * The same image, small and uncompressed (`analysis-input.ts`: grey16, long side ≤ 512), in the
+     * derived bucket. The worker reads it instead of `imageKey` when present; jobs queued before it
+     * existed have only `imageKey`. `width`/`height` stay the presentation image's size.
+     */
+    analysisInputKey: z.string().min(1).max(512).optional(),
     width: z.number().int().positive().max(16384),
     height: z.number().int().positive().max(16384),
     pixelSpacingMm: z.number().positive().max(10).optional(),
@@ -25,6 +31,12 @@ export const analysisRequestSchema = z
     priority: studyPrioritySchema,
     images: z.array(analysisImageSchema).min(1).max(16),
     requestedAt: isoDateTimeSchema,
+    /**
+     * When ingest held this version of the study complete: the last of its instances stored and
+     * acknowledged (just before the DIMSE release or the STOW-RS response). Start of the
+     * end-to-end latency the report service measures; passed on in `analysis-completed`.
+     */
+    studyCompletedAt: isoDateTimeSchema.optional(),
     trace: traceContextSchema.optional(),
   })
   .strict();

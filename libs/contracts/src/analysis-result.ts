@@ -11,7 +11,10 @@ export const findingResultSchema = z
     probability: z.number().min(0).max(1),
     threshold: z.number().min(0).max(1),
     positive: z.boolean(),
-    /** 8-bit grey PNG in the derived bucket, covering the image's extent (same aspect ratio). */
+    /**
+     * 8-bit grey PNG in the derived bucket, covering the image's extent (same aspect ratio) at about
+     * the model's own grid resolution (e.g. 27×32): readers upsample it to the image they draw on.
+     */
     heatmapKey: z.string().min(1).max(512),
     /** Heatmap maximum, normalised 0..1 in image coordinates. */
     peak: z.object({ x: z.number().min(0).max(1), y: z.number().min(0).max(1) }).strict(),

@@ -4,7 +4,7 @@
  * - originals bucket (identifiable; ingest writes, report reads for export): DICOM as received.
  * - derived bucket (de-identified; keyed by pseudonymous keys): analysis inputs, previews,
  *   model results and heatmaps.
- * - reports bucket: report state and revisions, overlays.
+ * - reports bucket: report state, revisions, audit entries, overlays.
  *
  * Content hashes in original keys keep two different objects that claim the same SOP Instance
  * UID apart instead of one overwriting the other.
@@ -18,6 +18,10 @@ export const objectKeys = Object.freeze({
   },
   presentationImage(studyKey: string, instanceKey: string): string {
     return `inputs/${studyKey}/${instanceKey}/presentation.png`;
+  },
+  /** Small raw grey16 image for the inference worker (format: analysis-input.ts). */
+  analysisInput(studyKey: string, instanceKey: string): string {
+    return `inputs/${studyKey}/${instanceKey}/analysis.u16`;
   },
   preview(studyKey: string, instanceKey: string): string {
     return `inputs/${studyKey}/${instanceKey}/preview.png`;
@@ -33,6 +37,23 @@ export const objectKeys = Object.freeze({
   },
   reportRevision(studyKey: string, revision: number): string {
     return `reports/${studyKey}/revisions/${String(revision).padStart(6, '0')}.json`;
+  },
+  reportRevisionPrefix(studyKey: string): string {
+    return `reports/${studyKey}/revisions/`;
+  },
+  /** Where every study's report objects live (`reports/{studyKey}/...`): what a reindex lists. */
+  reportsRoot(): string {
+    return 'reports/';
+  },
+  /**
+   * One audit entry, never overwritten. `at` (ISO 8601) is written compactly so keys sort by time;
+   * `id` keeps entries of the same millisecond apart.
+   */
+  auditEntry(studyKey: string, at: string, id: string): string {
+    return `reports/${studyKey}/audit/${at.replace(/[-:.]/g, '')}-${id}.json`;
+  },
+  auditPrefix(studyKey: string): string {
+    return `reports/${studyKey}/audit/`;
   },
   overlay(studyKey: string, version: number, instanceKey: string, code: string): string {
     return `reports/${studyKey}/v${version}/${instanceKey}/overlays/${code}.png`;

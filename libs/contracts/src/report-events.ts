@@ -41,6 +41,8 @@ export const analysisCompletedEventSchema = z
     analysisId: z.string(),
     resultKey: z.string(),
     completedAt: isoDateTimeSchema,
+    /** From the analysis request: when ingest held the study complete (end-to-end latency start). */
+    studyCompletedAt: isoDateTimeSchema.optional(),
     trace: traceContextSchema.optional(),
   })
   .strict();

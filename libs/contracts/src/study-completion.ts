@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dicomUidSchema } from './common.ts';
+import { dicomUidSchema, traceContextSchema } from './common.ts';
 
 /**
  * Internal to ingest, but it crosses a queue, so it has a schema. Jobs are deduplicated per
@@ -11,6 +11,8 @@ export const studyCompletionJobSchema = z
     schemaVersion: z.literal(1),
     studyInstanceUid: dicomUidSchema,
     trigger: z.enum(['association-end', 'stable-age', 'reindex']),
+    /** The trace of the association or request that scheduled it (the first one, when rescheduled). */
+    trace: traceContextSchema.optional(),
   })
   .strict();
 export type StudyCompletionJob = z.infer<typeof studyCompletionJobSchema>;

@@ -4,3 +4,4 @@ export * from './s3-server.ts';
 export * from './service-process.ts';
 export * from './stack.ts';
 export * from './senders.ts';
+export * from './otlp-receiver.ts';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { DEFAULT_TRACING_CONFIG, TRACES_SAMPLERS, otlpTracesUrl, parseKeyValueList, type TracingConfig } from './tracing.ts';
 
 /**
  * Config is read once, in main.ts, from environment variables, validated with zod and passed
@@ -29,8 +30,34 @@ export const listSchema = z
   .string()
   .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0));
 
-/** Settings shared by every service: where Redis and object storage are, bucket names, logging. */
+/** The OpenTelemetry spec reads an empty variable as unset (compose and ConfigMaps leave them empty). */
+function otel<T extends z.ZodType>(schema: T) {
+  return z.preprocess((v) => (v === '' ? undefined : v), schema);
+}
+
+/**
+ * The standard OpenTelemetry variables the services honour (tracing.ts). Exporting is on when
+ * an endpoint is set; OTLP over HTTP only (`grpc` is refused by name).
+ */
+const otelEnvShape = {
+  OTEL_SDK_DISABLED: otel(booleanSchema.default(false)),
+  OTEL_SERVICE_NAME: otel(z.string().min(1).optional()),
+  OTEL_RESOURCE_ATTRIBUTES: otel(z.string().optional()),
+  OTEL_EXPORTER_OTLP_ENDPOINT: otel(z.string().url().optional()),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otel(z.string().url().optional()),
+  OTEL_EXPORTER_OTLP_PROTOCOL: otel(z.enum(['http/protobuf', 'http/json']).optional()),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otel(z.enum(['http/protobuf', 'http/json']).optional()),
+  OTEL_EXPORTER_OTLP_HEADERS: otel(z.string().optional()),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: otel(z.string().optional()),
+  OTEL_TRACES_SAMPLER: otel(z.enum(TRACES_SAMPLERS).default(DEFAULT_TRACING_CONFIG.sampler)),
+  OTEL_TRACES_SAMPLER_ARG: otel(z.coerce.number().min(0).max(1).default(1)),
+  /** Milliseconds between span batch exports (OTel default 5000). */
+  OTEL_BSP_SCHEDULE_DELAY: otel(z.coerce.number().int().min(0).default(DEFAULT_TRACING_CONFIG.scheduleDelayMs)),
+};
+
+/** Settings shared by every service: where Redis and object storage are, bucket names, logging, tracing. */
 export const sharedEnvSchema = z.object({
+  ...otelEnvShape,
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('cxr'),
   S3_ENDPOINT: z.string().url().default('http://127.0.0.1:9000'),
@@ -50,6 +77,21 @@ export interface SharedConfig {
   s3: { endpoint: string; region: string; accessKey: string; secretKey: string };
   buckets: { originals: string; derived: string; reports: string };
   logLevel: SharedEnv['LOG_LEVEL'];
+  tracing: TracingConfig;
+}
+
+export function toTracingConfig(env: SharedEnv): TracingConfig {
+  return {
+    disabled: env.OTEL_SDK_DISABLED,
+    tracesEndpoint: otlpTracesUrl(env.OTEL_EXPORTER_OTLP_ENDPOINT, env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT),
+    protocol: env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? DEFAULT_TRACING_CONFIG.protocol,
+    headers: { ...parseKeyValueList(env.OTEL_EXPORTER_OTLP_HEADERS), ...parseKeyValueList(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS) },
+    scheduleDelayMs: env.OTEL_BSP_SCHEDULE_DELAY,
+    sampler: env.OTEL_TRACES_SAMPLER,
+    samplerArg: env.OTEL_TRACES_SAMPLER_ARG,
+    serviceName: env.OTEL_SERVICE_NAME,
+    resourceAttributes: parseKeyValueList(env.OTEL_RESOURCE_ATTRIBUTES),
+  };
 }
 
 export function toSharedConfig(env: SharedEnv): SharedConfig {
@@ -59,5 +101,6 @@ export function toSharedConfig(env: SharedEnv): SharedConfig {
     s3: { endpoint: env.S3_ENDPOINT, region: env.S3_REGION, accessKey: env.S3_ACCESS_KEY, secretKey: env.S3_SECRET_KEY },
     buckets: { originals: env.BUCKET_ORIGINALS, derived: env.BUCKET_DERIVED, reports: env.BUCKET_REPORTS },
     logLevel: env.LOG_LEVEL,
+    tracing: toTracingConfig(env),
   };
 }

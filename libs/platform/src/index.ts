@@ -6,3 +6,5 @@ export * from './redis.ts';
 export * from './metrics.ts';
 export * from './http.ts';
 export * from './auth.ts';
+export * from './tracing.ts';
+export * from './request-context.ts';
