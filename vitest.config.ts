@@ -1,14 +1,24 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // `npm test` runs every package's tests in one vitest process. Integration tests start their
 // own redis-server / s3rver / DICOM peers; the e2e project starts the whole stack.
+// The browser project (real Chromium against the whole stack) is slow, so it exists only when
+// CXR_BROWSER_TESTS=1: `npm run test:browser` sets it, `npm test` leaves it out.
+const browserTests = process.env.CXR_BROWSER_TESTS === '1';
+
 export default defineConfig({
   test: {
     projects: [
       { extends: true, test: { name: 'libs', include: ['libs/*/src/**/*.test.ts'] } },
       { extends: true, test: { name: 'models', include: ['models/*/src/**/*.test.ts', 'models/*/training/**/*.test.ts'] } },
       { extends: true, test: { name: 'services', include: ['services/*/src/**/*.test.ts'] } },
-      { extends: true, test: { name: 'e2e', include: ['tests/**/*.test.ts'], testTimeout: 180_000, hookTimeout: 180_000 } },
+      {
+        extends: true,
+        test: { name: 'e2e', include: ['tests/**/*.test.ts'], exclude: [...configDefaults.exclude, 'tests/browser/**'], testTimeout: 180_000, hookTimeout: 180_000 },
+      },
+      ...(browserTests
+        ? [{ extends: true as const, test: { name: 'browser', include: ['tests/browser/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 300_000 } }]
+        : []),
     ],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { reportResponseSchema, type ReportResponse } from '@cxr/contracts';
 import { REPO_ROOT, dcmsend, startStack, stowRs, waitFor, type Stack } from '@cxr/devstack';
+import { mintDevToken } from '@cxr/platform';
 import { makeChestStudy, type ChestStudy } from '@cxr/phantom/dicom';
 import { referencedMetricNames } from '../k8s/metric-names.ts';
 
@@ -15,9 +16,11 @@ import { referencedMetricNames } from '../k8s/metric-names.ts';
 const SAMPLES = resolve(REPO_ROOT, '..', 'shared', 'dicom-samples');
 let stack: Stack;
 let dir: string;
+/** The report service runs with the development issuer (its default): a viewer's token reads reports. */
+let authorization: { Authorization: string };
 
 async function getReport(studyUid: string): Promise<{ status: number; body: ReportResponse | undefined }> {
-  const res = await fetch(`${stack.reportUrl}/api/studies/${studyUid}/report`);
+  const res = await fetch(`${stack.reportUrl}/api/studies/${studyUid}/report`, { headers: authorization });
   return { status: res.status, body: res.status === 200 ? reportResponseSchema.parse(await res.json()) : undefined };
 }
 
@@ -31,6 +34,8 @@ async function waitForStatus(studyUid: string, statuses: ReportResponse['status'
 async function expectOverlayPng(report: ReportResponse, study: ChestStudy, code: string): Promise<void> {
   const finding = report.findings.find((f) => f.code === code);
   expect(finding, `finding ${code} in report`).toBeDefined();
+  // A signed, short-lived URL: it opens without a token, as an <img src> would.
+  expect(finding!.overlayUrl).toContain('signature=');
   const res = await fetch(finding!.overlayUrl);
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^image\/png/);
@@ -43,6 +48,7 @@ async function expectOverlayPng(report: ReportResponse, study: ChestStudy, code:
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cxr-e2e-'));
+  authorization = { Authorization: `Bearer ${await mintDevToken({ role: 'viewer' })}` };
   stack = await startStack({ dataDir: dir, resetS3: true, redisAppendOnly: false, env: { INGEST_STUDY_STABLE_MS: '1000', LOG_LEVEL: 'info' } });
 }, 180_000);
 
@@ -62,6 +68,8 @@ describe('a study pushed by a PACS becomes a draft report', () => {
     expect(report.status).toBe('draft');
     expect(report.aiGenerated).toBe(true);
     expect(report.signed).toBe(false);
+    expect(report.edited).toBe(false);
+    expect(report.revisionKind).toBe('ai-draft');
     expect(report.model?.id).toBe('reference-cxr');
     const positives = report.findings.filter((f) => f.positive).map((f) => f.code);
     expect(positives).toEqual(['nodule']);
@@ -100,7 +108,8 @@ describe('a study pushed by a PACS becomes a draft report', () => {
   });
 
   test('an unknown study is a 404 with a JSON error', async () => {
-    const res = await fetch(`${stack.reportUrl}/api/studies/1.2.3.999999/report`);
+    expect((await fetch(`${stack.reportUrl}/api/studies/1.2.3.999999/report`)).status).toBe(401);
+    const res = await fetch(`${stack.reportUrl}/api/studies/1.2.3.999999/report`, { headers: authorization });
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ error: { code: expect.any(String) } });
   });
@@ -113,6 +122,7 @@ describe('a study pushed by a PACS becomes a draft report', () => {
     }
     const referenced = referencedMetricNames(REPO_ROOT);
     expect(referenced.length).toBeGreaterThan(5);
+    expect(referenced).toContain('cxr_report_e2e_latency_seconds');
     expect(referenced.filter((name) => !exported.has(name))).toEqual([]);
   });
 

@@ -5,6 +5,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { QUEUE_NAMES, reportResponseSchema, type AnalysisRequest, type ReportResponse } from '@cxr/contracts';
 import { REPO_ROOT, startStack, stowRs, waitFor, type ServiceProcess, type Stack } from '@cxr/devstack';
+import { mintDevToken } from '@cxr/platform';
 import { makeChestStudy, type ChestStudy } from '@cxr/phantom/dicom';
 
 /**
@@ -23,9 +24,12 @@ const LABEL_COUNT = (JSON.parse(readFileSync(join(REPO_ROOT, 'models', 'referenc
 let stack: Stack;
 let dir: string;
 let analysisQueue: Queue<AnalysisRequest>;
+/** The report service runs with the development issuer (its default): a viewer's token reads reports. */
+let authorization: { Authorization: string };
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cxr-e2e-crash-'));
+  authorization = { Authorization: `Bearer ${await mintDevToken({ role: 'viewer' })}` };
   stack = await startStack({
     dataDir: dir, resetS3: true, redisAppendOnly: false, workers: 1,
     env: {
@@ -45,7 +49,7 @@ afterAll(async () => {
 });
 
 async function getReport(studyUid: string): Promise<ReportResponse | undefined> {
-  const res = await fetch(`${stack.reportUrl}/api/studies/${studyUid}/report`);
+  const res = await fetch(`${stack.reportUrl}/api/studies/${studyUid}/report`, { headers: authorization });
   return res.status === 200 ? reportResponseSchema.parse(await res.json()) : undefined;
 }
 

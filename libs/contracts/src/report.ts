@@ -220,7 +220,7 @@ export type RevisionListResponse = z.infer<typeof revisionListResponseSchema>;
 export const revisionResponseSchema = revisionSummarySchema
   .extend({
     studyInstanceUid: dicomUidSchema,
-    /** False for an AI draft that never became the report (one that arrived after signing). */
+    /** Whether this is the report's current revision. */
     current: z.boolean(),
     edited: z.boolean(),
     sections: z.object({ findings: z.string(), impression: z.string() }).strict(),

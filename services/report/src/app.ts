@@ -1,8 +1,17 @@
 import express, { type Express } from 'express';
-import { errorHandler, healthRoutes, HttpError, metricsHandler, type Logger, type ObjectStore, type Redis } from '@cxr/platform';
+import { errorHandler, healthRoutes, HttpError, metricsHandler, requestContext, type Logger, type ObjectStore, type Redis } from '@cxr/platform';
+import type { HttpAuth } from './auth/index.ts';
 import type { ReportConfig } from './config.ts';
+import type { ReportUpdatesHub } from './live/report-updates-hub.ts';
 import type { ReportMetrics } from './metrics.ts';
+import { createReportService, type ReportService } from './review/report-service.ts';
+import { eventRoutes } from './routes/events.ts';
+import { exportRoutes } from './routes/exports.ts';
+import { openApiRoutes } from './routes/openapi.ts';
+import { reportImageRoutes } from './routes/report-images.ts';
 import { studyReportRoutes } from './routes/study-report.ts';
+import { worklistRoutes } from './routes/worklist.ts';
+import { viewerRoutes } from './viewer/viewer-routes.ts';
 import type { ReportStore } from './state/report-store.ts';
 
 export interface AppDeps {
@@ -14,13 +23,25 @@ export interface AppDeps {
   /** The same request connection, for readiness. */
   redis: Redis;
   metrics: ReportMetrics;
+  auth: HttpAuth;
+  /** Live report updates for `GET /api/events`; without it the route is not served. */
+  hub?: ReportUpdatesHub;
+  now?: () => Date;
 }
 
 /** The HTTP API. Never reads the environment or listens: main.ts does. */
 export function createApp(deps: AppDeps): Express {
-  const { config, logger, objects, redis, metrics } = deps;
+  const { config, logger, objects, redis, metrics, auth, reports } = deps;
+  const service: ReportService = createReportService({
+    reports,
+    signUrl: (path) => auth.signUrl(path),
+    publicUrl: config.publicUrl,
+    buckets: config.buckets,
+    ...(deps.now ? { now: deps.now } : {}),
+  });
   const app = express();
   app.disable('x-powered-by');
+  app.use(requestContext(logger)); // X-Request-Id, a span per request, req_id/trace_id in logs
 
   app.use(
     healthRoutes(async () => {
@@ -32,7 +53,24 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.get('/metrics', metricsHandler(metrics.registry));
-  app.use(studyReportRoutes(deps));
+  app.use(openApiRoutes({ publicUrl: config.publicUrl }));
+  app.use(worklistRoutes({ auth, reports }));
+  app.use(studyReportRoutes({ auth, service }));
+  app.use(reportImageRoutes({ auth, service, objects }));
+  app.use(
+    exportRoutes({
+      auth,
+      objects,
+      config,
+      loadReportView: service.loadReportView,
+      recordAudit: service.recordAudit,
+      findingImage: service.findingImage,
+      ...(deps.now ? { now: deps.now } : {}),
+    }),
+  );
+  if (deps.hub) app.use(eventRoutes({ auth, hub: deps.hub }));
+  // The standalone viewer: static page and bundle, no token (its API calls carry one).
+  app.use(viewerRoutes({ publicUrl: config.publicUrl }));
   app.use(() => {
     throw new HttpError(404, 'not-found', 'no such route');
   });

@@ -41,6 +41,12 @@ describe('loadConfig', () => {
     });
   });
 
+  test('reads the urgent finding codes, pneumothorax by default', () => {
+    expect(loadConfig({}).urgentFindings).toEqual(['pneumothorax']);
+    expect(loadConfig({ REPORT_URGENT_FINDINGS: 'pneumothorax, pleural_effusion,pneumothorax' }).urgentFindings).toEqual(['pneumothorax', 'pleural_effusion']);
+    expect(() => loadConfig({ REPORT_URGENT_FINDINGS: 'pneumo thorax' })).toThrow(/REPORT_URGENT_FINDINGS: malformed setting/);
+  });
+
   test('refuses a URL signing secret too short to be safe', () => {
     expect(() => loadConfig({ REPORT_URL_SIGNING_SECRET: 'short' })).toThrow(/REPORT_URL_SIGNING_SECRET: malformed setting/);
   });

@@ -11,6 +11,12 @@ export const envSchema = sharedEnvSchema.extend({
   /** HMAC key of the short-lived image URLs; replicas must share it. Default: random per process. */
   REPORT_URL_SIGNING_SECRET: z.string().min(32).optional(),
   REPORT_URL_TTL_SECONDS: positiveIntSchema.max(3600).default(300),
+  /** Finding codes that put a study at the top of the worklist, comma-separated. */
+  REPORT_URGENT_FINDINGS: z
+    .string()
+    .regex(/^\s*[A-Za-z0-9._-]{1,64}(\s*,\s*[A-Za-z0-9._-]{1,64})*\s*$/, 'expected comma-separated finding codes')
+    .default('pneumothorax')
+    .transform((value) => [...new Set(value.split(',').map((code) => code.trim()))]),
 }).extend(authEnvSchema.shape);
 
 export interface ReportConfig extends SharedConfig {
@@ -22,6 +28,8 @@ export interface ReportConfig extends SharedConfig {
   /** Undefined: make a random one at startup. */
   urlSigningSecret: string | undefined;
   urlTtlSeconds: number;
+  /** Finding codes that put a study at the top of the worklist. */
+  urgentFindings: string[];
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv): ReportConfig {
@@ -34,5 +42,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): ReportConfig {
     auth: toAuthConfig(parsed),
     urlSigningSecret: parsed.REPORT_URL_SIGNING_SECRET,
     urlTtlSeconds: parsed.REPORT_URL_TTL_SECONDS,
+    urgentFindings: parsed.REPORT_URGENT_FINDINGS,
   };
 }

@@ -5,5 +5,7 @@ export { ReportEventHandler, type EventOutcome } from './events/report-event-han
 export { composeDraft } from './drafts/compose-draft.ts';
 export { renderOverlay } from './drafts/overlays.ts';
 export { createReportMetrics, type ReportMetrics } from './metrics.ts';
-export { ReportStore, type ReportIndexEntry } from './state/report-store.ts';
+export { ReportStore, reportUpdatesChannel, type ReportIndexEntry } from './state/report-store.ts';
+export { reindexReports, type ReindexResult } from './state/reindex.ts';
+export { createReportService, type ReportService, type ReportView } from './review/report-service.ts';
 export { reportStateSchema, reportRevisionSchema, type ReportState, type ReportRevision } from './state/report-state.ts';

@@ -1,7 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { once } from 'node:events';
-import { createLogger, createRequestConnection, createWorkerConnection, errorMessage, ObjectStore } from '@cxr/platform';
+import { createLogger, createRequestConnection, createTokenVerifier, createWorkerConnection, errorMessage, initTracing, ObjectStore } from '@cxr/platform';
 import { createApp } from './app.ts';
+import { createHttpAuth } from './auth/index.ts';
+import { ReportUpdatesHub } from './live/report-updates-hub.ts';
 import { loadConfig } from './config.ts';
 import { startReportEventsConsumer } from './events/report-events-consumer.ts';
 import { createReportMetrics } from './metrics.ts';
@@ -10,6 +13,7 @@ import { ReportStore } from './state/report-store.ts';
 /** Wires config and clients into the HTTP app and the report-events consumer; shuts down on signals. */
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
+  const tracing = initTracing('report', config.tracing);
   const logger = createLogger('report', config.logLevel);
 
   const objects = new ObjectStore(config.s3);
@@ -17,13 +21,26 @@ async function main(): Promise<void> {
 
   const workerConnection = createWorkerConnection(config.redisUrl);
   const requestConnection = createRequestConnection(config.redisUrl);
-  const storeOptions = { objects, bucket: config.buckets.reports, keyPrefix: config.queuePrefix };
+  const storeOptions = { objects, bucket: config.buckets.reports, keyPrefix: config.queuePrefix, urgentFindings: config.urgentFindings };
   const consumerReports = new ReportStore({ ...storeOptions, redis: workerConnection });
   const apiReports = new ReportStore({ ...storeOptions, redis: requestConnection });
   const metrics = createReportMetrics(() => apiReports.countByStatus());
 
+  if (config.auth.mode === 'dev') {
+    logger.warn('AUTH_MODE=dev: accepting tokens from the built-in development issuer (npm run token); use AUTH_MODE=oidc in production');
+  }
+  const auth = createHttpAuth({
+    verifier: createTokenVerifier(config.auth),
+    urlSecret: config.urlSigningSecret ?? randomBytes(32),
+    urlTtlSeconds: config.urlTtlSeconds,
+  });
+  // A subscribed connection can do nothing else: the hub gets its own.
+  const subscriberConnection = createWorkerConnection(config.redisUrl);
+  const hub = new ReportUpdatesHub(subscriberConnection, `${config.queuePrefix}:report:updates`, logger);
+  await hub.start();
+
   const worker = startReportEventsConsumer({ config, logger, connection: workerConnection, objects, reports: consumerReports, metrics });
-  const app = createApp({ config, logger, objects, reports: apiReports, redis: requestConnection, metrics });
+  const app = createApp({ config, logger, objects, reports: apiReports, redis: requestConnection, metrics, auth, hub });
   const server = createServer(app);
   server.listen(config.http.port, config.http.host);
   await once(server, 'listening');
@@ -36,8 +53,11 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
+    // Event streams never end by themselves: end them (clients reconnect to another replica).
+    await hub.close();
     await Promise.allSettled([closed, worker.close()]);
-    await Promise.allSettled([workerConnection.quit(), requestConnection.quit()]);
+    await Promise.allSettled([workerConnection.quit(), requestConnection.quit(), subscriberConnection.quit()]);
+    await tracing.shutdown().catch(() => undefined); // sends the spans still buffered
     logger.info('stopped');
   };
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

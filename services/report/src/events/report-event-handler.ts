@@ -7,16 +7,20 @@ import {
   type ReportEvent,
   type StudyReceivedEvent,
 } from '@cxr/contracts';
-import { errorMessage, isPermanent, PermanentError, type Logger, type ObjectStore } from '@cxr/platform';
+import { errorMessage, isPermanent, PermanentError, withSpan, type Logger, type ObjectStore } from '@cxr/platform';
 import { composeDraft } from '../drafts/compose-draft.ts';
+import { heatmapGeometry, type FindingGeometry } from '../drafts/finding-geometry.ts';
 import { renderOverlay } from '../drafts/overlays.ts';
 import type { ReportDraft } from '../drafts/report-draft.ts';
 import type { ReportMetrics } from '../metrics.ts';
 import {
+  AI_DRAFT_AUTHOR,
+  analysisCompletedIgnoredReason,
   applyAnalysisCompleted,
   applyAnalysisFailed,
   applyStudyReceived,
   applyUnusableResult,
+  type AnalysisCompletedExtra,
   type IgnoredReason,
   type ReportState,
   type Transition,
@@ -24,9 +28,11 @@ import {
 import type { ReportStore } from '../state/report-store.ts';
 
 /**
- * Applies one validated report event to the study's report state. Safe to run twice: the state
- * transitions recognise an event already applied, and everything written is keyed by study,
- * version and revision, so a retry after a crash overwrites rather than adds.
+ * Applies one validated report event to the study's report state, and records AI drafts and
+ * failed analyses in the audit trail. Safe to run twice: the state transitions recognise an
+ * event already applied. Overlays are keyed by study, version and finding (a retry overwrites
+ * them with the same pictures); revisions and audit entries are append-only, so a retry after a
+ * crash between the revision and the state adds a revision the state never names (kept, unused).
  */
 
 export type EventOutcome = 'applied' | IgnoredReason;
@@ -71,34 +77,44 @@ export class ReportEventHandler {
   }
 
   private onAnalysisFailed(event: AnalysisFailedEvent): Promise<EventOutcome> {
-    return this.update(event.studyKey, (state, now) => applyAnalysisFailed(state, event, now));
+    return this.update(event.studyKey, (state, now) => applyAnalysisFailed(state, event, now), failureDetail(event.version, event.reason));
   }
 
   private async onAnalysisCompleted(event: AnalysisCompletedEvent): Promise<EventOutcome> {
     const { reports } = this.deps;
     // Cheap check before the expensive part; repeated under the lock below.
     const current = await reports.readState(event.studyKey);
-    const early = applyAnalysisCompleted(current, event, this.now().toISOString());
-    if (!early.applied) return early.reason;
+    const early = analysisCompletedIgnoredReason(current, event);
+    if (early) return early;
 
     let draft: ReportDraft;
     try {
-      draft = await this.composeWithOverlays(event, current);
+      draft = await withSpan('draft.compose', {}, () => this.composeWithOverlays(event, current));
     } catch (error) {
       if (!isPermanent(error)) throw error;
       // A result that can never be used fails the study's analysis, visibly, instead of
       // leaving it pending for ever.
       const reason = `The analysis result could not be used: ${errorMessage(error)}`;
-      await this.update(event.studyKey, (state, now) => applyUnusableResult(state, event, reason, now));
+      await this.update(event.studyKey, (state, now) => applyUnusableResult(state, event, reason, now), failureDetail(event.version, reason));
       throw error;
     }
 
     return reports.withStudyLock(event.studyKey, async () => {
       const state = await reports.readState(event.studyKey);
       const now = this.now().toISOString();
-      const transition = applyAnalysisCompleted(state, event, now);
+      const ignored = analysisCompletedIgnoredReason(state, event);
+      if (ignored) return ignored;
+      const transition = applyAnalysisCompleted(state, event, draft, await reports.nextRevisionNumber(state, event.studyKey), now);
       if (!transition.applied) return transition.reason;
-      await reports.writeRevision({ schemaVersion: 1, studyKey: event.studyKey, revision: transition.revision, kind: 'ai-draft', createdAt: now, draft });
+      // Revision, then its audit entry, then the state that names it (see report-service.ts).
+      await reports.writeRevision(transition.revision);
+      await reports.appendAudit(event.studyKey, {
+        at: now,
+        actor: AI_DRAFT_AUTHOR,
+        action: 'ai-draft',
+        revision: transition.revision.revision,
+        detail: aiDraftDetail(transition, state),
+      });
       await reports.saveState(transition.state);
       return 'applied';
     });
@@ -108,7 +124,8 @@ export class ReportEventHandler {
     const { objects, derivedBucket, reportsBucket, metrics } = this.deps;
     const stopTimer = metrics.draftComposition.startTimer();
     const result = await this.loadResult(event);
-    const draft = composeDraft(result, { composedAt: this.now().toISOString() });
+    // Overlays are rendered and the findings' side, zone and region read from the same heatmaps.
+    const geometry = new Map<string, FindingGeometry>();
     for (const image of result.images) {
       // The preview key comes with study-received; if that has not been processed yet, the
       // layout's key for it is where ingest wrote it.
@@ -116,15 +133,19 @@ export class ReportEventHandler {
         (state?.version === event.version ? state.received?.images.find((i) => i.instanceKey === image.instanceKey)?.previewKey : undefined) ??
         objectKeys.preview(event.studyKey, image.instanceKey);
       const preview = await objects.get(derivedBucket, previewKey, 32 * 1024 * 1024);
-      const findings = draft.findings.filter((f) => f.instanceKey === image.instanceKey);
       await Promise.all(
-        findings.map(async (finding) => {
+        image.findings.map(async (finding) => {
           const heatmap = await objects.get(derivedBucket, finding.heatmapKey, 32 * 1024 * 1024);
           const overlay = await renderOverlay(preview, heatmap);
-          await objects.put(reportsBucket, finding.overlayKey, overlay, 'image/png');
+          await objects.put(reportsBucket, objectKeys.overlay(result.studyKey, result.version, image.instanceKey, finding.code), overlay, 'image/png');
+          geometry.set(`${image.instanceKey}/${finding.code}`, await heatmapGeometry(heatmap, finding.peak, finding.code));
         }),
       );
     }
+    const draft = composeDraft(result, {
+      composedAt: this.now().toISOString(),
+      geometryOf: (instanceKey, code) => geometry.get(`${instanceKey}/${code}`),
+    });
     stopTimer();
     return draft;
   }
@@ -143,14 +164,33 @@ export class ReportEventHandler {
     return result;
   }
 
-  /** Read, transition and save one study's state under its lock. */
-  private update(studyKey: string, transition: (state: ReportState | null, now: string) => Transition): Promise<EventOutcome> {
+  /** Read, transition and save one study's state under its lock; `failure` is audited as analysis-failed when it applies. */
+  private update(studyKey: string, transition: (state: ReportState | null, now: string) => Transition, failure?: string): Promise<EventOutcome> {
     const { reports } = this.deps;
     return reports.withStudyLock(studyKey, async () => {
-      const outcome = transition(await reports.readState(studyKey), this.now().toISOString());
+      const now = this.now().toISOString();
+      const outcome = transition(await reports.readState(studyKey), now);
       if (!outcome.applied) return outcome.reason;
+      if (failure !== undefined) {
+        await reports.appendAudit(studyKey, { at: now, actor: AI_DRAFT_AUTHOR, action: 'analysis-failed', revision: null, detail: failure });
+      }
       await reports.saveState(outcome.state);
       return 'applied';
     });
   }
+}
+
+function failureDetail(version: number, reason: string): string {
+  return `analysis version ${version} failed: ${reason}`.slice(0, 2000);
+}
+
+/** The audit detail of an AI draft: what it replaced, or that a signed report kept it out. */
+function aiDraftDetail(transition: AnalysisCompletedExtra, before: ReportState | null): string {
+  const { revision, becameCurrent, superseded } = transition;
+  const what = `AI draft of analysis version ${revision.analysisVersion} (model ${revision.draft.model.id} ${revision.draft.model.version})`;
+  if (!becameCurrent) {
+    return `${what} recorded after the report was signed; the signed report (revision ${before?.current ?? 0}) is unchanged`;
+  }
+  if (superseded) return `${what} became the report, replacing revision ${superseded.revision} (${superseded.kind}), which stays in the history`;
+  return `${what} became the report`;
 }

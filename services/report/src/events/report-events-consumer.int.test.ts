@@ -24,6 +24,7 @@ let redis: RedisServerHandle;
 let s3: S3ServerHandle;
 let svc: ReportServiceHarness;
 let dir: string;
+let viewerToken: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'report-int-'));
@@ -38,13 +39,14 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   svc = await startReportServiceHarness({ redisUrl: redis.url, s3Endpoint: s3.endpoint });
+  viewerToken = await svc.token('viewer');
 });
 afterEach(async () => {
   await svc.close();
 });
 
 async function getReport(studyInstanceUid: string) {
-  return request(svc.app).get(`/api/studies/${studyInstanceUid}/report`);
+  return request(svc.app).get(`/api/studies/${studyInstanceUid}/report`).set('Authorization', `Bearer ${viewerToken}`);
 }
 
 async function waitForStatus(studyInstanceUid: string, status: ReportStatus, timeoutMs = 20_000): Promise<ReportResponse> {
@@ -66,6 +68,7 @@ function localPath(url: string): string {
   return parsed.pathname + parsed.search;
 }
 
+/** Fetches an image by its signed URL, with no token (as an <img src> would). */
 async function getPng(url: string): Promise<Buffer> {
   const res = await request(svc.app)
     .get(localPath(url))
@@ -161,7 +164,10 @@ describe('report-events consumer and report API', () => {
 
     const second = reportResponseSchema.parse((await getReport(received.studyInstanceUid)).body);
     expect(second.revision).toBe(first.revision);
-    expect(second.findings).toEqual(first.findings);
+    // The same findings; the signed image URLs differ only in their expiry.
+    const unsigned = (r: ReportResponse) => r.findings.map(({ overlayUrl: _o, heatmapUrl: _h, ...rest }) => rest);
+    expect(unsigned(second)).toEqual(unsigned(first));
+    expect(second.etag).toBe(first.etag);
     expect(second.text).toBe(first.text);
     expect(await svc.reports.listRevisions(studyKey)).toEqual([1]);
   });
@@ -253,7 +259,7 @@ describe('report-events consumer and report API', () => {
     await svc.addEvent(received);
     await svc.addEvent(completed);
     await waitForStatus(received.studyInstanceUid, 'draft');
-    const res = await request(svc.app).get(`/api/studies/${received.studyInstanceUid}/report/findings/cardiomegaly/overlay.png`);
+    const res = await request(svc.app).get(`/api/studies/${received.studyInstanceUid}/report/findings/cardiomegaly/overlay.png`).set('Authorization', `Bearer ${viewerToken}`);
     expect(res.status).toBe(404);
     expect(apiErrorSchema.parse(res.body).error.code).toBe('finding-not-found');
   });

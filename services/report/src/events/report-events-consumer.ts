@@ -1,6 +1,6 @@
 import { UnrecoverableError, Worker } from 'bullmq';
 import { QUEUE_NAMES, reportEventSchema, type ReportEvent } from '@cxr/contracts';
-import { errorMessage, isPermanent, type Logger, type ObjectStore, type Redis } from '@cxr/platform';
+import { errorMessage, isPermanent, runJobInSpan, type Logger, type ObjectStore, type Redis } from '@cxr/platform';
 import type { ReportConfig } from '../config.ts';
 import type { ReportMetrics } from '../metrics.ts';
 import type { ReportStore } from '../state/report-store.ts';
@@ -12,6 +12,11 @@ import { ReportEventHandler, type EventOutcome } from './report-event-handler.ts
  * permanent errors into UnrecoverableError so BullMQ does not retry them. Transient errors
  * (storage, Redis, a busy study lock) are thrown as they are and retried with the job's
  * `attempts`/`backoff`, which producers set.
+ *
+ * Each event is handled in a span continued from the trace context its producer put in it, so a
+ * study's trace runs from ingest through the worker to its draft here. When an analysis-completed
+ * event makes a draft available, the time since ingest held the study complete is observed as
+ * `cxr_report_e2e_latency_seconds`.
  */
 
 export interface ReportEventsConsumerDeps {
@@ -32,6 +37,7 @@ export interface ReportEventResult {
 
 export function startReportEventsConsumer(deps: ReportEventsConsumerDeps): Worker<unknown, ReportEventResult> {
   const { config, logger, metrics } = deps;
+  const now = deps.now ?? (() => new Date());
   const handler = new ReportEventHandler({
     objects: deps.objects,
     reports: deps.reports,
@@ -55,19 +61,25 @@ export function startReportEventsConsumer(deps: ReportEventsConsumerDeps): Worke
       }
       const event = parsed.data;
       const log = logger.child({ jobId: job.id, type: event.type, studyKey: event.studyKey, version: event.version });
-      let outcome: EventOutcome;
-      try {
-        outcome = await handler.handle(event);
-      } catch (error) {
-        const permanent = isPermanent(error);
-        metrics.eventsProcessed.inc({ type: event.type, outcome: permanent ? 'rejected' : 'error' });
-        log.warn({ err: errorMessage(error), permanent, attempt: job.attemptsMade + 1 }, 'report event failed');
-        if (permanent) throw new UnrecoverableError(errorMessage(error));
-        throw error;
-      }
-      metrics.eventsProcessed.inc({ type: event.type, outcome });
-      log.info({ outcome }, 'report event processed');
-      return { outcome };
+      const attributes = { 'cxr.event_type': event.type, 'cxr.study_key': event.studyKey, 'cxr.version': event.version, 'messaging.message.attempt': job.attemptsMade + 1 };
+      return runJobInSpan(QUEUE_NAMES.reportEvents, event.trace, attributes, async (span) => {
+        let outcome: EventOutcome;
+        try {
+          outcome = await handler.handle(event);
+        } catch (error) {
+          const permanent = isPermanent(error);
+          metrics.eventsProcessed.inc({ type: event.type, outcome: permanent ? 'rejected' : 'error' });
+          log.warn({ err: errorMessage(error), permanent, attempt: job.attemptsMade + 1 }, 'report event failed');
+          if (permanent) throw new UnrecoverableError(errorMessage(error));
+          throw error;
+        }
+        span.setAttribute('cxr.outcome', outcome);
+        metrics.eventsProcessed.inc({ type: event.type, outcome });
+        const latency = draftLatencySeconds(event, outcome, now());
+        if (latency !== undefined) metrics.e2eLatency.observe(latency);
+        log.info({ outcome, ...(latency !== undefined ? { e2eLatencyMs: Math.round(latency * 1000) } : {}) }, 'report event processed');
+        return { outcome };
+      });
     },
     {
       connection: deps.connection,
@@ -79,6 +91,17 @@ export function startReportEventsConsumer(deps: ReportEventsConsumerDeps): Worke
   );
   worker.on('error', (error) => logger.error({ err: errorMessage(error) }, 'report events worker error'));
   return worker;
+}
+
+/**
+ * Seconds from ingest holding the study complete to its draft, when this event made a draft
+ * available: an analysis-completed event that was applied (not a duplicate or stale one) and says
+ * when the study was complete. A negative span (clocks of different hosts) is not a latency.
+ */
+export function draftLatencySeconds(event: ReportEvent, outcome: EventOutcome, at: Date): number | undefined {
+  if (event.type !== 'analysis-completed' || outcome !== 'applied' || !event.studyCompletedAt) return undefined;
+  const seconds = (at.getTime() - Date.parse(event.studyCompletedAt)) / 1000;
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined;
 }
 
 function eventTypeOf(data: unknown): ReportEvent['type'] | 'unknown' {

@@ -1,74 +1,95 @@
-import { pipeline } from 'node:stream/promises';
-import express, { type Router } from 'express';
-import { dicomUidSchema, reportResponseSchema } from '@cxr/contracts';
-import { HttpError, ObjectNotFoundError, type ObjectStore } from '@cxr/platform';
-import type { ReportConfig } from '../config.ts';
-import { reportStatusOf, type ReportRevision, type ReportState } from '../state/report-state.ts';
-import type { ReportStore } from '../state/report-store.ts';
-import { buildReportResponse, findingsWithUids } from './report-view.ts';
+import express, { type Request, type Response, type Router } from 'express';
+import { reportAddendumRequestSchema, reportEditRequestSchema, reportSignRequestSchema, type ReportResponse } from '@cxr/contracts';
+import { HttpError } from '@cxr/platform';
+import type { z } from 'zod';
+import { actorOf, principalOf, READ_ROLES, type HttpAuth } from '../auth/index.ts';
+import { PreconditionFailedError, type ReportService } from '../review/report-service.ts';
 
 /**
- * `GET /api/studies/:studyInstanceUid/report` and the finding images it links to:
- * `.../report/findings/:code/overlay.png` (reports bucket) and `.../heatmap.png` (derived bucket),
- * each with `?sopInstanceUid=` to pick the image (optional when only one image has the finding).
- * Looks the study up in the Redis index, then reads state and draft from object storage.
+ * The report of a study, `/api/studies/:studyInstanceUid/report`:
+ * - `GET` (READ_ROLES): the report (`reportResponseSchema`, ETag header); audited as a view.
+ * - `PUT` (radiologist, If-Match): edit the draft's sections and finding decisions.
+ * - `POST .../sign`, `POST .../addenda` (radiologist, If-Match).
+ * - `GET .../audit` (admin, radiologist), `GET .../revisions`, `GET .../revisions/:n` (READ_ROLES).
+ * The work is in review/report-service.ts; this file parses requests and sends answers.
  */
 
 export interface StudyReportRoutesDeps {
-  config: Pick<ReportConfig, 'publicUrl' | 'buckets'>;
-  objects: ObjectStore;
-  reports: ReportStore;
+  auth: HttpAuth;
+  service: ReportService;
 }
 
-const FINDING_CODE = /^[A-Za-z0-9._-]{1,64}$/;
+const BASE = '/api/studies/:studyInstanceUid/report';
 
 export function studyReportRoutes(deps: StudyReportRoutesDeps): Router {
-  const { config, objects, reports } = deps;
+  const { auth, service } = deps;
   const router = express.Router();
+  const json = express.json({ limit: '256kb' });
 
-  async function loadReport(studyInstanceUid: string): Promise<{ state: ReportState; revision: ReportRevision | null }> {
-    if (!dicomUidSchema.safeParse(studyInstanceUid).success) {
-      throw new HttpError(400, 'invalid-study-instance-uid', 'the study instance UID is not a valid DICOM UID');
-    }
-    const entry = await reports.lookup(studyInstanceUid);
-    // An index entry without its state object: the index is ahead of a wiped bucket; treat as unknown.
-    const state = entry ? await reports.readState(entry.studyKey) : null;
-    if (!state) throw new HttpError(404, 'study-not-found', 'no report is known for this study');
-    const { status } = reportStatusOf(state);
-    const revision = status === 'draft' && state.analysis?.outcome === 'completed' ? await reports.readRevision(state.studyKey, state.analysis.revision) : null;
-    return { state, revision };
-  }
-
-  router.get('/api/studies/:studyInstanceUid/report', async (req, res) => {
-    const { studyInstanceUid } = req.params;
-    const { state, revision } = await loadReport(studyInstanceUid);
-    // Parsing what we send keeps the service honest to the contract.
-    const body = reportResponseSchema.parse(buildReportResponse(state, studyInstanceUid, revision, config.publicUrl));
-    res.set('Cache-Control', 'private, no-cache').json(body);
+  router.get(BASE, auth.require(...READ_ROLES), async (req, res) => {
+    sendReport(res, await service.viewReport(req.params.studyInstanceUid as string, actorOf(principalOf(res))));
   });
 
-  for (const kind of ['overlay', 'heatmap'] as const) {
-    router.get(`/api/studies/:studyInstanceUid/report/findings/:code/${kind}.png`, async (req, res) => {
-      const { studyInstanceUid, code } = req.params;
-      const { state, revision } = await loadReport(studyInstanceUid);
-      if (!FINDING_CODE.test(code)) throw new HttpError(400, 'invalid-finding-code', 'the finding code is malformed');
-      const wanted = typeof req.query.sopInstanceUid === 'string' ? req.query.sopInstanceUid : undefined;
-      const matches = revision ? findingsWithUids(state, revision).filter((f) => f.code === code && (wanted === undefined || f.sopInstanceUid === wanted)) : [];
-      if (matches.length === 0) throw new HttpError(404, 'finding-not-found', 'the current draft has no such finding');
-      if (matches.length > 1) throw new HttpError(400, 'sop-instance-uid-required', 'several images have this finding: add ?sopInstanceUid=');
-      const finding = matches[0]!;
-      const [bucket, key] = kind === 'overlay' ? [config.buckets.reports, finding.overlayKey] : [config.buckets.derived, finding.heatmapKey];
-      let stream;
-      try {
-        stream = await objects.getStream(bucket, key);
-      } catch (error) {
-        if (error instanceof ObjectNotFoundError) throw new HttpError(404, `${kind}-not-found`, `the ${kind} image is missing`);
-        throw error;
-      }
-      res.status(200).set({ 'Content-Type': 'image/png', 'Cache-Control': 'private, no-cache' });
-      await pipeline(stream, res);
-    });
-  }
+  router.put(BASE, auth.require('radiologist'), json, async (req, res) => {
+    const edit = parseBody(reportEditRequestSchema, req.body);
+    const report = await withEtagOnConflict(res, service.editReport(req.params.studyInstanceUid as string, ifMatchOf(req), edit, actorOf(principalOf(res))));
+    sendReport(res, report);
+  });
+
+  router.post(`${BASE}/sign`, auth.require('radiologist'), json, async (req, res) => {
+    // An empty body is a sign request without an attestation.
+    const request = parseBody(reportSignRequestSchema, req.body ?? {});
+    const report = await withEtagOnConflict(res, service.signReport(req.params.studyInstanceUid as string, ifMatchOf(req), request, actorOf(principalOf(res))));
+    sendReport(res, report);
+  });
+
+  router.post(`${BASE}/addenda`, auth.require('radiologist'), json, async (req, res) => {
+    const request = parseBody(reportAddendumRequestSchema, req.body);
+    const report = await withEtagOnConflict(res, service.addAddendum(req.params.studyInstanceUid as string, ifMatchOf(req), request, actorOf(principalOf(res))));
+    sendReport(res.status(201), report);
+  });
+
+  router.get(`${BASE}/audit`, auth.require('admin', 'radiologist'), async (req, res) => {
+    res.set('Cache-Control', 'private, no-store').json(await service.auditTrail(req.params.studyInstanceUid as string));
+  });
+
+  router.get(`${BASE}/revisions`, auth.require(...READ_ROLES), async (req, res) => {
+    res.set('Cache-Control', 'private, no-cache').json(await service.listRevisions(req.params.studyInstanceUid as string));
+  });
+
+  router.get(`${BASE}/revisions/:revision`, auth.require(...READ_ROLES), async (req, res) => {
+    const raw = req.params.revision as string;
+    if (!/^[1-9][0-9]{0,8}$/.test(raw)) throw new HttpError(400, 'invalid-revision', 'the revision must be a positive integer');
+    // Revisions never change: cacheable by the browser.
+    res.set('Cache-Control', 'private, max-age=3600').json(await service.getRevision(req.params.studyInstanceUid as string, Number(raw)));
+  });
 
   return router;
+}
+
+function sendReport(res: Response, report: ReportResponse): void {
+  res.set({ ETag: report.etag, 'Cache-Control': 'private, no-cache' }).json(report);
+}
+
+function ifMatchOf(req: Request): string | undefined {
+  return req.get('If-Match');
+}
+
+function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
+    throw new HttpError(400, 'invalid-request', `the request body is not valid: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** A 412 carries the report's current ETag, so the client can tell it changed (and reload). */
+async function withEtagOnConflict<T>(res: Response, pending: Promise<T>): Promise<T> {
+  try {
+    return await pending;
+  } catch (error) {
+    if (error instanceof PreconditionFailedError) res.set('ETag', error.etag);
+    throw error;
+  }
 }

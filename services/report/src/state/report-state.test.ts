@@ -1,10 +1,14 @@
 import { describe, expect, test } from 'vitest';
+import type { AnalysisCompletedEvent } from '@cxr/contracts';
+import { composeDraft } from '../drafts/compose-draft.ts';
 import {
-  applyAnalysisCompleted,
+  applyAnalysisCompleted as applyAnalysisCompletedWithDraft,
   applyAnalysisFailed,
   applyStudyReceived,
+  latestRevision,
   reportStatusOf,
   reportStateSchema,
+  shownRevisionOf,
   type ReportState,
 } from './report-state.ts';
 import { analysisCompletedEvent, analysisFailedEvent, analysisResult, fixtureImage, randomKey, studyReceivedEvent } from '../testing/fixtures.ts';
@@ -15,6 +19,12 @@ const t2 = '2026-01-02T03:11:00.000Z';
 function applied<T extends { applied: boolean }>(transition: T): Extract<T, { applied: true }> {
   expect(transition.applied).toBe(true);
   return transition as Extract<T, { applied: true }>;
+}
+
+/** The transition with the fixture's draft, numbered one past the state's revisions (as the store does). */
+function applyAnalysisCompleted(state: ReportState | null, event: AnalysisCompletedEvent, now: string) {
+  const draft = composeDraft(analysisResult(event.studyKey, event.version, [fixtureImage()]), { composedAt: now });
+  return applyAnalysisCompletedWithDraft(state, event, draft, (state ? latestRevision(state) : 0) + 1, now);
 }
 
 function study(version = 1) {
@@ -47,11 +57,16 @@ describe('report state transitions', () => {
   test('a completed analysis becomes revision 1 and shows as a draft once the study is received', () => {
     const { received, completed } = study();
     const first = applied(applyAnalysisCompleted(null, completed, t1));
-    expect(first.revision).toBe(1);
+    expect(first.revision.revision).toBe(1);
     expect(reportStatusOf(first.state).status).toBe('pending');
+    expect(shownRevisionOf(first.state)).toBeNull();
     const merged = applied(applyStudyReceived(first.state, received, t2)).state;
     expect(reportStatusOf(merged).status).toBe('draft');
-    expect(merged.revisions).toEqual([{ revision: 1, kind: 'ai-draft', version: 1, createdAt: t1 }]);
+    expect(shownRevisionOf(merged)).toBe(1);
+    expect(merged.revisions).toEqual([
+      { revision: 1, kind: 'ai-draft', analysisVersion: 1, createdAt: t1, author: { sub: 'system:ai-draft', name: 'AI draft composer', role: 'system' }, basedOn: null },
+    ]);
+    expect(reportStateSchema.parse(merged)).toEqual(merged);
   });
 
   test('the same analysis-completed twice is a duplicate, not a second revision', () => {
@@ -80,7 +95,7 @@ describe('report state transitions', () => {
     state = applied(applyAnalysisCompleted(state, completed, t1)).state;
     const v2Completed = { ...completed, version: 2, analysisId: `${completed.studyKey}.v2` };
     const next = applied(applyAnalysisCompleted(state, v2Completed, t2));
-    expect(next.revision).toBe(2);
+    expect(next.revision.revision).toBe(2);
     expect(next.state.version).toBe(2);
     expect(next.state.received).toBeNull();
     expect(next.state.identity).toEqual(state.identity);

@@ -1,26 +1,23 @@
-import { randomUUID } from 'node:crypto';
-import { objectKeys, reportStatusSchema, type ReportStatus, type StudyPriority } from '@cxr/contracts';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { auditEntrySchema, objectKeys, type AuditEntry, type ReportStatus, type WorklistItem } from '@cxr/contracts';
 import { ObjectNotFoundError, PermanentError, TransientError, type ObjectStore, type Redis } from '@cxr/platform';
-import { reportRevisionSchema, reportStateSchema, reportStatusOf, type ReportRevision, type ReportState } from './report-state.ts';
+import { currentRevisionOfV1, migrateRevisionV1, migrateStateV1, reportRevisionV1Schema, reportStateV1Schema } from './migrate.ts';
+import { ReportIndex, type ReportIndexEntry, type WorklistQuery } from './report-index.ts';
+import { latestRevision, reportRevisionSchema, reportStateSchema, type ReportRevision, type ReportState } from './report-state.ts';
+
+export { reportUpdatesChannel, type ReportIndexEntry, type WorklistQuery } from './report-index.ts';
 
 /**
- * Where report state lives. Object storage is the system of record: `state.json` per study and
- * one object per revision. Redis holds an index for lookups by StudyInstanceUID and counts by
- * status, always written after the object, so it can be rebuilt from the bucket (next issue:
- * reindex when Redis is wiped; `indexState` is the function such a reindex calls per study).
+ * Where report state lives. Object storage is the system of record, append-only apart from
+ * `state.json`: one object per revision and one per audit entry, never overwritten. Redis holds
+ * an index (report-index.ts), always written after the objects, so `reindex` can rebuild it.
  *
- * Updates to one study are serialised with a Redis lock (compare-and-delete release): events
- * are processed concurrently, and object storage offers no conditional writes to fall back on
- * (s3rver ignores If-Match).
+ * Updates to one study are serialised with a Redis lock (compare-and-delete release): events and
+ * requests change a study concurrently, and object storage offers no conditional writes to fall
+ * back on (s3rver ignores If-Match). A revision's number is one past every revision *stored*, not
+ * only those the state names, so a revision left behind by an update that failed before saving
+ * its state is kept, not overwritten.
  */
-
-export interface ReportIndexEntry {
-  studyKey: string;
-  status: ReportStatus;
-  priority: StudyPriority;
-  version: number;
-  updatedAt: string;
-}
 
 export interface ReportStoreOptions {
   objects: ObjectStore;
@@ -29,9 +26,13 @@ export interface ReportStoreOptions {
   bucket: string;
   /** Namespace of the index keys in Redis (the service's queue prefix). */
   keyPrefix: string;
+  /** Finding codes that put a study at the top of the worklist (`REPORT_URGENT_FINDINGS`). */
+  urgentFindings?: readonly string[];
   lockTtlMs?: number;
   lockWaitMs?: number;
 }
+
+export const DEFAULT_URGENT_FINDINGS: readonly string[] = Object.freeze(['pneumothorax']);
 
 export class CorruptReportStateError extends PermanentError {
   constructor(what: string, options?: ErrorOptions) {
@@ -47,6 +48,14 @@ export class StudyLockTimeoutError extends TransientError {
   }
 }
 
+/** A write would replace an append-only object: a bug or an update outside the study lock. */
+export class RevisionExistsError extends PermanentError {
+  constructor(studyKey: string, revision: number) {
+    super(`revision ${revision} of study ${studyKey} already exists; revisions are never overwritten`);
+    this.name = 'RevisionExistsError';
+  }
+}
+
 const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 export class ReportStore {
@@ -56,6 +65,7 @@ export class ReportStore {
   private readonly keyPrefix: string;
   private readonly lockTtlMs: number;
   private readonly lockWaitMs: number;
+  readonly index: ReportIndex;
 
   constructor(options: ReportStoreOptions) {
     this.objects = options.objects;
@@ -64,42 +74,58 @@ export class ReportStore {
     this.keyPrefix = `${options.keyPrefix}:report`;
     this.lockTtlMs = options.lockTtlMs ?? 60_000;
     this.lockWaitMs = options.lockWaitMs ?? 60_000;
+    this.index = new ReportIndex(options.redis, options.keyPrefix, options.urgentFindings ?? DEFAULT_URGENT_FINDINGS);
   }
 
+  /** The study's state; one written before review existed is migrated as it is read. */
   async readState(studyKey: string): Promise<ReportState | null> {
-    let raw: unknown;
-    try {
-      raw = await this.objects.getJson(this.bucket, objectKeys.reportState(studyKey));
-    } catch (error) {
-      if (error instanceof ObjectNotFoundError) return null;
-      throw error;
+    const raw = await this.readJson(objectKeys.reportState(studyKey));
+    if (raw === null) return null;
+    if ((raw as { schemaVersion?: unknown } | null)?.schemaVersion === 1) {
+      const old = reportStateV1Schema.safeParse(raw);
+      if (!old.success) throw new CorruptReportStateError(`state of study ${studyKey}`, { cause: old.error });
+      const current = currentRevisionOfV1(old.data);
+      return migrateStateV1(old.data, current === null ? null : await this.readRevision(studyKey, current));
     }
     const parsed = reportStateSchema.safeParse(raw);
     if (!parsed.success) throw new CorruptReportStateError(`state of study ${studyKey}`, { cause: parsed.error });
     return parsed.data;
   }
 
-  /** Writes the state object, then the index. */
+  /** Writes the state object, then the index (which announces the change). */
   async saveState(state: ReportState): Promise<void> {
-    await this.objects.putJson(this.bucket, objectKeys.reportState(state.studyKey), state);
-    await this.indexState(state);
+    await this.objects.putJson(this.bucket, objectKeys.reportState(state.studyKey), reportStateSchema.parse(state));
+    await this.index.write(state);
   }
 
+  /** The number for a new revision: one past every revision the state names or the bucket holds. */
+  async nextRevisionNumber(state: ReportState | null, studyKey: string): Promise<number> {
+    const stored = await this.listRevisions(studyKey);
+    return Math.max(state ? latestRevision(state) : 0, stored[stored.length - 1] ?? 0) + 1;
+  }
+
+  /** Stores a new revision; refuses to replace one (call under the study lock). */
   async writeRevision(revision: ReportRevision): Promise<void> {
-    await this.objects.putJson(this.bucket, objectKeys.reportRevision(revision.studyKey, revision.revision), revision);
+    const key = objectKeys.reportRevision(revision.studyKey, revision.revision);
+    if (await this.objects.stat(this.bucket, key)) throw new RevisionExistsError(revision.studyKey, revision.revision);
+    await this.objects.putJson(this.bucket, key, reportRevisionSchema.parse(revision));
   }
 
   async readRevision(studyKey: string, revision: number): Promise<ReportRevision> {
     const raw = await this.objects.getJson(this.bucket, objectKeys.reportRevision(studyKey, revision));
+    if ((raw as { schemaVersion?: unknown } | null)?.schemaVersion === 1) {
+      const old = reportRevisionV1Schema.safeParse(raw);
+      if (!old.success) throw new CorruptReportStateError(`revision ${revision} of study ${studyKey}`, { cause: old.error });
+      return migrateRevisionV1(old.data);
+    }
     const parsed = reportRevisionSchema.safeParse(raw);
     if (!parsed.success) throw new CorruptReportStateError(`revision ${revision} of study ${studyKey}`, { cause: parsed.error });
     return parsed.data;
   }
 
-  /** Revision numbers stored for a study, ascending (what a reindex or an audit would list). */
+  /** Revision numbers stored for a study, ascending. */
   async listRevisions(studyKey: string): Promise<number[]> {
-    const prefix = objectKeys.reportRevision(studyKey, 0).replace(/[^/]+$/, '');
-    const keys = await this.objects.list(this.bucket, prefix);
+    const keys = await this.objects.list(this.bucket, objectKeys.reportRevisionPrefix(studyKey));
     return keys
       .map((key) => /\/(\d+)\.json$/.exec(key)?.[1])
       .filter((n): n is string => n !== undefined)
@@ -107,43 +133,61 @@ export class ReportStore {
       .sort((a, b) => a - b);
   }
 
-  /** Puts a study into the Redis index; a study not yet identified (no UID) is left out. */
-  async indexState(state: ReportState): Promise<void> {
-    if (!state.identity) return;
-    const { status } = reportStatusOf(state);
-    const entry: ReportIndexEntry = {
-      studyKey: state.studyKey,
-      status,
-      priority: state.identity.priority,
-      version: state.version,
-      updatedAt: state.updatedAt,
-    };
-    const tx = this.redis.multi().hset(this.studyIndexKey(state.identity.studyInstanceUid), { ...entry, version: String(entry.version) });
-    for (const other of reportStatusSchema.options) {
-      if (other !== status) tx.srem(this.statusKey(other), state.studyKey);
+  /** Appends an audit entry (its own object, never overwritten). */
+  async appendAudit(studyKey: string, entry: AuditEntry): Promise<void> {
+    const valid = auditEntrySchema.parse(entry);
+    // Random, not a UUID: short, and the time in the key already orders entries.
+    const id = randomBytes(6).toString('hex');
+    await this.objects.putJson(this.bucket, objectKeys.auditEntry(studyKey, valid.at, id), valid);
+  }
+
+  /** The study's audit trail, oldest first. */
+  async readAudit(studyKey: string): Promise<AuditEntry[]> {
+    const keys = (await this.objects.list(this.bucket, objectKeys.auditPrefix(studyKey))).sort();
+    const entries: AuditEntry[] = [];
+    // In slices: a long trail must not open hundreds of requests at once.
+    for (let i = 0; i < keys.length; i += 16) {
+      const slice = await Promise.all(keys.slice(i, i + 16).map((key) => this.objects.getJson(this.bucket, key)));
+      for (const [j, raw] of slice.entries()) {
+        const parsed = auditEntrySchema.safeParse(raw);
+        if (!parsed.success) throw new CorruptReportStateError(`audit entry ${keys[i + j]}`, { cause: parsed.error });
+        entries.push(parsed.data);
+      }
     }
-    tx.sadd(this.statusKey(status), state.studyKey);
-    const results = await tx.exec();
-    const failed = results?.find(([error]) => error !== null);
-    if (!results || failed) throw new TransientError(`report index update failed: ${failed?.[0]?.message ?? 'transaction aborted'}`);
+    return entries;
   }
 
-  async lookup(studyInstanceUid: string): Promise<ReportIndexEntry | null> {
-    const hash = await this.redis.hgetall(this.studyIndexKey(studyInstanceUid));
-    if (!hash.studyKey) return null;
-    return {
-      studyKey: hash.studyKey,
-      status: reportStatusSchema.parse(hash.status),
-      priority: hash.priority as StudyPriority,
-      version: Number(hash.version),
-      updatedAt: hash.updatedAt ?? '',
-    };
+  /** Every study that has a state object in the bucket (what a reindex walks). */
+  async listStudyKeys(): Promise<string[]> {
+    const studyKeys: string[] = [];
+    try {
+      // Listing by delimiter gives one prefix per study instead of every revision and audit entry.
+      for await (const item of this.objects.client.listObjectsV2(this.bucket, objectKeys.reportsRoot(), false)) {
+        const match = item.prefix ? /^reports\/([a-z0-9]{16,64})\/$/.exec(item.prefix) : null;
+        if (match) studyKeys.push(match[1]!);
+      }
+    } catch (error) {
+      throw new TransientError(`listing ${this.bucket}/${objectKeys.reportsRoot()} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+    const withState = await Promise.all(studyKeys.map(async (studyKey) => ((await this.objects.stat(this.bucket, objectKeys.reportState(studyKey))) ? studyKey : null)));
+    return withState.filter((key): key is string => key !== null).sort();
   }
 
-  async countByStatus(): Promise<Record<ReportStatus, number>> {
-    const statuses = reportStatusSchema.options;
-    const counts = await Promise.all(statuses.map((status) => this.redis.scard(this.statusKey(status))));
-    return Object.fromEntries(statuses.map((status, i) => [status, counts[i] ?? 0])) as Record<ReportStatus, number>;
+  /** Puts a study into the Redis index; a study not yet identified (no UID) is left out. */
+  async indexState(state: ReportState): Promise<ReportIndexEntry | null> {
+    return this.index.write(state);
+  }
+
+  lookup(studyInstanceUid: string): Promise<ReportIndexEntry | null> {
+    return this.index.lookup(studyInstanceUid);
+  }
+
+  countByStatus(): Promise<Record<ReportStatus, number>> {
+    return this.index.countByStatus();
+  }
+
+  worklist(query: WorklistQuery): Promise<{ items: WorklistItem[]; next: string | null }> {
+    return this.index.worklist(query);
   }
 
   /** Runs `fn` holding the study's lock; waits for it up to `lockWaitMs`, then fails transiently. */
@@ -164,11 +208,12 @@ export class ReportStore {
     }
   }
 
-  private studyIndexKey(studyInstanceUid: string): string {
-    return `${this.keyPrefix}:study:${studyInstanceUid}`;
-  }
-
-  private statusKey(status: ReportStatus): string {
-    return `${this.keyPrefix}:status:${status}`;
+  private async readJson(key: string): Promise<unknown> {
+    try {
+      return await this.objects.getJson(this.bucket, key);
+    } catch (error) {
+      if (error instanceof ObjectNotFoundError) return null;
+      throw error;
+    }
   }
 }

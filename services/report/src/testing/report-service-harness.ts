@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Queue, type Worker } from 'bullmq';
 import type { Express } from 'express';
-import { QUEUE_NAMES, reportEventJobId, type ReportEvent } from '@cxr/contracts';
+import { QUEUE_NAMES, reportEventJobId, type ReportEvent, type Role } from '@cxr/contracts';
 import { createLogger, createRequestConnection, createWorkerConnection, ObjectStore, type Redis } from '@cxr/platform';
 import { createApp } from '../app.ts';
+import { createTestAuth, type HttpAuth } from '../auth/index.ts';
 import { loadConfig, type ReportConfig } from '../config.ts';
 import { startReportEventsConsumer, type ReportEventResult } from '../events/report-events-consumer.ts';
 import { createReportMetrics } from '../metrics.ts';
@@ -17,7 +18,13 @@ import { ReportStore } from '../state/report-store.ts';
 export interface ReportServiceHarness {
   config: ReportConfig;
   objects: ObjectStore;
+  /** The API's store, on the request connection. */
   reports: ReportStore;
+  /** The request connection (index reads, FLUSHDB in tests). */
+  redis: Redis;
+  auth: HttpAuth;
+  /** A bearer token of the development issuer for `role`. */
+  token(role: Role, sub?: string, name?: string): Promise<string>;
   queue: Queue;
   worker: Worker<unknown, ReportEventResult>;
   app: Express;
@@ -28,7 +35,10 @@ export interface ReportServiceHarness {
   close(): Promise<void>;
 }
 
-export async function startReportServiceHarness(servers: { redisUrl: string; s3Endpoint: string }): Promise<ReportServiceHarness> {
+export async function startReportServiceHarness(
+  servers: { redisUrl: string; s3Endpoint: string },
+  env: Record<string, string> = {},
+): Promise<ReportServiceHarness> {
   const id = randomBytes(4).toString('hex');
   const config = loadConfig({
     REDIS_URL: servers.redisUrl,
@@ -39,6 +49,7 @@ export async function startReportServiceHarness(servers: { redisUrl: string; s3E
     LOG_LEVEL: 'silent',
     REPORT_PUBLIC_URL: 'http://report.example.test:8090/',
     REPORT_EVENTS_CONCURRENCY: '4',
+    ...env,
   });
   const logger = createLogger('report', config.logLevel);
   const objects = new ObjectStore(config.s3);
@@ -47,7 +58,7 @@ export async function startReportServiceHarness(servers: { redisUrl: string; s3E
   const workerConnection = createWorkerConnection(config.redisUrl);
   const queueConnection = createWorkerConnection(config.redisUrl);
   const requestConnection = createRequestConnection(config.redisUrl);
-  const storeOptions = { objects, bucket: config.buckets.reports, keyPrefix: config.queuePrefix };
+  const storeOptions = { objects, bucket: config.buckets.reports, keyPrefix: config.queuePrefix, urgentFindings: config.urgentFindings };
   const reports = new ReportStore({ ...storeOptions, redis: requestConnection });
   const metrics = createReportMetrics(() => reports.countByStatus());
   const worker = startReportEventsConsumer({
@@ -59,13 +70,17 @@ export async function startReportServiceHarness(servers: { redisUrl: string; s3E
     metrics,
   });
   await worker.waitUntilReady();
-  const app = createApp({ config, logger, objects, reports, redis: requestConnection, metrics });
+  const { auth, token } = await createTestAuth();
+  const app = createApp({ config, logger, objects, reports, redis: requestConnection, metrics, auth });
   const queue = new Queue(QUEUE_NAMES.reportEvents, { connection: queueConnection, prefix: config.queuePrefix });
 
   return {
     config,
     objects,
     reports,
+    redis: requestConnection,
+    auth,
+    token,
     queue,
     worker,
     app,

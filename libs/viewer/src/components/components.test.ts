@@ -1,0 +1,80 @@
+import { createElement } from 'react';
+import { renderToStaticMarkup } from 'react-dom/server';
+import { describe, expect, test } from 'vitest';
+import { ReportApiClient } from '../api-client.ts';
+import { FIXTURE_SOP_UID, fixtureReport } from '../testing/fixture-report.ts';
+import { ImageWithOverlays } from './ImageWithOverlays.tsx';
+import { ReviewWorkspace } from './ReviewWorkspace.tsx';
+
+// Server rendering: no effects run, so nothing is fetched; the markup is what the first paint shows.
+const api = new ReportApiClient({ baseUrl: '', getToken: () => null, fetch: () => Promise.reject(new Error('no fetch in this test')) });
+const render = (report = fixtureReport()) => renderToStaticMarkup(createElement(ReviewWorkspace, { api, studyInstanceUid: report.studyInstanceUid, initialReport: report }));
+
+describe('the review components', () => {
+  test('an unsigned draft shows the AI-draft banner with the model id and version', () => {
+    const html = render();
+    expect(html).toContain('data-testid="ai-draft-banner"');
+    expect(html).toContain('AI-generated draft — not reviewed or signed');
+    expect(html).toContain('Reference model trained on synthetic images, not for clinical use.');
+    expect(html).toContain('reference-cxr 0.3.0');
+  });
+
+  test('each finding shows probability against threshold, confidence and location, and only positives ask for a decision', () => {
+    const html = render();
+    expect(html).toMatch(/data-testid="finding" data-code="nodule"[^>]*data-positive="true"/);
+    expect(html).toContain('82% vs threshold 50%');
+    expect(html).toContain('High confidence');
+    expect(html).toContain('right upper zone');
+    expect((html.match(/data-testid="accept"/g) ?? []).length).toBe(1);
+    expect(html).toContain('Needs your decision');
+    expect(html).toContain('Accept or reject every finding the AI reports as present before signing (1 left)');
+  });
+
+  test('the text areas, overlay controls and buttons have labels', () => {
+    const html = render();
+    expect(html).toMatch(/<label for="cxr-findings-text">Findings<\/label>/);
+    expect(html).toMatch(/<label for="cxr-impression-text">Impression<\/label>/);
+    expect(html).toContain('Show heatmap overlay');
+    expect(html).toMatch(/role="group" aria-label="Your decision on Nodule"/);
+    expect(html).toContain('Right upper zone nodule.</textarea>');
+  });
+
+  test('overlay images follow each finding’s visibility and opacity, and a highlight outlines its region', () => {
+    const report = fixtureReport();
+    const html = renderToStaticMarkup(
+      createElement(ImageWithOverlays, {
+        report,
+        overlays: { [`nodule@${FIXTURE_SOP_UID}`]: { visible: true, opacity: 0.4 }, [`pleural_effusion@${FIXTURE_SOP_UID}`]: { visible: false, opacity: 0.7 } },
+        highlight: { findingKey: `nodule@${FIXTURE_SOP_UID}`, region: { x: 0.2, y: 0.15, width: 0.2, height: 0.2 } },
+      }),
+    );
+    expect(html).toMatch(/<img[^>]*style="opacity:0.4"[^>]*data-code="nodule" data-visible="true"/);
+    expect(html).toMatch(/<img[^>]*hidden=""[^>]*data-code="pleural_effusion" data-visible="false"/);
+    expect(html).toMatch(/data-testid="region-outline" data-code="nodule" style="left:20%;top:15%;width:20%;height:20%"/);
+    expect(html).toContain('Overlays shown: Nodule');
+  });
+
+  test('a signed report shows the signer and time, read-only text and an addendum form', () => {
+    const html = render(
+      fixtureReport({
+        status: 'signed',
+        signed: true,
+        disclaimer: 'Prepared with AI assistance from a reference model trained on synthetic images only; reviewed and signed by',
+        signature: { signedBy: { sub: 'u1', name: 'Dr Test', role: 'radiologist' }, signedAt: '2025-01-02T04:00:00Z', revision: 3 },
+      }),
+    );
+    expect(html).not.toContain('data-testid="ai-draft-banner"');
+    expect(html).toContain('data-testid="signed-state"');
+    expect(html).toMatch(/Signed by <strong data-testid="signer-name">Dr Test<\/strong>/);
+    expect(html).toContain('dateTime="2025-01-02T04:00:00Z"');
+    expect(html).toMatch(/<textarea id="cxr-impression-text"[^>]*readonly=""/);
+    expect(html).toContain('data-testid="add-addendum"');
+    expect(html).not.toContain('data-testid="sign"');
+  });
+
+  test('a study without a draft says why', () => {
+    const html = render(fixtureReport({ status: 'not-eligible', statusReason: 'no pixel data', findings: [], images: [], sentences: [] }));
+    expect(html).toContain('Not eligible for AI analysis: no pixel data');
+    expect(html).not.toContain('data-testid="findings-panel"');
+  });
+});

@@ -1,0 +1,209 @@
+import { z } from 'zod';
+import {
+  apiErrorSchema,
+  auditTrailResponseSchema,
+  reportAddendumRequestSchema,
+  reportEditRequestSchema,
+  reportResponseSchema,
+  reportSignRequestSchema,
+  reportUpdatedEventSchema,
+  revisionListResponseSchema,
+  revisionResponseSchema,
+  roleSchema,
+  worklistResponseSchema,
+} from '@cxr/contracts';
+
+/**
+ * The OpenAPI 3.1 document of the review API, served at `/api/openapi.json`.
+ *
+ * Bodies come from the same zod schemas the service validates with (`@cxr/contracts`), turned
+ * into JSON Schema 2020-12 (what OpenAPI 3.1 uses), so the document cannot drift from the code
+ * on shapes; a test checks that every route the app serves is described here, and back.
+ */
+
+type JsonSchema = Record<string, unknown>;
+
+function schema(s: z.ZodType, io: 'input' | 'output'): JsonSchema {
+  const json = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as JsonSchema;
+  delete json.$schema;
+  return json;
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (name: string) => ({ 'application/json': { schema: ref(name) } });
+const error = (description: string) => ({ description, content: json('ApiError') });
+
+const studyUid = { name: 'studyInstanceUid', in: 'path', required: true, description: 'Study Instance UID', schema: { type: 'string', pattern: '^[0-9.]{1,64}$' } };
+const sopUid = (where: 'path' | 'query', required: boolean) => ({ name: 'sopInstanceUid', in: where, required, description: 'SOP Instance UID of the image', schema: { type: 'string' } });
+const ifMatch = { name: 'If-Match', in: 'header', required: true, description: 'The `etag` of the revision being changed (from the last read).', schema: { type: 'string' } };
+const signedUrlParams = [
+  { name: 'expires', in: 'query', required: false, description: 'Signed URL: expiry (Unix seconds).', schema: { type: 'integer' } },
+  { name: 'signature', in: 'query', required: false, description: 'Signed URL: HMAC signature.', schema: { type: 'string' } },
+];
+const etagHeader = { ETag: { description: 'Strong entity tag of the current revision.', schema: { type: 'string' } } };
+
+const common = {
+  '401': error('No or an invalid bearer token.'),
+  '403': error('The token lacks a role this needs.'),
+};
+const reportErrors = { ...common, '400': error('Malformed UID or parameter.'), '404': error('Unknown study.') };
+const changeErrors = {
+  ...reportErrors,
+  '409': error('Not possible in the report\'s state (e.g. editing a signed report: add an addendum).'),
+  '412': error('Stale `If-Match`: the report changed since it was read; nothing was changed.'),
+  '428': error('`If-Match` is required.'),
+};
+const png = (description: string) => ({ description, content: { 'image/png': { schema: { type: 'string', format: 'binary' } } } });
+const dicom = (description: string) => ({ description, content: { 'application/dicom': { schema: { type: 'string', format: 'binary' } } } });
+const readers = roleSchema.options.join(', ');
+
+/** Version of the review API (not of the service): bump on incompatible changes. */
+export const REVIEW_API_VERSION = '1.0.0';
+
+export function buildOpenApiDocument(options: { serverUrl: string; version?: string }): JsonSchema {
+  const bearer = [{ bearer: [] }];
+  const bearerOrSigned = [{ bearer: [] }, {}];
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'CXR review API',
+      version: options.version ?? REVIEW_API_VERSION,
+      description:
+        'Draft chest radiograph reports produced by an AI model, for radiologists to review, edit and sign. ' +
+        'Every draft is AI-generated and unsigned until a radiologist signs it. The shipped model is a reference model ' +
+        'trained on synthetic images only; not for clinical use.',
+    },
+    servers: [{ url: options.serverUrl }],
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: `Roles (claim configurable): ${readers}.` },
+      },
+      schemas: {
+        ApiError: schema(apiErrorSchema, 'output'),
+        Report: schema(reportResponseSchema, 'output'),
+        ReportEditRequest: schema(reportEditRequestSchema, 'input'),
+        ReportSignRequest: schema(reportSignRequestSchema, 'input'),
+        ReportAddendumRequest: schema(reportAddendumRequestSchema, 'input'),
+        Worklist: schema(worklistResponseSchema, 'output'),
+        AuditTrail: schema(auditTrailResponseSchema, 'output'),
+        RevisionList: schema(revisionListResponseSchema, 'output'),
+        Revision: schema(revisionResponseSchema, 'output'),
+        ReportUpdated: schema(reportUpdatedEventSchema, 'output'),
+      },
+    },
+    security: bearer,
+    paths: {
+      '/api/studies': {
+        get: {
+          summary: 'Worklist: reports by status and priority, urgent findings first',
+          description: `Roles: ${readers}.`,
+          parameters: [
+            { name: 'status', in: 'query', description: 'Comma-separated statuses.', schema: { type: 'string' } },
+            { name: 'priority', in: 'query', description: 'Comma-separated priorities (stat, urgent, routine).', schema: { type: 'string' } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500 } },
+            { name: 'cursor', in: 'query', description: '`nextCursor` of the previous page.', schema: { type: 'string' } },
+          ],
+          responses: { '200': { description: 'A page of the worklist.', content: json('Worklist') }, '400': error('Malformed filter.'), ...common },
+        },
+      },
+      '/api/studies/{studyInstanceUid}/report': {
+        parameters: [studyUid],
+        get: {
+          summary: 'The study\'s report (AI draft, edited draft or signed report)',
+          description: `Roles: ${readers}. Audited as a view. Image URLs inside are signed and short-lived.`,
+          responses: { '200': { description: 'The report.', headers: etagHeader, content: json('Report') }, ...reportErrors },
+        },
+        put: {
+          summary: 'Edit the draft: text and per-finding accept/reject',
+          description: 'Role: radiologist. Makes a new revision.',
+          parameters: [ifMatch],
+          requestBody: { required: true, content: json('ReportEditRequest') },
+          responses: { '200': { description: 'The edited report.', headers: etagHeader, content: json('Report') }, ...changeErrors },
+        },
+      },
+      '/api/studies/{studyInstanceUid}/report/sign': {
+        parameters: [studyUid],
+        post: {
+          summary: 'Sign the report: final and immutable from now on',
+          description: 'Role: radiologist. Every positive AI finding needs an accept/reject decision first.',
+          parameters: [ifMatch],
+          requestBody: { required: false, content: json('ReportSignRequest') },
+          responses: {
+            '200': { description: 'The signed report.', headers: etagHeader, content: json('Report') },
+            '422': error('Positive AI findings without a decision.'),
+            ...changeErrors,
+          },
+        },
+      },
+      '/api/studies/{studyInstanceUid}/report/addenda': {
+        parameters: [studyUid],
+        post: {
+          summary: 'Add an addendum to a signed report',
+          description: 'Role: radiologist.',
+          parameters: [ifMatch],
+          requestBody: { required: true, content: json('ReportAddendumRequest') },
+          responses: { '200': { description: 'The report with the addendum.', headers: etagHeader, content: json('Report') }, ...changeErrors },
+        },
+      },
+      '/api/studies/{studyInstanceUid}/report/revisions': {
+        parameters: [studyUid],
+        get: { summary: 'Every revision of the report', description: `Roles: ${readers}.`, responses: { '200': { description: 'Revisions, oldest first.', content: json('RevisionList') }, ...reportErrors } },
+      },
+      '/api/studies/{studyInstanceUid}/report/revisions/{revision}': {
+        parameters: [studyUid, { name: 'revision', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }],
+        get: {
+          summary: 'One revision: its text, decisions, signature and addenda at that point',
+          description: `Roles: ${readers}.`,
+          responses: { '200': { description: 'The revision.', content: json('Revision') }, ...reportErrors },
+        },
+      },
+      '/api/studies/{studyInstanceUid}/report/audit': {
+        parameters: [studyUid],
+        get: { summary: 'Append-only audit trail: who viewed, edited, signed, exported', description: 'Roles: admin, radiologist.', responses: { '200': { description: 'Entries, oldest first.', content: json('AuditTrail') }, ...reportErrors } },
+      },
+      '/api/studies/{studyInstanceUid}/report/findings/{code}/overlay.png': {
+        parameters: [studyUid, { name: 'code', in: 'path', required: true, schema: { type: 'string' } }, sopUid('query', false), ...signedUrlParams],
+        get: { summary: 'Colour-mapped heatmap over the image, with a legend', security: bearerOrSigned, responses: { '200': png('Overlay PNG.'), ...reportErrors } },
+      },
+      '/api/studies/{studyInstanceUid}/report/findings/{code}/heatmap.png': {
+        parameters: [studyUid, { name: 'code', in: 'path', required: true, schema: { type: 'string' } }, sopUid('query', false), ...signedUrlParams],
+        get: { summary: 'The raw heatmap (8-bit grey)', security: bearerOrSigned, responses: { '200': png('Heatmap PNG.'), ...reportErrors } },
+      },
+      '/api/studies/{studyInstanceUid}/images/{sopInstanceUid}/preview.png': {
+        parameters: [studyUid, sopUid('path', true), ...signedUrlParams],
+        get: { summary: 'Grey preview of an analysed image (what overlays are drawn on)', security: bearerOrSigned, responses: { '200': png('Preview PNG.'), ...reportErrors } },
+      },
+      '/api/studies/{studyInstanceUid}/report/fhir': {
+        parameters: [studyUid],
+        get: {
+          summary: 'FHIR R4 DiagnosticReport (preliminary while unsigned, final once signed) with an Observation per finding',
+          description: `Roles: ${readers}. Audited as an export.`,
+          responses: { '200': { description: 'DiagnosticReport.', content: { 'application/fhir+json': { schema: { type: 'object' } } } }, ...reportErrors },
+        },
+      },
+      '/api/studies/{studyInstanceUid}/report/sr': {
+        parameters: [studyUid],
+        get: { summary: 'DICOM Structured Report of the findings', description: `Roles: ${readers}. Audited as an export.`, responses: { '200': dicom('DICOM SR (Part 10 file).'), ...reportErrors } },
+      },
+      '/api/studies/{studyInstanceUid}/report/overlays/{sopInstanceUid}/{code}.dcm': {
+        parameters: [studyUid, sopUid('path', true), { name: 'code', in: 'path', required: true, schema: { type: 'string' } }],
+        get: { summary: 'A finding\'s overlay as a DICOM Secondary Capture image referencing the source image', description: `Roles: ${readers}. Audited as an export.`, responses: { '200': dicom('DICOM Secondary Capture.'), ...reportErrors } },
+      },
+      '/api/events': {
+        get: {
+          summary: 'Server-sent events: `ready`, then `report-updated` (body: ReportUpdated) per change',
+          description: `Roles: ${readers}. EventSource cannot send headers: the token may come as \`access_token\`.`,
+          parameters: [
+            { name: 'study', in: 'query', description: 'Only this Study Instance UID.', schema: { type: 'string' } },
+            { name: 'status', in: 'query', description: 'Comma-separated statuses.', schema: { type: 'string' } },
+            { name: 'access_token', in: 'query', schema: { type: 'string' } },
+          ],
+          responses: { '200': { description: 'An event stream.', content: { 'text/event-stream': { schema: { type: 'string' } } } }, '400': error('Malformed filter.'), ...common },
+        },
+      },
+      '/api/openapi.json': {
+        get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1 document.', content: { 'application/json': { schema: { type: 'object' } } } } } },
+      },
+    },
+  };
+}

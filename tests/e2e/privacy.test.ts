@@ -1,0 +1,153 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Client as MinioClient } from 'minio';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { parseInstance } from '@cxr/dicom';
+import { mintDevToken } from '@cxr/platform';
+import { DEFAULT_BUCKETS, REPO_ROOT, stowRs, waitFor, type Stack, startStack } from '@cxr/devstack';
+
+/**
+ * Patient identifiers stay where they belong. Every sample file (real DICOM from many vendors,
+ * malformed ones included) goes through ingest over STOW-RS; then the logs of every service,
+ * every object in the de-identified bucket and every value in Redis are searched for the
+ * samples' patient names, IDs, birth dates and accession numbers (read with DCMTK, not with our
+ * parser). Only the originals bucket and the report service (which serves the radiologist) may
+ * hold them.
+ */
+const SAMPLES = resolve(REPO_ROOT, '..', 'shared', 'dicom-samples');
+const IDENTIFYING_TAGS = ['0010,0010', '0010,0020', '0010,0030', '0008,0050', '0010,1000'];
+
+let stack: Stack;
+let dir: string;
+const files = readdirSync(SAMPLES).filter((f) => f.endsWith('.dcm'));
+
+/** Identifying values of one sample, as DCMTK reads them (too-short values would match by chance). */
+function identifiersOf(file: string): string[] {
+  let dump: string;
+  try {
+    dump = execFileSync('dcmdump', ['+f', '-q', ...IDENTIFYING_TAGS.flatMap((t) => ['+P', t]), join(SAMPLES, file)], { encoding: 'latin1' });
+  } catch (error) {
+    dump = (error as { stdout?: string }).stdout ?? '';
+  }
+  // Whole values, and person names also as a logger might print them ("Last First").
+  return [...dump.matchAll(/\[([^\]]*)\]/g)]
+    .flatMap((m) => m[1]!.split('\\'))
+    .flatMap((v) => (v.includes('^') ? [v, v.replace(/\^+/g, ' ').trim()] : [v]))
+    .map((v) => v.trim())
+    .filter((v) => v.replace(/[\s^]/g, '').length >= 4);
+}
+
+/** The studies our parser accepts, which must come out the other side (draft or not-eligible). */
+function acceptedStudies(): string[] {
+  return files.flatMap((f) => {
+    try {
+      return [parseInstance(readFileSync(join(SAMPLES, f))).studyInstanceUid];
+    } catch {
+      return [];
+    }
+  });
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'cxr-privacy-'));
+  // Analyse every grey single-frame sample, whatever its modality, body part or view, so the
+  // identifiers have every chance to leak into the de-identified bucket and the worker.
+  const parsed = files.flatMap((f) => {
+    try {
+      return [parseInstance(readFileSync(join(SAMPLES, f)))];
+    } catch {
+      return [];
+    }
+  });
+  const list = (values: Array<string | undefined>) => [...new Set(values.map((v) => v?.trim() ?? ''))].join(',');
+  stack = await startStack({
+    dataDir: dir,
+    resetS3: true,
+    env: {
+      INGEST_STUDY_STABLE_MS: '500',
+      LOG_LEVEL: 'debug',
+      INGEST_ELIGIBLE_MODALITIES: list(parsed.map((p) => p.modality)),
+      INGEST_ELIGIBLE_BODY_PARTS: list(parsed.map((p) => p.bodyPartExamined)),
+      INGEST_ELIGIBLE_VIEW_POSITIONS: list(parsed.map((p) => p.viewPosition)),
+    },
+  });
+  for (const file of files) {
+    const res = await stowRs(stack.ingestUrl, [readFileSync(join(SAMPLES, file))]);
+    // Accepted (200), or refused with a reason (409/400): never a crash.
+    expect([200, 202, 400, 409, 415]).toContain(res.status);
+  }
+  const token = await mintDevToken({ role: 'viewer' });
+  for (const studyUid of new Set(acceptedStudies())) {
+    await waitFor(`study ${studyUid.slice(-6)} to be processed`, async () => {
+      const res = await fetch(`${stack.reportUrl}/api/studies/${studyUid}/report`, { headers: { Authorization: `Bearer ${token}` } });
+      if (res.status !== 200) return undefined;
+      const body = (await res.json()) as { status: string };
+      return body.status === 'pending' ? undefined : body;
+    }, 120_000, 250);
+  }
+}, 300_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('patient identifiers of the sample files', () => {
+  const identifiers = [...new Set(files.flatMap(identifiersOf))];
+
+  test('are known for enough samples to make the search meaningful', () => {
+    expect(identifiers.length).toBeGreaterThanOrEqual(10);
+  });
+
+  test('appear in no service log', () => {
+    const logs = readdirSync(stack.logDir).map((f) => readFileSync(join(stack.logDir, f), 'latin1')).join('\n');
+    expect(logs.length).toBeGreaterThan(1000);
+    expect(identifiers.filter((id) => logs.includes(id))).toEqual([]);
+  });
+
+  test('appear in no object of the de-identified bucket', async () => {
+    const url = new URL(stack.s3Endpoint);
+    const client = new MinioClient({ endPoint: url.hostname, port: Number(url.port), useSSL: false, accessKey: 'S3RVER', secretKey: 'S3RVER' });
+    const keys: string[] = [];
+    for await (const item of client.listObjectsV2(DEFAULT_BUCKETS.derived, '', true)) if (item.name) keys.push(item.name);
+    expect(keys.length).toBeGreaterThan(0);
+    const leaks: string[] = [];
+    for (const key of keys) {
+      const stream = await client.getObject(DEFAULT_BUCKETS.derived, key);
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream) chunks.push(chunk as Buffer);
+      const text = Buffer.concat(chunks).toString('latin1');
+      for (const id of identifiers) if (text.includes(id)) leaks.push(`${key}: ${id}`);
+    }
+    expect(leaks).toEqual([]);
+  });
+
+  test('appear in no value the system keeps in Redis (queues, registries, indexes)', async () => {
+    const redis = new Redis(stack.redisUrl);
+    try {
+      const leaks: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'COUNT', 500);
+        cursor = next;
+        for (const key of keys) {
+          const type = await redis.type(key);
+          const values =
+            type === 'string' ? [await redis.get(key)] :
+            type === 'hash' ? Object.values(await redis.hgetall(key)) :
+            type === 'list' ? await redis.lrange(key, 0, -1) :
+            type === 'set' ? await redis.smembers(key) :
+            type === 'zset' ? await redis.zrange(key, '0', '-1') : [];
+          const text = `${key} ${values.join(' ')}`;
+          for (const id of identifiers) if (text.includes(id)) leaks.push(`${key}: ${id}`);
+        }
+      } while (cursor !== '0');
+      expect(leaks).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
