@@ -187,12 +187,12 @@ describe.each(OVERLAYS)('the %s overlay', (overlay) => {
   test('renders with kubectl kustomize into the expected objects', () => {
     const names = rendered(overlay).map((o) => `${o.kind}/${o.metadata.name.replace(/-[a-z0-9]{10}$/, '')}`).sort();
     expect(names).toEqual([
-      'ConfigMap/cxr-inference-worker', 'ConfigMap/cxr-ingest', 'ConfigMap/cxr-report', 'ConfigMap/cxr-shared',
+      'ConfigMap/cxr-auth', 'ConfigMap/cxr-inference-worker', 'ConfigMap/cxr-ingest', 'ConfigMap/cxr-report', 'ConfigMap/cxr-shared',
       'Deployment/inference-worker', 'Deployment/ingest', 'Deployment/report',
       'HorizontalPodAutoscaler/ingest', 'HorizontalPodAutoscaler/report',
       'PodDisruptionBudget/inference-worker', 'PodDisruptionBudget/ingest', 'PodDisruptionBudget/report',
       'ScaledObject/inference-worker',
-      'Secret/cxr-ingest-secrets', 'Secret/cxr-s3-credentials',
+      'Secret/cxr-ingest-secrets', 'Secret/cxr-report-secrets', 'Secret/cxr-s3-credentials',
       'Service/inference-worker', 'Service/ingest', 'Service/report',
     ]);
     for (const o of rendered(overlay)) expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe('cxr');
@@ -320,6 +320,17 @@ describe.each(OVERLAYS)('the %s overlay', (overlay) => {
     expect(named).toEqual(['cxr_queue_jobs']);
     for (const name of named) expect(exported, `the worker declares ${name}`).toContain(name);
     expect(Number(trigger!.metadata.threshold)).toBeGreaterThan(0);
+  });
+
+  test('the services that check tokens trust an OIDC issuer, never the development issuer', () => {
+    for (const service of ['ingest', 'report'] as const) {
+      const env = containerEnv(overlay, containerOf(overlay, service));
+      expect(env.AUTH_MODE, service).toBe('oidc');
+      const config = SERVICES[service].load(env) as { auth: { mode: string; jwksUrl?: string } };
+      expect(config.auth.mode, service).toBe('oidc');
+      expect(config.auth.jwksUrl, service).toMatch(/^https:\/\//);
+    }
+    expect(containerEnv(overlay, containerOf(overlay, 'report')).REPORT_URL_SIGNING_SECRET).toBeDefined();
   });
 
   test('secrets in the repository are placeholders only', () => {
