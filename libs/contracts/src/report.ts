@@ -91,6 +91,12 @@ export const groundedSentenceSchema = z
     end: z.number().int().nonnegative(),
     /** The finding the sentence is about; null for negatives and general statements. */
     finding: z.object({ code: z.string(), sopInstanceUid: dicomUidSchema, region: regionSchema.nullable() }).strict().nullable(),
+    /**
+     * When the sentence places its finding on another side or zone than the heatmap does (e.g. the
+     * text says "right lower zone", the heatmap points at the right upper zone): what disagrees, for
+     * the reader to check. Absent when they agree or the sentence names no location.
+     */
+    conflict: z.string().max(500).optional(),
   })
   .strict();
 export type GroundedSentence = z.infer<typeof groundedSentenceSchema>;

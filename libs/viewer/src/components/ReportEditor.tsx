@@ -82,6 +82,12 @@ function GroundedSentences({ report, highlight, onHighlight, stale }: Pick<Repor
               >
                 <span className="cxr-sentence-section">{sentence.section === 'findings' ? 'Findings' : 'Impression'}:</span> {sentence.text}
               </button>
+              {sentence.conflict ? (
+                <p className="cxr-sentence-conflict" role="note" data-testid="sentence-conflict">
+                  <span aria-hidden="true">⚠ </span>
+                  {sentence.conflict} Check the image before accepting.
+                </p>
+              ) : null}
             </li>
           );
         })}

@@ -30,6 +30,15 @@ describe('the review components', () => {
     expect(html).toContain('Accept or reject every finding the AI reports as present before signing (1 left)');
   });
 
+  test('a sentence whose location disagrees with its heatmap carries a visible warning', () => {
+    const report = fixtureReport();
+    const conflict = 'Location disagrees: the text says lower zone, the heatmap points at the upper zone.';
+    const html = render({ ...report, sentences: report.sentences.map((s, i) => (i === 0 ? { ...s, conflict } : s)) });
+    expect((html.match(/data-testid="sentence-conflict"/g) ?? []).length).toBe(1);
+    expect(html).toContain(`${conflict} Check the image before accepting.`);
+    expect(render()).not.toContain('sentence-conflict');
+  });
+
   test('the text areas, overlay controls and buttons have labels', () => {
     const html = render();
     expect(html).toMatch(/<label for="cxr-findings-text">Findings<\/label>/);

@@ -1,4 +1,4 @@
-import { normaliseCode, type Side } from './finding-geometry.ts';
+import { normaliseCode, type Side, type Zone } from './finding-geometry.ts';
 
 /**
  * Which findings a sentence talks about, and whether it asserts or negates each one.
@@ -26,6 +26,8 @@ export interface Mention {
   negated: boolean;
   /** Patient side named in the mention's clause, if any. */
   side: Side | null;
+  /** Lung zone named in the mention's clause, if any ("upper zone", "left base", "apical"). */
+  zone: Zone | null;
 }
 
 export interface FindingTerms {
@@ -93,6 +95,7 @@ export function findMentions(sentence: string, patterns: ReadonlyMap<string, Reg
       end: hit.end,
       negated: NEGATION_BEFORE.test(before) || NEGATION_AFTER.test(after),
       side: sideWords(lower.slice(clauseStart, clauseEnd)),
+      zone: zoneWords(lower.slice(clauseStart, clauseEnd)),
     };
   });
 }
@@ -104,6 +107,19 @@ export function assertedCodes(mentionsBySentence: readonly Mention[][]): Set<str
 
 function withoutHedges(text: string): string {
   return text.replace(HEDGE, ' ');
+}
+
+/**
+ * A single zone named in a clause; null when none or several are named ("upper or middle zone").
+ * Zone adjectives count only in a clause that speaks of zones, lobes or lungs.
+ */
+function zoneWords(clause: string): Zone | null {
+  const zones = new Set<Zone>();
+  const aboutZones = /\b(?:zones?|lobes?|lungs?|mid-?zone)\b/.test(clause);
+  if (/\b(?:apex|apices|apical)\b/.test(clause) || (aboutZones && /\bupper\b/.test(clause))) zones.add('upper');
+  if (/\b(?:mid-?zone|perihilar)\b/.test(clause) || (aboutZones && /\b(?:mid|middle)\b/.test(clause))) zones.add('middle');
+  if (/\b(?:bases?|basal|basilar)\b/.test(clause) || (aboutZones && /\blower\b/.test(clause))) zones.add('lower');
+  return zones.size === 1 ? [...zones][0]! : null;
 }
 
 function sideWords(clause: string): Side | null {

@@ -206,3 +206,37 @@ describe('groundSentences on arbitrary text', () => {
     ]);
   });
 });
+
+describe('location conflicts between the text and the heatmap', () => {
+  const nodule = (side: GroundingFinding['side'], zone: GroundingFinding['zone']): GroundingFinding[] =>
+    modelFindings({ nodule: side }).map((f) => (f.code === 'nodule' ? { ...f, zone } : f));
+  const conflictOf = (text: string, findings: GroundingFinding[]) => groundSentences({ findings: text, impression: '' }, findings)[0]?.conflict;
+
+  test('flags a sentence that puts the nodule in another zone than its heatmap (the "right lower zone" bug)', () => {
+    expect(conflictOf('A 26 mm nodule in the right lower zone.', nodule('right', 'upper'))).toBe(
+      'Location disagrees: the text says lower zone, the heatmap points at the upper zone.',
+    );
+  });
+
+  test('flags another side, and both at once', () => {
+    expect(conflictOf('Left upper zone nodule.', nodule('right', 'upper'))).toBe('Location disagrees: the text says left, the heatmap points at the right.');
+    expect(conflictOf('Left basal nodule.', nodule('right', 'upper'))).toMatch(/says left.*says lower zone/);
+  });
+
+  test.each([
+    ['A 26 mm nodule in the right upper zone.', 'right', 'upper'],
+    ['A nodule.', 'right', 'upper'],
+    ['Bilateral nodules.', 'right', 'upper'],
+    ['A right apical nodule.', 'right', 'upper'],
+    ['A nodule in the right upper or middle zone.', 'right', 'upper'],
+    ['A right upper zone nodule.', 'right', null],
+  ] as const)('no conflict for "%s" over a %s %s heatmap', (text, side, zone) => {
+    expect(conflictOf(text, nodule(side, zone))).toBeUndefined();
+  });
+
+  test('every sentence, conflicting or not, still matches the contract', () => {
+    for (const s of groundSentences({ findings: 'A nodule in the left lower zone. No effusion.', impression: 'Left nodule.' }, nodule('right', 'upper'))) {
+      expect(groundedSentenceSchema.parse(s)).toEqual(s);
+    }
+  });
+});
