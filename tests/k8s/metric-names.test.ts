@@ -70,7 +70,7 @@ describe('the alert rules and the Grafana dashboard', () => {
   test('reference metrics from every service', () => {
     expect(referenced).toEqual(expect.arrayContaining([
       'cxr_ingest_instances_total', 'cxr_queue_jobs', 'cxr_worker_jobs_total', 'cxr_worker_stage_seconds',
-      'cxr_report_draft_composition_seconds', 'cxr_process_start_time_seconds',
+      'cxr_report_draft_composition_seconds', 'cxr_report_e2e_latency_seconds', 'cxr_process_start_time_seconds',
     ]));
   });
 

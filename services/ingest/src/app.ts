@@ -1,5 +1,5 @@
 import express, { type Express } from 'express';
-import { errorHandler, healthRoutes, metricsHandler, type Logger } from '@cxr/platform';
+import { errorHandler, healthRoutes, metricsHandler, requestContext, type Logger } from '@cxr/platform';
 import type { Registry } from 'prom-client';
 import { stowRoutes, type StowDeps } from './stow/stow-routes.ts';
 
@@ -13,6 +13,7 @@ export interface HttpAppDeps extends StowDeps {
 export function createHttpApp(deps: HttpAppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(requestContext(deps.logger));
   app.use(healthRoutes(deps.checkReady));
   app.get('/metrics', metricsHandler(deps.metrics));
   app.use(stowRoutes(deps));

@@ -6,7 +6,8 @@ import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { QUEUE_NAMES, analysisRequestSchema, reportEventSchema } from '@cxr/contracts';
+import sharp from 'sharp';
+import { ANALYSIS_INPUT_LONG_SIDE, QUEUE_NAMES, analysisRequestSchema, decodeAnalysisInput, reportEventSchema } from '@cxr/contracts';
 import { REPO_ROOT, dcmsend, freePort, startRedisServer, startS3Server, stowRs, waitFor, type RedisServerHandle, type S3ServerHandle } from '@cxr/devstack';
 import { makeChestStudy } from '@cxr/phantom/dicom';
 import { ObjectStore, createWorkerConnection } from '@cxr/platform';
@@ -84,6 +85,17 @@ describe('ingest service', () => {
     expect(serialised).not.toContain(study.patient.id);
     const presentation = await objects.stat(buckets.BUCKET_DERIVED, request.images[0]!.imageKey);
     expect(presentation?.size).toBeGreaterThan(1000);
+    // The worker's small raw input is the same image: same aspect, long side ≤ 512, same pixels.
+    const image = request.images[0]!;
+    const input = decodeAnalysisInput(await objects.get(buckets.BUCKET_DERIVED, image.analysisInputKey!));
+    expect(Math.max(input.width, input.height)).toBeLessThanOrEqual(ANALYSIS_INPUT_LONG_SIDE);
+    expect(input.width / input.height).toBeCloseTo(image.width / image.height, 2);
+    const presentationPixels = await sharp(await objects.get(buckets.BUCKET_DERIVED, image.imageKey))
+      .resize(input.width, input.height, { fit: 'fill' }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer();
+    const reference = new Uint16Array(presentationPixels.buffer, presentationPixels.byteOffset, input.data.length);
+    let difference = 0;
+    for (let i = 0; i < input.data.length; i++) difference += Math.abs(input.data[i]! - reference[i]!);
+    expect(difference / input.data.length / 65535).toBeLessThan(0.01);
   });
 
   test('keeps apart, and accepts, two different objects that claim the same SOP Instance UID', async () => {

@@ -6,7 +6,7 @@ import {
   type AnalysisRequest, type ReportEvent, type StudyCompletionJob,
 } from '@cxr/contracts';
 import {
-  ObjectStore, createMetricsRegistry, createTokenVerifier, createRequestConnection, createWorkerConnection, errorMessage, prom,
+  ObjectStore, createMetricsRegistry, createTokenVerifier, createRequestConnection, createWorkerConnection, errorMessage, prom, runJobInSpan,
   type Logger,
 } from '@cxr/platform';
 import { createHttpApp } from './app.ts';
@@ -123,9 +123,14 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
         async (job) => {
           const parsed = studyCompletionJobSchema.safeParse(job.data);
           if (!parsed.success) throw new UnrecoverableError(`invalid study-completion job: ${parsed.error.message}`);
-          const outcome = await processor.process(parsed.data.studyInstanceUid);
-          studiesCompleted.inc({ outcome: outcome.kind });
-          return outcome;
+          const { studyInstanceUid, trigger, trace } = parsed.data;
+          const attributes = { 'cxr.study_key': registry.studyKey(studyInstanceUid), 'cxr.trigger': trigger, 'messaging.message.attempt': job.attemptsMade + 1 };
+          return runJobInSpan(QUEUE_NAMES.studyCompletion, trace, attributes, async (span) => {
+            const outcome = await processor.process(studyInstanceUid);
+            span.setAttributes({ 'cxr.outcome': outcome.kind, ...('version' in outcome ? { 'cxr.version': outcome.version } : {}) });
+            studiesCompleted.inc({ outcome: outcome.kind });
+            return outcome;
+          });
         },
         { connection: workerRedis, prefix: config.queuePrefix, concurrency: config.studyConcurrency },
       );

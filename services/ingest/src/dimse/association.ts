@@ -9,10 +9,19 @@
  * Operations are answered one at a time (we never grant an asynchronous operations window).
  * A-RELEASE-RP is sent only after every received request has been answered. The end callback
  * runs once, after the socket closed and the last onInstance settled.
+ *
+ * Tracing: an accepted association is one `dimse.association` span (a new trace), from the
+ * A-ASSOCIATE-AC to the end callback; each C-STORE is a `dimse.c-store` child span in which
+ * onInstance runs, so what it does (storing, scheduling the study's completion) joins the trace.
+ * Attributes are AE titles, SOP classes, transfer syntaxes and statuses: never instance UIDs.
  */
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { encodeFileMetaInformation, IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '@cxr/dicom';
+import {
+  ROOT_CONTEXT, SpanKind, contextWithSpan, hasActiveSpan, recordError, runInContext, startSpan, withSpan,
+  type Context, type Span,
+} from '@cxr/platform';
 import {
   AbortReason,
   AbortSource,
@@ -100,6 +109,8 @@ export class Association {
   private released = false;
   private readonly stored: string[] = [];
   private closeTimer: NodeJS.Timeout | undefined;
+  private span: Span | undefined;
+  private traceContext: Context | undefined;
   readonly finished: Promise<void>;
   private resolveFinished!: () => void;
 
@@ -238,6 +249,12 @@ export class Association {
       }),
     );
     this.state = 'established';
+    this.span = startSpan('dimse.association', {
+      kind: SpanKind.SERVER,
+      parent: ROOT_CONTEXT,
+      attributes: { 'dicom.calling_ae_title': rq.callingAeTitle, 'dicom.called_ae_title': rq.calledAeTitle, 'cxr.association_id': this.id },
+    });
+    this.traceContext = contextWithSpan(this.span, ROOT_CONTEXT);
     this.log(
       'info',
       { ...logContext, proposedContexts: negotiated.length, acceptedContexts: this.contexts.size, peerMaxPduLength: rq.maxPduLength },
@@ -372,23 +389,29 @@ export class Association {
       return DimseStatus.CannotUnderstand;
     }
     message.dataChunks = [];
-    const started = performance.now();
-    try {
-      await this.host.options.onInstance(file, {
-        associationId: this.id,
-        callingAeTitle: this.callingAeTitle,
-        sopClassUid,
-        sopInstanceUid,
-        transferSyntaxUid: context.transferSyntaxUid,
-      });
-    } catch (error) {
-      const status = storeFailureStatus(error);
-      this.log('warn', { ...base, sopInstanceUid, status: hex(status), err: errorText(error) }, 'C-STORE failed in onInstance');
-      return status;
-    }
-    this.stored.push(sopInstanceUid);
-    this.log('info', { ...base, sopInstanceUid, bytes: file.length, ms: Math.round(performance.now() - started) }, 'C-STORE stored');
-    return DimseStatus.Success;
+    const attributes = { 'dicom.sop_class_uid': sopClassUid, 'dicom.transfer_syntax_uid': context.transferSyntaxUid, 'cxr.bytes': file.length };
+    return withSpan('dimse.c-store', { attributes, ...(this.traceContext ? { parent: this.traceContext } : {}) }, async (span) => {
+      const started = performance.now();
+      try {
+        await this.host.options.onInstance(file, {
+          associationId: this.id,
+          callingAeTitle: this.callingAeTitle,
+          sopClassUid,
+          sopInstanceUid,
+          transferSyntaxUid: context.transferSyntaxUid,
+        });
+      } catch (error) {
+        const status = storeFailureStatus(error);
+        span.setAttribute('dicom.status', hex(status));
+        recordError(span, error);
+        this.log('warn', { ...base, sopInstanceUid, status: hex(status), err: errorText(error) }, 'C-STORE failed in onInstance');
+        return status;
+      }
+      span.setAttribute('dicom.status', hex(DimseStatus.Success));
+      this.stored.push(sopInstanceUid);
+      this.log('info', { ...base, sopInstanceUid, bytes: file.length, ms: Math.round(performance.now() - started) }, 'C-STORE stored');
+      return DimseStatus.Success;
+    });
   }
 
   private onReleaseRq(): void {
@@ -430,16 +453,20 @@ export class Association {
     this.host.releaseSlot(this, this.admitted);
     if (this.admitted) {
       this.log('info', { associationId: this.id, callingAeTitle: this.callingAeTitle, released: wasReleased, stored: this.stored.length }, 'DIMSE association ended');
+      const end = () => this.host.options.onAssociationEnd({
+        associationId: this.id,
+        callingAeTitle: this.callingAeTitle,
+        released: wasReleased,
+        storedSopInstanceUids: [...this.stored],
+      });
       try {
-        await this.host.options.onAssociationEnd({
-          associationId: this.id,
-          callingAeTitle: this.callingAeTitle,
-          released: wasReleased,
-          storedSopInstanceUids: [...this.stored],
-        });
+        await (this.traceContext ? runInContext(this.traceContext, end) : end());
       } catch (error) {
+        if (this.span) recordError(this.span, error);
         this.log('error', { associationId: this.id, err: errorText(error) }, 'onAssociationEnd failed');
       }
+      this.span?.setAttributes({ 'dicom.released': wasReleased, 'cxr.instances_stored': this.stored.length });
+      this.span?.end();
     }
     this.host.finished(this);
     this.resolveFinished();
@@ -447,7 +474,10 @@ export class Association {
 
   private log(level: 'info' | 'warn' | 'error', obj: object, msg: string): void {
     try {
-      this.host.options.logger[level](obj, msg);
+      // Socket events run outside the association's context: give their lines its trace ids.
+      const write = () => this.host.options.logger[level](obj, msg);
+      if (this.traceContext && !hasActiveSpan()) runInContext(this.traceContext, write);
+      else write();
     } catch {
       // A failing logger must not take the association down.
     }

@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { analysisInputSize, encodeAnalysisInput } from '@cxr/contracts';
 import { parseInstance, toPresentation, type IsolatedFrameDecoder } from '@cxr/dicom';
 
 export interface AnalysisImage {
@@ -6,6 +7,11 @@ export interface AnalysisImage {
   presentationPng: Buffer;
   /** 8-bit grey PNG for display and overlays. */
   previewPng: Buffer;
+  /**
+   * The same image for the inference worker: raw grey16, long side ≤ 512 (`analysis-input.ts` in
+   * @cxr/contracts), so the worker neither fetches nor decodes the full-size PNG per image.
+   */
+  analysisInput: Buffer;
   width: number;
   height: number;
 }
@@ -50,5 +56,13 @@ export async function prepareAnalysisImage(bytes: Uint8Array, maxSize: number, d
     .resize(previewSize.width, previewSize.height, { fit: 'fill' })
     .png()
     .toBuffer();
-  return { presentationPng, previewPng, width: size.width, height: size.height };
+  // Resized from the full-resolution presentation pixels, like the presentation image itself.
+  const inputSize = analysisInputSize(presentation.width, presentation.height);
+  const input16 = await sharp(presentation.data, { raw })
+    .resize(inputSize.width, inputSize.height, { kernel: 'lanczos3', fit: 'fill' })
+    .toColourspace('grey16')
+    .raw({ depth: 'ushort' })
+    .toBuffer();
+  const analysisInput = encodeAnalysisInput({ ...inputSize, data: new Uint16Array(input16.buffer, input16.byteOffset, input16.length / 2) });
+  return { presentationPng, previewPng, analysisInput, width: size.width, height: size.height };
 }

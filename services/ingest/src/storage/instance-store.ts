@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { objectKeys } from '@cxr/contracts';
 import { parseInstance, readFileMetaInformation, type ParsedInstance } from '@cxr/dicom';
-import { PermanentError, TransientError, errorMessage, type Logger, type ObjectStore } from '@cxr/platform';
+import { PermanentError, TransientError, errorMessage, withSpan, type Logger, type ObjectStore } from '@cxr/platform';
 import type { StudyRegistry, InstanceRecord } from '../studies/study-registry.ts';
 
 /** DIMSE C-STORE failure statuses (PS3.4 B.2.3) and the STOW-RS Failure Reason they map to. */
@@ -69,7 +69,16 @@ export class InstanceStore {
     },
   ) {}
 
-  async accept(bytes: Buffer, source: InstanceSource): Promise<AcceptedInstance> {
+  /** In an `instance.store` span (attributes: protocol, size, pseudonymous study key, outcome). */
+  accept(bytes: Buffer, source: InstanceSource): Promise<AcceptedInstance> {
+    return withSpan('instance.store', { attributes: { 'cxr.protocol': source.protocol, 'cxr.bytes': bytes.length } }, async (span) => {
+      const accepted = await this.store(bytes, source);
+      span.setAttributes({ 'cxr.study_key': this.deps.registry.studyKey(accepted.studyInstanceUid), 'cxr.outcome': accepted.outcome });
+      return accepted;
+    });
+  }
+
+  private async store(bytes: Buffer, source: InstanceSource): Promise<AcceptedInstance> {
     const { logger } = this.deps;
     if (bytes.length > this.deps.maxInstanceBytes) {
       throw new InstanceRejectedError(`instance of ${bytes.length} bytes exceeds the ${this.deps.maxInstanceBytes}-byte limit`, StoreStatus.outOfResources);

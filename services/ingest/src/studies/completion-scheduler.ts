@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { StudyCompletionJob } from '@cxr/contracts';
+import { traceContextOf } from '@cxr/platform';
 
 /**
  * Decides when a study is complete without making the radiologist wait:
@@ -11,6 +12,10 @@ import type { StudyCompletionJob } from '@cxr/contracts';
  * reschedules the pending job instead of adding another, and `keepLastIfActive` queues exactly
  * one follow-up run if instances arrive while the study is being processed, so no two runs of
  * the same study overlap and no late instance is missed.
+ *
+ * The job carries the caller's trace context (the C-STORE or STOW-RS request that scheduled it),
+ * so the study's processing joins that trace. Rescheduling keeps the first job's data: a study
+ * sent over one association or in several requests is traced from the first instance's.
  */
 export class CompletionScheduler {
   constructor(
@@ -22,7 +27,7 @@ export class CompletionScheduler {
   private async schedule(studyInstanceUid: string, trigger: StudyCompletionJob['trigger'], delay: number): Promise<void> {
     await this.queue.add(
       'complete-study',
-      { schemaVersion: 1, studyInstanceUid, trigger },
+      { schemaVersion: 1, studyInstanceUid, trigger, ...withTrace() },
       {
         delay,
         deduplication: { id: `study.${studyInstanceUid}`, keepLastIfActive: true, reschedule: true },
@@ -45,4 +50,9 @@ export class CompletionScheduler {
   associationEnded(studyInstanceUid: string): Promise<void> {
     return this.schedule(studyInstanceUid, 'association-end', 0);
   }
+}
+
+function withTrace(): Pick<StudyCompletionJob, 'trace'> {
+  const trace = traceContextOf();
+  return trace ? { trace } : {};
 }

@@ -1,10 +1,10 @@
 import type { Queue } from 'bullmq';
 import type { IsolatedFrameDecoder } from '@cxr/dicom';
 import {
-  QUEUE_PRIORITY, REPORT_EVENT_JOB_OPTIONS, analysisIdOf, objectKeys, reportEventJobId,
+  ANALYSIS_INPUT_CONTENT_TYPE, QUEUE_NAMES, QUEUE_PRIORITY, REPORT_EVENT_JOB_OPTIONS, analysisIdOf, objectKeys, reportEventJobId,
   type AnalysisRequest, type ReportEvent, type StudyPriority, type StudyReceivedEvent,
 } from '@cxr/contracts';
-import { errorMessage, isPermanent, type Logger, type ObjectStore } from '@cxr/platform';
+import { errorMessage, isPermanent, publishInSpan, withSpan, type Logger, type ObjectStore } from '@cxr/platform';
 import { prepareAnalysisImage } from '../pixels/analysis-image.ts';
 import { decideEligibility, type EligibilityRules } from './eligibility.ts';
 import { fingerprintOf, type InstanceRecord, type StudyRegistry } from './study-registry.ts';
@@ -30,6 +30,17 @@ export type StudyOutcome =
   | { kind: 'not-eligible'; version: number };
 
 const PRIORITY_ORDER: StudyPriority[] = ['stat', 'urgent', 'routine'];
+
+/**
+ * When ingest held this set of instances complete: the latest time one of them was stored (and then
+ * acknowledged). For DIMSE the association is released right after; for STOW-RS it is when the last
+ * request's response went out. The end-to-end latency (to the draft) starts here.
+ */
+export function studyCompletedAt(records: Iterable<InstanceRecord>): string | undefined {
+  let latest: string | undefined;
+  for (const r of records) if (latest === undefined || Date.parse(r.receivedAt) > Date.parse(latest)) latest = r.receivedAt;
+  return latest;
+}
 
 function highestPriority(records: Iterable<InstanceRecord>): StudyPriority {
   let best = PRIORITY_ORDER.length - 1;
@@ -77,8 +88,8 @@ export class StudyProcessor {
         continue;
       }
       try {
-        const prepared = await this.prepare(studyKey, instanceKey, record);
-        images.push({ instanceKey, imageKey: prepared.imageKey, width: prepared.width, height: prepared.height, ...(record.viewPosition ? { viewPosition: record.viewPosition } : {}) });
+        const prepared = await withSpan('image.prepare', { attributes: { 'cxr.instance_key': instanceKey } }, () => this.prepare(studyKey, instanceKey, record));
+        images.push({ instanceKey, imageKey: prepared.imageKey, analysisInputKey: prepared.analysisInputKey, width: prepared.width, height: prepared.height, ...(record.viewPosition ? { viewPosition: record.viewPosition } : {}) });
         received.push({ instanceKey, sopInstanceUid: sopUid, previewKey: prepared.previewKey, width: prepared.width, height: prepared.height });
       } catch (error) {
         if (!isPermanent(error)) throw error; // storage hiccup: the job retries
@@ -100,13 +111,21 @@ export class StudyProcessor {
       images: received,
       receivedAt: now,
     };
-    await this.deps.reportEventsQueue.add(event.type, event, { jobId: reportEventJobId(event), ...REPORT_EVENT_JOB_OPTIONS });
+    const spanAttributes = { 'cxr.study_key': studyKey, 'cxr.version': version };
+    await publishInSpan(QUEUE_NAMES.reportEvents, { ...spanAttributes, 'cxr.event_type': event.type }, (trace) =>
+      this.deps.reportEventsQueue.add(event.type, { ...event, ...(trace ? { trace } : {}) }, { jobId: reportEventJobId(event), ...REPORT_EVENT_JOB_OPTIONS }),
+    );
 
     let outcome: StudyOutcome = { kind: 'not-eligible', version };
     if (images.length > 0) {
       const analysisId = analysisIdOf(studyKey, version);
-      const request: AnalysisRequest = { schemaVersion: 1, analysisId, studyKey, version, priority, images, requestedAt: now };
-      await this.deps.analysisQueue.add('analyse', request, { jobId: analysisId, priority: QUEUE_PRIORITY[priority], ...ANALYSIS_JOB_OPTIONS });
+      const completedAt = studyCompletedAt(instances.values());
+      const request: AnalysisRequest = {
+        schemaVersion: 1, analysisId, studyKey, version, priority, images, requestedAt: now, ...(completedAt ? { studyCompletedAt: completedAt } : {}),
+      };
+      await publishInSpan(QUEUE_NAMES.analysis, { ...spanAttributes, 'cxr.images': images.length }, (trace) =>
+        this.deps.analysisQueue.add('analyse', { ...request, ...(trace ? { trace } : {}) }, { jobId: analysisId, priority: QUEUE_PRIORITY[priority], ...ANALYSIS_JOB_OPTIONS }),
+      );
       outcome = { kind: 'queued', version, analysisId, images: images.length };
     }
     await registry.setAnalysed(studyUid, { version, fingerprint });
@@ -118,11 +137,15 @@ export class StudyProcessor {
     const { objects, buckets } = this.deps;
     const imageKey = objectKeys.presentationImage(studyKey, instanceKey);
     const previewKey = objectKeys.preview(studyKey, instanceKey);
+    const analysisInputKey = objectKeys.analysisInput(studyKey, instanceKey);
     const bytes = await objects.get(buckets.originals, record.objectKey);
     const image = await prepareAnalysisImage(bytes, this.deps.analysisMaxSize, this.deps.decoder);
-    await objects.put(buckets.derived, imageKey, image.presentationPng, 'image/png');
-    await objects.put(buckets.derived, previewKey, image.previewPng, 'image/png');
-    return { imageKey, previewKey, width: image.width, height: image.height };
+    await Promise.all([
+      objects.put(buckets.derived, imageKey, image.presentationPng, 'image/png'),
+      objects.put(buckets.derived, previewKey, image.previewPng, 'image/png'),
+      objects.put(buckets.derived, analysisInputKey, image.analysisInput, ANALYSIS_INPUT_CONTENT_TYPE),
+    ]);
+    return { imageKey, previewKey, analysisInputKey, width: image.width, height: image.height };
   }
 }
 
