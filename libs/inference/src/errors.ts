@@ -8,3 +8,14 @@ export class ModelPackageError extends Error {
     this.name = 'ModelPackageError';
   }
 }
+
+/**
+ * The model cannot be run right now (its thread has died or been closed): nothing is wrong with
+ * the input, so a job that met this should be retried, by this process once restarted or by another.
+ */
+export class ModelUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ModelUnavailableError';
+  }
+}

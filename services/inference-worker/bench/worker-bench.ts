@@ -21,7 +21,9 @@ import { parseArgs } from 'node:util';
 import { Queue, QueueEvents } from 'bullmq';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { QUEUE_NAMES, analysisResultSchema, objectKeys, type AnalysisRequest } from '@cxr/contracts';
+import {
+  ANALYSIS_INPUT_CONTENT_TYPE, QUEUE_NAMES, analysisInputSize, analysisResultSchema, encodeAnalysisInput, objectKeys, type AnalysisRequest,
+} from '@cxr/contracts';
 import {
   DEFAULT_BUCKETS, freePort, startRedisServer, startS3Server, startServiceProcess, waitFor,
   type RedisServerHandle, type S3ServerHandle, type ServiceProcess,
@@ -48,21 +50,26 @@ const JOBS = Number(args.jobs);
 const IMAGE_COUNT = Number(args.images);
 const SIZE = Number(args.size);
 const BARE_SECONDS = Number(args['bare-seconds']);
+/** The worker's default WORKER_INTRA_OP_THREADS, so the ceiling runs the model as the service does. */
+const BARE_THREADS = 1;
 if (!(JOBS >= 10) || !(IMAGE_COUNT >= 1) || !(SIZE >= 64)) throw new Error('--jobs must be ≥ 10, --images ≥ 1, --size ≥ 64');
 
 interface Configuration {
   name: string;
   processes: number;
   env: Record<string, string>;
+  /** What the jobs name: the small raw analysis input (as ingest queues them now) or only the presentation PNG (older jobs). */
+  input: 'analysis-input' | 'presentation-png';
   /** Most images per model call in this configuration (for the matching bare ceiling). */
   batch: number;
 }
 // WORKER_CONCURRENCY is 4 by default: with one image per study, a batch holds at most 4 images.
 const ALL_CONFIGURATIONS: Configuration[] = [
-  { name: '1 process, batching (default)', processes: 1, env: {}, batch: 4 },
-  { name: '1 process, no batching', processes: 1, env: { WORKER_BATCH_MAX_IMAGES: '1' }, batch: 1 },
-  { name: '2 processes, batching (default)', processes: 2, env: {}, batch: 4 },
-  { name: '2 processes, no batching', processes: 2, env: { WORKER_BATCH_MAX_IMAGES: '1' }, batch: 1 },
+  { name: '1 process, batching (default)', processes: 1, env: {}, input: 'analysis-input', batch: 4 },
+  { name: '1 process, no batching', processes: 1, env: { WORKER_BATCH_MAX_IMAGES: '1' }, input: 'analysis-input', batch: 1 },
+  { name: '2 processes, batching (default)', processes: 2, env: {}, input: 'analysis-input', batch: 4 },
+  { name: '2 processes, no batching', processes: 2, env: { WORKER_BATCH_MAX_IMAGES: '1' }, input: 'analysis-input', batch: 1 },
+  { name: '1 process, batching, old jobs (presentation PNG only)', processes: 1, env: {}, input: 'presentation-png', batch: 4 },
 ];
 const CONFIGURATIONS = args.configs ? args.configs.split(',').map((i) => ALL_CONFIGURATIONS[Number(i)]!).filter(Boolean) : ALL_CONFIGURATIONS;
 if (CONFIGURATIONS.length === 0) throw new Error(`--configs: pick from 0..${ALL_CONFIGURATIONS.length - 1}`);
@@ -82,9 +89,11 @@ const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** di
 /** Pseudonymous keys are lower-case alphanumerics of 16–64 characters. */
 const key = (kind: string, n: number) => `${kind}${String(n).padStart(24, '0')}`;
 
-async function prepareInputs(objects: ObjectStore): Promise<{ keys: string[]; width: number; height: number; images: PresentationImage[] }> {
+async function prepareInputs(objects: ObjectStore): Promise<{ keys: string[]; inputKeys: string[]; width: number; height: number; images: PresentationImage[]; small: PresentationImage[] }> {
   const keys: string[] = [];
+  const inputKeys: string[] = [];
   const images: PresentationImage[] = [];
+  const small: PresentationImage[] = [];
   let width = 0;
   let height = 0;
   for (let i = 0; i < IMAGE_COUNT; i++) {
@@ -96,17 +105,28 @@ async function prepareInputs(objects: ObjectStore): Promise<{ keys: string[]; wi
     await objects.put(DEFAULT_BUCKETS.derived, imageKey, png, 'image/png');
     keys.push(imageKey);
     images.push({ width: phantom.width, height: phantom.height, data });
+    // And the small raw analysis input, as ingest stores it beside the presentation PNG.
+    const inputSize = analysisInputSize(phantom.width, phantom.height);
+    const resized = await sharp(data, { raw: { width: phantom.width, height: phantom.height, channels: 1 } })
+      .resize(inputSize.width, inputSize.height, { kernel: 'lanczos3', fit: 'fill' }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer();
+    const smallImage = { ...inputSize, data: new Uint16Array(resized.buffer, resized.byteOffset, resized.length / 2) };
+    const inputKey = objectKeys.analysisInput(key('inputstudy', i), key('inputinst', i));
+    await objects.put(DEFAULT_BUCKETS.derived, inputKey, encodeAnalysisInput(smallImage), ANALYSIS_INPUT_CONTENT_TYPE);
+    inputKeys.push(inputKey);
+    small.push(smallImage);
     width = phantom.width;
     height = phantom.height;
   }
-  return { keys, width, height, images };
+  return { keys, inputKeys, width, height, images, small };
 }
 
-function analysisRequest(n: number, imageKey: string, width: number, height: number): AnalysisRequest {
-  const studyKey = key('benchstudy', n);
+function analysisRequest(config: number, n: number, imageKey: string, analysisInputKey: string | undefined, width: number, height: number): AnalysisRequest {
+  // Fresh keys per configuration: a later run must not find its output objects (and s3rver's
+  // folders for them) already there, which makes writes cheaper than they are.
+  const studyKey = key(`bench${config}study`, n);
   return {
     schemaVersion: 1, analysisId: `${studyKey}.v1`, studyKey, version: 1, priority: 'routine',
-    images: [{ instanceKey: key('benchinst', n), imageKey, width, height }], requestedAt: new Date().toISOString(),
+    images: [{ instanceKey: key('benchinst', n), imageKey, ...(analysisInputKey ? { analysisInputKey } : {}), width, height }], requestedAt: new Date().toISOString(),
   };
 }
 
@@ -114,7 +134,11 @@ function analysisRequest(n: number, imageKey: string, width: number, height: num
 // Bare ceiling
 // ---------------------------------------------------------------------------------------------
 
-interface BareRow { batch: number; visionMsPerImage: number; decodeMsPerImage: number; totalMsPerImage: number; imagesPerSecond: number; analyseMsPerImage: number }
+interface BareRow {
+  batch: number; visionMsPerImage: number; decodeMsPerImage: number; totalMsPerImage: number; imagesPerSecond: number; analyseMsPerImage: number;
+  /** CPU cores the vision+decode loop kept busy on average (2 = both cores of this machine). */
+  coresBusy: number;
+}
 
 /** Runs `fn` (which handles `perCall` images) for BARE_SECONDS after a warm-up; ms per image. */
 async function timeLoop(perCall: number, fn: () => Promise<unknown>): Promise<number> {
@@ -130,10 +154,11 @@ async function timeLoop(perCall: number, fn: () => Promise<unknown>): Promise<nu
 
 async function measureBare(model: ModelPackage, images: PresentationImage[], batches: number[]): Promise<BareRow[]> {
   const { manifest } = model;
-  // The same graphs and session options as the worker (CPU, onnxruntime's default thread count),
+  // The same graphs and session options as the worker's defaults (CPU, WORKER_INTRA_OP_THREADS=1),
   // opened directly: no package code between the loop and session.run.
-  const vision = await ort.InferenceSession.create(join(REFERENCE_MODEL_DIR, manifest.input.file), { executionProviders: ['cpu'] });
-  const decoder = await ort.InferenceSession.create(join(REFERENCE_MODEL_DIR, manifest.decoder.file), { executionProviders: ['cpu'] });
+  const sessionOptions: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: BARE_THREADS };
+  const vision = await ort.InferenceSession.create(join(REFERENCE_MODEL_DIR, manifest.input.file), sessionOptions);
+  const decoder = await ort.InferenceSession.create(join(REFERENCE_MODEL_DIR, manifest.decoder.file), sessionOptions);
   const size = manifest.input.size;
   const spec = { size, kernel: manifest.input.resize.kernel, epsilon: manifest.input.normalisation.epsilon };
   const tensors = await Promise.all(images.map(async (img) => (await preprocess(img, spec)).tensor));
@@ -146,13 +171,17 @@ async function measureBare(model: ModelPackage, images: PresentationImage[], bat
       const visionMs = await timeLoop(batch, () => vision.run(feeds));
       const conditioning = (await vision.run(feeds)).conditioning as ort.Tensor;
       const decodeMs = await timeLoop(batch, () => decodeReports(decoder, manifest.decoder, conditioning, batch));
+      const cpu0 = process.cpuUsage();
+      const wall0 = performance.now();
       const totalMs = await timeLoop(batch, async () => {
         const out = await vision.run(feeds);
         await decodeReports(decoder, manifest.decoder, out.conditioning as ort.Tensor, batch);
       });
+      const cpu = process.cpuUsage(cpu0);
+      const coresBusy = (cpu.user + cpu.system) / 1000 / (performance.now() - wall0);
       const batchImages = Array.from({ length: batch }, (_, n) => images[n % images.length]!);
       const analyseMs = await timeLoop(batch, () => model.analyse(batchImages));
-      rows.push({ batch, visionMsPerImage: visionMs, decodeMsPerImage: decodeMs, totalMsPerImage: totalMs, imagesPerSecond: 1000 / totalMs, analyseMsPerImage: analyseMs });
+      rows.push({ batch, visionMsPerImage: visionMs, decodeMsPerImage: decodeMs, totalMsPerImage: totalMs, imagesPerSecond: 1000 / totalMs, analyseMsPerImage: analyseMs, coresBusy });
     }
   } finally {
     await Promise.all([vision.release(), decoder.release()]);
@@ -178,6 +207,26 @@ interface ServiceRow {
   /** BullMQ: processedOn → finishedOn (the whole job in the worker) and timestamp → processedOn. */
   jobMs: Stats;
   queueWaitMs: Stats;
+  /**
+   * CPU time per image over the whole run (all on the same cores): the worker processes, this
+   * process (almost all of it s3rver answering the workers' GETs and PUTs) and redis-server.
+   */
+  cpuMsPerImage: { workers: number; s3rverAndBench: number; redis: number };
+}
+
+async function scrapeCpuSeconds(urls: string[]): Promise<number> {
+  let sum = 0;
+  for (const url of urls) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    sum += Number(/^cxr_process_cpu_seconds_total(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? NaN);
+  }
+  return sum;
+}
+
+async function redisCpuSeconds(connection: ReturnType<typeof createRequestConnection>): Promise<number> {
+  const info = await connection.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:(\\S+)`, 'm').exec(info)?.[1] ?? NaN);
+  return field('used_cpu_user') + field('used_cpu_sys') + field('used_cpu_user_children') + field('used_cpu_sys_children');
 }
 
 async function scrapeBatchSize(urls: string[]): Promise<number> {
@@ -224,10 +273,18 @@ async function runConfiguration(
     queueEvents.on('completed', () => finishedAt.push(performance.now()));
     queueEvents.on('failed', () => failed++);
 
-    const { keys, width, height } = ctx.inputs;
-    const requests = Array.from({ length: JOBS }, (_, n) => analysisRequest(n, keys[n % keys.length]!, width, height));
+    const cpuBefore = { workers: await scrapeCpuSeconds(urls), bench: process.cpuUsage(), redis: await redisCpuSeconds(connection) };
+    const { keys, inputKeys, width, height } = ctx.inputs;
+    const requests = Array.from({ length: JOBS }, (_, n) =>
+      analysisRequest(index, n, keys[n % keys.length]!, config.input === 'analysis-input' ? inputKeys[n % keys.length]! : undefined, width, height));
     await queue.addBulk(requests.map((data) => ({ name: 'analyse', data, opts: { jobId: data.analysisId, removeOnComplete: false } })));
     await waitFor(`${JOBS} analysis jobs to finish`, async () => (finishedAt.length + failed >= JOBS ? true : undefined), 30 * 60_000, 50);
+    const benchCpu = process.cpuUsage(cpuBefore.bench);
+    const cpuMsPerImage = {
+      workers: ((await scrapeCpuSeconds(urls)) - cpuBefore.workers) * 1000 / JOBS,
+      s3rverAndBench: (benchCpu.user + benchCpu.system) / 1000 / JOBS,
+      redis: ((await redisCpuSeconds(connection)) - cpuBefore.redis) * 1000 / JOBS,
+    };
 
     // Steady state: the middle 80% of completions (leaves out the start, when batches are still
     // filling, and the tail, when fewer jobs than workers are left).
@@ -249,6 +306,7 @@ async function runConfiguration(
       stagesMs: Object.fromEntries([...perStage].map(([stage, values]) => [stage, stats(values)])),
       jobMs: stats(jobs.map((j) => j.finishedOn! - j.processedOn!)),
       queueWaitMs: stats(jobs.map((j) => j.processedOn! - j.timestamp)),
+      cpuMsPerImage,
     };
   } finally {
     await Promise.all(workers.map((w) => w.stop(30_000)));
@@ -266,15 +324,17 @@ function printTables(bare: BareRow[], rows: ServiceRow[], bareFor: (batch: numbe
   console.table(bare.map((b) => ({
     batch: b.batch, 'vision ms/img': round(b.visionMsPerImage, 2), 'decode ms/img': round(b.decodeMsPerImage, 2),
     'vision+decode ms/img': round(b.totalMsPerImage, 2), 'images/s': round(b.imagesPerSecond), 'analyse() ms/img': round(b.analyseMsPerImage, 2),
+    'cores busy': round(b.coresBusy, 2),
   })));
   console.log(`\nThrough the queue (${JOBS} single-image jobs, ${ctxDescription}):`);
   console.table(rows.map((r) => ({
     configuration: r.name, 'images/s': round(r.imagesPerSecond), 'ms/img': round(r.msPerImage, 1),
     'bare ms/img': round(bareFor(r.batchMaxImages).totalMsPerImage, 2), overhead: `${round(r.msPerImage / bareFor(r.batchMaxImages).totalMsPerImage, 1)}×`,
     'mean batch': round(r.meanBatchSize, 2), failed: r.failed,
+    'CPU ms/img: workers': round(r.cpuMsPerImage.workers), 's3rver+bench': round(r.cpuMsPerImage.s3rverAndBench), redis: round(r.cpuMsPerImage.redis),
   })));
   console.log('\nPer-job stage latency, mean / p50 / p95 ms (result timingsMs; job = BullMQ processedOn→finishedOn):');
-  const stages = ['load', 'model', 'preprocess', 'vision', 'textDecode', 'store'];
+  const stages = ['load', 'fetch', 'decode', 'model', 'preprocess', 'vision', 'textDecode', 'store'];
   console.table(rows.map((r) => Object.fromEntries([
     ['configuration', r.name],
     ...stages.map((s) => [s, r.stagesMs[s] ? `${round(r.stagesMs[s].mean)} / ${round(r.stagesMs[s].p50)} / ${round(r.stagesMs[s].p95)}` : '-']),
@@ -295,10 +355,11 @@ async function main(): Promise<void> {
     ctxDescription = `${inputs.width}×${inputs.height} 16-bit PNG inputs, s3rver + redis-server`;
     console.log(`inputs: ${IMAGE_COUNT} presentation PNGs ${inputs.width}×${inputs.height}; jobs: ${JOBS}`);
 
-    const model = await loadModelPackage(REFERENCE_MODEL_DIR, { executionProviders: ['cpu'] });
+    const model = await loadModelPackage(REFERENCE_MODEL_DIR, { executionProviders: ['cpu'], intraOpNumThreads: BARE_THREADS });
     const batches = [...new Set(CONFIGURATIONS.map((c) => c.batch))].sort((a, b) => a - b);
     console.log(`bare ceiling at batch ${batches.join(', ')} (${BARE_SECONDS} s each)…`);
-    const bare = await measureBare(model, inputs.images, batches);
+    // analyse() on the small analysis inputs: what the worker hands the model now.
+    const bare = await measureBare(model, inputs.small, batches);
     await model.close();
     const bareFor = (batch: number) => bare.find((b) => b.batch === batch)!;
 

@@ -6,16 +6,16 @@ import { pino } from 'pino';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
-  QUEUE_NAMES, analysisResultSchema, reportEventSchema,
+  ANALYSIS_INPUT_CONTENT_TYPE, QUEUE_NAMES, analysisInputSize, analysisResultSchema, encodeAnalysisInput, reportEventSchema,
   type AnalysisRequest, type ReportEvent,
 } from '@cxr/contracts';
 import { freePort, startRedisServer, startS3Server, waitFor, type RedisServerHandle, type S3ServerHandle } from '@cxr/devstack';
-import { REFERENCE_MODEL_DIR, loadModelPackage, type ModelPackage } from '@cxr/inference';
+import { REFERENCE_MODEL_DIR, loadModelPackageInThread, type ModelPackage } from '@cxr/inference';
 import { generatePhantom, toUint16 } from '@cxr/phantom';
 import { ObjectStore, createMetricsRegistry, createRequestConnection, createWorkerConnection } from '@cxr/platform';
 import { startAnalysisWorker } from './analysis-worker.ts';
 
-/** The worker against a real redis-server, s3rver and the reference model. */
+/** The worker against a real redis-server, s3rver and the reference model (in its thread, as main.ts runs it). */
 const bucket = `derived-${process.pid}`;
 const prefix = `worker-int-${process.pid}`;
 let dir: string;
@@ -32,7 +32,7 @@ beforeAll(async () => {
   redis = await startRedisServer({ port: await freePort(), dir: join(dir, 'redis') });
   s3 = await startS3Server({ port: await freePort(), dir: join(dir, 's3'), buckets: [bucket], reset: true });
   objects = new ObjectStore({ endpoint: s3.endpoint, region: 'us-east-1', accessKey: s3.accessKey, secretKey: s3.secretKey });
-  model = await loadModelPackage(REFERENCE_MODEL_DIR, { executionProviders: ['cpu'] });
+  model = await loadModelPackageInThread(REFERENCE_MODEL_DIR, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
   worker = startAnalysisWorker({
     workerConnection: createWorkerConnection(redis.url), queueConnection: createRequestConnection(redis.url), queuePrefix: prefix,
     objects, derivedBucket: bucket, model, concurrency: 2, batch: { maxImages: 4, maxWaitMs: 5 }, lockDurationMs: 10_000, stalledIntervalMs: 5_000,
@@ -59,10 +59,18 @@ async function putPresentation(key: string, seed: number, findings: Parameters<t
   return phantom;
 }
 
-function request(studyKey: string, imageKey: string, width: number, height: number): AnalysisRequest {
+/** As ingest stores it beside the presentation PNG: raw grey16, long side ≤ 512. */
+async function putAnalysisInput(key: string, phantom: ReturnType<typeof generatePhantom>) {
+  const size = analysisInputSize(phantom.width, phantom.height);
+  const small = await sharp(toUint16(phantom), { raw: { width: phantom.width, height: phantom.height, channels: 1 } })
+    .resize(size.width, size.height, { kernel: 'lanczos3', fit: 'fill' }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer();
+  await objects.put(bucket, key, encodeAnalysisInput({ ...size, data: new Uint16Array(small.buffer, small.byteOffset, small.length / 2) }), ANALYSIS_INPUT_CONTENT_TYPE);
+}
+
+function request(studyKey: string, imageKey: string, width: number, height: number, analysisInputKey?: string): AnalysisRequest {
   return {
     schemaVersion: 1, analysisId: `${studyKey}.v1`, studyKey, version: 1, priority: 'routine',
-    images: [{ instanceKey: 'a'.repeat(32), imageKey, width, height }], requestedAt: new Date().toISOString(),
+    images: [{ instanceKey: 'a'.repeat(32), imageKey, ...(analysisInputKey ? { analysisInputKey } : {}), width, height }], requestedAt: new Date().toISOString(),
   };
 }
 
@@ -120,5 +128,40 @@ describe('analysis worker', () => {
     const events = await eventsFor(studyKey);
     expect(events.map((e) => e.type)).toEqual(['analysis-failed']);
     expect(events[0]!.type === 'analysis-failed' && events[0]!.reason).toMatch(/not a readable PNG/);
+  });
+  test('reads the small analysis input when the request names one, without touching the presentation image', async () => {
+    const studyKey = 'e'.repeat(32);
+    const phantom = generatePhantom({ seed: 13, size: 700, aspect: 1.2, findings: [{ code: 'pleural_effusion', side: 'left', tier: 'obvious' }] });
+    await putAnalysisInput('inputs/e/analysis.u16', phantom);
+    // No presentation PNG is stored at imageKey: the job can only succeed from the analysis input.
+    const job = await analysisQueue.add('analyse', request(studyKey, 'inputs/e/missing.png', phantom.width, phantom.height, 'inputs/e/analysis.u16'), { jobId: `${studyKey}.v1` });
+    expect(await (await finished(job)).getState()).toBe('completed');
+    const completed = (await eventsFor(studyKey))[0]!;
+    if (completed.type !== 'analysis-completed') throw new Error(`expected analysis-completed, got ${completed.type}`);
+    const result = analysisResultSchema.parse(await objects.getJson(bucket, completed.resultKey));
+    expect(result.images[0]).toMatchObject({ width: phantom.width, height: phantom.height, imageKey: 'inputs/e/missing.png' });
+    expect(result.images[0]!.findings.find((f) => f.code === 'pleural_effusion')!.positive).toBe(true);
+    const heatmap = await sharp(await objects.get(bucket, result.images[0]!.findings[0]!.heatmapKey)).metadata();
+    expect(Math.abs(heatmap.height! / heatmap.width! - phantom.height / phantom.width)).toBeLessThan(0.1);
+  });
+
+  test('falls back to the presentation image when the named analysis input is gone', async () => {
+    const studyKey = 'f'.repeat(32);
+    const phantom = await putPresentation('inputs/f/p.png', 14, []);
+    const job = await analysisQueue.add('analyse', request(studyKey, 'inputs/f/p.png', phantom.width, phantom.height, 'inputs/f/removed.u16'), { jobId: `${studyKey}.v1` });
+    expect(await (await finished(job)).getState()).toBe('completed');
+    expect((await eventsFor(studyKey)).map((e) => e.type)).toEqual(['analysis-completed']);
+  });
+
+  test('fails a malformed analysis input at once and reports why', async () => {
+    const studyKey = 'g'.repeat(32);
+    const phantom = await putPresentation('inputs/g/p.png', 15, []);
+    await objects.put(bucket, 'inputs/g/analysis.u16', Buffer.from('CXRU16 but cut short'), ANALYSIS_INPUT_CONTENT_TYPE);
+    const job = await analysisQueue.add('analyse', request(studyKey, 'inputs/g/p.png', phantom.width, phantom.height, 'inputs/g/analysis.u16'), { jobId: `${studyKey}.v1`, attempts: 5, backoff: { type: 'fixed', delay: 100 } });
+    const done = await finished(job);
+    expect(await done.getState()).toBe('failed');
+    expect(done.attemptsMade).toBe(1);
+    const events = await eventsFor(studyKey);
+    expect(events[0]!.type === 'analysis-failed' && events[0]!.reason).toMatch(/analysis input is not readable/);
   });
 });

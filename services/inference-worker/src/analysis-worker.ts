@@ -4,7 +4,7 @@ import {
   type AnalysisRequest, type ReportEvent,
 } from '@cxr/contracts';
 import type { ModelPackage } from '@cxr/inference';
-import { errorMessage, isPermanent, prom, type Logger, type ObjectStore, type Redis } from '@cxr/platform';
+import { errorMessage, isPermanent, prom, publishInSpan, runJobInSpan, type Logger, type ObjectStore, type Redis } from '@cxr/platform';
 import type { Registry } from 'prom-client';
 import { analyseStudy } from './analysis/analyse-study.ts';
 import { MicroBatcher } from './analysis/micro-batcher.ts';
@@ -64,6 +64,10 @@ export function startAnalysisWorker(deps: AnalysisWorkerDeps) {
     },
   });
 
+  const inputsRead = new prom.Counter({
+    name: 'cxr_worker_inputs_total', help: 'Images read for analysis, by stored form (presentation-png = fallback for old jobs)',
+    labelNames: ['kind'] as const, registers: [deps.metrics],
+  });
   const batchSize = new prom.Histogram({
     name: 'cxr_worker_batch_size', help: 'Images per model call (dynamic batching)',
     buckets: [1, 2, 4, 8, 16, 32], registers: [deps.metrics],
@@ -75,8 +79,11 @@ export function startAnalysisWorker(deps: AnalysisWorkerDeps) {
     onBatch: (size) => batchSize.observe(size),
   });
 
+  /** The event carries this publish span's trace context: the report service continues the trace from it. */
   async function emit(event: ReportEvent): Promise<void> {
-    await events.add(event.type, event, { jobId: reportEventJobId(event), ...REPORT_EVENT_JOB_OPTIONS });
+    await publishInSpan(QUEUE_NAMES.reportEvents, { 'cxr.study_key': event.studyKey, 'cxr.version': event.version, 'cxr.event_type': event.type }, (trace) =>
+      events.add(event.type, { ...event, ...(trace ? { trace } : {}) }, { jobId: reportEventJobId(event), ...REPORT_EVENT_JOB_OPTIONS }),
+    );
   }
 
   async function process(job: Job<AnalysisRequest>) {
@@ -86,17 +93,23 @@ export function startAnalysisWorker(deps: AnalysisWorkerDeps) {
       throw new UnrecoverableError(`invalid analysis request: ${parsed.error.message}`);
     }
     const request = parsed.data;
+    const attributes = { 'cxr.study_key': request.studyKey, 'cxr.version': request.version, 'cxr.images': request.images.length, 'messaging.message.attempt': job.attemptsMade + 1 };
+    return runJobInSpan(QUEUE_NAMES.analysis, request.trace, attributes, () => analyse(job, request));
+  }
+
+  async function analyse(job: Job<AnalysisRequest>, request: AnalysisRequest) {
     const log = logger.child({ analysisId: request.analysisId, jobId: job.id, attempt: job.attemptsMade + 1 });
     const started = performance.now();
     try {
-      const { result, resultKey } = await analyseStudy(request, {
+      const { result, resultKey, inputs } = await analyseStudy(request, {
         objects: deps.objects, derivedBucket: deps.derivedBucket, model: deps.model, analyse: (images) => batcher.submit(images),
       });
       await emit({
         type: 'analysis-completed', studyKey: request.studyKey, version: request.version, analysisId: request.analysisId,
-        resultKey, completedAt: result.completedAt, ...(request.trace ? { trace: request.trace } : {}),
+        resultKey, completedAt: result.completedAt, ...(request.studyCompletedAt ? { studyCompletedAt: request.studyCompletedAt } : {}),
       });
       for (const [stage, ms] of Object.entries(result.timingsMs)) stageSeconds.observe({ stage }, ms / 1000);
+      for (const kind of inputs) inputsRead.inc({ kind });
       stageSeconds.observe({ stage: 'total' }, (performance.now() - started) / 1000);
       jobs.inc({ outcome: 'completed' });
       log.info({ images: result.images.length, ms: Math.round(performance.now() - started), provider: result.model.executionProvider }, 'analysis completed');
@@ -111,7 +124,7 @@ export function startAnalysisWorker(deps: AnalysisWorkerDeps) {
       log.warn({ reason: errorMessage(error) }, 'analysis failed permanently');
       await emit({
         type: 'analysis-failed', studyKey: request.studyKey, version: request.version, analysisId: request.analysisId,
-        reason: errorMessage(error), failedAt: new Date().toISOString(), ...(request.trace ? { trace: request.trace } : {}),
+        reason: errorMessage(error), failedAt: new Date().toISOString(),
       });
       throw new UnrecoverableError(errorMessage(error));
     }

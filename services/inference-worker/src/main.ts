@@ -1,11 +1,12 @@
 import { once } from 'node:events';
-import { REFERENCE_MODEL_DIR, loadModelPackage } from '@cxr/inference';
-import { ObjectStore, createLogger, createMetricsRegistry, createRequestConnection, createWorkerConnection } from '@cxr/platform';
+import { REFERENCE_MODEL_DIR, loadModelPackage, loadModelPackageInThread } from '@cxr/inference';
+import { ObjectStore, createLogger, createMetricsRegistry, createRequestConnection, createWorkerConnection, initTracing } from '@cxr/platform';
 import { startAnalysisWorker } from './analysis-worker.ts';
 import { createApp } from './app.ts';
 import { loadConfig } from './config.ts';
 
 const config = loadConfig(process.env);
+const tracing = initTracing('inference-worker', config.tracing);
 const logger = createLogger('inference-worker', config.logLevel);
 const metrics = createMetricsRegistry('inference-worker');
 const objects = new ObjectStore(config.s3);
@@ -25,11 +26,21 @@ const server = createApp({
 await once(server, 'listening');
 
 const modelDir = config.modelDir ?? REFERENCE_MODEL_DIR;
-const model = await loadModelPackage(modelDir, { executionProviders: config.executionProviders, intraOpNumThreads: config.intraOpThreads });
+const loadOptions = { executionProviders: config.executionProviders, intraOpNumThreads: config.intraOpThreads };
+const threaded = config.modelThread ? await loadModelPackageInThread(modelDir, loadOptions) : undefined;
+const model = threaded ?? (await loadModelPackage(modelDir, loadOptions));
 logger.info(
-  { model: `${model.manifest.id}@${model.manifest.version}`, executionProvider: model.executionProvider, requested: config.executionProviders, fallback: model.fallback },
+  { model: `${model.manifest.id}@${model.manifest.version}`, executionProvider: model.executionProvider, requested: config.executionProviders, fallback: model.fallback, thread: config.modelThread },
   'model loaded',
 );
+if (threaded) {
+  // A dead model thread cannot be brought back in this process: exit so the orchestrator starts a
+  // fresh one. Jobs in flight failed as transient (ModelUnavailableError) and are retried.
+  threaded.exited.catch((error: unknown) => {
+    logger.error({ err: error }, 'model thread died; exiting');
+    process.exit(1);
+  });
+}
 
 const worker = startAnalysisWorker({
   workerConnection, queueConnection, queuePrefix: config.queuePrefix, objects, derivedBucket: config.buckets.derived, model,
@@ -52,6 +63,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
         server.close();
         workerConnection.disconnect();
         queueConnection.disconnect();
+        await tracing.shutdown().catch(() => undefined); // sends the spans still buffered
         process.exit(0);
       })
       .catch((error: unknown) => {
