@@ -13,6 +13,11 @@ export const analysisImageSchema = z
      * existed have only `imageKey`. `width`/`height` stay the presentation image's size.
      */
     analysisInputKey: z.string().min(1).max(512).optional(),
+    /**
+     * The instance's metadata as analysis may see it: DICOM JSON de-identified with the PS3.15
+     * Basic Application Confidentiality Profile (method recorded inside), in the derived bucket.
+     */
+    metadataKey: z.string().min(1).max(512).optional(),
     width: z.number().int().positive().max(16384),
     height: z.number().int().positive().max(16384),
     pixelSpacingMm: z.number().positive().max(10).optional(),

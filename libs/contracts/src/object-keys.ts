@@ -23,6 +23,10 @@ export const objectKeys = Object.freeze({
   analysisInput(studyKey: string, instanceKey: string): string {
     return `inputs/${studyKey}/${instanceKey}/analysis.u16`;
   },
+  /** De-identified metadata (DICOM JSON, PS3.15 Basic Profile) of an analysed instance. */
+  deidentifiedMetadata(studyKey: string, instanceKey: string): string {
+    return `inputs/${studyKey}/${instanceKey}/metadata.json`;
+  },
   preview(studyKey: string, instanceKey: string): string {
     return `inputs/${studyKey}/${instanceKey}/preview.png`;
   },

@@ -83,6 +83,14 @@ describe('ingest service', () => {
     const serialised = JSON.stringify(request);
     expect(serialised).not.toContain(study.studyInstanceUid);
     expect(serialised).not.toContain(study.patient.id);
+    // Its metadata too: the PS3.15 Basic Profile applied and recorded, UIDs replaced, names gone.
+    const metadata = await objects.getJson(buckets.BUCKET_DERIVED, request.images[0]!.metadataKey!) as Record<string, { Value?: unknown[] }>;
+    expect(metadata['00120062']?.Value).toEqual(['YES']);
+    expect(metadata['00120064']?.Value?.[0]).toMatchObject({ '00080100': { Value: ['113100'] } });
+    expect(metadata['00080060']?.Value).toEqual(['DX']);
+    expect(metadata['0020000D']?.Value?.[0]).toMatch(/^2\.25\.\d+$/);
+    const metadataText = JSON.stringify(metadata);
+    for (const phi of [study.studyInstanceUid, study.patient.id, study.patient.name]) expect(metadataText).not.toContain(phi);
     const presentation = await objects.stat(buckets.BUCKET_DERIVED, request.images[0]!.imageKey);
     expect(presentation?.size).toBeGreaterThan(1000);
     // The worker's small raw input is the same image: same aspect, long side ≤ 512, same pixels.

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { analysisInputSize, encodeAnalysisInput } from '@cxr/contracts';
-import { parseInstance, toPresentation, type IsolatedFrameDecoder } from '@cxr/dicom';
+import { deidentifyMetadata, parseInstance, toPresentation, type DicomJsonDataset, type IsolatedFrameDecoder } from '@cxr/dicom';
 
 export interface AnalysisImage {
   /** 16-bit grey PNG: the DICOM grey-scale pipeline applied, bright = dense. */
@@ -12,6 +12,8 @@ export interface AnalysisImage {
    * @cxr/contracts), so the worker neither fetches nor decodes the full-size PNG per image.
    */
   analysisInput: Buffer;
+  /** The instance's metadata, de-identified (PS3.15 Basic Profile), as DICOM JSON. */
+  metadata: DicomJsonDataset;
   width: number;
   height: number;
 }
@@ -31,8 +33,14 @@ function fitWithin(width: number, height: number, max: number): { width: number;
  * Decoding runs in a worker thread with a time limit (`IsolatedFrameDecoder`): compressed pixel
  * data is untrusted input, and a hostile frame can keep a WASM codec busy for many seconds.
  */
-export async function prepareAnalysisImage(bytes: Uint8Array, maxSize: number, decoder: IsolatedFrameDecoder): Promise<AnalysisImage> {
+export async function prepareAnalysisImage(
+  bytes: Uint8Array,
+  maxSize: number,
+  decoder: IsolatedFrameDecoder,
+  replaceUid: (uid: string) => string,
+): Promise<AnalysisImage> {
   const instance = parseInstance(bytes);
+  const metadata = deidentifyMetadata(instance, replaceUid);
   const frame = await decoder.decode(bytes, 0);
   const presentation = toPresentation(frame, instance);
   const size = fitWithin(presentation.width, presentation.height, maxSize);
@@ -64,5 +72,5 @@ export async function prepareAnalysisImage(bytes: Uint8Array, maxSize: number, d
     .raw({ depth: 'ushort' })
     .toBuffer();
   const analysisInput = encodeAnalysisInput({ ...inputSize, data: new Uint16Array(input16.buffer, input16.byteOffset, input16.length / 2) });
-  return { presentationPng, previewPng, analysisInput, width: size.width, height: size.height };
+  return { presentationPng, previewPng, analysisInput, metadata, width: size.width, height: size.height };
 }

@@ -1,20 +1,23 @@
 import { describe, expect, test } from 'vitest';
-import { pseudonymKeySchema } from '@cxr/contracts';
+import { isValidUid } from '@cxr/dicom';
 import { Pseudonymizer } from './pseudonym.ts';
 
 describe('Pseudonymizer', () => {
-  test('gives the same study the same key, and other studies or secrets other keys', () => {
-    const a = new Pseudonymizer('secret-one-sixteen');
-    const b = new Pseudonymizer('secret-two-sixteen');
-    expect(a.studyKey('1.2.3')).toBe(a.studyKey('1.2.3'));
-    expect(a.studyKey('1.2.3')).not.toBe(a.studyKey('1.2.4'));
-    expect(a.studyKey('1.2.3')).not.toBe(b.studyKey('1.2.3'));
-    expect(a.studyKey('1.2.3')).not.toBe(a.instanceKey('1.2.3'));
+  const p = new Pseudonymizer('a-test-secret-of-some-length');
+
+  test('replaces a UID with a valid 2.25 UID, the same every time, different per UID and per secret', () => {
+    const uid = '1.2.840.113619.2.55.3.604688119.969.1268071029.320';
+    const replaced = p.dicomUid(uid);
+    expect(replaced).toMatch(/^2\.25\.[1-9]\d*$/);
+    expect(isValidUid(replaced)).toBe(true);
+    expect(replaced.length).toBeLessThanOrEqual(64);
+    expect(p.dicomUid(uid)).toBe(replaced);
+    expect(p.dicomUid(`${uid}1`)).not.toBe(replaced);
+    expect(new Pseudonymizer('another-secret-of-some-length').dicomUid(uid)).not.toBe(replaced);
   });
 
-  test('makes keys that satisfy the contract and do not contain the UID', () => {
-    const key = new Pseudonymizer('secret-one-sixteen').studyKey('1.2.840.113619.2.55');
-    expect(pseudonymKeySchema.safeParse(key).success).toBe(true);
-    expect(key).not.toContain('113619');
+  test('keys of studies, instances and UIDs never coincide for the same input', () => {
+    const uid = '1.2.3.4';
+    expect(new Set([p.studyKey(uid), p.instanceKey(uid), p.key('uid', uid)]).size).toBe(3);
   });
 });

@@ -8,7 +8,7 @@ import { createHmac } from 'node:crypto';
 export class Pseudonymizer {
   constructor(private readonly secret: string) {}
 
-  key(kind: 'study' | 'instance', uid: string): string {
+  key(kind: 'study' | 'instance' | 'uid', uid: string): string {
     return createHmac('sha256', this.secret).update(`${kind}:${uid}`).digest('hex').slice(0, 32);
   }
 
@@ -18,5 +18,13 @@ export class Pseudonymizer {
 
   instanceKey(sopInstanceUid: string): string {
     return this.key('instance', sopInstanceUid);
+  }
+
+  /**
+   * A replacement UID (PS3.15 action U) for the de-identified metadata: `2.25.` and 128 bits of the
+   * keyed hash as a decimal (PS3.5 B.2), stable for the same UID, unlinkable without the secret.
+   */
+  dicomUid(uid: string): string {
+    return `2.25.${BigInt(`0x${this.key('uid', uid)}`).toString(10)}`;
   }
 }

@@ -89,7 +89,7 @@ export class StudyProcessor {
       }
       try {
         const prepared = await withSpan('image.prepare', { attributes: { 'cxr.instance_key': instanceKey } }, () => this.prepare(studyKey, instanceKey, record));
-        images.push({ instanceKey, imageKey: prepared.imageKey, analysisInputKey: prepared.analysisInputKey, width: prepared.width, height: prepared.height, ...(record.viewPosition ? { viewPosition: record.viewPosition } : {}) });
+        images.push({ instanceKey, imageKey: prepared.imageKey, analysisInputKey: prepared.analysisInputKey, metadataKey: prepared.metadataKey, width: prepared.width, height: prepared.height, ...(record.viewPosition ? { viewPosition: record.viewPosition } : {}) });
         received.push({ instanceKey, sopInstanceUid: sopUid, previewKey: prepared.previewKey, width: prepared.width, height: prepared.height });
       } catch (error) {
         if (!isPermanent(error)) throw error; // storage hiccup: the job retries
@@ -138,14 +138,17 @@ export class StudyProcessor {
     const imageKey = objectKeys.presentationImage(studyKey, instanceKey);
     const previewKey = objectKeys.preview(studyKey, instanceKey);
     const analysisInputKey = objectKeys.analysisInput(studyKey, instanceKey);
+    const metadataKey = objectKeys.deidentifiedMetadata(studyKey, instanceKey);
     const bytes = await objects.get(buckets.originals, record.objectKey);
-    const image = await prepareAnalysisImage(bytes, this.deps.analysisMaxSize, this.deps.decoder);
+    const { registry } = this.deps;
+    const image = await prepareAnalysisImage(bytes, this.deps.analysisMaxSize, this.deps.decoder, (uid) => registry.replacementUid(uid));
     await Promise.all([
+      objects.putJson(buckets.derived, metadataKey, image.metadata),
       objects.put(buckets.derived, imageKey, image.presentationPng, 'image/png'),
       objects.put(buckets.derived, previewKey, image.previewPng, 'image/png'),
       objects.put(buckets.derived, analysisInputKey, image.analysisInput, ANALYSIS_INPUT_CONTENT_TYPE),
     ]);
-    return { imageKey, previewKey, analysisInputKey, width: image.width, height: image.height };
+    return { imageKey, previewKey, analysisInputKey, metadataKey, width: image.width, height: image.height };
   }
 }
 

@@ -72,6 +72,11 @@ export class StudyRegistry {
     return this.pseudonyms.instanceKey(sopInstanceUid);
   }
 
+  /** The stable replacement of a UID in de-identified metadata. */
+  replacementUid(uid: string): string {
+    return this.pseudonyms.dicomUid(uid);
+  }
+
   private key(...parts: string[]): string {
     return [this.prefix, 'ingest', ...parts].join(':');
   }
