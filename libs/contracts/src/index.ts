@@ -6,4 +6,5 @@ export * from './analysis-input.ts';
 export * from './analysis-result.ts';
 export * from './report-events.ts';
 export * from './report.ts';
+export * from './pacs-export.ts';
 export * from './object-keys.ts';

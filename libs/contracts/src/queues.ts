@@ -6,4 +6,6 @@ export const QUEUE_NAMES = Object.freeze({
   analysis: 'analysis',
   /** ingest, inference-worker → report: what happened to a study. */
   reportEvents: 'report-events',
+  /** report → report: send a report (SR + overlay Secondary Captures) to the PACS over STOW-RS. */
+  pacsExport: 'pacs-export',
 });

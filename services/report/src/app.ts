@@ -5,9 +5,11 @@ import type { ReportConfig } from './config.ts';
 import type { ReportUpdatesHub } from './live/report-updates-hub.ts';
 import type { ReportMetrics } from './metrics.ts';
 import { createReportService, type ReportService } from './review/report-service.ts';
+import { withPacsExportOnSign, type PacsExportQueue } from './exports/pacs-export-queue.ts';
 import { eventRoutes } from './routes/events.ts';
 import { exportRoutes } from './routes/exports.ts';
 import { openApiRoutes } from './routes/openapi.ts';
+import { pacsExportRoutes } from './routes/pacs-export.ts';
 import { reportImageRoutes } from './routes/report-images.ts';
 import { studyReportRoutes } from './routes/study-report.ts';
 import { worklistRoutes } from './routes/worklist.ts';
@@ -26,19 +28,23 @@ export interface AppDeps {
   auth: HttpAuth;
   /** Live report updates for `GET /api/events`; without it the route is not served. */
   hub?: ReportUpdatesHub;
+  /** Sending reports to the PACS; without it (no PACS configured) its routes answer 503. */
+  pacsExports?: PacsExportQueue;
   now?: () => Date;
 }
 
 /** The HTTP API. Never reads the environment or listens: main.ts does. */
 export function createApp(deps: AppDeps): Express {
   const { config, logger, objects, redis, metrics, auth, reports } = deps;
-  const service: ReportService = createReportService({
+  const reviewService: ReportService = createReportService({
     reports,
     signUrl: (path) => auth.signUrl(path),
     publicUrl: config.publicUrl,
     buckets: config.buckets,
     ...(deps.now ? { now: deps.now } : {}),
   });
+  // REPORT_PACS_SEND_ON_SIGN: signing also queues the PACS export.
+  const service = deps.pacsExports?.sendOnSign ? withPacsExportOnSign(reviewService, deps.pacsExports, logger) : reviewService;
   const app = express();
   app.disable('x-powered-by');
   app.use(requestContext(logger)); // X-Request-Id, a span per request, req_id/trace_id in logs
@@ -68,6 +74,7 @@ export function createApp(deps: AppDeps): Express {
       ...(deps.now ? { now: deps.now } : {}),
     }),
   );
+  app.use(pacsExportRoutes({ auth, service, exports: deps.pacsExports }));
   if (deps.hub) app.use(eventRoutes({ auth, hub: deps.hub }));
   // The standalone viewer: static page and bundle, no token (its API calls carry one).
   app.use(viewerRoutes({ publicUrl: config.publicUrl }));

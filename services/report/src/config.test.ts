@@ -51,3 +51,39 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ REPORT_URL_SIGNING_SECRET: 'short' })).toThrow(/REPORT_URL_SIGNING_SECRET: malformed setting/);
   });
 });
+
+describe('loadConfig: sending to the PACS', () => {
+  test('is off by default and holds exports for 72 hours', () => {
+    expect(loadConfig({}).pacs).toEqual({ stowUrl: undefined, authorization: undefined, sendOnSign: false, maxHoldHours: 72 });
+  });
+
+  test('reads the DICOMweb base without a trailing slash, the credential, send-on-sign and the hold time', () => {
+    const config = loadConfig({
+      REPORT_PACS_STOW_URL: 'http://orthanc:8042/dicom-web/',
+      REPORT_PACS_AUTHORIZATION: ' Bearer abc.def ',
+      REPORT_PACS_SEND_ON_SIGN: 'true',
+      REPORT_PACS_MAX_HOLD_HOURS: '24',
+    });
+    expect(config.pacs).toEqual({ stowUrl: 'http://orthanc:8042/dicom-web', authorization: 'Bearer abc.def', sendOnSign: true, maxHoldHours: 24 });
+  });
+
+  test('refuses credentials in the URL without echoing them', () => {
+    const load = () => loadConfig({ REPORT_PACS_STOW_URL: 'https://user:s3cret@pacs.example.org/dicom-web' });
+    expect(load).toThrow(/REPORT_PACS_STOW_URL: credentials in the URL are not allowed/);
+    expect(load).not.toThrow(/s3cret/);
+  });
+
+  test('refuses a credential on several lines without echoing it', () => {
+    const load = () => loadConfig({ REPORT_PACS_STOW_URL: 'http://pacs', REPORT_PACS_AUTHORIZATION: 'Basic s3cret\r\nX-Evil: 1' });
+    expect(load).toThrow(/REPORT_PACS_AUTHORIZATION: malformed setting/);
+    expect(load).not.toThrow(/s3cret/);
+  });
+
+  test.each([
+    [{ REPORT_PACS_SEND_ON_SIGN: 'true' }, /REPORT_PACS_SEND_ON_SIGN: needs REPORT_PACS_STOW_URL/],
+    [{ REPORT_PACS_STOW_URL: 'ftp://pacs/dicom-web' }, /REPORT_PACS_STOW_URL: malformed setting/],
+    [{ REPORT_PACS_MAX_HOLD_HOURS: '0' }, /REPORT_PACS_MAX_HOLD_HOURS: malformed setting/],
+  ])('names the setting that is wrong (%o)', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { authEnvSchema, parseEnv, portSchema, positiveIntSchema, sharedEnvSchema, toAuthConfig, toSharedConfig, type AuthConfig, type SharedConfig } from '@cxr/platform';
+import { authEnvSchema, booleanSchema, ConfigError, parseEnv, portSchema, positiveIntSchema, sharedEnvSchema, toAuthConfig, toSharedConfig, type AuthConfig, type SharedConfig } from '@cxr/platform';
 
 /** Environment variables of the report service, on top of the ones every service shares. */
 export const envSchema = sharedEnvSchema.extend({
@@ -17,6 +17,14 @@ export const envSchema = sharedEnvSchema.extend({
     .regex(/^\s*[A-Za-z0-9._-]{1,64}(\s*,\s*[A-Za-z0-9._-]{1,64})*\s*$/, 'expected comma-separated finding codes')
     .default('pneumothorax')
     .transform((value) => [...new Set(value.split(',').map((code) => code.trim()))]),
+  /** DICOMweb base of the PACS (STOW-RS posts to `{base}/studies`); empty: sending to a PACS is off. */
+  REPORT_PACS_STOW_URL: z.union([z.literal(''), z.string().url().regex(/^https?:\/\//i, 'expected an http(s) URL')]).default(''),
+  /** Authorization header value for the PACS (`Basic ...`, `Bearer ...`): a secret, never echoed (checked in loadConfig). */
+  REPORT_PACS_AUTHORIZATION: z.string().optional(),
+  /** Queue the PACS export when a report is signed. */
+  REPORT_PACS_SEND_ON_SIGN: booleanSchema.default(false),
+  /** How long an export keeps being retried while the PACS cannot take it (hold-and-resend). */
+  REPORT_PACS_MAX_HOLD_HOURS: positiveIntSchema.max(24 * 90).default(72),
 }).extend(authEnvSchema.shape);
 
 export interface ReportConfig extends SharedConfig {
@@ -30,6 +38,36 @@ export interface ReportConfig extends SharedConfig {
   urlTtlSeconds: number;
   /** Finding codes that put a study at the top of the worklist. */
   urgentFindings: string[];
+  /** Sending reports to the PACS over STOW-RS; `stowUrl` undefined: off. */
+  pacs: PacsConfig;
+}
+
+export interface PacsConfig {
+  /** DICOMweb base without a trailing slash, or undefined (feature off). */
+  stowUrl: string | undefined;
+  /** Authorization header value (secret). */
+  authorization: string | undefined;
+  sendOnSign: boolean;
+  maxHoldHours: number;
+}
+
+/** The PACS settings; errors name the setting but never echo its value (credentials). */
+function toPacsConfig(parsed: z.infer<typeof envSchema>): PacsConfig {
+  const stowUrl = parsed.REPORT_PACS_STOW_URL.replace(/\/+$/, '') || undefined;
+  if (stowUrl) {
+    const url = new URL(stowUrl);
+    if (url.username || url.password) {
+      throw new ConfigError('Invalid configuration:\n  REPORT_PACS_STOW_URL: credentials in the URL are not allowed (put them in REPORT_PACS_AUTHORIZATION)');
+    }
+  }
+  const authorization = parsed.REPORT_PACS_AUTHORIZATION?.trim() || undefined;
+  if (authorization !== undefined && !/^[\x20-\x7e]+$/.test(authorization)) {
+    throw new ConfigError('Invalid configuration:\n  REPORT_PACS_AUTHORIZATION: malformed setting (printable ASCII on one line expected; value not shown)');
+  }
+  if (parsed.REPORT_PACS_SEND_ON_SIGN && !stowUrl) {
+    throw new ConfigError('Invalid configuration:\n  REPORT_PACS_SEND_ON_SIGN: needs REPORT_PACS_STOW_URL');
+  }
+  return { stowUrl, authorization, sendOnSign: parsed.REPORT_PACS_SEND_ON_SIGN, maxHoldHours: parsed.REPORT_PACS_MAX_HOLD_HOURS };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv): ReportConfig {
@@ -43,5 +81,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): ReportConfig {
     urlSigningSecret: parsed.REPORT_URL_SIGNING_SECRET,
     urlTtlSeconds: parsed.REPORT_URL_TTL_SECONDS,
     urgentFindings: parsed.REPORT_URGENT_FINDINGS,
+    pacs: toPacsConfig(parsed),
   };
 }

@@ -2,6 +2,9 @@ import { z } from 'zod';
 import {
   apiErrorSchema,
   auditTrailResponseSchema,
+  pacsExportQueuedResponseSchema,
+  pacsExportRequestSchema,
+  pacsExportStatusResponseSchema,
   reportAddendumRequestSchema,
   reportEditRequestSchema,
   reportResponseSchema,
@@ -89,6 +92,9 @@ export function buildOpenApiDocument(options: { serverUrl: string; version?: str
         RevisionList: schema(revisionListResponseSchema, 'output'),
         Revision: schema(revisionResponseSchema, 'output'),
         ReportUpdated: schema(reportUpdatedEventSchema, 'output'),
+        PacsExportRequest: schema(pacsExportRequestSchema, 'input'),
+        PacsExportQueued: schema(pacsExportQueuedResponseSchema, 'output'),
+        PacsExportStatus: schema(pacsExportStatusResponseSchema, 'output'),
       },
     },
     security: bearer,
@@ -188,6 +194,36 @@ export function buildOpenApiDocument(options: { serverUrl: string; version?: str
       '/api/studies/{studyInstanceUid}/report/overlays/{sopInstanceUid}/{code}.dcm': {
         parameters: [studyUid, sopUid('path', true), { name: 'code', in: 'path', required: true, schema: { type: 'string' } }],
         get: { summary: 'A finding\'s overlay as a DICOM Secondary Capture image referencing the source image', description: `Roles: ${readers}. Audited as an export.`, responses: { '200': dicom('DICOM Secondary Capture.'), ...reportErrors } },
+      },
+      '/api/studies/{studyInstanceUid}/report/export/pacs': {
+        parameters: [studyUid],
+        post: {
+          summary: 'Send the report to the PACS (STOW-RS): its DICOM SR and an overlay Secondary Capture per finding present',
+          description:
+            'Roles: radiologist, integration. Queues the export of the report shown now; asking again while it is queued returns the same job, ' +
+            'while it is held for a retry runs it now, and after it was delivered or failed sends it again (same UIDs: the PACS keeps one copy). ' +
+            'Signed reports only unless `allowDraft` is true (then a PARTIAL/UNVERIFIED/PRELIMINARY SR). Delivery and failure are audited as exports.',
+          parameters: [{ ...ifMatch, required: false, description: 'Optional: the `etag` of the report the caller is looking at (412 if it changed).' }],
+          requestBody: { required: false, content: json('PacsExportRequest') },
+          responses: {
+            '202': { description: 'Queued (or already queued, sending or held).', content: json('PacsExportQueued') },
+            '409': error('Nothing to send (pending, failed, not eligible) or an unsigned draft without `allowDraft`.'),
+            '412': error('Stale `If-Match`.'),
+            '503': error('No PACS is configured (`REPORT_PACS_STOW_URL`).'),
+            ...reportErrors,
+          },
+        },
+        get: {
+          summary: 'The latest PACS export of the report: queued, sending, retrying (with the next attempt time), delivered or failed',
+          description: `Roles: ${readers}.`,
+          responses: {
+            '200': { description: 'The export\'s state.', content: json('PacsExportStatus') },
+            '404': error('Unknown study, or the report was never sent to the PACS.'),
+            '503': error('No PACS is configured (`REPORT_PACS_STOW_URL`).'),
+            ...common,
+            '400': error('Malformed UID.'),
+          },
+        },
       },
       '/api/events': {
         get: {

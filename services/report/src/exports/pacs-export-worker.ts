@@ -1,0 +1,201 @@
+/**
+ * The BullMQ worker on `pacs-export`: builds a report's DICOM SR and the Secondary Capture of
+ * each finding present in the report (with the same builders as the download routes), and stores
+ * them on the PACS in one STOW-RS request.
+ *
+ * Choices, and why:
+ * - The report is sent as it is when the job runs (an addendum added while the PACS was down goes
+ *   too); the delivery says which revision went. The objects' UIDs derive from the study and
+ *   revision (SR) or analysis version, image and finding (SC), so sending again is idempotent on
+ *   the PACS: it keeps one copy of each.
+ * - Hold-and-resend is the worker's own, not BullMQ's `attempts`: when the PACS cannot take the
+ *   objects (no connection, timeout, 408/425/429, 5xx, out of resources) the job is moved to the
+ *   delayed set with a backoff from 5 s doubling to 10 min (or the PACS's Retry-After, up to that
+ *   cap), and its progress says when it runs next and why. The job waits in Redis, so it survives
+ *   restarts (Redis persistence keeps it across a Redis restart). Once the job has been held for
+ *   `REPORT_PACS_MAX_HOLD_HOURS` since it was asked for, it fails.
+ * - Anything else (a 4xx, instances the PACS refused, a report with nothing to send, originals
+ *   gone) fails the job at once (`UnrecoverableError`), with the reason in its state.
+ * - Both ends are written to the study's audit trail (`export`, actor = who asked): "sent ... to
+ *   the PACS" or "sending to the PACS failed: ...". Logs carry the study key, never UIDs.
+ */
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { pacsExportJobSchema, QUEUE_NAMES, type AuditEntry, type PacsDelivery, type PacsExportJob, type ReportFinding, type ReportResponse } from '@cxr/contracts';
+import { errorMessage, HttpError, isPermanent, ObjectNotFoundError, PermanentError, runJobInSpan, TransientError, type Logger, type ObjectStore, type Redis } from '@cxr/platform';
+import type { ReportConfig } from '../config.ts';
+import type { ReportService } from '../review/report-service.ts';
+import { toDicomSr } from './dicom-sr.ts';
+import { progressOf, assertSendable, type PacsExportProgress } from './pacs-export-queue.ts';
+import type { PacsExportMetrics } from './pacs-export-metrics.ts';
+import { isPresentInReport } from './report-content.ts';
+import { toOverlaySecondaryCapture } from './secondary-capture.ts';
+import { readSourceStudy } from './source-study.ts';
+import { StowUnavailableError, type StowResponse } from './stow-client.ts';
+
+export interface RetryPolicy {
+  /** First wait after a failed attempt; default 5 s. */
+  initialDelayMs: number;
+  /** Longest wait between attempts; default 10 min. */
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({ initialDelayMs: 5_000, maxDelayMs: 10 * 60_000 });
+
+/** Wait before attempt `attempt + 1` after `attempt` failed (1-based): doubling from the initial delay, capped; a Retry-After counts up to the cap. */
+export function retryDelayMs(attempt: number, policy: RetryPolicy, retryAfterMs?: number): number {
+  const doubling = policy.initialDelayMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30);
+  return Math.min(Math.max(doubling, retryAfterMs ?? 0), policy.maxDelayMs);
+}
+
+export interface PacsExportWorkerDeps {
+  config: Pick<ReportConfig, 'queuePrefix' | 'buckets'> & { pacs: { maxHoldHours: number } };
+  logger: Logger;
+  /** From `createWorkerConnection`: BullMQ needs `maxRetriesPerRequest: null`. */
+  connection: Redis;
+  objects: ObjectStore;
+  /** The review service (reads the report and overlays, writes the audit trail). */
+  service: Pick<ReportService, 'loadReportView' | 'findingImage' | 'recordAudit'>;
+  /** The PACS (`StowClient`). */
+  stow: { store(files: readonly Buffer[]): Promise<StowResponse> };
+  metrics: PacsExportMetrics;
+  retry?: Partial<RetryPolicy>;
+  /** Verifying Organization written into signed SR documents. */
+  organization?: string;
+  concurrency?: number;
+  now?: () => Date;
+}
+
+/** The objects of one export, built from the report as it is now. */
+interface Built {
+  report: ReportResponse;
+  studyKey: string;
+  files: Buffer[];
+  overlays: number;
+}
+
+/** Errors that are requests for something not there (404/409 from the review service): no retry. */
+function asPermanent(error: unknown): unknown {
+  if (error instanceof HttpError && error.status >= 400 && error.status < 500) return new PermanentError(error.message);
+  return error;
+}
+
+export function startPacsExportWorker(deps: PacsExportWorkerDeps): Worker<unknown, PacsDelivery> {
+  const { config, logger, objects, service, stow, metrics } = deps;
+  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...deps.retry };
+  const now = deps.now ?? (() => new Date());
+  const maxHoldMs = config.pacs.maxHoldHours * 3600_000;
+
+  async function overlayFile(report: ReportResponse, finding: ReportFinding, source: Awaited<ReturnType<typeof readSourceStudy>>): Promise<Buffer> {
+    const stored = await service.findingImage(report.studyInstanceUid, finding.code, finding.sopInstanceUid, 'overlay');
+    let png: Buffer;
+    try {
+      png = await objects.get(stored.bucket, stored.key);
+    } catch (error) {
+      if (error instanceof ObjectNotFoundError) throw new PermanentError(`the overlay image of ${finding.code} is missing`);
+      // The storage error names the key (which holds the study key): keep it out of the reason.
+      throw new TransientError(`reading an overlay failed (${error instanceof Error ? error.name : 'error'})`);
+    }
+    return toOverlaySecondaryCapture({ report, finding, source, overlayPng: png, now: now() });
+  }
+
+  async function build(job: PacsExportJob): Promise<Built> {
+    const { response: report, studyKey } = await service.loadReportView(job.studyInstanceUid);
+    if (studyKey !== job.studyKey) throw new PermanentError('the study is now known under another key');
+    assertSendable(report, job.allowDraft);
+    const source = await readSourceStudy(objects, config.buckets.originals, job.studyInstanceUid);
+    const sr = toDicomSr(report, source, { now: now(), ...(deps.organization ? { organization: deps.organization } : {}) });
+    const overlays: Buffer[] = [];
+    for (const finding of report.findings.filter(isPresentInReport)) overlays.push(await overlayFile(report, finding, source));
+    return { report, studyKey, files: [sr, ...overlays], overlays: overlays.length };
+  }
+
+  async function audit(job: PacsExportJob, revision: number, detail: string): Promise<void> {
+    const entry: AuditEntry = { at: now().toISOString(), actor: job.requestedBy, action: 'export', revision, detail: detail.slice(0, 2000) };
+    await service.recordAudit(job.studyKey, entry);
+  }
+
+  const worker = new Worker<unknown, PacsDelivery>(
+    QUEUE_NAMES.pacsExport,
+    async (job: Job<unknown, PacsDelivery>, token?: string) => {
+      const parsed = pacsExportJobSchema.safeParse(job.data);
+      if (!parsed.success) {
+        const problems = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+        logger.warn({ jobId: job.id, problems }, 'invalid PACS export job');
+        throw new UnrecoverableError(`invalid PACS export job: ${problems.join('; ')}`);
+      }
+      const data = parsed.data;
+      const before = progressOf(job);
+      const attempt = before.attempts + 1;
+      const log = logger.child({ jobId: job.id, studyKey: data.studyKey, attempt });
+      const attributes = { 'cxr.study_key': data.studyKey, 'cxr.revision': data.revision, 'messaging.message.attempt': attempt };
+      return runJobInSpan(QUEUE_NAMES.pacsExport, data.trace, attributes, async (span) => {
+        let built: Built | undefined;
+        try {
+          built = await build(data);
+          const answer = await stow.store(built.files);
+          const delivery: PacsDelivery = {
+            revision: built.report.revision,
+            signed: built.report.signed,
+            httpStatus: answer.httpStatus,
+            stored: answer.parsed ? answer.stored.length : built.files.length,
+            overlays: built.overlays,
+            warnings: answer.warnings.slice(0, 100),
+          };
+          await audit(
+            data,
+            built.report.revision,
+            `sent to the PACS (STOW-RS ${answer.httpStatus}): ${built.report.signed ? 'verified SR' : 'unverified draft SR'} and ${built.overlays} overlay` +
+              `${built.overlays === 1 ? '' : 's'}${attempt > 1 ? ` after ${attempt} attempts` : ''}${delivery.warnings.length > 0 ? `; warnings: ${delivery.warnings.join(', ')}` : ''}`,
+          );
+          await job.updateProgress({ attempts: attempt, lastError: null, nextAttemptAt: null } satisfies PacsExportProgress);
+          metrics.exports.inc({ outcome: 'delivered' });
+          span.setAttribute('cxr.outcome', 'delivered');
+          log.info({ revision: delivery.revision, overlays: delivery.overlays, httpStatus: delivery.httpStatus }, 'report sent to the PACS');
+          return delivery;
+        } catch (caught) {
+          const error = asPermanent(caught);
+          const reason = errorMessage(error);
+          const requestedAt = Date.parse(data.requestedAt);
+          const holdForRetry = async (why: string, retryAfterMs?: number): Promise<never> => {
+            const delay = retryDelayMs(attempt, policy, retryAfterMs);
+            // Within the hold time, the last attempt is at its end; past it (only to record a failure), after the delay.
+            const at = now().getTime();
+            const nextAttemptAt = at < requestedAt + maxHoldMs ? Math.min(at + delay, requestedAt + maxHoldMs) : at + delay;
+            await job.updateProgress({ attempts: attempt, lastError: why, nextAttemptAt: new Date(nextAttemptAt).toISOString() } satisfies PacsExportProgress);
+            await job.moveToDelayed(nextAttemptAt, token);
+            metrics.exports.inc({ outcome: 'retrying' });
+            span.setAttribute('cxr.outcome', 'retrying');
+            log.warn({ err: why, retryInMs: nextAttemptAt - at }, 'PACS export held for a retry');
+            throw new DelayedError();
+          };
+          if (!isPermanent(error) && now().getTime() - requestedAt < maxHoldMs) {
+            return holdForRetry(reason, error instanceof StowUnavailableError ? error.retryAfterMs : undefined);
+          }
+          const finalReason = isPermanent(error)
+            ? reason
+            : `the PACS could not take the report for ${config.pacs.maxHoldHours} h (${attempt} attempts); last error: ${reason}`;
+          try {
+            await audit(data, built?.report.revision ?? data.revision, `sending to the PACS failed: ${finalReason}`);
+          } catch (auditError) {
+            // A failure is final only with its audit entry: hold the job and decide again.
+            return holdForRetry(`recording the failure in the audit trail failed (${errorMessage(auditError)}); the failure was: ${finalReason}`);
+          }
+          await job.updateProgress({ attempts: attempt, lastError: reason, nextAttemptAt: null } satisfies PacsExportProgress);
+          metrics.exports.inc({ outcome: 'failed' });
+          span.setAttribute('cxr.outcome', 'failed');
+          log.warn({ err: finalReason }, 'PACS export failed');
+          throw new UnrecoverableError(finalReason);
+        }
+      });
+    },
+    {
+      connection: deps.connection,
+      prefix: config.queuePrefix,
+      concurrency: deps.concurrency ?? 2,
+      // A send cut short by a crash is simply sent again (same UIDs): allow a few.
+      maxStalledCount: 5,
+    },
+  );
+  worker.on('error', (error) => logger.error({ err: errorMessage(error) }, 'PACS export worker error'));
+  return worker;
+}
