@@ -3,6 +3,10 @@ import { findingCodingSchema, isoDateTimeSchema, pseudonymKeySchema } from './co
 
 export const executionProviderSchema = z.enum(['cuda', 'cpu']);
 
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** An inline heatmap PNG is ~0.5 KB; this bound (192 KB of PNG) only keeps a broken result from growing without limit. */
+const MAX_INLINE_HEATMAP_BASE64 = 256 * 1024;
+
 export const findingResultSchema = z
   .object({
     code: z.string().min(1).max(64),
@@ -12,14 +16,24 @@ export const findingResultSchema = z
     threshold: z.number().min(0).max(1),
     positive: z.boolean(),
     /**
-     * 8-bit grey PNG in the derived bucket, covering the image's extent (same aspect ratio) at about
-     * the model's own grid resolution (e.g. 27×32): readers upsample it to the image they draw on.
+     * The finding's heatmap: an 8-bit grey PNG covering the image's extent (same aspect ratio) at
+     * about the model's own grid resolution (e.g. 27×32, ~0.5 KB); readers upsample it to the image
+     * they draw on. Exactly one of the two fields is set:
+     * - `heatmapPng`: the PNG itself, base64, inline in the result (written since the worker stopped
+     *   storing one object per heatmap: the result is then the only object an analysis writes);
+     * - `heatmapKey`: the PNG as its own object in the derived bucket (results written before).
+     * Use `findingHeatmapPng` to read the inline form.
      */
-    heatmapKey: z.string().min(1).max(512),
+    heatmapPng: z.string().min(1).max(MAX_INLINE_HEATMAP_BASE64).regex(BASE64, 'heatmapPng must be base64').optional(),
+    heatmapKey: z.string().min(1).max(512).optional(),
     /** Heatmap maximum, normalised 0..1 in image coordinates. */
     peak: z.object({ x: z.number().min(0).max(1), y: z.number().min(0).max(1) }).strict(),
   })
-  .strict();
+  .strict()
+  .refine((f) => (f.heatmapPng === undefined) !== (f.heatmapKey === undefined), {
+    message: 'a finding has exactly one of heatmapPng (inline) and heatmapKey (stored apart)',
+    path: ['heatmapPng'],
+  });
 export type FindingResult = z.infer<typeof findingResultSchema>;
 
 export const imageResultSchema = z
@@ -55,3 +69,11 @@ export const analysisResultSchema = z
   })
   .strict();
 export type AnalysisResult = z.infer<typeof analysisResultSchema>;
+
+/**
+ * The PNG bytes of a finding's inline heatmap (`heatmapPng`), or null when the result predates
+ * inline heatmaps and names a stored object instead (`heatmapKey`: read it from the derived bucket).
+ */
+export function findingHeatmapPng(finding: Pick<FindingResult, 'heatmapPng'>): Buffer | null {
+  return finding.heatmapPng === undefined ? null : Buffer.from(finding.heatmapPng, 'base64');
+}

@@ -33,6 +33,10 @@ export const objectKeys = Object.freeze({
   analysisResult(studyKey: string, version: number): string {
     return `results/${studyKey}/v${version}/result.json`;
   },
+  /**
+   * A finding's heatmap stored as its own object: the layout of results written before heatmaps were
+   * inlined in the result JSON (`heatmapPng`). Still read for those results; no longer written.
+   */
   heatmap(studyKey: string, version: number, instanceKey: string, code: string): string {
     return `results/${studyKey}/v${version}/${instanceKey}/heatmaps/${code}.png`;
   },

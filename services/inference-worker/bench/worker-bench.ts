@@ -334,7 +334,7 @@ function printTables(bare: BareRow[], rows: ServiceRow[], bareFor: (batch: numbe
     'CPU ms/img: workers': round(r.cpuMsPerImage.workers), 's3rver+bench': round(r.cpuMsPerImage.s3rverAndBench), redis: round(r.cpuMsPerImage.redis),
   })));
   console.log('\nPer-job stage latency, mean / p50 / p95 ms (result timingsMs; job = BullMQ processedOn→finishedOn):');
-  const stages = ['load', 'fetch', 'decode', 'model', 'preprocess', 'vision', 'textDecode', 'store'];
+  const stages = ['load', 'fetch', 'decode', 'model', 'preprocess', 'vision', 'textDecode', 'encode', 'store'];
   console.table(rows.map((r) => Object.fromEntries([
     ['configuration', r.name],
     ...stages.map((s) => [s, r.stagesMs[s] ? `${round(r.stagesMs[s].mean)} / ${round(r.stagesMs[s].p50)} / ${round(r.stagesMs[s].p95)}` : '-']),

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
-  ANALYSIS_INPUT_CONTENT_TYPE, QUEUE_NAMES, analysisInputSize, analysisResultSchema, encodeAnalysisInput, reportEventSchema,
+  ANALYSIS_INPUT_CONTENT_TYPE, QUEUE_NAMES, analysisInputSize, analysisResultSchema, encodeAnalysisInput, findingHeatmapPng, reportEventSchema,
   type AnalysisRequest, type ReportEvent,
 } from '@cxr/contracts';
 import { freePort, startRedisServer, startS3Server, waitFor, type RedisServerHandle, type S3ServerHandle } from '@cxr/devstack';
@@ -14,6 +14,7 @@ import { REFERENCE_MODEL_DIR, loadModelPackageInThread, type ModelPackage } from
 import { generatePhantom, toUint16 } from '@cxr/phantom';
 import { ObjectStore, createMetricsRegistry, createRequestConnection, createWorkerConnection } from '@cxr/platform';
 import { startAnalysisWorker } from './analysis-worker.ts';
+import { ModelSlot } from './models/model-slot.ts';
 
 /** The worker against a real redis-server, s3rver and the reference model (in its thread, as main.ts runs it). */
 const bucket = `derived-${process.pid}`;
@@ -35,7 +36,7 @@ beforeAll(async () => {
   model = await loadModelPackageInThread(REFERENCE_MODEL_DIR, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
   worker = startAnalysisWorker({
     workerConnection: createWorkerConnection(redis.url), queueConnection: createRequestConnection(redis.url), queuePrefix: prefix,
-    objects, derivedBucket: bucket, model, concurrency: 2, batch: { maxImages: 4, maxWaitMs: 5 }, lockDurationMs: 10_000, stalledIntervalMs: 5_000,
+    objects, derivedBucket: bucket, models: new ModelSlot(model), concurrency: 2, batch: { maxImages: 4, maxWaitMs: 5 }, lockDurationMs: 10_000, stalledIntervalMs: 5_000,
     logger: pino({ level: 'silent' }), metrics: createMetricsRegistry('worker-test'),
   });
   analysisQueue = new Queue(QUEUE_NAMES.analysis, { connection: createWorkerConnection(redis.url), prefix });
@@ -87,7 +88,7 @@ async function eventsFor(studyKey: string): Promise<ReportEvent[]> {
 }
 
 describe('analysis worker', () => {
-  test('analyses a study, stores heatmaps and a valid result, and tells the report service', async () => {
+  test('analyses a study, stores one result with its heatmaps inline, and tells the report service', async () => {
     const studyKey = 'b'.repeat(32);
     const phantom = await putPresentation('inputs/b/p.png', 11, [{ code: 'pleural_effusion', side: 'left', tier: 'obvious' }]);
     const job = await analysisQueue.add('analyse', request(studyKey, 'inputs/b/p.png', phantom.width, phantom.height), { jobId: `${studyKey}.v1` });
@@ -101,8 +102,12 @@ describe('analysis worker', () => {
     expect(result.model.executionProvider).toBe('cpu');
     const effusion = result.images[0]!.findings.find((f) => f.code === 'pleural_effusion')!;
     expect(effusion.positive).toBe(true);
-    const heatmap = await sharp(await objects.get(bucket, effusion.heatmapKey)).metadata();
+    expect(effusion.heatmapKey).toBeUndefined();
+    const heatmap = await sharp(findingHeatmapPng(effusion)!).metadata();
     expect(heatmap.format).toBe('png');
+    expect(heatmap.channels).toBe(1);
+    // The result JSON is the only object the analysis wrote.
+    expect(await objects.list(bucket, `results/${studyKey}/`)).toEqual([completed.resultKey]);
     expect(Math.abs(heatmap.height! / heatmap.width! - phantom.height / phantom.width)).toBeLessThan(0.1);
   });
 
@@ -141,7 +146,7 @@ describe('analysis worker', () => {
     const result = analysisResultSchema.parse(await objects.getJson(bucket, completed.resultKey));
     expect(result.images[0]).toMatchObject({ width: phantom.width, height: phantom.height, imageKey: 'inputs/e/missing.png' });
     expect(result.images[0]!.findings.find((f) => f.code === 'pleural_effusion')!.positive).toBe(true);
-    const heatmap = await sharp(await objects.get(bucket, result.images[0]!.findings[0]!.heatmapKey)).metadata();
+    const heatmap = await sharp(findingHeatmapPng(result.images[0]!.findings[0]!)!).metadata();
     expect(Math.abs(heatmap.height! / heatmap.width! - phantom.height / phantom.width)).toBeLessThan(0.1);
   });
 

@@ -3,12 +3,12 @@ import {
   QUEUE_NAMES, REPORT_EVENT_JOB_OPTIONS, analysisRequestSchema, reportEventJobId,
   type AnalysisRequest, type ReportEvent,
 } from '@cxr/contracts';
-import type { ModelPackage } from '@cxr/inference';
 import { errorMessage, isPermanent, prom, publishInSpan, runJobInSpan, type Logger, type ObjectStore, type Redis } from '@cxr/platform';
 import type { Registry } from 'prom-client';
 import { analyseStudy } from './analysis/analyse-study.ts';
 import { MicroBatcher } from './analysis/micro-batcher.ts';
-import type { ImageAnalysis, PresentationImage } from '@cxr/inference';
+import type { PresentationImage } from '@cxr/inference';
+import type { ModelRun, ModelSlot } from './models/model-slot.ts';
 
 export interface AnalysisWorkerDeps {
   workerConnection: Redis;
@@ -16,7 +16,8 @@ export interface AnalysisWorkerDeps {
   queuePrefix: string;
   objects: ObjectStore;
   derivedBucket: string;
-  model: ModelPackage;
+  /** The model in service (replaceable while jobs run: see models/model-registry.ts). */
+  models: ModelSlot;
   concurrency: number;
   batch: { maxImages: number; maxWaitMs: number };
   lockDurationMs: number;
@@ -42,9 +43,6 @@ export function startAnalysisWorker(deps: AnalysisWorkerDeps) {
     name: 'cxr_worker_stage_seconds', help: 'Per-stage latency of analysis jobs', labelNames: ['stage'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [deps.metrics],
   });
-  new prom.Gauge({ name: 'cxr_worker_execution_provider', help: 'Execution provider in use (1 = active)', labelNames: ['provider'] as const, registers: [deps.metrics] })
-    .set({ provider: deps.model.executionProvider }, 1);
-
   // What is really waiting for a worker: BullMQ keeps prioritised jobs in a sorted set, not the
   // wait list, so a scaler reading only `wait` would see zero. KEDA scales on this gauge.
   const analysisQueue = new Queue<AnalysisRequest>(QUEUE_NAMES.analysis, { connection: deps.queueConnection, prefix: deps.queuePrefix });
@@ -72,10 +70,10 @@ export function startAnalysisWorker(deps: AnalysisWorkerDeps) {
     name: 'cxr_worker_batch_size', help: 'Images per model call (dynamic batching)',
     buckets: [1, 2, 4, 8, 16, 32], registers: [deps.metrics],
   });
-  const batcher = new MicroBatcher<PresentationImage, ImageAnalysis>({
+  const batcher = new MicroBatcher<PresentationImage, ModelRun>({
     maxItems: deps.batch.maxImages,
     maxWaitMs: deps.batch.maxWaitMs,
-    run: (images) => deps.model.analyse(images),
+    run: (images) => deps.models.analyse(images),
     onBatch: (size) => batchSize.observe(size),
   });
 
@@ -102,7 +100,7 @@ export function startAnalysisWorker(deps: AnalysisWorkerDeps) {
     const started = performance.now();
     try {
       const { result, resultKey, inputs } = await analyseStudy(request, {
-        objects: deps.objects, derivedBucket: deps.derivedBucket, model: deps.model, analyse: (images) => batcher.submit(images),
+        objects: deps.objects, derivedBucket: deps.derivedBucket, analyse: (images) => batcher.submit(images),
       });
       await emit({
         type: 'analysis-completed', studyKey: request.studyKey, version: request.version, analysisId: request.analysisId,
@@ -112,7 +110,7 @@ export function startAnalysisWorker(deps: AnalysisWorkerDeps) {
       for (const kind of inputs) inputsRead.inc({ kind });
       stageSeconds.observe({ stage: 'total' }, (performance.now() - started) / 1000);
       jobs.inc({ outcome: 'completed' });
-      log.info({ images: result.images.length, ms: Math.round(performance.now() - started), provider: result.model.executionProvider }, 'analysis completed');
+      log.info({ images: result.images.length, ms: Math.round(performance.now() - started), model: `${result.model.id}@${result.model.version}`, provider: result.model.executionProvider }, 'analysis completed');
       return { resultKey };
     } catch (error) {
       if (!isPermanent(error)) {

@@ -1,11 +1,23 @@
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { booleanSchema, listSchema, parseEnv, portSchema, positiveIntSchema, sharedEnvSchema, toSharedConfig, type SharedConfig } from '@cxr/platform';
+import { REFERENCE_MODEL_DIR } from '@cxr/inference';
+import { parseModelRef, parseModelSource, type ModelRef, type ModelSource } from './models/model-ref.ts';
+import { ConfigError, booleanSchema, listSchema, parseEnv, portSchema, positiveIntSchema, sharedEnvSchema, toSharedConfig, type SharedConfig } from '@cxr/platform';
 
 export const envSchema = sharedEnvSchema.extend({
   WORKER_HTTP_HOST: z.string().default('127.0.0.1'),
   WORKER_HTTP_PORT: portSchema.default(8081),
-  /** Model package directory; defaults to the reference model shipped in models/reference-cxr. */
-  WORKER_MODEL_DIR: z.string().optional(),
+  /** A model package directory used as it is (no registry); the default when WORKER_MODEL is unset is the reference model in models/reference-cxr. */
+  WORKER_MODEL_DIR: z.string().min(1).optional(),
+  /** The model version to run, `id@version`, looked up in WORKER_MODEL_SOURCE (the Redis key `{QUEUE_PREFIX}:worker:model` overrides it once set). */
+  WORKER_MODEL: z.string().min(1).optional(),
+  /** Where `id@version` is found: a directory (default: the repo's models/) or `s3://bucket[/prefix]`. */
+  WORKER_MODEL_SOURCE: z.string().min(1).optional(),
+  /** Where packages downloaded from a bucket are kept (checked again before each use). */
+  WORKER_MODEL_CACHE_DIR: z.string().min(1).optional(),
+  /** How often the model key is read, in ms (0 = only on SIGHUP). */
+  WORKER_MODEL_POLL_MS: z.coerce.number().int().min(0).default(10_000),
   /** `cpu`, or `cuda,cpu` to use the GPU when its libraries load (falls back to CPU otherwise). */
   WORKER_EXECUTION_PROVIDERS: listSchema.pipe(z.array(z.enum(['cuda', 'cpu'])).min(1)).default(['cpu']),
   /**
@@ -30,7 +42,11 @@ export const envSchema = sharedEnvSchema.extend({
 
 export interface WorkerConfig extends SharedConfig {
   http: { host: string; port: number };
-  modelDir: string | undefined;
+  /** The first model to load: a directory as it is, or a version from `modelSource`. */
+  model: { kind: 'dir'; dir: string } | { kind: 'ref'; ref: ModelRef };
+  modelSource: ModelSource;
+  modelCacheDir: string;
+  modelPollMs: number;
   executionProviders: ('cuda' | 'cpu')[];
   intraOpThreads: number;
   modelThread: boolean;
@@ -43,10 +59,22 @@ export interface WorkerConfig extends SharedConfig {
 
 export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
   const e = parseEnv(envSchema, env);
+  if (e.WORKER_MODEL && e.WORKER_MODEL_DIR) throw new ConfigError('Invalid configuration: set WORKER_MODEL (id@version from WORKER_MODEL_SOURCE) or WORKER_MODEL_DIR (a package directory), not both');
+  let model: WorkerConfig['model'];
+  let modelSource: ModelSource;
+  try {
+    model = e.WORKER_MODEL ? { kind: 'ref', ref: parseModelRef(e.WORKER_MODEL) } : { kind: 'dir', dir: e.WORKER_MODEL_DIR ?? REFERENCE_MODEL_DIR };
+    modelSource = parseModelSource(e.WORKER_MODEL_SOURCE ?? dirname(REFERENCE_MODEL_DIR));
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration: WORKER_MODEL / WORKER_MODEL_SOURCE: ${(error as Error).message}`);
+  }
   return {
     ...toSharedConfig(e),
     http: { host: e.WORKER_HTTP_HOST, port: e.WORKER_HTTP_PORT },
-    modelDir: e.WORKER_MODEL_DIR,
+    model,
+    modelSource,
+    modelCacheDir: e.WORKER_MODEL_CACHE_DIR ?? join(tmpdir(), 'cxr-model-cache'),
+    modelPollMs: e.WORKER_MODEL_POLL_MS,
     executionProviders: e.WORKER_EXECUTION_PROVIDERS,
     intraOpThreads: e.WORKER_INTRA_OP_THREADS,
     modelThread: e.WORKER_MODEL_THREAD,

@@ -50,7 +50,7 @@ export function composeDraft(result: AnalysisResult, context: DraftContext): Rep
         threshold: finding.threshold,
         positive: finding.positive,
         peak: { x: finding.peak.x, y: finding.peak.y },
-        heatmapKey: finding.heatmapKey,
+        ...(finding.heatmapKey !== undefined ? { heatmapKey: finding.heatmapKey } : {}),
         overlayKey: objectKeys.overlay(result.studyKey, result.version, image.instanceKey, finding.code),
         confidence: confidenceBand(finding.probability, finding.threshold),
         side: geometry.side,

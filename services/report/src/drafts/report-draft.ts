@@ -17,8 +17,12 @@ export const draftFindingSchema = z
     threshold: z.number().min(0).max(1),
     positive: z.boolean(),
     peak: z.object({ x: z.number(), y: z.number() }).strict(),
-    /** Raw 8-bit heatmap in the derived bucket. */
-    heatmapKey: z.string().min(1),
+    /**
+     * Raw 8-bit heatmap PNG stored on its own in the derived bucket (analyses written before heatmaps
+     * were inlined). Absent: the heatmap is inline in the analysis result of this draft's study and
+     * version (`results/{studyKey}/v{version}/result.json`, finding `heatmapPng`).
+     */
+    heatmapKey: z.string().min(1).optional(),
     /** Colour-mapped overlay in the reports bucket. */
     overlayKey: z.string().min(1),
     // Added after the first drafts were stored: optional here, so older revisions still parse,

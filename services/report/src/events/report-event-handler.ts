@@ -1,5 +1,6 @@
 import {
   analysisResultSchema,
+  findingHeatmapPng,
   objectKeys,
   type AnalysisCompletedEvent,
   type AnalysisFailedEvent,
@@ -124,7 +125,8 @@ export class ReportEventHandler {
     const { objects, derivedBucket, reportsBucket, metrics } = this.deps;
     const stopTimer = metrics.draftComposition.startTimer();
     const result = await this.loadResult(event);
-    // Overlays are rendered and the findings' side, zone and region read from the same heatmaps.
+    // Overlays are rendered and the findings' side, zone and region read from the same heatmaps:
+    // inline in the result (`heatmapPng`), or for results written before that, one object each.
     const geometry = new Map<string, FindingGeometry>();
     for (const image of result.images) {
       // The preview key comes with study-received; if that has not been processed yet, the
@@ -135,7 +137,7 @@ export class ReportEventHandler {
       const preview = await objects.get(derivedBucket, previewKey, 32 * 1024 * 1024);
       await Promise.all(
         image.findings.map(async (finding) => {
-          const heatmap = await objects.get(derivedBucket, finding.heatmapKey, 32 * 1024 * 1024);
+          const heatmap = findingHeatmapPng(finding) ?? (await objects.get(derivedBucket, finding.heatmapKey!, 32 * 1024 * 1024));
           const overlay = await renderOverlay(preview, heatmap);
           await objects.put(reportsBucket, objectKeys.overlay(result.studyKey, result.version, image.instanceKey, finding.code), overlay, 'image/png');
           geometry.set(`${image.instanceKey}/${finding.code}`, await heatmapGeometry(heatmap, finding.peak, finding.code));

@@ -6,8 +6,10 @@ import {
   analysisCompletedEvent,
   analysisFailedEvent,
   analysisResult,
+  fixtureHeatmap,
   fixtureImage,
   putAnalysisOutputs,
+  withInlineHeatmaps,
   randomKey,
   studyReceivedEvent,
   type FixtureImage,
@@ -83,9 +85,10 @@ async function getPng(url: string): Promise<Buffer> {
   return res.body as Buffer;
 }
 
-async function analysedStudy(images: FixtureImage[] = [fixtureImage(300, 400)], version = 1) {
+async function analysedStudy(images: FixtureImage[] = [fixtureImage(300, 400)], version = 1, layout: 'heatmap objects' | 'inline heatmaps' = 'heatmap objects') {
   const studyKey = randomKey();
-  const result = analysisResult(studyKey, version, images);
+  const stored = analysisResult(studyKey, version, images);
+  const result = layout === 'inline heatmaps' ? await withInlineHeatmaps(stored) : stored;
   const { resultKey } = await putAnalysisOutputs(svc.objects, svc.config.buckets.derived, result);
   const received = studyReceivedEvent(studyKey, version, images);
   return { studyKey, result, received, completed: analysisCompletedEvent(result, resultKey) };
@@ -125,7 +128,7 @@ describe('report-events consumer and report API', () => {
     expect([overlay.width, overlay.height]).toEqual([300, 400]);
 
     const heatmap = await getPng(finding.heatmapUrl);
-    const stored = await svc.objects.get(svc.config.buckets.derived, result.images[0]!.findings[0]!.heatmapKey);
+    const stored = await svc.objects.get(svc.config.buckets.derived, result.images[0]!.findings[0]!.heatmapKey!);
     expect(heatmap.equals(stored)).toBe(true);
 
     // The overlay is stored where the layout says, in the reports bucket.
@@ -136,6 +139,29 @@ describe('report-events consumer and report API', () => {
     expect(metrics.text).toMatch(/cxr_report_events_processed_total\{[^}]*type="analysis-completed"[^}]*outcome="applied"[^}]*\} 1/);
     expect(metrics.text).toMatch(/cxr_report_reports\{[^}]*status="draft"[^}]*\} 1/);
     expect(metrics.text).toMatch(/cxr_report_draft_composition_seconds_count\{[^}]*\} 1/);
+  });
+
+  test('composes a draft from a result with inline heatmaps, and serves each finding\'s heatmap PNG out of it', async () => {
+    const image = fixtureImage(300, 400);
+    const { received, completed, result } = await analysedStudy([image], 1, 'inline heatmaps');
+    expect(await svc.objects.list(svc.config.buckets.derived, `results/${result.studyKey}/`)).toEqual([completed.resultKey]);
+    await svc.addEvent(received);
+    await svc.addEvent(completed);
+    const report = await waitForStatus(received.studyInstanceUid, 'draft');
+    expect(report.findings.map((f) => f.code)).toEqual(['pleural-effusion', 'pneumothorax']);
+    const effusion = report.findings[0]!;
+    // Side, zone and region are read from the heatmap: the same as from the same map stored as an object.
+    const legacy = await analysedStudy([fixtureImage(300, 400)], 1, 'heatmap objects');
+    await svc.addEvent(legacy.received);
+    await svc.addEvent(legacy.completed);
+    const legacyReport = await waitForStatus(legacy.received.studyInstanceUid, 'draft');
+    expect([effusion.side, effusion.zone, effusion.region]).toEqual([legacyReport.findings[0]!.side, legacyReport.findings[0]!.zone, legacyReport.findings[0]!.region]);
+    expect(effusion.side).not.toBeNull();
+
+    const overlay = await getPng(effusion.overlayUrl);
+    expect(overlay.equals(await getPng(legacyReport.findings[0]!.overlayUrl))).toBe(true);
+    expect((await getPng(effusion.heatmapUrl)).equals(await fixtureHeatmap())).toBe(true);
+    expect((await getPng(report.findings[1]!.heatmapUrl)).equals(Buffer.from(result.images[0]!.findings[1]!.heatmapPng!, 'base64'))).toBe(true);
   });
 
   test('shows the draft when analysis-completed is processed before study-received', async () => {

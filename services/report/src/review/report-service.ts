@@ -1,5 +1,6 @@
 import {
   dicomUidSchema,
+  objectKeys,
   reportResponseSchema,
   type Actor,
   type AuditAction,
@@ -49,6 +50,11 @@ export interface ReportView {
 export interface StoredImage {
   bucket: string;
   key: string;
+  /**
+   * Set when the image is a finding's heatmap held inline in the analysis result JSON at `key`
+   * (analyses written since heatmaps were inlined): which image's finding to take out of it.
+   */
+  inResult?: { instanceKey: string; code: string };
 }
 
 export interface ReportService {
@@ -213,7 +219,13 @@ export function createReportService(deps: ReportServiceDeps): ReportService {
       if (matches.length === 0) throw new HttpError(404, 'finding-not-found', 'the report has no such finding');
       if (matches.length > 1) throw new HttpError(400, 'sop-instance-uid-required', 'several images have this finding: add ?sopInstanceUid=');
       const finding = matches[0]!;
-      return kind === 'overlay' ? { bucket: buckets.reports, key: finding.overlayKey } : { bucket: buckets.derived, key: finding.heatmapKey };
+      if (kind === 'overlay') return { bucket: buckets.reports, key: finding.overlayKey };
+      if (finding.heatmapKey) return { bucket: buckets.derived, key: finding.heatmapKey }; // stored apart (older analyses)
+      return {
+        bucket: buckets.derived,
+        key: objectKeys.analysisResult(shown!.draft.studyKey, shown!.draft.version),
+        inResult: { instanceKey: finding.instanceKey, code: finding.code },
+      };
     },
 
     async previewImage(studyInstanceUid, sopInstanceUid) {

@@ -98,6 +98,20 @@ export function analysisResult(studyKey: string, version: number, images: Fixtur
   };
 }
 
+/** The heatmap every fixture finding has: hot in the lower right quarter's inner part. */
+export function fixtureHeatmap(): Promise<Buffer> {
+  return hotBoxHeatmap(24, 32, { x0: 0.5, y0: 0.5, x1: 0.75, y1: 0.75 });
+}
+
+/** `result` as the worker writes it now: each finding's heatmap inline (`heatmapPng`) instead of an object of its own. */
+export async function withInlineHeatmaps(result: AnalysisResult): Promise<AnalysisResult> {
+  const heatmapPng = (await fixtureHeatmap()).toString('base64');
+  return {
+    ...result,
+    images: result.images.map((image) => ({ ...image, findings: image.findings.map(({ heatmapKey: _stored, ...finding }) => ({ ...finding, heatmapPng })) })),
+  };
+}
+
 /** What ingest and the worker leave in the derived bucket: previews, heatmaps and the result JSON. */
 export async function putAnalysisOutputs(
   objects: { put(bucket: string, key: string, body: Buffer, contentType: string): Promise<void>; putJson(bucket: string, key: string, value: unknown): Promise<void> },
@@ -109,8 +123,7 @@ export async function putAnalysisOutputs(
     const preview = await greyPng(image.width, image.height, (x, y) => (60 + ((x + y) >> 2)) % 200);
     await objects.put(derivedBucket, objectKeys.preview(result.studyKey, image.instanceKey), preview, 'image/png');
     for (const finding of image.findings) {
-      const heatmap = await hotBoxHeatmap(24, 32, { x0: 0.5, y0: 0.5, x1: 0.75, y1: 0.75 });
-      await objects.put(derivedBucket, finding.heatmapKey, heatmap, 'image/png');
+      if (finding.heatmapKey) await objects.put(derivedBucket, finding.heatmapKey, await fixtureHeatmap(), 'image/png');
     }
   }
   const resultKey = objectKeys.analysisResult(result.studyKey, result.version);
