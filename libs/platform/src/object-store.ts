@@ -1,5 +1,7 @@
-import { Client } from 'minio';
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { Client } from 'minio';
 import { PermanentError, TransientError } from './errors.ts';
 
 export interface S3Settings {
@@ -23,6 +25,13 @@ export class ObjectTooLargeError extends PermanentError {
   }
 }
 
+export interface PutOptions {
+  /** User metadata, stored as `x-amz-meta-*`. */
+  metadata?: Record<string, string>;
+  /** The body's SHA-256 in hex, when the caller already computed it (it is what the PUT is signed with). */
+  sha256?: string;
+}
+
 export interface ObjectInfo {
   size: number;
   etag: string;
@@ -33,6 +42,9 @@ export interface ObjectInfo {
 // Objects up to this size go up as a single PUT. s3rver (local runs) lacks the multipart
 // listing the client uses above its part size, and nothing we store comes near it.
 const SINGLE_PUT_LIMIT = 512 * 1024 * 1024;
+
+/** S3 user metadata travels as `x-amz-meta-*` headers (as the client's putObject prefixes it). */
+const USER_METADATA_PREFIX = 'x-amz-meta-';
 
 function isNotFound(error: unknown): boolean {
   const code = (error as { code?: string } | null)?.code;
@@ -80,9 +92,31 @@ export class ObjectStore {
     }
   }
 
-  async put(bucket: string, key: string, body: Buffer, contentType: string, metadata: Record<string, string> = {}): Promise<void> {
+  /**
+   * Stores `body` with one signed PUT.
+   *
+   * Over http the request is signed with the body's SHA-256 (a server that checks it, as MinIO
+   * does, refuses a body damaged on the way rather than storing it): `options.sha256` when the
+   * caller already has it, else computed here. We call the client's request layer rather than
+   * `putObject` because `putObject` copies the buffer and, over http, computes an MD5 it never
+   * sends on top of that SHA-256: for an 8 MB DICOM instance that was ~20 ms of a C-STORE's time.
+   * Over https the client's own `putObject` (UNSIGNED-PAYLOAD with Content-MD5) is used unchanged.
+   */
+  async put(bucket: string, key: string, body: Buffer, contentType: string, options: PutOptions = {}): Promise<void> {
+    const headers: Record<string, string | number> = { 'Content-Type': contentType };
+    for (const [name, value] of Object.entries(options.metadata ?? {})) {
+      headers[name.toLowerCase().startsWith(USER_METADATA_PREFIX) ? name : USER_METADATA_PREFIX + name] = value;
+    }
     try {
-      await this.client.putObject(bucket, key, body, body.length, { 'Content-Type': contentType, ...metadata });
+      if (!this.client.enableSHA256) {
+        await this.client.putObject(bucket, key, body, body.length, headers);
+        return;
+      }
+      headers['Content-Length'] = body.length;
+      const payloadSha256 = options.sha256 ?? createHash('sha256').update(body).digest('hex');
+      const response = await this.client.makeRequestStreamAsync({ method: 'PUT', bucketName: bucket, objectName: key, headers }, body, payloadSha256, [200], '');
+      response.resume();
+      await finished(response);
     } catch (error) {
       throw wrap(error, `put ${bucket}/${key}`);
     }

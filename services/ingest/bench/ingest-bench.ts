@@ -1,7 +1,8 @@
 /**
  * DIMSE receive throughput: the same batch sent by `dcmsend` (TCP_NODELAY=1) to
  *   ours     the ingest service in-process, with a real redis-server (AOF on) and s3rver on local
- *            disk; it answers success only after the object is stored and recorded;
+ *            disk (on its own thread, as the object store is its own server in production); it
+ *            answers success only after the object is stored and recorded;
  *   orthanc  Debian's Orthanc 1.10 with its own temp storage (configuration as shipped);
  *   ceiling  DCMTK `storescp --ignore`, which receives and discards: the network and sender limit.
  * Each send is timed from dcmsend's start to its exit, one receiver after another.
@@ -13,9 +14,11 @@
  * each receiver gets a short distinct warm-up batch. Between our batches the bench waits for the
  * study completions the association end triggered (decode, analysis image) so that they do not
  * steal the 2 cores from the next measurement; that time is reported apart ("post-processing").
+ * Then the same files are PUT straight to our s3rver (the storage floor: how much of our time is
+ * s3rver's own).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify, parseArgs } from 'node:util';
@@ -118,6 +121,21 @@ async function startStorescp(aeTitle: string): Promise<{ target: Target; child: 
   return { target: { host: '127.0.0.1', port, aeTitle }, child };
 }
 
+/**
+ * The storage floor: the batch's files PUT one after another to our s3rver through the same
+ * client (ObjectStore, the minio client), as the C-STOREs store them, without DIMSE, parsing or
+ * Redis. Files are read into memory first; only the PUTs are timed. Keys are outside `studies/`.
+ */
+async function timedPuts(objects: ObjectStore, bucket: string, name: string, batch: Batch): Promise<number> {
+  process.stdout.write(`  PUT ${batch.instances} ${name} files straight to s3rver ... `);
+  const files = readdirSync(batch.dir).sort().map((f) => ({ f, bytes: readFileSync(join(batch.dir, f)) }));
+  const started = process.hrtime.bigint();
+  for (const { f, bytes } of files) await objects.put(bucket, `put-alone/${name}/${f}`, bytes, 'application/dicom');
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  console.log(`${seconds.toFixed(3)} s`);
+  return seconds;
+}
+
 /** Waits until the study-completion queue has nothing waiting or active (delayed fallbacks aside). */
 async function drainCompletions(redisUrl: string, prefix: string): Promise<number> {
   // A connection we pass in is ours to close: Queue.close() leaves it open.
@@ -155,13 +173,14 @@ async function main(): Promise<void> {
 
     const seconds: Record<BatchName, Partial<Record<Receiver, number>>> = { small: {}, large: {} };
     let postProcessingSeconds = 0;
+    const putAloneSeconds: Partial<Record<BatchName, number>> = {};
 
     // ours
     {
       const redis = await startRedisServer({ port: await freePort(), dir: join(dir, 'redis'), appendonly: true });
       stops.push(() => redis.stop());
       const buckets = { BUCKET_ORIGINALS: 'bench-originals', BUCKET_DERIVED: 'bench-derived', BUCKET_REPORTS: 'bench-reports' };
-      const s3 = await startS3Server({ port: await freePort(), dir: join(dir, 's3'), buckets: Object.values(buckets) });
+      const s3 = await startS3Server({ port: await freePort(), dir: join(dir, 's3'), buckets: Object.values(buckets), thread: true });
       stops.push(() => s3.stop());
       const prefix = `ingest-bench-${process.pid}`;
       const config = loadConfig({
@@ -179,9 +198,11 @@ async function main(): Promise<void> {
         seconds[name].ours = await timedSend(batches[name], target);
         postProcessingSeconds += await drainCompletions(redis.url, prefix);
       }
-      const stored = await new ObjectStore(config.s3).list(buckets.BUCKET_ORIGINALS, 'studies/');
+      const objects = new ObjectStore(config.s3);
+      const stored = await objects.list(buckets.BUCKET_ORIGINALS, 'studies/');
       const expected = batches.small.instances + batches.large.instances + warmupBatch.ours!.instances;
       if (stored.length !== expected) throw new Error(`ours: ${stored.length} objects stored, expected ${expected}`);
+      for (const name of BATCHES) putAloneSeconds[name] = await timedPuts(objects, buckets.BUCKET_ORIGINALS, name, batches[name]);
       await ingest.stop();
       stops.splice(stops.indexOf(stopIngest), 1);
       console.log(`ours: done (post-processing after the sends took ${round(postProcessingSeconds, 1)} s)`);
@@ -245,6 +266,16 @@ async function main(): Promise<void> {
     const ratioToCeiling = round(result.total.seconds.ceiling / result.total.seconds.ours, 3);
     console.log(`total: ours is ${ratioToOrthanc}x Orthanc's throughput and ${ratioToCeiling}x the storescp --ignore ceiling`);
     console.log(`our study completions after the sends (not timed above): ${round(postProcessingSeconds, 1)} s`);
+    const putAlone = Object.fromEntries(BATCHES.map((b) => {
+      const msPerInstance = (1000 * putAloneSeconds[b]!) / result[b].instances;
+      const oursMsPerInstance = (1000 * result[b].seconds.ours) / result[b].instances;
+      return [b, { seconds: round(putAloneSeconds[b]!, 3), msPerInstance: round(msPerInstance, 2), shareOfOurs: round(msPerInstance / oursMsPerInstance, 2) }];
+    })) as Record<BatchName, { seconds: number; msPerInstance: number; shareOfOurs: number }>;
+    for (const b of BATCHES) {
+      const ours = (1000 * result[b].seconds.ours) / result[b].instances;
+      const orthanc = (1000 * result[b].seconds.orthanc) / result[b].instances;
+      console.log(`${b}: ours ${round(ours, 2)} ms per instance, of which a bare s3rver PUT of the same bytes takes ${putAlone[b].msPerInstance} ms; Orthanc ${round(orthanc, 2)} ms`);
+    }
 
     if (args.out) {
       const json = {
@@ -254,6 +285,7 @@ async function main(): Promise<void> {
         ratioToCeiling,
         batches: result,
         postProcessingSeconds: round(postProcessingSeconds, 2),
+        s3rverPutAlone: putAlone,
         settings: { small: smallCount, large: largeCount, sender: 'dcmsend (TCP_NODELAY=1)', measuredAt: new Date().toISOString() },
       };
       writeFileSync(args.out, `${JSON.stringify(json, null, 2)}\n`);

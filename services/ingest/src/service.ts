@@ -25,6 +25,8 @@ export interface IngestService {
 }
 
 const DIMSE_FALLBACK_COMPLETION_MS = 5 * 60_000;
+/** The fallback then fires between 4.5 and 5 minutes after a study's last instance on an association that never ended. */
+const DIMSE_FALLBACK_RESCHEDULE_MS = 30_000;
 
 /**
  * Wires the ingest service: DIMSE SCP and STOW-RS receive instances into the InstanceStore;
@@ -70,8 +72,9 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
     logger, received, metrics, checkReady,
   });
 
-  // Studies touched by each open association, completed when it is released.
-  const associationStudies = new Map<string, Set<string>>();
+  // Studies touched by each open association, completed when it is released, with when each
+  // study's fallback completion was last (re)scheduled by that association.
+  const associationStudies = new Map<string, Map<string, number>>();
   const dimse = createDimseServer({
     host: config.dimse.host,
     port: config.dimse.port,
@@ -83,12 +86,18 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
     logger,
     async onInstance(file, ctx) {
       try {
-        const accepted = await instances.accept(file, { protocol: 'dimse', sender: ctx.callingAeTitle });
+        const accepted = await instances.accept(file, { protocol: 'dimse', sender: ctx.callingAeTitle, sha256: ctx.sha256 });
         let studies = associationStudies.get(ctx.associationId);
-        if (!studies) associationStudies.set(ctx.associationId, (studies = new Set()));
-        studies.add(accepted.studyInstanceUid);
-        // If the association never ends cleanly, the study still completes after a while.
-        await scheduler.instanceOverDimse(accepted.studyInstanceUid);
+        if (!studies) associationStudies.set(ctx.associationId, (studies = new Map()));
+        // If the association never ends cleanly, the study still completes after a while. Pushing
+        // that fallback back is a queue round trip (~10% of a small instance's C-STORE), so one
+        // association does it at most every DIMSE_FALLBACK_RESCHEDULE_MS per study.
+        const lastScheduled = studies.get(accepted.studyInstanceUid) ?? Number.NEGATIVE_INFINITY;
+        studies.set(accepted.studyInstanceUid, lastScheduled);
+        if (Date.now() - lastScheduled >= DIMSE_FALLBACK_RESCHEDULE_MS) {
+          await scheduler.instanceOverDimse(accepted.studyInstanceUid);
+          studies.set(accepted.studyInstanceUid, Date.now());
+        }
         received.inc({ protocol: 'dimse', outcome: accepted.outcome });
       } catch (error) {
         received.inc({ protocol: 'dimse', outcome: error instanceof InstanceRejectedError ? 'rejected' : 'unavailable' });
@@ -97,7 +106,7 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
       }
     },
     async onAssociationEnd(ctx) {
-      const studies = associationStudies.get(ctx.associationId) ?? new Set<string>();
+      const studies = [...(associationStudies.get(ctx.associationId)?.keys() ?? [])];
       associationStudies.delete(ctx.associationId);
       if (!ctx.released) return; // aborted: the fallback completion covers what was stored
       for (const study of studies) {

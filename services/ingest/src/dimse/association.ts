@@ -15,7 +15,7 @@
  * onInstance runs, so what it does (storing, scheduling the study's completion) joins the trace.
  * Attributes are AE titles, SOP classes, transfer syntaxes and statuses: never instance UIDs.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, type Hash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { encodeFileMetaInformation, IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '@cxr/dicom';
 import {
@@ -84,6 +84,20 @@ interface MessageInAssembly {
   dataBytes: number;
   /** Over maxInstanceBytes: the rest is read and dropped, the answer will be 0xA700. */
   oversize: boolean;
+  /** For a C-STORE whose file meta information could be written: the file being received. */
+  file?: FileInAssembly;
+}
+
+/**
+ * The Part 10 file a C-STORE becomes, hashed as its data set arrives: the SHA-256 of the data
+ * set and of the whole file (meta information + data set) are ready when the last fragment is,
+ * instead of being computed over the assembled file after it (~10 ms for an 8 MB instance, while
+ * the sender waits for our answer).
+ */
+interface FileInAssembly {
+  meta: Buffer;
+  dataSetHash: Hash;
+  fileHash: Hash;
 }
 
 interface CompleteMessage {
@@ -92,6 +106,7 @@ interface CompleteMessage {
   dataChunks: Buffer[];
   dataBytes: number;
   oversize: boolean;
+  file?: FileInAssembly;
 }
 
 export class Association {
@@ -187,7 +202,7 @@ export class Association {
         return;
       case 'established':
         if (pdu.type === PduType.PDataTf) {
-          for (const pdv of decodePDataTf(pdu.body)) this.onPdv(pdv);
+          for (const pdv of decodePDataTf(pdu.segments)) this.onPdv(pdv);
           return;
         }
         if (pdu.type === PduType.ReleaseRq) {
@@ -271,25 +286,57 @@ export class Association {
       if (message !== undefined && message.context.id !== context.id) throw new DimseProtocolError('command fragments on two presentation contexts');
       const assembling = message ?? { context, commandChunks: [], commandBytes: 0, dataChunks: [], dataBytes: 0, oversize: false };
       this.assembling = assembling;
-      assembling.commandBytes += pdv.data.length;
+      assembling.commandBytes += pdv.length;
       if (assembling.commandBytes > MAX_COMMAND_SET_LENGTH) throw new DimseProtocolError('command set longer than 64 KiB');
-      assembling.commandChunks.push(pdv.data);
+      assembling.commandChunks.push(...pdv.data);
       if (!pdv.isLast) return;
       assembling.command = decodeCommandSet(Buffer.concat(assembling.commandChunks, assembling.commandBytes));
       assembling.commandChunks = [];
       if (assembling.command.commandDataSetType === NO_DATA_SET) this.complete(assembling);
+      else assembling.file = this.fileFor(assembling.command, assembling.context);
       return;
     }
     if (pdv.isCommand) throw new DimseProtocolError('command fragment inside a data set', AbortReason.UnexpectedPduParameter);
     if (pdv.presentationContextId !== message.context.id) throw new DimseProtocolError('data set fragment on another presentation context');
-    message.dataBytes += pdv.data.length;
+    message.dataBytes += pdv.length;
     if (!message.oversize && message.dataBytes > this.host.options.maxInstanceBytes) {
       // Keep reading to stay in step with the sender, but hold nothing more.
       message.oversize = true;
       message.dataChunks = [];
+      delete message.file;
     }
-    if (!message.oversize) message.dataChunks.push(pdv.data);
+    if (!message.oversize) {
+      // Views of the received chunks: the one copy is made when the file is assembled in store().
+      for (const part of pdv.data) {
+        message.dataChunks.push(part);
+        message.file?.dataSetHash.update(part);
+        message.file?.fileHash.update(part);
+      }
+    }
     if (pdv.isLast) this.complete(message);
+  }
+
+  /**
+   * The file meta information for a C-STORE request, written as soon as its command set is in,
+   * so that the data set can be hashed as it arrives. Undefined when there is nothing to store or
+   * the UIDs cannot be written: store() then answers the request without a file.
+   */
+  private fileFor(command: CommandSet, context: NegotiatedContext): FileInAssembly | undefined {
+    const { affectedSopClassUid, affectedSopInstanceUid } = command;
+    if (command.commandField !== CommandField.CStoreRq || context.kind !== 'storage') return undefined;
+    if (affectedSopClassUid !== context.abstractSyntaxUid || affectedSopInstanceUid === undefined || affectedSopInstanceUid === '') return undefined;
+    let meta: Buffer;
+    try {
+      meta = encodeFileMetaInformation({
+        mediaStorageSopClassUid: affectedSopClassUid,
+        mediaStorageSopInstanceUid: affectedSopInstanceUid,
+        transferSyntaxUid: context.transferSyntaxUid,
+        sourceApplicationEntityTitle: this.callingAeTitle.slice(0, 16),
+      });
+    } catch {
+      return undefined; // invalid UIDs in the command set: store() refuses the request
+    }
+    return { meta, dataSetHash: createHash('sha256'), fileHash: createHash('sha256').update(meta) };
   }
 
   private complete(message: MessageInAssembly): void {
@@ -300,6 +347,7 @@ export class Association {
       dataChunks: message.dataChunks,
       dataBytes: message.dataBytes,
       oversize: message.oversize,
+      ...(message.file ? { file: message.file } : {}),
     };
     this.pendingOperations += 1;
     // The sender waits for our answer while we work: that is not idleness.
@@ -374,20 +422,15 @@ export class Association {
       this.log('warn', { ...base, bytes: message.dataBytes, maxInstanceBytes: this.host.options.maxInstanceBytes }, 'C-STORE refused: instance too large');
       return DimseStatus.OutOfResources;
     }
-    let file: Buffer;
-    try {
-      const meta = encodeFileMetaInformation({
-        mediaStorageSopClassUid: sopClassUid,
-        mediaStorageSopInstanceUid: sopInstanceUid,
-        transferSyntaxUid: context.transferSyntaxUid,
-        sourceApplicationEntityTitle: this.callingAeTitle.slice(0, 16),
-      });
-      file = Buffer.concat([meta, ...message.dataChunks], meta.length + message.dataBytes);
-    } catch (error) {
-      // Invalid UIDs in the command set: the same bytes will never be understood.
-      this.log('warn', { ...base, err: errorText(error) }, 'C-STORE refused: cannot write file meta information');
+    if (message.file === undefined) {
+      // Invalid UIDs in the command set (fileFor could not write the meta information): the same
+      // bytes will never be understood.
+      this.log('warn', base, 'C-STORE refused: cannot write file meta information');
       return DimseStatus.CannotUnderstand;
     }
+    const { meta } = message.file;
+    const file = Buffer.concat([meta, ...message.dataChunks], meta.length + message.dataBytes);
+    const sha256 = { file: message.file.fileHash.digest('hex'), dataSet: message.file.dataSetHash.digest('hex') };
     message.dataChunks = [];
     const attributes = { 'dicom.sop_class_uid': sopClassUid, 'dicom.transfer_syntax_uid': context.transferSyntaxUid, 'cxr.bytes': file.length };
     return withSpan('dimse.c-store', { attributes, ...(this.traceContext ? { parent: this.traceContext } : {}) }, async (span) => {
@@ -399,6 +442,7 @@ export class Association {
           sopClassUid,
           sopInstanceUid,
           transferSyntaxUid: context.transferSyntaxUid,
+          sha256,
         });
       } catch (error) {
         const status = storeFailureStatus(error);

@@ -2,6 +2,7 @@
  * The SCP against real DCMTK peers (echoscu, storescu, dcmsend), plus a raw socket for abuse.
  * Each test starts its own server on its own free port and closes it.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,6 +21,7 @@ const CT_SMALL = path.join(SAMPLES, 'CT_small.dcm');
 const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
 const EXPLICIT_VR_LE = '1.2.840.10008.1.2.1';
 const UNCOMPRESSED = ['1.2.840.10008.1.2', EXPLICIT_VR_LE, '1.2.840.10008.1.2.2'];
+const sha256Of = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 
 interface Harness {
   server: DimseServer;
@@ -128,6 +130,7 @@ describe('DIMSE SCP with DCMTK peers', () => {
         expect(metaUid(file, 0x0010)).toBe(ctx.transferSyntaxUid);
         expect(metaUid(file, 0x0002)).toBe(ctx.sopClassUid);
         expect(metaUid(file, 0x0003)).toBe(ctx.sopInstanceUid);
+        expect(ctx.sha256).toEqual({ file: sha256Of(file), dataSet: sha256Of(file.subarray(dataSetOffset(file))) });
         const original = await readFile(path.join(SAMPLES, name));
         // We accept the first proposal. dcmsend proposes a compressed or deflated file's own
         // syntax first; for any uncompressed file it proposes explicit VR little endian first.
@@ -354,6 +357,8 @@ describe('DIMSE SCP against misbehaving peers', () => {
     expect(ctx).toMatchObject({ sopClassUid, sopInstanceUid, transferSyntaxUid });
     expect(metaUid(file, 0x0010)).toBe(transferSyntaxUid);
     expect(file.subarray(dataSetOffset(file)).equals(dataset)).toBe(true);
+    // The digests computed as the fragments arrived are those of the bytes handed over.
+    expect(ctx.sha256).toEqual({ file: sha256Of(file), dataSet: sha256Of(dataset) });
     expect(h.ends[0]).toMatchObject({ released: true, storedSopInstanceUids: [sopInstanceUid] });
   });
 

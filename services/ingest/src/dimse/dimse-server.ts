@@ -28,6 +28,8 @@ export interface InstanceContext {
   sopClassUid: string;
   sopInstanceUid: string;
   transferSyntaxUid: string;
+  /** SHA-256 (hex) of the file handed over and of its data set (the file after its meta information), computed as the bytes arrived. */
+  sha256: { file: string; dataSet: string };
 }
 
 export interface AssociationEndContext {

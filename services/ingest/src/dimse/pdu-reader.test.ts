@@ -19,12 +19,28 @@ describe('PduReader', () => {
       const reader = new PduReader(limits);
       const out = [];
       for (let i = 0; i < stream.length; i += step) out.push(...reader.push(stream.subarray(i, i + step)));
-      expect(out.map((p) => [p.type, p.body.length])).toEqual([
+      expect(out.map((p) => [p.type, p.type === PduType.PDataTf ? p.length : p.body.length])).toEqual([
         [PduType.PDataTf, 1000],
         [PduType.ReleaseRq, 4],
       ]);
       expect(reader.bufferedBytes).toBe(0);
     }
+  });
+
+  test('hands over a P-DATA-TF body split across chunks as views of those chunks, byte for byte', () => {
+    const body = Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 251));
+    const stream = pdu(PduType.PDataTf, body);
+    const chunks = [stream.subarray(0, 1000), stream.subarray(1000, 2500), stream.subarray(2500)];
+    const reader = new PduReader(limits);
+    const out = chunks.flatMap((c) => reader.push(c));
+    expect(out).toHaveLength(1);
+    const [first] = out;
+    if (first?.type !== PduType.PDataTf) throw new Error('expected a P-DATA-TF');
+    expect(first.length).toBe(3000);
+    expect(first.segments).toHaveLength(3);
+    expect(Buffer.concat(first.segments).equals(body)).toBe(true);
+    // Views, not copies: the first segment shares the first chunk's memory.
+    expect(first.segments[0]!.buffer).toBe(chunks[0]!.buffer);
   });
 
   test('refuses a P-DATA-TF longer than the advertised maximum from its header alone', () => {

@@ -3,16 +3,27 @@
  *
  * Bounded memory: the declared length is checked against a per-type limit as soon as the 6-byte
  * header is in, before any body is buffered, so an absurd length aborts instead of being waited
- * for. Chunks are kept in a list and joined once per PDU (no copy when one chunk holds it all).
+ * for. Chunks are kept in a list. A P-DATA-TF body is handed over as views of the chunks it
+ * arrived in, never joined: a large data set is copied once, when the whole instance is assembled
+ * (joining each 128 KiB PDU first cost an allocation and a copy per PDU, ~10% of a large
+ * instance's C-STORE time). Other PDUs are small and are joined (no copy when one chunk holds it).
  */
 import { AbortReason, PduType, type PduTypeValue } from './dimse-constants.ts';
 import { DimseProtocolError } from './dimse-errors.ts';
 
-export interface Pdu {
-  type: PduTypeValue;
-  /** The PDU after its 6-byte header. */
-  body: Buffer;
-}
+export type Pdu =
+  | {
+      type: typeof PduType.PDataTf;
+      /** The PDU after its 6-byte header, as views of the received chunks, in order. */
+      segments: Buffer[];
+      /** Total length of the segments. */
+      length: number;
+    }
+  | {
+      type: Exclude<PduTypeValue, typeof PduType.PDataTf>;
+      /** The PDU after its 6-byte header. */
+      body: Buffer;
+    };
 
 export const PDU_HEADER_LENGTH = 6;
 
@@ -51,10 +62,12 @@ export class PduReader {
         const head = this.peek(PDU_HEADER_LENGTH);
         this.header = this.checkHeader(head.readUInt8(0), head.readUInt32BE(2));
       }
-      const total = PDU_HEADER_LENGTH + this.header.length;
-      if (this.buffered < total) break;
-      const whole = this.take(total);
-      pdus.push({ type: this.header.type, body: whole.subarray(PDU_HEADER_LENGTH) });
+      const { type, length } = this.header;
+      if (this.buffered < PDU_HEADER_LENGTH + length) break;
+      this.skip(PDU_HEADER_LENGTH);
+      const segments = this.takeSegments(length);
+      if (type === PduType.PDataTf) pdus.push({ type, segments, length });
+      else pdus.push({ type, body: segments.length === 1 ? segments[0]! : Buffer.concat(segments, length) });
       this.header = undefined;
     }
     return pdus;
@@ -94,30 +107,28 @@ export class PduReader {
     return Buffer.concat(this.chunks, this.buffered).subarray(0, n);
   }
 
-  /** Removes and returns the first n buffered bytes (n <= buffered). */
-  private take(n: number): Buffer {
-    const first = this.chunks[0]!;
-    if (first.length >= n) {
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-      this.buffered -= n;
-      return first.subarray(0, n);
-    }
-    const parts: Buffer[] = [];
+  /** Drops the first n buffered bytes (n <= buffered). */
+  private skip(n: number): void {
+    this.takeSegments(n);
+  }
+
+  /** Removes the first n buffered bytes (n <= buffered) and returns them as views, without copying. */
+  private takeSegments(n: number): Buffer[] {
+    const segments: Buffer[] = [];
     let needed = n;
     while (needed > 0) {
       const head = this.chunks[0]!;
       if (head.length <= needed) {
-        parts.push(head);
+        segments.push(head);
         this.chunks.shift();
         needed -= head.length;
       } else {
-        parts.push(head.subarray(0, needed));
+        segments.push(head.subarray(0, needed));
         this.chunks[0] = head.subarray(needed);
         needed = 0;
       }
     }
     this.buffered -= n;
-    return Buffer.concat(parts, n);
+    return segments;
   }
 }

@@ -76,10 +76,29 @@ describe('P-DATA-TF', () => {
       Buffer.from([0, 0, 0, 4, 1, 0x03, 0xaa, 0xbb]), // length 4, context 1, command+last, 2 bytes
       Buffer.from([0, 0, 0, 3, 3, 0x00, 0xcc]), // length 3, context 3, data set, not last, 1 byte
     ]);
-    expect(decodePDataTf(body)).toEqual([
-      { presentationContextId: 1, isCommand: true, isLast: true, data: Buffer.from([0xaa, 0xbb]) },
-      { presentationContextId: 3, isCommand: false, isLast: false, data: Buffer.from([0xcc]) },
+    expect(decodePDataTf(body).map((p) => ({ ...p, data: Buffer.concat(p.data) }))).toEqual([
+      { presentationContextId: 1, isCommand: true, isLast: true, data: Buffer.from([0xaa, 0xbb]), length: 2 },
+      { presentationContextId: 3, isCommand: false, isLast: false, data: Buffer.from([0xcc]), length: 1 },
     ]);
+  });
+
+  test('decodes the same items when the body arrives in segments that split headers and data', () => {
+    const body = Buffer.concat([
+      Buffer.from([0, 0, 0, 6, 1, 0x03, 1, 2, 3, 4]), // length 6, context 1, command + last, 4 bytes
+      Buffer.from([0, 0, 0, 5, 3, 0x02, 5, 6, 7]), // length 5, context 3, data set + last, 3 bytes
+    ]);
+    const whole = decodePDataTf(body).map((p) => ({ ...p, data: Buffer.concat(p.data) }));
+    for (let cut1 = 1; cut1 < body.length - 1; cut1++) {
+      for (let cut2 = cut1 + 1; cut2 < body.length; cut2++) {
+        const segments = [body.subarray(0, cut1), body.subarray(cut1, cut2), body.subarray(cut2)];
+        expect(decodePDataTf(segments).map((p) => ({ ...p, data: Buffer.concat(p.data) }))).toEqual(whole);
+      }
+    }
+  });
+
+  test('refuses an item that overruns its P-DATA-TF even when the body is in segments', () => {
+    const body = Buffer.from([0, 0, 0, 9, 1, 3, 0, 0]);
+    expect(() => decodePDataTf([body.subarray(0, 3), body.subarray(3)])).toThrow(/overruns/);
   });
 
   test.each([
@@ -98,6 +117,6 @@ describe('P-DATA-TF', () => {
     for (const p of pdus) expect(p.readUInt32BE(2)).toBeLessThanOrEqual(46);
     const pdvs = pdus.flatMap((p) => decodePDataTf(p.subarray(6)));
     expect(pdvs.map((p) => p.isLast)).toEqual([false, false, true]);
-    expect(Buffer.concat(pdvs.map((p) => p.data)).equals(command)).toBe(true);
+    expect(Buffer.concat(pdvs.flatMap((p) => p.data)).equals(command)).toBe(true);
   });
 });

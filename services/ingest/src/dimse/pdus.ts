@@ -208,26 +208,61 @@ export interface Pdv {
   presentationContextId: number;
   isCommand: boolean;
   isLast: boolean;
-  data: Buffer;
+  /** The fragment, as views of the P-DATA-TF body's segments (never copied). */
+  data: Buffer[];
+  /** Total length of `data`. */
+  length: number;
 }
 
-/** Splits a P-DATA-TF body into its PDV items (PS3.8 §9.3.5); `data` are views, not copies. */
-export function decodePDataTf(body: Buffer): Pdv[] {
+const PDV_HEADER_LENGTH = 6;
+
+/**
+ * Splits a P-DATA-TF body into its PDV items (PS3.8 §9.3.5). The body may come in several
+ * segments (the chunks it arrived in, see pdu-reader.ts); an item or its header may straddle
+ * them. Each item's data are views of the segments, not copies.
+ */
+export function decodePDataTf(body: Buffer | readonly Buffer[]): Pdv[] {
+  const segments = Buffer.isBuffer(body) ? [body] : body;
+  const total = segments.reduce((sum, s) => sum + s.length, 0);
   const pdvs: Pdv[] = [];
-  let offset = 0;
-  while (offset < body.length) {
-    if (body.length - offset < 6) throw new DimseProtocolError('truncated PDV item header');
-    const length = body.readUInt32BE(offset);
+  let index = 0; // current segment
+  let within = 0; // offset within it
+  let remaining = total;
+  /** The next n bytes as views, advancing past them. */
+  const take = (n: number): Buffer[] => {
+    const out: Buffer[] = [];
+    let needed = n;
+    while (needed > 0) {
+      const segment = segments[index]!;
+      const available = segment.length - within;
+      if (available === 0) {
+        index += 1;
+        within = 0;
+        continue;
+      }
+      const step = Math.min(available, needed);
+      out.push(segment.subarray(within, within + step));
+      within += step;
+      needed -= step;
+    }
+    remaining -= n;
+    return out;
+  };
+  while (remaining > 0) {
+    if (remaining < PDV_HEADER_LENGTH) throw new DimseProtocolError('truncated PDV item header');
+    const headerParts = take(PDV_HEADER_LENGTH);
+    const header = headerParts.length === 1 ? headerParts[0]! : Buffer.concat(headerParts, PDV_HEADER_LENGTH);
+    const length = header.readUInt32BE(0);
     if (length < 2) throw new DimseProtocolError(`PDV item length ${length} is below 2`);
-    if (length > body.length - offset - 4) throw new DimseProtocolError('PDV item overruns its P-DATA-TF');
-    const control = body.readUInt8(offset + 5);
+    if (length - 2 > remaining) throw new DimseProtocolError('PDV item overruns its P-DATA-TF');
+    const control = header.readUInt8(5);
     pdvs.push({
-      presentationContextId: body.readUInt8(offset + 4),
+      presentationContextId: header.readUInt8(4),
       isCommand: (control & PdvFlag.Command) !== 0,
       isLast: (control & PdvFlag.Last) !== 0,
-      data: body.subarray(offset + 6, offset + 4 + length),
+      data: take(length - 2),
+      length: length - 2,
     });
-    offset += 4 + length;
   }
   if (pdvs.length === 0) throw new DimseProtocolError('P-DATA-TF without PDV items');
   return pdvs;

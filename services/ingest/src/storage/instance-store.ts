@@ -36,6 +36,11 @@ export interface InstanceSource {
   protocol: 'dimse' | 'stow-rs';
   /** Calling AE title or STOW-RS sender name. */
   sender: string;
+  /**
+   * SHA-256 (hex) of these bytes and of their data set, when the receiver computed them as the
+   * bytes arrived (DIMSE does); otherwise they are computed here.
+   */
+  sha256?: { file: string; dataSet: string };
 }
 
 export interface AcceptedInstance {
@@ -93,8 +98,7 @@ export class InstanceStore {
     }
     // The hash covers the data set, not the file meta header: a DIMSE receiver writes its own
     // header while STOW-RS keeps the sender's, and the same instance sent both ways is one object.
-    const { dataSetOffset } = readFileMetaInformation(bytes);
-    const sha256 = createHash('sha256').update(bytes.subarray(dataSetOffset)).digest('hex');
+    const sha256 = source.sha256?.dataSet ?? createHash('sha256').update(bytes.subarray(readFileMetaInformation(bytes).dataSetOffset)).digest('hex');
     const key = objectKeys.original(instance.studyInstanceUid, instance.seriesInstanceUid, instance.sopInstanceUid, sha256);
     const ids = {
       sopClassUid: instance.sopClassUid,
@@ -106,7 +110,7 @@ export class InstanceStore {
       // No stat first: the key is content-addressed, so writing it again stores the same bytes,
       // and a stat before every put cost a storage round trip per instance (~20% of a small
       // instance's C-STORE time against s3rver) to save an upload only on resends.
-      await this.deps.objects.put(this.deps.bucket, key, bytes, 'application/dicom');
+      await this.deps.objects.put(this.deps.bucket, key, bytes, 'application/dicom', source.sha256 ? { sha256: source.sha256.file } : {});
       const record: InstanceRecord = {
         sha256,
         objectKey: key,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from '@cxr/platform';
 import type { StudyPriority } from '@cxr/contracts';
 import type { Pseudonymizer } from '../privacy/pseudonym.ts';
@@ -52,6 +53,7 @@ redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(current))
 redis.call('SADD', KEYS[3], ARGV[4])
 return 'conflict'
 `;
+const RECORD_INSTANCE_SHA1 = createHash('sha1').update(RECORD_INSTANCE).digest('hex');
 
 /**
  * The study/instance index in Redis. Keys use the study UID (identifiable data stays on the
@@ -81,10 +83,12 @@ export class StudyRegistry {
     return [this.prefix, 'ingest', ...parts].join(':');
   }
 
+  /**
+   * One round trip per instance: the script is called by its SHA-1 (EVALSHA) and sent in full
+   * only when the server does not have it yet (NOSCRIPT: after a restart or SCRIPT FLUSH).
+   */
   async recordInstance(studyUid: string, sopUid: string, record: InstanceRecord): Promise<'stored' | 'duplicate' | 'conflict'> {
-    const result = await this.redis.eval(
-      RECORD_INSTANCE,
-      3,
+    const args = [
       this.key('study', studyUid, 'instances'),
       this.key('studies'),
       this.key('conflicted-studies'),
@@ -92,7 +96,14 @@ export class StudyRegistry {
       JSON.stringify(record),
       record.sha256,
       studyUid,
-    );
+    ];
+    let result: unknown;
+    try {
+      result = await this.redis.evalsha(RECORD_INSTANCE_SHA1, 3, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      result = await this.redis.eval(RECORD_INSTANCE, 3, ...args);
+    }
     return result as 'stored' | 'duplicate' | 'conflict';
   }
 
