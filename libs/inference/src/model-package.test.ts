@@ -118,8 +118,8 @@ describe('the reference model package', () => {
     const mask = phantom.findings[0]!.mask;
     const px = Math.min(phantom.width - 1, Math.floor(nodule.peak.x * phantom.width));
     const py = Math.min(phantom.height - 1, Math.floor(nodule.peak.y * phantom.height));
-    // Inside the mask, allowing one heatmap cell (4 model pixels) of slack for the 32x32 grid.
-    const cell = Math.ceil((phantom.height / 128) * 4);
+    // Inside the mask, allowing one heatmap cell (1/32 of the image) of slack for the 32x32 grid.
+    const cell = Math.ceil(phantom.height / 32);
     let hit = false;
     for (let dy = -cell; dy <= cell && !hit; dy++)
       for (let dx = -cell; dx <= cell && !hit; dx++) hit = mask[(py + dy) * phantom.width + px + dx] === 1;

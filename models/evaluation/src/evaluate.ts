@@ -5,6 +5,7 @@ import type { ModelPackage, PresentationImage } from '@cxr/inference';
 import { createRng, FINDING_CODES, generatePhantom, labelReport, toUint16, type FindingCode, type Phantom, type Tier } from '@cxr/phantom';
 import { auc, bootstrap, calibrationError, confusion, rates, type Interval } from './metrics.ts';
 import { PERTURBATIONS, type Perturbation } from './perturbations.ts';
+import { readLesionLocations, sideOfX, zoneOfHeight } from './report-location.ts';
 
 export interface EvaluateOptions {
   seed: number;
@@ -57,7 +58,14 @@ export interface EvaluationResult {
     msPerImage: number;
   };
   perFinding: Record<string, { all: TierMetrics; obvious: TierMetrics; subtle: TierMetrics; threshold: number }>;
-  report: { findingF1: number; perFinding: Record<string, { precision: number; recall: number; f1: number }>; normalTextAccuracy: number; examples: { seed: number; truth: string; generated: string }[] };
+  report: {
+    findingF1: number;
+    perFinding: Record<string, { precision: number; recall: number; f1: number }>;
+    normalTextAccuracy: number;
+    /** Nodule/mass sentences of the generated text about a finding the image really has. */
+    location: { mentions: number; sideZoneMatchesTruth: number; zoneMatchesTruth: number; zoneMatchesHeatmap: number; sideMatchesHeatmap: number };
+    examples: { seed: number; truth: string; generated: string }[];
+  };
   robustness: { perturbation: string; description: string; macroAuc: number; cleanMacroAuc: number; drop: number }[] | null;
   roc: Record<string, { all: number[][]; subtle: number[][] }>;
   definitions: Record<string, string>;
@@ -136,6 +144,7 @@ export async function evaluateModel(pkg: ModelPackage, options: EvaluateOptions)
   const grid = Number(pkg.manifest.outputs.find((o) => o.name === 'heatmaps')!.shape[2]);
   const inputSize = pkg.manifest.input.size;
   const reportCounts = Object.fromEntries(FINDING_CODES.map((c) => [c, { tp: 0, fp: 0, fn: 0 }])) as Record<FindingCode, { tp: number; fp: number; fn: number }>;
+  const location = { mentions: 0, sideZone: 0, zone: 0, heatZone: 0, heatSide: 0 };
   let normalCount = 0;
   let normalRight = 0;
   const examples: EvaluationResult['report']['examples'] = [];
@@ -176,6 +185,16 @@ export async function evaluateModel(pkg: ModelPackage, options: EvaluateOptions)
         if (generated[code] && p.labels[code]) c.tp++;
         else if (generated[code]) c.fp++;
         else if (p.labels[code]) c.fn++;
+      }
+      for (const said of readLesionLocations(r.text.findings)) {
+        const truth = p.findings.find((x) => x.code === said.code);
+        if (!truth) continue;
+        const peak = r.findings.find((x) => x.code === said.code)!.peak;
+        location.mentions++;
+        if (said.zone === truth.zone) location.zone++;
+        if (said.zone === truth.zone && said.side === truth.side) location.sideZone++;
+        if (said.zone === zoneOfHeight(peak.y)) location.heatZone++;
+        if (said.side === sideOfX(peak.x)) location.heatSide++;
       }
       if (p.findings.length === 0) {
         normalCount++;
@@ -236,18 +255,27 @@ export async function evaluateModel(pkg: ModelPackage, options: EvaluateOptions)
         }),
       ),
       normalTextAccuracy: normalCount ? normalRight / normalCount : Number.NaN,
+      location: {
+        mentions: location.mentions,
+        sideZoneMatchesTruth: location.sideZone / Math.max(1, location.mentions),
+        zoneMatchesTruth: location.zone / Math.max(1, location.mentions),
+        zoneMatchesHeatmap: location.heatZone / Math.max(1, location.mentions),
+        sideMatchesHeatmap: location.heatSide / Math.max(1, location.mentions),
+      },
       examples,
     },
     robustness,
     roc,
     definitions: {
       subtle: 'all negatives plus the subtle-tier positives of that finding (obvious likewise)',
-      pointingGame: 'share of positives whose heatmap peak cell (1/32 of the model input) contains any ground-truth mask pixel',
+      pointingGame: `share of positives whose heatmap peak cell (1/${grid} of the model input) contains any ground-truth mask pixel`,
       pointingGameStrict: 'share of positives whose heatmap peak point itself lies on a ground-truth mask pixel',
       meanIoU: 'mean over positives of IoU(heatmap >= 0.5, mask) on the heatmap grid',
       calibrationError: 'expected calibration error, 10 equal-width bins',
       auc: 'Mann-Whitney AUC with a 95% percentile bootstrap interval (cases resampled)',
       reportFindingF1: 'micro F1 over images x findings of labelReport(generated findings + impression) against the truth',
+      reportLocation:
+        'over nodule/mass sentences of the generated findings about a finding the image has: share whose side and zone (zone) equal the ground truth, and whose zone (side) equals that of the heatmap peak (report-service cut-offs 0.355 / 0.525 of the height; x < 0.5 = patient right)',
       robustnessMaxAucDrop: 'largest drop of macro AUC under the perturbations, on the first robustness images',
       msPerImage: 'wall time of analyse() per image, batched, this machine',
     },

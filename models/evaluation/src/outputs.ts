@@ -30,6 +30,12 @@ export function markdownSummary(r: EvaluationResult): string {
     }
   lines.push('', '| report | precision | recall | F1 |', '|---|---|---|---|');
   for (const [code, m] of Object.entries(r.report.perFinding)) lines.push(`| ${code} | ${f3(m.precision)} | ${f3(m.recall)} | ${f3(m.f1)} |`);
+  const loc = r.report.location;
+  lines.push(
+    '',
+    `Location in the text (${loc.mentions} nodule/mass sentences about a true finding): side and zone as the truth ${f3(loc.sideZoneMatchesTruth)}, ` +
+      `zone as the truth ${f3(loc.zoneMatchesTruth)}; zone as the heatmap peak's ${f3(loc.zoneMatchesHeatmap)}, side as the heatmap peak's ${f3(loc.sideMatchesHeatmap)}.`,
+  );
   if (r.robustness) {
     lines.push('', '| perturbation | macro AUC | drop |', '|---|---|---|');
     for (const p of r.robustness) lines.push(`| ${p.description} | ${f3(p.macroAuc)} | ${f3(p.drop)} |`);

@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 
 const [modelDir, dir] = process.argv.slice(2);
 if (!modelDir || !dir) throw new Error('usage: check-parity.ts <model dir> <parity dir>');
-const shapes = JSON.parse(readFileSync(join(dir, 'shapes.json'), 'utf8')) as { n: number; hidden: number; cond: number; vocab: number };
+const shapes = JSON.parse(readFileSync(join(dir, 'shapes.json'), 'utf8')) as { n: number; size: number; hidden: number; cond: number; vocab: number };
 const f32 = (name: string): Float32Array => {
   const b = readFileSync(join(dir, `${name}.f32`));
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
@@ -18,9 +18,9 @@ const maxDiff = (a: Float32Array, b: Float32Array): number => {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
 };
-const { n, hidden, cond } = shapes;
+const { n, size, hidden, cond } = shapes;
 const vision = await ort.InferenceSession.create(join(modelDir, 'vision.onnx'));
-const vo = await vision.run({ image: new ort.Tensor('float32', f32('image'), [n, 1, 128, 128]) });
+const vo = await vision.run({ image: new ort.Tensor('float32', f32('image'), [n, 1, size, size]) });
 const decoder = await ort.InferenceSession.create(join(modelDir, 'decoder.onnx'));
 const tb = readFileSync(join(dir, 'token.i64'));
 const tokens = new BigInt64Array(tb.buffer.slice(tb.byteOffset, tb.byteOffset + tb.length));

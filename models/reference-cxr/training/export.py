@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import torch
 
-from model import GRID, NUM_CLASSES, Decoder, DecoderStep, Vision
+from model import GRID, INPUT, NUM_CLASSES, Decoder, DecoderStep, Vision
 
 torch.set_num_threads(2)
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -86,7 +86,7 @@ def main():
 
 
 def export_and_check(vexp, step, vpath, dpath, H, C, vocab, out, val_dir, meta):
-    dummy = torch.zeros(2, 1, 128, 128)
+    dummy = torch.zeros(2, 1, INPUT, INPUT)
     torch.onnx.export(vexp, (dummy,), vpath, opset_version=17, input_names=['image'],
                       output_names=['logits', 'heatmaps', 'conditioning'],
                       dynamic_axes={'image': {0: 'N'}, 'logits': {0: 'N'}, 'heatmaps': {0: 'N'}, 'conditioning': {0: 'N'}})
@@ -95,7 +95,9 @@ def export_and_check(vexp, step, vpath, dpath, H, C, vocab, out, val_dir, meta):
                       dynamic_axes={'token': {0: 'N'}, 'hidden': {0: 'N'}, 'conditioning': {0: 'N'}, 'logits': {0: 'N'}, 'hidden_out': {0: 'N'}})
 
     # Parity: real validation images through both graphs, compared in onnxruntime-node.
-    imgs = np.fromfile(os.path.join(val_dir, 'images.i16'), dtype='<i2', count=8 * 128 * 128).reshape(8, 1, 128, 128)
+    if meta['size'] != INPUT:
+        sys.exit(f"validation set is {meta['size']} px, the model takes {INPUT} px")
+    imgs = np.fromfile(os.path.join(val_dir, 'images.i16'), dtype='<i2', count=8 * INPUT * INPUT).reshape(8, 1, INPUT, INPUT)
     x = torch.from_numpy(imgs.astype(np.float32) / meta['imageScale'])
     pdir = os.path.join(HERE, 'data', 'parity')
     os.makedirs(pdir, exist_ok=True)
@@ -107,7 +109,7 @@ def export_and_check(vexp, step, vpath, dpath, H, C, vocab, out, val_dir, meta):
     for name, arr in dict(image=x, logits=logits, heatmaps=heatmaps, conditioning=cond, hidden=hid, dec_logits=dlog, dec_hidden=dh).items():
         write_f32(os.path.join(pdir, name + '.f32'), arr.numpy())
     tok.numpy().astype('<i8').tofile(os.path.join(pdir, 'token.i64'))
-    json.dump(dict(n=8, hidden=H, cond=C, vocab=len(vocab)), open(os.path.join(pdir, 'shapes.json'), 'w'))
+    json.dump(dict(n=8, size=INPUT, hidden=H, cond=C, vocab=len(vocab)), open(os.path.join(pdir, 'shapes.json'), 'w'))
     r = subprocess.run([os.path.join(REPO, 'node_modules', '.bin', 'tsx'), os.path.join(HERE, 'check-parity.ts'), out, pdir])
     if r.returncode != 0:
         sys.exit('parity check failed')
@@ -131,10 +133,10 @@ def write_manifest(args, ck, meta, out, H, C, vocab, codes):
         files={name: dict(sha256=sha256(os.path.join(out, name)), bytes=os.path.getsize(os.path.join(out, name)))
                for name in ('vision.onnx', 'decoder.onnx')},
         input=dict(
-            file='vision.onnx', name='image', dtype='float32', shape=['N', 1, 128, 128], size=128, channels=1,
+            file='vision.onnx', name='image', dtype='float32', shape=['N', 1, INPUT, INPUT], size=INPUT, channels=1,
             photometric='presentation: grey16 where bright = dense (MONOCHROME1 already inverted, VOI/window already applied)',
             resize=dict(method='letterbox', kernel='linear', align='center', padValue=0,
-                        description='scale to fit 128x128 keeping the aspect ratio (sharp resize, linear kernel), centre, pad with raw 0 (black)'),
+                        description=f'scale to fit {INPUT}x{INPUT} keeping the aspect ratio (sharp resize, linear kernel), centre, pad with raw 0 (black)'),
             normalisation=dict(method='zscore-content', scale=65535, epsilon=1e-3,
                                description='v = raw/65535; mean and std over the image content only (padding excluded); x = (v - mean) / max(std, epsilon), padding included'),
         ),
@@ -142,9 +144,9 @@ def write_manifest(args, ck, meta, out, H, C, vocab, codes):
             dict(file='vision.onnx', name='logits', dtype='float32', shape=['N', NUM_CLASSES],
                  meaning='per-finding logit in label order; probability = sigmoid(logit). logit = log-mean-exp (r=4) of the heatmap logit map'),
             dict(file='vision.onnx', name='heatmaps', dtype='float32', shape=['N', NUM_CLASSES, GRID, GRID],
-                 meaning='sigmoid of the per-finding spatial logit map the decision pools; values 0..1; covers the whole 128x128 letterboxed input (crop the padding to map it to the image)'),
+                 meaning='sigmoid of the per-finding spatial logit map the decision pools; values 0..1; covers the whole %dx%d letterboxed input (crop' % (INPUT, INPUT) + ' the padding to map it to the image)'),
             dict(file='vision.onnx', name='conditioning', dtype='float32', shape=['N', C],
-                 meaning='decoder conditioning: logits minus threshold logits (5), 4x4 mean and 4x4 max of each heatmap (80+80), global features (64)'),
+                 meaning='decoder conditioning: logits minus threshold logits (5), 4x4 mean and 4x4 max of each heatmap (80+80), soft peak x of each heatmap (5) then y (5), global features (64)'),
         ],
         labels=LABELS,
         thresholds=dict(
@@ -168,13 +170,16 @@ def write_manifest(args, ck, meta, out, H, C, vocab, codes):
         intendedUse=('Reference model for developing and testing the CXR microservices end to end. Trained only on synthetic '
                      'phantoms from @cxr/phantom; NOT a medical device and NOT for clinical use on real radiographs.'),
         modelCard=dict(
-            trainingData='%d synthetic phantoms (@cxr/phantom seeds %d.., random finding mix, 50%% obvious / 50%% subtle tier)' % (
-                ck['train_meta']['count'] * len(ck['args']['train']), ck['train_meta']['seed']),
+            trainingData=('%d synthetic phantoms (@cxr/phantom seeds %d.., rendered %d px wide; the generator\'s random finding mix, '
+                          '50%% obvious / 50%% subtle tier, except that %d%% of them are forced to one subtle nodule (70%%) or '
+                          'subtle pneumothorax (30%%): make-dataset.ts --subtle-boost)') % (
+                ck['train_meta']['count'] * len(ck['args']['train']), ck['train_meta']['seed'], ck['train_meta']['size'],
+                round(100 * ck['train_meta'].get('subtleBoost', 0))),
             training=dict((k, ck['args'][k]) for k in ('epochs', 'decoder_epochs', 'batch', 'lr', 'width', 'mask_weight', 'seed')),
             validationMetrics=ck['val_metrics'],
             evaluationMetrics=metrics,
             limitations=['synthetic data only; no real radiograph has been seen',
-                         'heatmap grid is 32x32 over the 128 px input (about 12 mm per cell at a 400 mm field of view)',
+                         'heatmap grid is %dx%d over the %d px input (12.5 mm per cell at a 400 mm field of view)' % (GRID, GRID, INPUT),
                          'sizes written in the report text are estimates from pooled heatmaps'],
             notForClinicalUse=True,
         ),
