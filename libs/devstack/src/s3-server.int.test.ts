@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ObjectStore, TransientError } from '@cxr/platform';
+import { ObjectNotFoundError, ObjectStore, ObjectTooLargeError, TransientError } from '@cxr/platform';
 import { freePort } from './ports.ts';
 import { startS3Server } from './s3-server.ts';
 
@@ -39,6 +39,11 @@ describe.each([
       const info = await objects.stat(bucket, 'a/small.dcm');
       expect(info).toMatchObject({ size: small.length, contentType: 'application/dicom' });
       expect(info?.metadata['sender']).toBe('MODALITY');
+      // One GET per read, bounded: an object over the caller's limit is refused, a missing one named.
+      await expect(objects.get(bucket, 'a/large.dcm', 1024 * 1024)).rejects.toThrow(ObjectTooLargeError);
+      expect((await objects.get(bucket, 'a/small.dcm', small.length)).equals(small)).toBe(true);
+      await expect(objects.get(bucket, 'a/small.dcm', small.length - 1)).rejects.toThrow(ObjectTooLargeError);
+      await expect(objects.get(bucket, 'a/missing')).rejects.toThrow(ObjectNotFoundError);
     } finally {
       await s3.stop();
     }

@@ -138,16 +138,16 @@ export class ObjectStore {
     }
   }
 
-  /** Reads a whole object, refusing one larger than `maxBytes` before downloading it. */
+  /**
+   * Reads a whole object in one request, refusing one larger than `maxBytes`: at once when the
+   * response's Content-Length says so, otherwise as soon as the bytes read pass the limit.
+   */
   async get(bucket: string, key: string, maxBytes = 256 * 1024 * 1024): Promise<Buffer> {
-    let stream: Readable;
-    try {
-      const info = await this.client.statObject(bucket, key);
-      if (info.size > maxBytes) throw new ObjectTooLargeError(bucket, key, info.size, maxBytes);
-      stream = await this.client.getObject(bucket, key);
-    } catch (error) {
-      if (isNotFound(error)) throw new ObjectNotFoundError(bucket, key);
-      throw wrap(error, `get ${bucket}/${key}`);
+    const stream = await this.getStream(bucket, key);
+    const declared = Number((stream as Readable & { headers?: Record<string, string | undefined> }).headers?.['content-length']);
+    if (Number.isFinite(declared) && declared > maxBytes) {
+      stream.destroy();
+      throw new ObjectTooLargeError(bucket, key, declared, maxBytes);
     }
     const chunks: Buffer[] = [];
     let total = 0;

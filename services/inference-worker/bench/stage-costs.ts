@@ -18,7 +18,6 @@ import { REFERENCE_MODEL_DIR, loadModelPackage } from '@cxr/inference';
 import { generatePhantom, toUint16 } from '@cxr/phantom';
 import { ObjectStore } from '@cxr/platform';
 import { decodePresentationPng, encodeHeatmapPng, readAnalysisInput } from '../src/analysis/images.ts';
-import { readObject } from '../src/analysis/study-inputs.ts';
 
 const BUCKET = 'stage-costs';
 const dir = mkdtempSync(join(tmpdir(), 'cxr-stage-costs-'));
@@ -55,7 +54,7 @@ try {
   await time('load (old jobs): S3 stat + GET of the presentation PNG', () => objects.get(BUCKET, 'input.png', 256 * 1024 * 1024));
   await time('load (old jobs): 16-bit PNG decode (sharp)', () => decodePresentationPng(png, phantom));
   await time('model (old jobs): ModelPackage.analyse of the full-size image, batch 1', () => model.analyse([fullImage]));
-  await time('load: S3 GET of the analysis input (one request)', () => readObject(objects, BUCKET, 'input.u16', 64 * 1024 * 1024));
+  await time('load: S3 GET of the analysis input (one request)', () => objects.get(BUCKET, 'input.u16', 64 * 1024 * 1024));
   await time('load: analysis input read (no decode)', async () => readAnalysisInput(input, phantom));
   await time('model: ModelPackage.analyse of the analysis input, batch 1', () => model.analyse([image]));
   await time(`store: ${heatmaps.length} heatmap PNG encodes (zlib)`, async () => heatmaps.map((h) => encodeHeatmapPng(h)));

@@ -4,7 +4,7 @@
 // streamed with a size limit instead of being preceded by a HEAD request.
 import type { AnalysisImage, AnalysisRequest } from '@cxr/contracts';
 import type { PresentationImage } from '@cxr/inference';
-import { ObjectNotFoundError, ObjectTooLargeError, TransientError, errorMessage, type ObjectStore } from '@cxr/platform';
+import { ObjectNotFoundError, type ObjectStore } from '@cxr/platform';
 import { decodePresentationPng, readAnalysisInput } from './images.ts';
 
 /** Largest object read as an input: a 16384² grey16 image with its header, or its PNG. */
@@ -21,31 +21,11 @@ export interface StudyImages {
   decodeMs: number;
 }
 
-export async function readObject(objects: ObjectStore, bucket: string, key: string, maxBytes: number): Promise<Buffer> {
-  const stream = await objects.getStream(bucket, key);
-  const chunks: Buffer[] = [];
-  let total = 0;
-  try {
-    for await (const chunk of stream) {
-      total += (chunk as Buffer).length;
-      if (total > maxBytes) {
-        stream.destroy();
-        throw new ObjectTooLargeError(bucket, key, total, maxBytes);
-      }
-      chunks.push(chunk as Buffer);
-    }
-  } catch (error) {
-    if (error instanceof ObjectTooLargeError) throw error;
-    throw new TransientError(`object storage read ${bucket}/${key} failed: ${errorMessage(error)}`, { cause: error });
-  }
-  return Buffer.concat(chunks, total);
-}
-
 async function readImage(objects: ObjectStore, bucket: string, image: AnalysisImage): Promise<{ image: PresentationImage; kind: InputKind; fetchMs: number; decodeMs: number }> {
   const t0 = performance.now();
   if (image.analysisInputKey) {
     try {
-      const bytes = await readObject(objects, bucket, image.analysisInputKey, MAX_INPUT_BYTES);
+      const bytes = await objects.get(bucket, image.analysisInputKey, MAX_INPUT_BYTES);
       const t1 = performance.now();
       const decoded = readAnalysisInput(bytes, image);
       return { image: decoded, kind: 'analysis-input', fetchMs: t1 - t0, decodeMs: performance.now() - t1 };
@@ -53,7 +33,7 @@ async function readImage(objects: ObjectStore, bucket: string, image: AnalysisIm
       if (!(error instanceof ObjectNotFoundError)) throw error;
     }
   }
-  const png = await readObject(objects, bucket, image.imageKey, MAX_INPUT_BYTES);
+  const png = await objects.get(bucket, image.imageKey, MAX_INPUT_BYTES);
   const t1 = performance.now();
   const decoded = await decodePresentationPng(png, image);
   return { image: decoded, kind: 'presentation-png', fetchMs: t1 - t0, decodeMs: performance.now() - t1 };
