@@ -5,3 +5,4 @@ export * from './service-process.ts';
 export * from './stack.ts';
 export * from './senders.ts';
 export * from './otlp-receiver.ts';
+export * from './orthanc.ts';
