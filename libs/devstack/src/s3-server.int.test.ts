@@ -64,3 +64,24 @@ describe.each([
     }
   }, 30_000);
 });
+
+describe('listing more than one page of keys from s3rver', () => {
+  test('lists every key and every prefix past the 1,000-key page (s3rver cannot page V2 listings on Node 20)', async () => {
+    const bucket = `s3-int-list-${process.pid}`;
+    const s3 = await startS3Server({ port: await freePort(), dir: join(dir, 'list'), buckets: [bucket] });
+    try {
+      const objects = new ObjectStore({ endpoint: s3.endpoint, region: 'us-east-1', accessKey: s3.accessKey, secretKey: s3.secretKey });
+      const count = 1_003;
+      const keys = Array.from({ length: count }, (_, i) => `reports/${String(i).padStart(16, '0')}/state.json`);
+      for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((key) => objects.put(bucket, key, Buffer.from('{}'), 'application/json')));
+      await objects.put(bucket, 'elsewhere/x', Buffer.from('x'), 'text/plain');
+      expect((await objects.list(bucket, 'reports/')).sort()).toEqual([...keys].sort());
+      const prefixes = await objects.listPrefixes(bucket, 'reports/');
+      expect(prefixes).toHaveLength(count);
+      expect(new Set(prefixes)).toEqual(new Set(keys.map((key) => key.replace('state.json', ''))));
+    } finally {
+      await s3.stop();
+    }
+  }, 60_000);
+});
+

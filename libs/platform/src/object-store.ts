@@ -184,10 +184,15 @@ export class ObjectStore {
     }
   }
 
+  /**
+   * Every key under `prefix`. Listing uses ListObjects (V1, marker pages), not V2: s3rver pages V2
+   * listings with DES-encrypted continuation tokens, which Node 20's OpenSSL 3 refuses, so any V2
+   * listing past 1,000 keys failed there with a 500. MinIO and S3 serve both.
+   */
   async list(bucket: string, prefix: string): Promise<string[]> {
     try {
       const keys: string[] = [];
-      for await (const item of this.client.listObjectsV2(bucket, prefix, true)) {
+      for await (const item of this.client.listObjects(bucket, prefix, true)) {
         if (item.name) keys.push(item.name);
       }
       return keys;
@@ -195,6 +200,20 @@ export class ObjectStore {
       throw wrap(error, `list ${bucket}/${prefix}`);
     }
   }
+
+  /** The next level of "folders" under `prefix` (delimiter `/`), e.g. `reports/<studyKey>/`. */
+  async listPrefixes(bucket: string, prefix: string): Promise<string[]> {
+    try {
+      const prefixes: string[] = [];
+      for await (const item of this.client.listObjects(bucket, prefix, false)) {
+        if (item.prefix) prefixes.push(item.prefix);
+      }
+      return prefixes;
+    } catch (error) {
+      throw wrap(error, `list ${bucket}/${prefix}`);
+    }
+  }
+
 
   async remove(bucket: string, key: string): Promise<void> {
     try {

@@ -160,14 +160,10 @@ export class ReportStore {
   /** Every study that has a state object in the bucket (what a reindex walks). */
   async listStudyKeys(): Promise<string[]> {
     const studyKeys: string[] = [];
-    try {
-      // Listing by delimiter gives one prefix per study instead of every revision and audit entry.
-      for await (const item of this.objects.client.listObjectsV2(this.bucket, objectKeys.reportsRoot(), false)) {
-        const match = item.prefix ? /^reports\/([a-z0-9]{16,64})\/$/.exec(item.prefix) : null;
-        if (match) studyKeys.push(match[1]!);
-      }
-    } catch (error) {
-      throw new TransientError(`listing ${this.bucket}/${objectKeys.reportsRoot()} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    // Listing by delimiter gives one prefix per study instead of every revision and audit entry.
+    for (const prefix of await this.objects.listPrefixes(this.bucket, objectKeys.reportsRoot())) {
+      const match = /^reports\/([a-z0-9]{16,64})\/$/.exec(prefix);
+      if (match) studyKeys.push(match[1]!);
     }
     const withState = await Promise.all(studyKeys.map(async (studyKey) => ((await this.objects.stat(this.bucket, objectKeys.reportState(studyKey))) ? studyKey : null)));
     return withState.filter((key): key is string => key !== null).sort();
