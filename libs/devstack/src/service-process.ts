@@ -38,7 +38,10 @@ export async function startServiceProcess(options: {
   const main = join(REPO_ROOT, 'services', options.service, 'src', 'main.ts');
   // One process per service (node with tsx's loader), not the tsx CLI, which runs the service in
   // a child: a signal sent to the CLI's pid would not reach the service itself (SIGKILL tests).
-  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+  // CXR_SERVICE_NODE_ARGS: extra node flags for every service process (e.g. `--cpu-prof
+  // --cpu-prof-dir=/tmp/prof` to profile the services a benchmark starts).
+  const extraArgs = (process.env.CXR_SERVICE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const child = spawn(process.execPath, [...extraArgs, '--import', 'tsx', main], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
