@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { reportResponseSchema, type ReportResponse } from '@cxr/contracts';
-import { REPO_ROOT, dcmsend, startStack, stowRs, waitFor, type Stack } from '@cxr/devstack';
+import { REPO_ROOT, dcmsend, freePort, startStack, stowRs, waitFor, type Stack } from '@cxr/devstack';
 import { mintDevToken } from '@cxr/platform';
 import { makeChestStudy, type ChestStudy } from '@cxr/phantom/dicom';
 import { referencedMetricNames } from '../k8s/metric-names.ts';
@@ -49,7 +49,10 @@ async function expectOverlayPng(report: ReportResponse, study: ChestStudy, code:
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cxr-e2e-'));
   authorization = { Authorization: `Bearer ${await mintDevToken({ role: 'viewer' })}` };
-  stack = await startStack({ dataDir: dir, resetS3: true, redisAppendOnly: false, env: { INGEST_STUDY_STABLE_MS: '1000', LOG_LEVEL: 'info' } });
+  // A PACS to send reports back to (nothing listens; nothing is signed here), so the report service
+  // exports its PACS export metrics, which the alert rules and dashboard use.
+  const pacs = `http://127.0.0.1:${await freePort()}/dicom-web`;
+  stack = await startStack({ dataDir: dir, resetS3: true, redisAppendOnly: false, env: { INGEST_STUDY_STABLE_MS: '1000', LOG_LEVEL: 'info', REPORT_PACS_STOW_URL: pacs } });
 }, 180_000);
 
 afterAll(async () => {

@@ -71,6 +71,7 @@ describe('the alert rules and the Grafana dashboard', () => {
     expect(referenced).toEqual(expect.arrayContaining([
       'cxr_ingest_instances_total', 'cxr_queue_jobs', 'cxr_worker_jobs_total', 'cxr_worker_stage_seconds',
       'cxr_report_draft_composition_seconds', 'cxr_report_e2e_latency_seconds', 'cxr_process_start_time_seconds',
+      'cxr_report_pacs_exports_pending', 'cxr_report_pacs_export_oldest_held_seconds',
     ]));
   });
 

@@ -50,8 +50,9 @@ async function main(): Promise<void> {
   // Sending reports to the PACS (REPORT_PACS_STOW_URL): the queue for the API, the worker here.
   let pacs: { queue: Queue; exports: PacsExportQueue; worker: ReturnType<typeof startPacsExportWorker> } | undefined;
   if (config.pacs.stowUrl) {
-    const pacsMetrics = createPacsExportMetrics(metrics.registry);
     const queue = new Queue(QUEUE_NAMES.pacsExport, { connection: requestConnection, prefix: config.queuePrefix });
+    // The queue also feeds the gauges of exports held for the PACS (read at scrape time).
+    const pacsMetrics = createPacsExportMetrics(metrics.registry, { queue });
     const pacsWorker = startPacsExportWorker({
       config,
       logger,

@@ -19,7 +19,7 @@ import {
 import { SopClass } from '@cxr/dicom';
 import { freePort, startRedisServer, startS3Server, waitFor, type RedisServerHandle, type S3ServerHandle } from '@cxr/devstack';
 import { makeChestStudy, type ChestStudy } from '@cxr/phantom/dicom';
-import { createLogger, createWorkerConnection } from '@cxr/platform';
+import { createLogger, createRequestConnection, createWorkerConnection, prom } from '@cxr/platform';
 import { createApp } from '../app.ts';
 import { createReportMetrics } from '../metrics.ts';
 import { createReportService } from '../review/report-service.ts';
@@ -86,8 +86,8 @@ async function setUp(env: Record<string, string>): Promise<Setup> {
   const queueConnection = createWorkerConnection(svc.config.redisUrl);
   const workerConnection = createWorkerConnection(svc.config.redisUrl);
   const metrics = createReportMetrics(() => svc.reports.countByStatus());
-  const pacsMetrics = createPacsExportMetrics(metrics.registry);
   const queue = new Queue(QUEUE_NAMES.pacsExport, { connection: queueConnection, prefix: svc.config.queuePrefix });
+  const pacsMetrics = createPacsExportMetrics(metrics.registry, { queue });
   const { stowUrl, authorization, sendOnSign } = svc.config.pacs;
   const startWorker = () => startPacsExportWorker({
     config: svc.config,
@@ -219,6 +219,28 @@ async function metricValue(s: Setup, outcome: string): Promise<number> {
   return match ? Number(match[1]) : 0;
 }
 
+interface HeldGauges {
+  queued: number;
+  sending: number;
+  retrying: number;
+  oldestHeldSeconds: number;
+}
+
+/** `cxr_report_pacs_exports_pending{state}` and `cxr_report_pacs_export_oldest_held_seconds` in a scrape (NaN when absent). */
+function heldGauges(text: string): HeldGauges {
+  const value = (series: string): number => {
+    const match = new RegExp(`^${series} (\\S+)$`, 'm').exec(text);
+    return match ? Number(match[1]) : Number.NaN;
+  };
+  const pending = (state: string) => value(`cxr_report_pacs_exports_pending\\{[^}]*state="${state}"[^}]*\\}`);
+  return {
+    queued: pending('queued'),
+    sending: pending('sending'),
+    retrying: pending('retrying'),
+    oldestHeldSeconds: value('cxr_report_pacs_export_oldest_held_seconds(?:\\{[^}]*\\})?'),
+  };
+}
+
 describe.skipIf(missing !== undefined)('sending reports to a PACS (Orthanc over STOW-RS)', () => {
   test('sends the signed report as an SR and its overlay as a Secondary Capture into the study on the PACS, and keeps one copy when sent again', async () => {
     const pacs = await startPacs();
@@ -288,6 +310,17 @@ describe.skipIf(missing !== undefined)('sending reports to a PACS (Orthanc over 
     expect(Date.parse(held.nextAttemptAt!)).toBeGreaterThan(Date.parse(held.requestedAt));
     expect(held.requestedBy).toMatchObject({ sub: 'radiologist-7', role: 'radiologist' });
     expect(await metricValue(s, 'retrying')).toBeGreaterThanOrEqual(2);
+    // Ops see it held: between attempts it is retrying, aged from when it was queued (at least the first 200 ms wait).
+    let scrapedAt = 0;
+    const gauges = await waitFor('the held export in the gauges', async () => {
+      const text = (await request(s.app).get('/metrics')).text;
+      scrapedAt = Date.now();
+      const g = heldGauges(text);
+      return g.retrying === 1 ? g : undefined;
+    }, 10_000, 50);
+    expect(gauges).toMatchObject({ queued: 0, sending: 0, retrying: 1 });
+    expect(gauges.oldestHeldSeconds).toBeGreaterThanOrEqual(0.2);
+    expect(gauges.oldestHeldSeconds).toBeLessThanOrEqual((scrapedAt - Date.parse(held.requestedAt)) / 1000);
 
     // The service restarts while the export is held; then the PACS comes back on its address.
     await s.restartWorker();
@@ -297,6 +330,7 @@ describe.skipIf(missing !== undefined)('sending reports to a PACS (Orthanc over 
     expect(delivered.delivery).toMatchObject({ revision: signed.revision, signed: true, stored: 2, overlays: 1 });
     const modalities = (await storedInstances(pacs)).map((i) => i.tags.Modality).sort();
     expect(modalities).toEqual(['OT', 'SR']);
+    expect(heldGauges((await request(s.app).get('/metrics')).text)).toEqual({ queued: 0, sending: 0, retrying: 0, oldestHeldSeconds: 0 });
     const [entry] = await auditDetails(s, study.studyInstanceUid);
     expect(entry).toEqual({
       actor: 'radiologist-7',
@@ -367,5 +401,41 @@ describe('refusing PACS exports that cannot be queued', () => {
     expect(none.status).toBe(404);
     expect((none.body as unknown as { error: { code: string } }).error.code).toBe('no-pacs-export');
     expect((await request(s.app).get(exportPath('1.2.3.999')).set('Authorization', await bearer('viewer'))).status).toBe(404);
+  });
+});
+
+describe('the gauges of exports held for the PACS', () => {
+  test('keep their last values when Redis cannot be reached, rather than failing the scrape', async () => {
+    const own = await startRedisServer({ port: await freePort(), dir: join(dir, 'redis-gauges') });
+    // As main.ts gives the API's queue: a request connection, which fails fast while Redis is down.
+    const connection = createRequestConnection(own.url);
+    connection.on('error', () => undefined);
+    const queue = new Queue(QUEUE_NAMES.pacsExport, { connection, prefix: `pacs-gauges-${randomKey().slice(0, 8)}` });
+    queue.on('error', () => undefined);
+    cleanups.push(async () => {
+      await queue.close().catch(() => undefined);
+      connection.disconnect();
+      await own.stop();
+    });
+    const registry = new prom.Registry();
+    createPacsExportMetrics(registry, { queue });
+    createPacsExportMetrics(registry, { queue }); // a second caller in the process (API + worker) shares them
+    expect(heldGauges(await registry.metrics())).toEqual({ queued: 0, sending: 0, retrying: 0, oldestHeldSeconds: 0 });
+
+    // No worker runs here: one export stays queued, two stay held (delayed) for a minute.
+    const queuedAt = Date.now();
+    await queue.add('export', { note: 'queued' }, { jobId: 'gauges-queued' });
+    await queue.add('export', { note: 'held' }, { jobId: 'gauges-held-1', delay: 60_000 });
+    await queue.add('export', { note: 'held' }, { jobId: 'gauges-held-2', delay: 30_000 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const up = heldGauges(await registry.metrics());
+    expect(up).toMatchObject({ queued: 1, sending: 0, retrying: 2 });
+    expect(up.oldestHeldSeconds).toBeGreaterThanOrEqual(0.05);
+    expect(up.oldestHeldSeconds).toBeLessThanOrEqual((Date.now() - queuedAt) / 1000);
+
+    await own.stop();
+    const started = Date.now();
+    expect(heldGauges(await registry.metrics())).toEqual(up);
+    expect(Date.now() - started).toBeLessThan(3000);
   });
 });
