@@ -320,7 +320,7 @@ async function runConfiguration(
 // ---------------------------------------------------------------------------------------------
 
 function printTables(bare: BareRow[], rows: ServiceRow[], bareFor: (batch: number) => BareRow): void {
-  console.log('\nBare model (onnxruntime session.run on preprocessed 128×128 tensors, this process):');
+  console.log('\nBare model (onnxruntime session.run on preprocessed model-size tensors, this process):');
   console.table(bare.map((b) => ({
     batch: b.batch, 'vision ms/img': round(b.visionMsPerImage, 2), 'decode ms/img': round(b.decodeMsPerImage, 2),
     'vision+decode ms/img': round(b.totalMsPerImage, 2), 'images/s': round(b.imagesPerSecond), 'analyse() ms/img': round(b.analyseMsPerImage, 2),
