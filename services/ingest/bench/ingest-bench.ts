@@ -94,6 +94,10 @@ async function buildLargeBatch(dir: string, count: number): Promise<Batch> {
 
 /** Sends a directory with dcmsend and returns the seconds it took; throws unless every C-STORE succeeded. */
 async function timedSend(batch: Batch, target: Target): Promise<number> {
+  // Every send starts with nothing waiting to be written back: otherwise the batch just built
+  // (~180 MB) or the previous receiver's files are flushed to disk during the next timed send,
+  // and the receiver that runs first (ours) paid for it (its Redis AOF and s3rver writes stalled).
+  await run('sync');
   process.stdout.write(`  sending ${batch.instances} instances to ${target.aeTitle} ... `);
   const started = process.hrtime.bigint();
   const { stdout, stderr } = await run(
@@ -162,7 +166,11 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ingest-bench-'));
   const stops: (() => Promise<void> | void)[] = [];
   try {
-    console.log(`building the batch in ${dir}: ${smallCount} small + ${largeCount} large instances ...`);
+    // Our s3rver and redis, Orthanc's storage and the batch all live under the same TMPDIR, so
+    // every receiver writes to the same kind of file system (TMPDIR=/dev/shm: all in memory,
+    // which takes this VM's disk writeback stalls out of the comparison).
+    const storage = (await run('stat', ['-f', '-c', '%T', dir])).stdout.trim();
+    console.log(`building the batch in ${dir} (${storage}): ${smallCount} small + ${largeCount} large instances ...`);
     const batches: Record<BatchName, Batch> = {
       small: await buildSmallBatch(join(dir, 'batch', 'small'), smallCount),
       large: await buildLargeBatch(join(dir, 'batch', 'large'), largeCount),
@@ -286,7 +294,7 @@ async function main(): Promise<void> {
         batches: result,
         postProcessingSeconds: round(postProcessingSeconds, 2),
         s3rverPutAlone: putAlone,
-        settings: { small: smallCount, large: largeCount, sender: 'dcmsend (TCP_NODELAY=1)', measuredAt: new Date().toISOString() },
+        settings: { small: smallCount, large: largeCount, sender: 'dcmsend (TCP_NODELAY=1)', storage: `${tmpdir()} (${storage})`, measuredAt: new Date().toISOString() },
       };
       writeFileSync(args.out, `${JSON.stringify(json, null, 2)}\n`);
       console.log(`wrote ${args.out}`);
