@@ -1,0 +1,91 @@
+"""A non-learned baseline for nodule localisation on a dataset written by make-dataset.ts.
+
+  /usr/bin/python3 blob-baseline.py --data data/val [--checkpoint data/checkpoint.pt]
+
+Scores every input pixel with a difference of Gaussians (sigma 1.5 and 4 px: tuned to the subtle
+tier's 5-8 px discs at 256 px), divided by the local RMS of that response (so rib and body edges do
+not dominate), inside the image content and below the image's median local brightness (lungs are
+darker than mediastinum, bone and soft tissue). The peak, pooled to the 32x32 heatmap grid, is then
+scored exactly as the evaluation's pointing game scores a model's heatmap (peak cell holds a
+ground-truth mask pixel), per tier, with the AUC of the peak value against nodule-negative images.
+
+It is a floor, not a detector: if a trained encoder points at subtle nodules less often than this
+fixed filter does, the encoder is not using what the pixels hold. With --checkpoint the encoder's
+own heatmap is scored the same way on the same images, beside the filter.
+"""
+import argparse
+import json
+import os
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from metrics import auc
+from model import Vision
+
+
+def gaussian_blur(x, sigma):
+    r = int(3 * sigma) + 1
+    t = torch.arange(-r, r + 1, dtype=torch.float32)
+    k = torch.exp(-t ** 2 / (2 * sigma ** 2))
+    k = k / k.sum()
+    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode='replicate'), k.view(1, 1, 1, -1))
+    return F.conv2d(F.pad(x, (0, 0, r, r), mode='replicate'), k.view(1, 1, -1, 1))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument('--data', required=True)
+    p.add_argument('--finding', default='nodule')
+    p.add_argument('--checkpoint', default=None, help='also score this checkpoint\'s encoder heatmaps')
+    args = p.parse_args()
+    meta = json.load(open(os.path.join(args.data, 'meta.json')))
+    n, s, g = meta['count'], meta['size'], meta['grid']
+    k = meta['labels'].index(args.finding)
+    images = np.fromfile(os.path.join(args.data, 'images.i16'), dtype='<i2').reshape(n, 1, s, s).astype(np.float32) / meta['imageScale']
+    labels = np.fromfile(os.path.join(args.data, 'labels.u8'), dtype=np.uint8).reshape(n, -1)[:, k]
+    tiers = np.fromfile(os.path.join(args.data, 'tiers.u8'), dtype=np.uint8).reshape(n, -1)[:, k]
+    masks = np.fromfile(os.path.join(args.data, 'masks.u8'), dtype=np.uint8).reshape(n, -1, g, g)[:, k]
+
+    peaks, cells = [], []
+    for i in range(0, n, 100):
+        x = torch.from_numpy(images[i:i + 100])
+        dog = gaussian_blur(x, 1.5) - gaussian_blur(x, 4.0)
+        dog = dog / (gaussian_blur(dog * dog, 6.0).sqrt() + 1e-3)
+        content = gaussian_blur((x > -1.8).float(), 6.0) > 0.999  # away from the letterbox padding
+        local = gaussian_blur(x, 10.0)
+        darker = local < torch.quantile(local.view(len(x), -1), 0.5, dim=1).view(-1, 1, 1, 1)
+        score = torch.where(content & darker, dog, torch.full_like(dog, -1e3))
+        pooled = F.max_pool2d(score, s // g).view(len(x), -1)
+        value, index = pooled.max(1)
+        peaks.append(value.numpy())
+        cells.append(index.numpy())
+    peak = np.concatenate(peaks)
+    cell = np.concatenate(cells)
+    hit = masks.reshape(n, -1)[np.arange(n), cell] > 0
+    scores = {'blobFilter': (peak, hit)}
+    if args.checkpoint:
+        ck = torch.load(args.checkpoint)
+        model = Vision(ck['vision_width'])
+        model.load_state_dict(ck['vision'])
+        model.eval()
+        logits, heat = [], []
+        with torch.no_grad():
+            for i in range(0, n, 100):
+                lo, hm, _, _ = model(torch.from_numpy(images[i:i + 100]))
+                logits.append(lo[:, k].numpy())
+                heat.append(hm[:, k].reshape(len(lo), -1).numpy())
+        heat = np.concatenate(heat)
+        scores['encoder'] = (np.concatenate(logits), masks.reshape(n, -1)[np.arange(n), heat.argmax(1)] > 0)
+    result = {'finding': args.finding, 'data': args.data, 'count': n}
+    for who, (value, hits) in scores.items():
+        for name, tier in (('obvious', 1), ('subtle', 2)):
+            pos = (labels == 1) & (tiers == tier)
+            keep = pos | (labels == 0)
+            result[f'{who}.{name}'] = {'positives': int(pos.sum()), 'pointingGame': round(float(hits[pos].mean()), 3), 'auc': round(float(auc(labels[keep], value[keep])), 3)}
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == '__main__':
+    main()
