@@ -189,30 +189,28 @@ export class ObjectStore {
    * listings with DES-encrypted continuation tokens, which Node 20's OpenSSL 3 refuses, so any V2
    * listing past 1,000 keys failed there with a 500. MinIO and S3 serve both.
    */
-  async list(bucket: string, prefix: string): Promise<string[]> {
+  list(bucket: string, prefix: string): Promise<string[]> {
+    return this.listing(bucket, prefix, true, (item) => item.name);
+  }
+
+  /** The next level of "folders" under `prefix` (delimiter `/`), e.g. `reports/<studyKey>/`. */
+  listPrefixes(bucket: string, prefix: string): Promise<string[]> {
+    return this.listing(bucket, prefix, false, (item) => item.prefix);
+  }
+
+  private async listing(bucket: string, prefix: string, recursive: boolean, pick: (item: { name?: string; prefix?: string }) => string | undefined): Promise<string[]> {
     try {
-      const keys: string[] = [];
-      for await (const item of this.client.listObjects(bucket, prefix, true)) {
-        if (item.name) keys.push(item.name);
+      const out: string[] = [];
+      for await (const item of this.client.listObjects(bucket, prefix, recursive)) {
+        const value = pick(item);
+        if (value) out.push(value);
       }
-      return keys;
+      return out;
     } catch (error) {
       throw wrap(error, `list ${bucket}/${prefix}`);
     }
   }
 
-  /** The next level of "folders" under `prefix` (delimiter `/`), e.g. `reports/<studyKey>/`. */
-  async listPrefixes(bucket: string, prefix: string): Promise<string[]> {
-    try {
-      const prefixes: string[] = [];
-      for await (const item of this.client.listObjects(bucket, prefix, false)) {
-        if (item.prefix) prefixes.push(item.prefix);
-      }
-      return prefixes;
-    } catch (error) {
-      throw wrap(error, `list ${bucket}/${prefix}`);
-    }
-  }
 
 
   async remove(bucket: string, key: string): Promise<void> {
