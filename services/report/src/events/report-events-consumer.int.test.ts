@@ -14,30 +14,23 @@ import {
   studyReceivedEvent,
   type FixtureImage,
 } from '../testing/fixtures.ts';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freePort, startRedisServer, startS3Server, type RedisServerHandle, type S3ServerHandle } from '@cxr/devstack';
-import { startReportServiceHarness, type ReportServiceHarness } from '../testing/report-service-harness.ts';
+import type { RedisServerHandle, S3ServerHandle } from '@cxr/devstack';
+import { startBackingServers, type BackingServers, startReportServiceHarness, type ReportServiceHarness } from '../testing/report-service-harness.ts';
 
 // One redis-server and one s3rver for the file; each test gets its own queue prefix and
 // buckets (the harness), removed after it.
+let servers: BackingServers;
 let redis: RedisServerHandle;
 let s3: S3ServerHandle;
 let svc: ReportServiceHarness;
-let dir: string;
 let viewerToken: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'report-int-'));
-  [redis, s3] = await Promise.all([
-    freePort().then((port) => startRedisServer({ port, dir: join(dir, 'redis') })),
-    freePort().then((port) => startS3Server({ port, dir: join(dir, 's3'), buckets: [], reset: true })),
-  ]);
+  servers = await startBackingServers('report-int');
+  ({ redis, s3 } = servers);
 });
 afterAll(async () => {
-  await Promise.allSettled([redis?.stop(), s3?.stop()]);
-  rmSync(dir, { recursive: true, force: true });
+  await servers?.stop();
 });
 beforeEach(async () => {
   svc = await startReportServiceHarness({ redisUrl: redis.url, s3Endpoint: s3.endpoint });

@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Queue } from 'bullmq';
@@ -17,14 +15,14 @@ import {
   type ReportResponse,
 } from '@cxr/contracts';
 import { SopClass } from '@cxr/dicom';
-import { freePort, startRedisServer, startS3Server, waitFor, type RedisServerHandle, type S3ServerHandle } from '@cxr/devstack';
+import { freePort, startRedisServer, waitFor, type RedisServerHandle, type S3ServerHandle } from '@cxr/devstack';
 import { makeChestStudy, type ChestStudy } from '@cxr/phantom/dicom';
 import { createLogger, createRequestConnection, createWorkerConnection, prom } from '@cxr/platform';
 import { createApp } from '../app.ts';
 import { createReportMetrics } from '../metrics.ts';
 import { createReportService } from '../review/report-service.ts';
 import { analysisCompletedEvent, analysisResult, fixtureImage, putAnalysisOutputs, randomKey, studyReceivedEvent } from '../testing/fixtures.ts';
-import { startReportServiceHarness, type ReportServiceHarness } from '../testing/report-service-harness.ts';
+import { startBackingServers, type BackingServers, startReportServiceHarness, type ReportServiceHarness } from '../testing/report-service-harness.ts';
 import { createPacsExportMetrics } from './pacs-export-metrics.ts';
 import { PacsExportQueue } from './pacs-export-queue.ts';
 import { startPacsExportWorker } from './pacs-export-worker.ts';
@@ -46,24 +44,21 @@ const PACS_PASSWORD = 'pacs-export-test-password';
 const PACS_AUTHORIZATION = `Basic ${Buffer.from(`${PACS_USER}:${PACS_PASSWORD}`).toString('base64')}`;
 
 let dir: string;
+let servers: BackingServers;
 let redis: RedisServerHandle;
 let s3: S3ServerHandle;
 let seed = 7000;
 const cleanups: Array<() => Promise<void>> = [];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'report-pacs-int-'));
-  [redis, s3] = await Promise.all([
-    freePort().then((port) => startRedisServer({ port, dir: join(dir, 'redis') })),
-    freePort().then((port) => startS3Server({ port, dir: join(dir, 's3'), buckets: [], reset: true })),
-  ]);
+  servers = await startBackingServers('report-pacs-int');
+  ({ redis, s3, dir } = servers);
 });
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 afterAll(async () => {
-  await Promise.allSettled([redis?.stop(), s3?.stop()]);
-  rmSync(dir, { recursive: true, force: true });
+  await servers?.stop();
 });
 
 interface Setup {

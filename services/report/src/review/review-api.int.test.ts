@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import {
@@ -18,7 +15,7 @@ import {
   type ReportUpdatedEvent,
   type StudyPriority,
 } from '@cxr/contracts';
-import { freePort, startRedisServer, startS3Server, type RedisServerHandle, type S3ServerHandle } from '@cxr/devstack';
+import type { RedisServerHandle, S3ServerHandle } from '@cxr/devstack';
 import { createLogger, createWorkerConnection } from '@cxr/platform';
 import { composeDraft } from '../drafts/compose-draft.ts';
 import { reindexReports } from '../state/reindex.ts';
@@ -33,26 +30,22 @@ import {
   studyReceivedEvent,
   type FixtureImage,
 } from '../testing/fixtures.ts';
-import { startReportServiceHarness, type ReportServiceHarness } from '../testing/report-service-harness.ts';
+import { startBackingServers, type BackingServers, startReportServiceHarness, type ReportServiceHarness } from '../testing/report-service-harness.ts';
 
 // One redis-server and one s3rver for the file; each test starts the service on its own queue
 // prefix and buckets (the harness), removed after it.
+let servers: BackingServers;
 let redis: RedisServerHandle;
 let s3: S3ServerHandle;
 let svc: ReportServiceHarness;
-let dir: string;
 const tokens: Record<'viewer' | 'radiologist' | 'admin', string> = { viewer: '', radiologist: '', admin: '' };
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'report-review-int-'));
-  [redis, s3] = await Promise.all([
-    freePort().then((port) => startRedisServer({ port, dir: join(dir, 'redis') })),
-    freePort().then((port) => startS3Server({ port, dir: join(dir, 's3'), buckets: [], reset: true })),
-  ]);
+  servers = await startBackingServers('report-review-int');
+  ({ redis, s3 } = servers);
 });
 afterAll(async () => {
-  await Promise.allSettled([redis?.stop(), s3?.stop()]);
-  rmSync(dir, { recursive: true, force: true });
+  await servers?.stop();
 });
 afterEach(async () => {
   await svc?.close();

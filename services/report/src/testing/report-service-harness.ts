@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Queue, type Worker } from 'bullmq';
 import type { Express } from 'express';
 import { QUEUE_NAMES, reportEventJobId, type ReportEvent, type Role } from '@cxr/contracts';
+import { freePort, startRedisServer, startS3Server, type RedisServerHandle, type S3ServerHandle } from '@cxr/devstack';
 import { createLogger, createRequestConnection, createWorkerConnection, ObjectStore, type Redis } from '@cxr/platform';
 import { createApp } from '../app.ts';
 import { createTestAuth, type HttpAuth } from '../auth/index.ts';
@@ -9,6 +13,33 @@ import { loadConfig, type ReportConfig } from '../config.ts';
 import { startReportEventsConsumer, type ReportEventResult } from '../events/report-events-consumer.ts';
 import { createReportMetrics } from '../metrics.ts';
 import { ReportStore } from '../state/report-store.ts';
+
+/** One redis-server and one s3rver (no buckets: each harness makes its own) in a temp dir. */
+export interface BackingServers {
+  redis: RedisServerHandle;
+  s3: S3ServerHandle;
+  /** The temp dir they keep their data in (removed by `stop`). */
+  dir: string;
+  stop(): Promise<void>;
+}
+
+/** For a test file's beforeAll: the real servers its harnesses share, each on its own prefix and buckets. */
+export async function startBackingServers(name: string): Promise<BackingServers> {
+  const dir = mkdtempSync(join(tmpdir(), `${name}-`));
+  const [redis, s3] = await Promise.all([
+    freePort().then((port) => startRedisServer({ port, dir: join(dir, 'redis') })),
+    freePort().then((port) => startS3Server({ port, dir: join(dir, 's3'), buckets: [], reset: true })),
+  ]);
+  return {
+    redis,
+    s3,
+    dir,
+    async stop() {
+      await Promise.allSettled([redis.stop(), s3.stop()]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
 
 /**
  * The report service wired as main.ts wires it, against a real Redis and S3 server, on its own
