@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readAnswer, type HttpAnswer } from './http-answer.ts';
 import { waitFor } from './ports.ts';
 
 /**
@@ -36,10 +37,7 @@ export function orthancMissing(): string | undefined {
 }
 
 /** An HTTP answer from Orthanc's REST API, parsed as JSON when it is. */
-export interface OrthancAnswer {
-  status: number;
-  body: unknown;
-}
+export type OrthancAnswer = HttpAnswer;
 
 export interface OrthancLaunch {
   httpPort: number;
@@ -124,15 +122,7 @@ export class OrthancProcess {
       ...(this.authorization ? { Authorization: this.authorization } : {}),
       ...(body !== undefined ? { 'Content-Type': contentType ?? 'application/octet-stream' } : {}),
     };
-    const res = await fetch(`${this.httpUrl}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // not JSON: keep the text
-    }
-    return { status: res.status, body: parsed };
+    return readAnswer(await fetch(`${this.httpUrl}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) }));
   }
 
   /** Orthanc's own log, for failure messages. */

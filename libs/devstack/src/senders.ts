@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import { readAnswer } from './http-answer.ts';
 
 const run = promisify(execFile);
 
@@ -37,12 +38,5 @@ export async function stowRs(baseUrl: string, instances: Buffer[], options: { ap
     headers: { 'Content-Type': contentType, Accept: 'application/dicom+json', ...(options.apiKey ? { Authorization: `Bearer ${options.apiKey}` } : {}) },
     body,
   });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // keep text
-  }
-  return { status: res.status, body: parsed };
+  return readAnswer(res);
 }
