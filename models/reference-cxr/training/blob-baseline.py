@@ -3,8 +3,9 @@
   /usr/bin/python3 blob-baseline.py --data data/val [--checkpoint data/checkpoint.pt]
 
 Scores every input pixel with a difference of Gaussians (sigma 1.5 and 4 px: tuned to the subtle
-tier's 5-8 px discs at 256 px), divided by the local RMS of that response (so rib and body edges do
-not dominate), inside the image content and below the image's median local brightness (lungs are
+tier's 5-8 px discs at 256 px; every width scales with the dataset's input size, so a 512 px
+dataset of the same phantoms is filtered at the same physical scale), divided by the local RMS
+of that response (so rib and body edges do not dominate), inside the image content and below the image's median local brightness (lungs are
 darker than mediastinum, bone and soft tissue). The peak, pooled to the 32x32 heatmap grid, is then
 scored exactly as the evaluation's pointing game scores a model's heatmap (peak cell holds a
 ground-truth mask pixel), per tier, with the AUC of the peak value against nodule-negative images.
@@ -48,13 +49,16 @@ def main():
     tiers = np.fromfile(os.path.join(args.data, 'tiers.u8'), dtype=np.uint8).reshape(n, -1)[:, k]
     masks = np.fromfile(os.path.join(args.data, 'masks.u8'), dtype=np.uint8).reshape(n, -1, g, g)[:, k]
 
+    if args.checkpoint and s != 256:
+        raise SystemExit(f'--checkpoint needs a 256 px dataset (the encoder\'s input); {args.data} is {s} px')
+    px = s / 256  # filter widths are in 256 px input pixels
     peaks, cells = [], []
     for i in range(0, n, 100):
         x = torch.from_numpy(images[i:i + 100])
-        dog = gaussian_blur(x, 1.5) - gaussian_blur(x, 4.0)
-        dog = dog / (gaussian_blur(dog * dog, 6.0).sqrt() + 1e-3)
-        content = gaussian_blur((x > -1.8).float(), 6.0) > 0.999  # away from the letterbox padding
-        local = gaussian_blur(x, 10.0)
+        dog = gaussian_blur(x, 1.5 * px) - gaussian_blur(x, 4.0 * px)
+        dog = dog / (gaussian_blur(dog * dog, 6.0 * px).sqrt() + 1e-3)
+        content = gaussian_blur((x > -1.8).float(), 6.0 * px) > 0.999  # away from the letterbox padding
+        local = gaussian_blur(x, 10.0 * px)
         darker = local < torch.quantile(local.view(len(x), -1), 0.5, dim=1).view(-1, 1, 1, 1)
         score = torch.where(content & darker, dog, torch.full_like(dog, -1e3))
         pooled = F.max_pool2d(score, s // g).view(len(x), -1)
