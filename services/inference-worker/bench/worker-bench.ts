@@ -10,19 +10,20 @@
  * in-process `ModelPackage.analyse` (preprocessing and heatmap cropping included) on decoded images.
  *
  * The service's per-image time divided by the bare per-image time is the overhead ratio; the
- * issue's goal is ≤ 1.25 at steady state.
+ * issue's goal is ≤ 1.25 at steady state. The floor (storage and queue costs measured alone, plus
+ * the bare model, over the machine's cores) says how low that ratio could go on this machine.
  *
  *   npm run bench:worker -- --jobs 200 --out bench.json
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Queue, QueueEvents } from 'bullmq';
+import { Queue, QueueEvents, Worker } from 'bullmq';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import {
-  ANALYSIS_INPUT_CONTENT_TYPE, QUEUE_NAMES, analysisInputSize, analysisResultSchema, encodeAnalysisInput, objectKeys, type AnalysisRequest,
+  ANALYSIS_INPUT_CONTENT_TYPE, QUEUE_NAMES, REPORT_EVENT_JOB_OPTIONS, analysisInputSize, analysisResultSchema, encodeAnalysisInput, objectKeys, type AnalysisRequest,
 } from '@cxr/contracts';
 import {
   DEFAULT_BUCKETS, freePort, startRedisServer, startS3Server, startServiceProcess, waitFor,
@@ -52,6 +53,8 @@ const SIZE = Number(args.size);
 const BARE_SECONDS = Number(args['bare-seconds']);
 /** The worker's default WORKER_INTRA_OP_THREADS, so the ceiling runs the model as the service does. */
 const BARE_THREADS = 1;
+/** The worker's default WORKER_CONCURRENCY: jobs in flight per process (the floor runs with as many). */
+const WORKER_DEFAULT_CONCURRENCY = 4;
 if (!(JOBS >= 10) || !(IMAGE_COUNT >= 1) || !(SIZE >= 64)) throw new Error('--jobs must be ≥ 10, --images ≥ 1, --size ≥ 64');
 
 interface Configuration {
@@ -138,6 +141,8 @@ interface BareRow {
   batch: number; visionMsPerImage: number; decodeMsPerImage: number; totalMsPerImage: number; imagesPerSecond: number; analyseMsPerImage: number;
   /** CPU cores the vision+decode loop kept busy on average (2 = both cores of this machine). */
   coresBusy: number;
+  /** CPU ms per image of `analyse()` (preprocessing with sharp, the model, heatmap crops, text). */
+  analyseCpuMsPerImage: number;
 }
 
 /** Runs `fn` (which handles `perCall` images) for BARE_SECONDS after a warm-up; ms per image. */
@@ -180,13 +185,106 @@ async function measureBare(model: ModelPackage, images: PresentationImage[], bat
       const cpu = process.cpuUsage(cpu0);
       const coresBusy = (cpu.user + cpu.system) / 1000 / (performance.now() - wall0);
       const batchImages = Array.from({ length: batch }, (_, n) => images[n % images.length]!);
+      const analyseCpu0 = process.cpuUsage();
+      const analyseWall0 = performance.now();
       const analyseMs = await timeLoop(batch, () => model.analyse(batchImages));
-      rows.push({ batch, visionMsPerImage: visionMs, decodeMsPerImage: decodeMs, totalMsPerImage: totalMs, imagesPerSecond: 1000 / totalMs, analyseMsPerImage: analyseMs, coresBusy });
+      const analyseCpu = process.cpuUsage(analyseCpu0);
+      const analyseCpuMs = (analyseCpu.user + analyseCpu.system) / 1000 / (performance.now() - analyseWall0) * analyseMs;
+      rows.push({ batch, visionMsPerImage: visionMs, decodeMsPerImage: decodeMs, totalMsPerImage: totalMs, imagesPerSecond: 1000 / totalMs, analyseMsPerImage: analyseMs, analyseCpuMsPerImage: analyseCpuMs, coresBusy });
     }
   } finally {
     await Promise.all([vision.release(), decoder.release()]);
   }
   return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Floor: what storage and the queue cost on their own, with no worker at all
+// ---------------------------------------------------------------------------------------------
+
+/** CPU ms used so far by one thread of this process (Linux: /proc/self/task/<tid>/stat, utime + stime). */
+function threadCpuMs(tid: number): number {
+  const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms (USER_HZ = 100)
+}
+const processCpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+
+interface FloorRow {
+  /** Per image, CPU ms: s3rver (its own thread and the fs thread pool) answering one analysis input GET and one result PUT. */
+  storageServerMs: number;
+  /** The minio client's side of the same two requests (this process's main thread). */
+  storageClientMs: number;
+  /** A BullMQ job taken and completed by a worker that does nothing, plus the report event it emits: client side (this main thread) and redis-server. */
+  queueClientMs: number;
+  queueRedisMs: number;
+  /** Bare model CPU per image (vision + decode at the headline's batch size). */
+  modelMs: number;
+  /** What the model package adds around it in-process (`analyse()` CPU minus bare): preprocessing from the stored input, heatmap crops. */
+  packageMs: number;
+  /** Storage, queue and bare model spread over every core: even a worker with no code of its own, that needed no preprocessing, could go no faster. */
+  floorBareModelMsPerImage: number;
+  /** The same with `analyse()` in place of the bare model: the fastest a worker that runs the package on the stored inputs could go here. */
+  floorMsPerImage: number;
+  cores: number;
+}
+
+/**
+ * The work no worker can skip, measured alone with the worker's concurrency: for each image, GET
+ * its analysis input and PUT a result of the real result's size (fresh keys, as the worker writes
+ * them); and a BullMQ job through the same queue (taken, completed, one report-events job added) by
+ * a worker whose processor does nothing. With the bare model's CPU, their sum over the machine's
+ * cores is the fastest any worker could go here, whatever its own code costs.
+ */
+async function measureFloor(
+  ctx: { redis: RedisServerHandle; objects: ObjectStore; inputKeys: string[]; resultBytes: number },
+  bareRow: BareRow, concurrency: number,
+): Promise<FloorRow> {
+  const count = Math.min(JOBS, 400);
+  const result = Buffer.from(JSON.stringify({ padding: 'x'.repeat(Math.max(0, ctx.resultBytes - 16)) }));
+  let next = 0;
+  const cpu0 = processCpuMs();
+  const main0 = threadCpuMs(process.pid);
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < count) {
+      const n = next++;
+      await ctx.objects.get(DEFAULT_BUCKETS.derived, ctx.inputKeys[n % ctx.inputKeys.length]!);
+      await ctx.objects.put(DEFAULT_BUCKETS.derived, objectKeys.analysisResult(key('floorstudy', n), 1), result, 'application/json');
+    }
+  }));
+  const storageClientMs = (threadCpuMs(process.pid) - main0) / count;
+  const storageServerMs = (processCpuMs() - cpu0) / count - storageClientMs;
+
+  const prefix = `floor_${process.pid}`;
+  const connection = createRequestConnection(ctx.redis.url);
+  const queue = new Queue<AnalysisRequest>(QUEUE_NAMES.analysis, { connection, prefix });
+  const events = new Queue(QUEUE_NAMES.reportEvents, { connection, prefix });
+  const requests = Array.from({ length: count }, (_, n) => analysisRequest(9, n, ctx.inputKeys[0]!, ctx.inputKeys[0]!, 1, 1));
+  await queue.addBulk(requests.map((data) => ({ name: 'analyse', data, opts: { jobId: data.analysisId, removeOnComplete: false } })));
+  let done = 0;
+  const redis0 = await redisCpuSeconds(connection);
+  const queueMain0 = threadCpuMs(process.pid);
+  const worker = new Worker<AnalysisRequest>(QUEUE_NAMES.analysis, async (job) => {
+    await events.add('analysis-completed', { studyKey: job.data.studyKey }, { jobId: `${job.data.analysisId}.completed`, ...REPORT_EVENT_JOB_OPTIONS });
+    done++;
+    return { resultKey: 'x' };
+  }, { connection: { host: new URL(ctx.redis.url).hostname, port: Number(new URL(ctx.redis.url).port), maxRetriesPerRequest: null }, prefix, concurrency });
+  try {
+    await waitFor(`${count} no-op jobs`, async () => (done >= count ? true : undefined), 5 * 60_000, 20);
+    const queueClientMs = (threadCpuMs(process.pid) - queueMain0) / count;
+    const queueRedisMs = ((await redisCpuSeconds(connection)) - redis0) * 1000 / count;
+    const modelMs = bareRow.totalMsPerImage * bareRow.coresBusy;
+    const packageMs = Math.max(0, bareRow.analyseCpuMsPerImage - modelMs);
+    const cores = availableParallelism();
+    const floorBareModelMsPerImage = (storageServerMs + storageClientMs + queueClientMs + queueRedisMs + modelMs) / cores;
+    const floorMsPerImage = floorBareModelMsPerImage + packageMs / cores;
+    return { storageServerMs, storageClientMs, queueClientMs, queueRedisMs, modelMs, packageMs, floorBareModelMsPerImage, floorMsPerImage, cores };
+  } finally {
+    await worker.close();
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await events.obliterate({ force: true }).catch(() => undefined);
+    await Promise.all([queue.close(), events.close()]);
+    connection.disconnect();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -212,6 +310,8 @@ interface ServiceRow {
    * process (almost all of it s3rver answering the workers' GETs and PUTs) and redis-server.
    */
   cpuMsPerImage: { workers: number; s3rverAndBench: number; redis: number };
+  /** Mean size of the result JSON the worker PUT per job. */
+  resultBytes: number;
 }
 
 async function scrapeCpuSeconds(urls: string[]): Promise<number> {
@@ -307,6 +407,7 @@ async function runConfiguration(
       jobMs: stats(jobs.map((j) => j.finishedOn! - j.processedOn!)),
       queueWaitMs: stats(jobs.map((j) => j.processedOn! - j.timestamp)),
       cpuMsPerImage,
+      resultBytes: results.reduce((sum, r) => sum + Buffer.byteLength(JSON.stringify(r)), 0) / (results.length || 1),
     };
   } finally {
     await Promise.all(workers.map((w) => w.stop(30_000)));
@@ -341,6 +442,17 @@ function printTables(bare: BareRow[], rows: ServiceRow[], bareFor: (batch: numbe
     ['job', `${round(r.jobMs.mean)} / ${round(r.jobMs.p50)} / ${round(r.jobMs.p95)}`],
   ])));
 }
+
+function printFloor(floor: FloorRow, bare: BareRow): void {
+  console.log(`\nFloor (CPU ms per image, each part measured alone in this run; ${floor.cores} cores):`);
+  console.table([{
+    'model (bare)': round(floor.modelMs, 2), 'package around it': round(floor.packageMs, 2),
+    's3rver: GET input + PUT result': round(floor.storageServerMs, 2), 'storage client': round(floor.storageClientMs, 2),
+    'queue client (no-op job)': round(floor.queueClientMs, 2), 'redis-server': round(floor.queueRedisMs, 2),
+  }]);
+  const ratio = (ms: number) => `${round(ms, 2)} ms/img = ${round(ms / bare.totalMsPerImage, 2)}× bare`;
+  console.log(`fastest possible here: ${ratio(floor.floorMsPerImage)} (running the package on the stored inputs); ${ratio(floor.floorBareModelMsPerImage)} even with no preprocessing or code of its own`);
+}
 let ctxDescription = '';
 
 async function main(): Promise<void> {
@@ -349,7 +461,9 @@ async function main(): Promise<void> {
   let s3: S3ServerHandle | undefined;
   try {
     redis = await startRedisServer({ port: await freePort(), dir: join(dir, 'redis'), appendonly: false });
-    s3 = await startS3Server({ port: await freePort(), dir: join(dir, 's3'), buckets: [DEFAULT_BUCKETS.derived], reset: true });
+    // On its own thread, as the object store is its own server in production (and so the floor
+    // below can tell its CPU from the client's).
+    s3 = await startS3Server({ port: await freePort(), dir: join(dir, 's3'), buckets: [DEFAULT_BUCKETS.derived], reset: true, thread: true });
     const objects = new ObjectStore({ endpoint: s3.endpoint, region: 'us-east-1', accessKey: s3.accessKey, secretKey: s3.secretKey });
     const inputs = await prepareInputs(objects);
     ctxDescription = `${inputs.width}×${inputs.height} 16-bit PNG inputs, s3rver + redis-server`;
@@ -368,7 +482,13 @@ async function main(): Promise<void> {
       console.log(`${config.name}…`);
       rows.push(await runConfiguration(config, i, { dir, redis, s3, objects, inputs }));
     }
+    console.log('floor: storage and queue alone, no worker…');
+    const headlineBare = bareFor(rows[0]!.batchMaxImages);
+    const floor = await measureFloor(
+      { redis, objects, inputKeys: inputs.inputKeys, resultBytes: rows[0]!.resultBytes }, headlineBare, WORKER_DEFAULT_CONCURRENCY,
+    );
     printTables(bare, rows, bareFor);
+    printFloor(floor, headlineBare);
 
     const headline = rows[0]!; // the default deployment: one process, default config
     const best = rows.reduce((a, b) => (b.imagesPerSecond > a.imagesPerSecond ? b : a));
@@ -381,6 +501,11 @@ async function main(): Promise<void> {
       overheadRatio: headline.msPerImage / bareFor(headline.batchMaxImages).totalMsPerImage,
       best: { configuration: best.name, imagesPerSecond: best.imagesPerSecond, overheadRatioVsBestBare: bareBest.imagesPerSecond / best.imagesPerSecond },
       goal: { maxOverheadRatio: 1.25, met: headline.msPerImage / bareFor(headline.batchMaxImages).totalMsPerImage <= 1.25 },
+      floor: {
+        ...floor,
+        overheadRatio: floor.floorMsPerImage / headlineBare.totalMsPerImage,
+        overheadRatioBareModel: floor.floorBareModelMsPerImage / headlineBare.totalMsPerImage,
+      },
       bare,
       configurations: rows.map((r) => ({ ...r, overheadRatio: r.msPerImage / bareFor(r.batchMaxImages).totalMsPerImage })),
     };
