@@ -40,10 +40,17 @@ describe('analysis input format', () => {
   });
 
   test.each([
-    [1024, 1229, { width: 427, height: 512 }],
-    [2000, 1000, { width: 512, height: 256 }],
-    [300, 200, { width: 300, height: 200 }],
-  ])('sizes a %ix%i image to a long side of at most 512, keeping its aspect', (width, height, expected) => {
+    [1024, 1229, { width: 213, height: 256 }],
+    [2000, 1000, { width: 256, height: 128 }],
+    [200, 150, { width: 200, height: 150 }],
+  ])('sizes a %ix%i image to a long side of at most 256 by default, keeping its aspect', (width, height, expected) => {
     expect(analysisInputSize(width, height)).toEqual(expected);
+  });
+
+  test.each([
+    [1024, 1229, { width: 427, height: 512 }],
+    [300, 200, { width: 300, height: 200 }],
+  ])('sizes a %ix%i image to a configured long side of 512', (width, height, expected) => {
+    expect(analysisInputSize(width, height, 512)).toEqual(expected);
   });
 });

@@ -4,9 +4,12 @@
  *
  * Why a raw buffer rather than a PNG: the worker reads one per image on its hot path, and decoding
  * a 16-bit PNG costs more than the model on a small CPU, while a raw buffer is used in place. Why
- * a fixed long side (`ANALYSIS_INPUT_LONG_SIDE`): models take inputs of a few hundred pixels, so
- * the full 1024 px presentation image was fetched and decoded only to be shrunk again. Models
- * still apply their own letterbox resize and normalisation (manifest `input`) to this image.
+ * a small long side (ingest's `INGEST_ANALYSIS_INPUT_SIZE`, by default `ANALYSIS_INPUT_LONG_SIDE`):
+ * models take inputs of a few hundred pixels, so the full 1024 px presentation image was fetched
+ * and decoded only to be shrunk again. Models still apply their own letterbox resize and
+ * normalisation (manifest `input`) to this image; when its long side is the model's input size,
+ * that letterbox is the image itself and no resize runs at all. A worker whose model takes more
+ * pixels than a stored input has reads the presentation image instead (never upsamples).
  *
  * Layout (all little-endian):
  *
@@ -19,8 +22,12 @@
  * | 16 | 2·width·height | uint16 pixels, row-major, grey16 where bright = dense (grey-scale pipeline applied) |
  */
 
-/** Long side of the analysis input in pixels (smaller originals are stored as they are). */
-export const ANALYSIS_INPUT_LONG_SIDE = 512;
+/**
+ * Default long side of the analysis input in pixels (smaller originals are stored as they are):
+ * the reference model's input size. Deployments whose model takes more set ingest's
+ * `INGEST_ANALYSIS_INPUT_SIZE` to it.
+ */
+export const ANALYSIS_INPUT_LONG_SIDE = 256;
 export const ANALYSIS_INPUT_CONTENT_TYPE = 'application/vnd.cxr.grey16';
 export const ANALYSIS_INPUT_HEADER_BYTES = 16;
 const MAGIC = 'CXRU16';

@@ -8,7 +8,7 @@ export const analysisImageSchema = z
     /** 16-bit grey PNG in the derived bucket: grey-scale pipeline applied, bright = dense. */
     imageKey: z.string().min(1).max(512),
     /**
-     * The same image, small and uncompressed (`analysis-input.ts`: grey16, long side ≤ 512), in the
+     * The same image, small and uncompressed (`analysis-input.ts`: grey16, long side ≤ ingest's `INGEST_ANALYSIS_INPUT_SIZE`), in the
      * derived bucket. The worker reads it instead of `imageKey` when present; jobs queued before it
      * existed have only `imageKey`. `width`/`height` stay the presentation image's size.
      */

@@ -42,6 +42,28 @@ describe('preprocess', () => {
     expect(max).toBeLessThan(2e-3);
   });
 
+  test('uses an image that already fills the letterbox as it is: each pixel lands in its place, z-scored', async () => {
+    // What ingest stores by default for the reference model: long side = the model's input size.
+    const w = 102;
+    const h = 128;
+    const data = new Uint16Array(w * h);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7919) % 65536; // no smooth pattern: any resampling would show
+    const { tensor, box } = await preprocess({ width: w, height: h, data }, spec);
+    expect(box).toEqual({ x: 13, y: 0, width: w, height: h });
+    let sum = 0;
+    let sum2 = 0;
+    for (const v of data) {
+      sum += v / 65535;
+      sum2 += (v / 65535) ** 2;
+    }
+    const mean = sum / data.length;
+    const std = Math.sqrt(sum2 / data.length - mean * mean);
+    let max = 0;
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) max = Math.max(max, Math.abs(tensor[y * 128 + box.x + x]! - (data[y * w + x]! / 65535 - mean) / std));
+    expect(max).toBeLessThan(1e-4);
+  });
+
   test('refuses data whose length does not match the size', async () => {
     await expect(preprocess({ width: 4, height: 4, data: new Uint16Array(15) }, spec)).rejects.toThrow(/expected 4x4/);
   });

@@ -31,7 +31,7 @@ try {
   // As ingest stores them: 16-bit grey PNG (zlib level 6) and the raw analysis input.
   const png = await sharp(full, { raw }).toColourspace('grey16').png({ compressionLevel: 6 }).toBuffer();
   const size = analysisInputSize(phantom.width, phantom.height);
-  const small = await sharp(full, { raw }).resize(size.width, size.height, { kernel: 'lanczos3', fit: 'fill' }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer();
+  const small = await sharp(full, { raw }).resize(size.width, size.height, { kernel: 'linear', fit: 'fill' }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer();
   const input = encodeAnalysisInput({ ...size, data: new Uint16Array(small.buffer, small.byteOffset, small.length / 2) });
   await objects.put(BUCKET, 'input.png', png, 'image/png');
   await objects.put(BUCKET, 'input.u16', input, 'application/octet-stream');

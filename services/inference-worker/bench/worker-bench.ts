@@ -111,7 +111,7 @@ async function prepareInputs(objects: ObjectStore): Promise<{ keys: string[]; in
     // And the small raw analysis input, as ingest stores it beside the presentation PNG.
     const inputSize = analysisInputSize(phantom.width, phantom.height);
     const resized = await sharp(data, { raw: { width: phantom.width, height: phantom.height, channels: 1 } })
-      .resize(inputSize.width, inputSize.height, { kernel: 'lanczos3', fit: 'fill' }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer();
+      .resize(inputSize.width, inputSize.height, { kernel: 'linear', fit: 'fill' }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer();
     const smallImage = { ...inputSize, data: new Uint16Array(resized.buffer, resized.byteOffset, resized.length / 2) };
     const inputKey = objectKeys.analysisInput(key('inputstudy', i), key('inputinst', i));
     await objects.put(DEFAULT_BUCKETS.derived, inputKey, encodeAnalysisInput(smallImage), ANALYSIS_INPUT_CONTENT_TYPE);

@@ -27,6 +27,7 @@ let model: ModelPackage;
 let worker: ReturnType<typeof startAnalysisWorker>;
 let analysisQueue: Queue<AnalysisRequest>;
 let eventsQueue: Queue<ReportEvent>;
+const metrics = createMetricsRegistry('worker-test');
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'worker-int-'));
@@ -37,7 +38,7 @@ beforeAll(async () => {
   worker = startAnalysisWorker({
     workerConnection: createWorkerConnection(redis.url), queueConnection: createRequestConnection(redis.url), queuePrefix: prefix,
     objects, derivedBucket: bucket, models: new ModelSlot(model), concurrency: 2, batch: { maxImages: 4, maxWaitMs: 5 }, lockDurationMs: 10_000, stalledIntervalMs: 5_000,
-    logger: pino({ level: 'silent' }), metrics: createMetricsRegistry('worker-test'),
+    logger: pino({ level: 'silent' }), metrics,
   });
   analysisQueue = new Queue(QUEUE_NAMES.analysis, { connection: createWorkerConnection(redis.url), prefix });
   eventsQueue = new Queue(QUEUE_NAMES.reportEvents, { connection: createWorkerConnection(redis.url), prefix });
@@ -60,11 +61,11 @@ async function putPresentation(key: string, seed: number, findings: Parameters<t
   return phantom;
 }
 
-/** As ingest stores it beside the presentation PNG: raw grey16, long side ≤ 512. */
-async function putAnalysisInput(key: string, phantom: ReturnType<typeof generatePhantom>) {
-  const size = analysisInputSize(phantom.width, phantom.height);
+/** As ingest stores it beside the presentation PNG: raw grey16, long side ≤ `longSide` (the reference model's 256 by default). */
+async function putAnalysisInput(key: string, phantom: ReturnType<typeof generatePhantom>, longSide?: number) {
+  const size = analysisInputSize(phantom.width, phantom.height, longSide);
   const small = await sharp(toUint16(phantom), { raw: { width: phantom.width, height: phantom.height, channels: 1 } })
-    .resize(size.width, size.height, { kernel: 'lanczos3', fit: 'fill' }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer();
+    .resize(size.width, size.height, { kernel: 'linear', fit: 'fill' }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer();
   await objects.put(bucket, key, encodeAnalysisInput({ ...size, data: new Uint16Array(small.buffer, small.byteOffset, small.length / 2) }), ANALYSIS_INPUT_CONTENT_TYPE);
 }
 
@@ -156,6 +157,23 @@ describe('analysis worker', () => {
     const job = await analysisQueue.add('analyse', request(studyKey, 'inputs/f/p.png', phantom.width, phantom.height, 'inputs/f/removed.u16'), { jobId: `${studyKey}.v1` });
     expect(await (await finished(job)).getState()).toBe('completed');
     expect((await eventsFor(studyKey)).map((e) => e.type)).toEqual(['analysis-completed']);
+  });
+
+  test('reads the presentation image instead of an analysis input with fewer pixels than the model takes', async () => {
+    const studyKey = 'h'.repeat(32);
+    const phantom = await putPresentation('inputs/h/p.png', 16, [{ code: 'pleural_effusion', side: 'right', tier: 'obvious' }]);
+    await putAnalysisInput('inputs/h/analysis.u16', phantom, model.manifest.input.size / 2);
+    const inputsRead = async (kind: string) =>
+      (await metrics.getSingleMetric('cxr_worker_inputs_total')!.get()).values.find((v) => v.labels.kind === kind)?.value ?? 0;
+    const before = { small: await inputsRead('analysis-input'), png: await inputsRead('presentation-png') };
+    const job = await analysisQueue.add('analyse', request(studyKey, 'inputs/h/p.png', phantom.width, phantom.height, 'inputs/h/analysis.u16'), { jobId: `${studyKey}.v1` });
+    expect(await (await finished(job)).getState()).toBe('completed');
+    expect(await inputsRead('presentation-png')).toBe(before.png + 1);
+    expect(await inputsRead('analysis-input')).toBe(before.small);
+    const completed = (await eventsFor(studyKey))[0]!;
+    if (completed.type !== 'analysis-completed') throw new Error(`expected analysis-completed, got ${completed.type}`);
+    const result = analysisResultSchema.parse(await objects.getJson(bucket, completed.resultKey));
+    expect(result.images[0]!.findings.find((f) => f.code === 'pleural_effusion')!.positive).toBe(true);
   });
 
   test('fails a malformed analysis input at once and reports why', async () => {

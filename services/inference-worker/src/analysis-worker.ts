@@ -63,7 +63,7 @@ export function startAnalysisWorker(deps: AnalysisWorkerDeps) {
   });
 
   const inputsRead = new prom.Counter({
-    name: 'cxr_worker_inputs_total', help: 'Images read for analysis, by stored form (presentation-png = fallback for old jobs)',
+    name: 'cxr_worker_inputs_total', help: 'Images read for analysis, by stored form (presentation-png = fallback: old jobs, a removed input, or one with fewer pixels than the model takes)',
     labelNames: ['kind'] as const, registers: [deps.metrics],
   });
   const batchSize = new prom.Histogram({
@@ -101,6 +101,7 @@ export function startAnalysisWorker(deps: AnalysisWorkerDeps) {
     try {
       const { result, resultKey, inputs } = await analyseStudy(request, {
         objects: deps.objects, derivedBucket: deps.derivedBucket, analyse: (images) => batcher.submit(images),
+        modelInputSize: () => deps.models.model.manifest.input.size,
       });
       await emit({
         type: 'analysis-completed', studyKey: request.studyKey, version: request.version, analysisId: request.analysisId,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ANALYSIS_INPUT_LONG_SIDE } from '@cxr/contracts';
 import {
   authEnvSchema, booleanSchema, listSchema, parseEnv, portSchema, positiveIntSchema, sharedEnvSchema, toSharedConfig,
   toAuthConfig, type AuthConfig, type SharedConfig,
@@ -34,8 +35,14 @@ export const envSchema = sharedEnvSchema.extend({
   INGEST_STUDY_CONCURRENCY: positiveIntSchema.default(2),
   /** Secret for pseudonymous keys handed to analysis. Change it in production. */
   PSEUDONYM_SECRET: z.string().min(16).default('local-development-pseudonym-secret'),
-  /** Long side of the stored analysis input image (px). */
+  /** Long side of the stored presentation image (px). */
   INGEST_ANALYSIS_MAX_SIZE: positiveIntSchema.default(1024),
+  /**
+   * Long side of the worker's raw analysis input (px): the model's input size, so the worker's
+   * letterbox needs no resize. A model that takes more pixels makes the worker read the
+   * presentation image instead (slower, never wrong).
+   */
+  INGEST_ANALYSIS_INPUT_SIZE: positiveIntSchema.default(ANALYSIS_INPUT_LONG_SIDE),
   INGEST_ELIGIBLE_MODALITIES: listSchema.default(['CR', 'DX']),
   INGEST_ELIGIBLE_BODY_PARTS: listSchema.default(['CHEST', '']),
   INGEST_ELIGIBLE_VIEW_POSITIONS: listSchema.default(['PA', 'AP', '']),
@@ -61,6 +68,7 @@ export interface IngestConfig extends SharedConfig {
   studyConcurrency: number;
   pseudonymSecret: string;
   analysisMaxSize: number;
+  analysisInputSize: number;
   eligibility: EligibilityRules;
 }
 
@@ -92,6 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): IngestConfig {
     studyConcurrency: e.INGEST_STUDY_CONCURRENCY,
     pseudonymSecret: e.PSEUDONYM_SECRET,
     analysisMaxSize: e.INGEST_ANALYSIS_MAX_SIZE,
+    analysisInputSize: e.INGEST_ANALYSIS_INPUT_SIZE,
     eligibility: {
       modalities: e.INGEST_ELIGIBLE_MODALITIES,
       bodyParts: e.INGEST_ELIGIBLE_BODY_PARTS,

@@ -93,10 +93,11 @@ describe('ingest service', () => {
     for (const phi of [study.studyInstanceUid, study.patient.id, study.patient.name]) expect(metadataText).not.toContain(phi);
     const presentation = await objects.stat(buckets.BUCKET_DERIVED, request.images[0]!.imageKey);
     expect(presentation?.size).toBeGreaterThan(1000);
-    // The worker's small raw input is the same image: same aspect, long side ≤ 512, same pixels.
+    // The worker's small raw input is the same image: same aspect, the long side the reference
+    // model takes (INGEST_ANALYSIS_INPUT_SIZE's default), same pixels.
     const image = request.images[0]!;
     const input = decodeAnalysisInput(await objects.get(buckets.BUCKET_DERIVED, image.analysisInputKey!));
-    expect(Math.max(input.width, input.height)).toBeLessThanOrEqual(ANALYSIS_INPUT_LONG_SIDE);
+    expect(Math.max(input.width, input.height)).toBe(ANALYSIS_INPUT_LONG_SIDE);
     expect(input.width / input.height).toBeCloseTo(image.width / image.height, 2);
     const presentationPixels = await sharp(await objects.get(buckets.BUCKET_DERIVED, image.imageKey))
       .resize(input.width, input.height, { fit: 'fill' }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer();

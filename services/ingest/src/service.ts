@@ -53,7 +53,7 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
   const decoder = new IsolatedFrameDecoder({ timeoutMs: 30_000, maxBytes: config.maxInstanceBytes });
   const processor = new StudyProcessor({
     registry, objects, buckets: config.buckets, analysisQueue, reportEventsQueue,
-    eligibility: config.eligibility, analysisMaxSize: config.analysisMaxSize, maxImagesPerStudy: 8, logger, decoder,
+    eligibility: config.eligibility, analysisMaxSize: config.analysisMaxSize, analysisInputSize: config.analysisInputSize, maxImagesPerStudy: 8, logger, decoder,
   });
 
   const metrics = createMetricsRegistry('ingest');

@@ -16,6 +16,8 @@ export interface AnalyseDeps {
    * the model slot) so concurrent jobs share a batch and a model switch never splits a job.
    */
   analyse: (images: PresentationImage[]) => Promise<ModelRun[]>;
+  /** Input size (px) of the model in service: a stored analysis input with fewer pixels is not used. */
+  modelInputSize: () => number;
 }
 
 /**
@@ -29,7 +31,7 @@ export interface AnalyseDeps {
 export async function analyseStudy(request: AnalysisRequest, deps: AnalyseDeps): Promise<{ result: AnalysisResult; resultKey: string; inputs: InputKind[] }> {
   const { objects, derivedBucket } = deps;
   const t0 = performance.now();
-  const { images, kinds, fetchMs, decodeMs } = await withSpan('analysis.fetch', { attributes: { 'cxr.images': request.images.length } }, () => readStudyImages(request, objects, derivedBucket));
+  const { images, kinds, fetchMs, decodeMs } = await withSpan('analysis.fetch', { attributes: { 'cxr.images': request.images.length } }, () => readStudyImages(request, objects, derivedBucket, deps.modelInputSize()));
   const t1 = performance.now();
   let runs: ModelRun[];
   try {

@@ -1,7 +1,8 @@
 // Reading a study's images for analysis: the small raw analysis input when the request names one
 // (one GET, no decode), else the full-size presentation PNG (jobs queued before ingest wrote
-// analysis inputs, or an input removed since). One storage round trip per image: the GET is
-// streamed with a size limit instead of being preceded by a HEAD request.
+// analysis inputs, an input removed since, or one with fewer pixels than the model takes: a model
+// is never fed an upsampled image). One storage round trip per image in the usual case: the GET
+// is streamed with a size limit instead of being preceded by a HEAD request.
 import type { AnalysisImage, AnalysisRequest } from '@cxr/contracts';
 import type { PresentationImage } from '@cxr/inference';
 import { ObjectNotFoundError, type ObjectStore } from '@cxr/platform';
@@ -21,14 +22,22 @@ export interface StudyImages {
   decodeMs: number;
 }
 
-async function readImage(objects: ObjectStore, bucket: string, image: AnalysisImage): Promise<{ image: PresentationImage; kind: InputKind; fetchMs: number; decodeMs: number }> {
+/**
+ * Whether a stored analysis input has all the pixels the model takes: its long side reaches the
+ * model's input size, or it is the presentation image at full size (there is nothing larger).
+ */
+export function inputCoversModel(input: { width: number; height: number }, presentation: { width: number; height: number }, modelInputSize: number): boolean {
+  return Math.max(input.width, input.height) >= modelInputSize || (input.width === presentation.width && input.height === presentation.height);
+}
+
+async function readImage(objects: ObjectStore, bucket: string, image: AnalysisImage, modelInputSize: number): Promise<{ image: PresentationImage; kind: InputKind; fetchMs: number; decodeMs: number }> {
   const t0 = performance.now();
   if (image.analysisInputKey) {
     try {
       const bytes = await objects.get(bucket, image.analysisInputKey, MAX_INPUT_BYTES);
       const t1 = performance.now();
       const decoded = readAnalysisInput(bytes, image);
-      return { image: decoded, kind: 'analysis-input', fetchMs: t1 - t0, decodeMs: performance.now() - t1 };
+      if (inputCoversModel(decoded, image, modelInputSize)) return { image: decoded, kind: 'analysis-input', fetchMs: t1 - t0, decodeMs: performance.now() - t1 };
     } catch (error) {
       if (!(error instanceof ObjectNotFoundError)) throw error;
     }
@@ -39,8 +48,9 @@ async function readImage(objects: ObjectStore, bucket: string, image: AnalysisIm
   return { image: decoded, kind: 'presentation-png', fetchMs: t1 - t0, decodeMs: performance.now() - t1 };
 }
 
-export async function readStudyImages(request: AnalysisRequest, objects: ObjectStore, bucket: string): Promise<StudyImages> {
-  const read = await Promise.all(request.images.map((image) => readImage(objects, bucket, image)));
+/** `modelInputSize`: the input size (px) of the model that will run, from its manifest. */
+export async function readStudyImages(request: AnalysisRequest, objects: ObjectStore, bucket: string, modelInputSize: number): Promise<StudyImages> {
+  const read = await Promise.all(request.images.map((image) => readImage(objects, bucket, image, modelInputSize)));
   return {
     images: read.map((r) => r.image),
     kinds: read.map((r) => r.kind),

@@ -1,8 +1,9 @@
 import type { ModelPackage, PresentationImage } from '@cxr/inference';
 
 /**
- * A synthetic grey image of the analysis input's usual size (427×512): a bright frame and a darker
- * centre, enough to exercise every stage (resize, normalisation, vision graph, text decode).
+ * A synthetic grey image larger than the model input (427×512, so the letterbox resize runs too):
+ * a bright frame and a darker centre, enough to exercise every stage (resize, normalisation, vision
+ * graph, text decode).
  */
 function warmUpImage(): PresentationImage {
   const width = 427;

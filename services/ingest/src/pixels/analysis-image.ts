@@ -8,8 +8,9 @@ export interface AnalysisImage {
   /** 8-bit grey PNG for display and overlays. */
   previewPng: Buffer;
   /**
-   * The same image for the inference worker: raw grey16, long side ≤ 512 (`analysis-input.ts` in
-   * @cxr/contracts), so the worker neither fetches nor decodes the full-size PNG per image.
+   * The same image for the inference worker: raw grey16, long side ≤ the model's input size
+   * (`analysis-input.ts` in @cxr/contracts), so the worker neither fetches nor decodes the
+   * full-size PNG per image, nor resizes it again.
    */
   analysisInput: Buffer;
   /** The instance's metadata, de-identified (PS3.15 Basic Profile), as DICOM JSON. */
@@ -35,7 +36,8 @@ function fitWithin(width: number, height: number, max: number): { width: number;
  */
 export async function prepareAnalysisImage(
   bytes: Uint8Array,
-  maxSize: number,
+  /** Long sides (px): of the presentation image and of the raw analysis input. */
+  sizes: { presentation: number; input: number },
   decoder: IsolatedFrameDecoder,
   replaceUid: (uid: string) => string,
 ): Promise<AnalysisImage> {
@@ -43,7 +45,7 @@ export async function prepareAnalysisImage(
   const metadata = deidentifyMetadata(instance, replaceUid);
   const frame = await decoder.decode(bytes, 0);
   const presentation = toPresentation(frame, instance);
-  const size = fitWithin(presentation.width, presentation.height, maxSize);
+  const size = fitWithin(presentation.width, presentation.height, sizes.presentation);
   const raw = { width: presentation.width, height: presentation.height, channels: 1 as const };
 
   const resized16 = await sharp(presentation.data, { raw })
@@ -64,10 +66,13 @@ export async function prepareAnalysisImage(
     .resize(previewSize.width, previewSize.height, { fit: 'fill' })
     .png()
     .toBuffer();
-  // Resized from the full-resolution presentation pixels, like the presentation image itself.
-  const inputSize = analysisInputSize(presentation.width, presentation.height);
+  // Resized from the full-resolution presentation pixels, like the presentation image itself, with
+  // the reference model's letterbox kernel (manifest `input.resize.kernel`, linear): at its input
+  // size this is exactly what the worker's letterbox would make of the full-resolution image, so
+  // the small input changes nothing the model sees (docs/model-package.md).
+  const inputSize = analysisInputSize(presentation.width, presentation.height, sizes.input);
   const input16 = await sharp(presentation.data, { raw })
-    .resize(inputSize.width, inputSize.height, { kernel: 'lanczos3', fit: 'fill' })
+    .resize(inputSize.width, inputSize.height, { kernel: 'linear', fit: 'fill' })
     .toColourspace('grey16')
     .raw({ depth: 'ushort' })
     .toBuffer();

@@ -16,7 +16,9 @@ export interface StudyProcessorDeps {
   analysisQueue: Queue<AnalysisRequest>;
   reportEventsQueue: Queue<ReportEvent>;
   eligibility: EligibilityRules;
+  /** Long side of the stored presentation image and of the worker's raw analysis input. */
   analysisMaxSize: number;
+  analysisInputSize: number;
   decoder: IsolatedFrameDecoder;
   /** Most images of one study sent to analysis (the rest are listed as not analysed). */
   maxImagesPerStudy: number;
@@ -141,7 +143,7 @@ export class StudyProcessor {
     const metadataKey = objectKeys.deidentifiedMetadata(studyKey, instanceKey);
     const bytes = await objects.get(buckets.originals, record.objectKey);
     const { registry } = this.deps;
-    const image = await prepareAnalysisImage(bytes, this.deps.analysisMaxSize, this.deps.decoder, (uid) => registry.replacementUid(uid));
+    const image = await prepareAnalysisImage(bytes, { presentation: this.deps.analysisMaxSize, input: this.deps.analysisInputSize }, this.deps.decoder, (uid) => registry.replacementUid(uid));
     await Promise.all([
       objects.putJson(buckets.derived, metadataKey, image.metadata),
       objects.put(buckets.derived, imageKey, image.presentationPng, 'image/png'),
