@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { MicroBatcher } from './micro-batcher.ts';
 
 function doubler(calls: number[][]) {
@@ -31,6 +31,37 @@ describe('MicroBatcher', () => {
     const batcher = new MicroBatcher({ maxItems: 8, maxWaitMs: 5, run: doubler(calls) });
     expect(await batcher.submit([7])).toEqual([14]);
     expect(calls).toEqual([[7]]);
+  });
+
+  test('a request that waited through the running batch runs as soon as that batch ends, without waiting again', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      const starts: [number[], number][] = [];
+      const batcher = new MicroBatcher<number, number>({
+        maxItems: 8, maxWaitMs: 50,
+        run: async (items) => {
+          starts.push([items, performance.now()]);
+          await new Promise((r) => setTimeout(r, 60));
+          return items;
+        },
+      });
+      const t0 = performance.now();
+      const first = batcher.submit([1]); // runs from 50 ms to 110 ms
+      await vi.advanceTimersByTimeAsync(60);
+      const second = batcher.submit([2]); // arrives while the first runs
+      await vi.advanceTimersByTimeAsync(40);
+      const third = batcher.submit([3]);
+      await vi.advanceTimersByTimeAsync(500);
+      expect(await Promise.all([first, second, third])).toEqual([[1], [2], [3]]);
+      // When the first ends (110 ms) the oldest waiting request has waited 50 ms already: the next
+      // batch starts then (on the next timer tick), not after a second 50 ms wait.
+      expect(starts.map(([items]) => items)).toEqual([[1], [2, 3]]);
+      expect(starts[0]![1] - t0).toBe(50);
+      expect(starts[1]![1] - t0).toBeGreaterThanOrEqual(110);
+      expect(starts[1]![1] - t0).toBeLessThanOrEqual(111);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   test('a bad input fails only its own request, not the others batched with it', async () => {

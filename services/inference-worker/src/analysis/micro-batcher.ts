@@ -2,8 +2,10 @@
  * Dynamic batching: requests that arrive close together run as one model call. A batch is
  * flushed when it holds `maxItems` items or when the oldest request has waited `maxWaitMs`;
  * only one batch runs at a time (the model session is the shared resource), and requests that
- * arrive meanwhile form the next batch. Each caller gets back exactly its own results. If a batch
- * of several requests fails, each request is re-run alone, so one bad input fails only its own job.
+ * arrive meanwhile form the next batch, which starts as soon as the running one ends if its
+ * oldest request has already waited `maxWaitMs` (time spent behind a running batch counts).
+ * Each caller gets back exactly its own results. If a batch of several requests fails, each
+ * request is re-run alone, so one bad input fails only its own job.
  */
 export interface MicroBatcherOptions<I, O> {
   maxItems: number;
@@ -14,6 +16,8 @@ export interface MicroBatcherOptions<I, O> {
 
 interface Pending<I, O> {
   items: I[];
+  /** performance.now() when it was submitted. */
+  at: number;
   resolve: (out: O[]) => void;
   reject: (error: unknown) => void;
 }
@@ -31,7 +35,7 @@ export class MicroBatcher<I, O> {
   /** Runs `items` (one request's worth, kept together in one batch) and returns their outputs. */
   submit(items: I[]): Promise<O[]> {
     return new Promise<O[]>((resolve, reject) => {
-      this.pending.push({ items, resolve, reject });
+      this.pending.push({ items, at: performance.now(), resolve, reject });
       this.pendingItems += items.length;
       if (this.pendingItems >= this.options.maxItems) this.flushSoon(0);
       else this.flushSoon(this.options.maxWaitMs);
@@ -46,7 +50,9 @@ export class MicroBatcher<I, O> {
       this.timer = undefined;
       this.running = this.runBatch().finally(() => {
         this.running = undefined;
-        if (this.pending.length > 0) this.flushSoon(this.pendingItems >= this.options.maxItems ? 0 : this.options.maxWaitMs);
+        if (this.pending.length === 0) return;
+        const waited = performance.now() - this.pending[0]!.at;
+        this.flushSoon(this.pendingItems >= this.options.maxItems ? 0 : Math.max(0, this.options.maxWaitMs - waited));
       });
     }, delayMs);
   }
