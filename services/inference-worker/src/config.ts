@@ -28,8 +28,12 @@ export const envSchema = sharedEnvSchema.extend({
   WORKER_INTRA_OP_THREADS: z.coerce.number().int().min(0).max(256).default(1),
   /** Run the model in a worker thread (onnxruntime-node's run blocks the event loop), so I/O overlaps inference. */
   WORKER_MODEL_THREAD: booleanSchema.default(true),
-  /** Jobs in flight per process; their images are batched into shared model calls. */
-  WORKER_CONCURRENCY: positiveIntSchema.default(4),
+  /**
+   * Jobs in flight per process; their images are batched into shared model calls. 16 by default:
+   * with fewer, the model waits on the jobs' storage and queue round trips (4 in flight kept it
+   * about half idle; bench/README.md), and batches stay small.
+   */
+  WORKER_CONCURRENCY: positiveIntSchema.default(16),
   /** Dynamic batching: most images per model call, and longest wait for a batch to fill. */
   WORKER_BATCH_MAX_IMAGES: positiveIntSchema.max(256).default(8),
   WORKER_BATCH_MAX_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(5),
