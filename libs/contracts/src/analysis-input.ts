@@ -28,6 +28,13 @@
  * `INGEST_ANALYSIS_INPUT_SIZE` to it.
  */
 export const ANALYSIS_INPUT_LONG_SIDE = 256;
+/**
+ * The sharp kernel the analysis input is resized with from full resolution: the reference model's
+ * letterbox kernel (manifest `input.resize.kernel`), so that at the model's input size the tensor
+ * is exactly the one the letterbox makes of the full-resolution image. Everything that writes an
+ * analysis input (ingest, the worker's tests and benchmarks) uses it.
+ */
+export const ANALYSIS_INPUT_RESIZE_KERNEL = 'linear';
 export const ANALYSIS_INPUT_CONTENT_TYPE = 'application/vnd.cxr.grey16';
 export const ANALYSIS_INPUT_HEADER_BYTES = 16;
 const MAGIC = 'CXRU16';

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { analysisInputSize, encodeAnalysisInput } from '@cxr/contracts';
+import { ANALYSIS_INPUT_RESIZE_KERNEL, analysisInputSize, encodeAnalysisInput } from '@cxr/contracts';
 import { freePort, startS3Server } from '@cxr/devstack';
 import { REFERENCE_MODEL_DIR, loadModelPackage } from '@cxr/inference';
 import { generatePhantom, toUint16 } from '@cxr/phantom';
@@ -31,7 +31,7 @@ try {
   // As ingest stores them: 16-bit grey PNG (zlib level 6) and the raw analysis input.
   const png = await sharp(full, { raw }).toColourspace('grey16').png({ compressionLevel: 6 }).toBuffer();
   const size = analysisInputSize(phantom.width, phantom.height);
-  const small = await sharp(full, { raw }).resize(size.width, size.height, { kernel: 'linear', fit: 'fill' }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer();
+  const small = await sharp(full, { raw }).resize(size.width, size.height, { kernel: ANALYSIS_INPUT_RESIZE_KERNEL, fit: 'fill' }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer();
   const input = encodeAnalysisInput({ ...size, data: new Uint16Array(small.buffer, small.byteOffset, small.length / 2) });
   await objects.put(BUCKET, 'input.png', png, 'image/png');
   await objects.put(BUCKET, 'input.u16', input, 'application/octet-stream');

@@ -23,7 +23,7 @@ import { Queue, Worker } from 'bullmq';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import {
-  ANALYSIS_INPUT_CONTENT_TYPE, QUEUE_NAMES, REPORT_EVENT_JOB_OPTIONS, analysisInputSize, analysisResultSchema, encodeAnalysisInput, objectKeys, type AnalysisRequest,
+  ANALYSIS_INPUT_CONTENT_TYPE, ANALYSIS_INPUT_RESIZE_KERNEL, QUEUE_NAMES, REPORT_EVENT_JOB_OPTIONS, analysisInputSize, analysisResultSchema, encodeAnalysisInput, objectKeys, type AnalysisRequest,
 } from '@cxr/contracts';
 import {
   DEFAULT_BUCKETS, freePort, startRedisServer, startS3Server, startServiceProcess, waitFor,
@@ -112,7 +112,7 @@ async function prepareInputs(objects: ObjectStore): Promise<{ keys: string[]; in
     // And the small raw analysis input, as ingest stores it beside the presentation PNG.
     const inputSize = analysisInputSize(phantom.width, phantom.height);
     const resized = await sharp(data, { raw: { width: phantom.width, height: phantom.height, channels: 1 } })
-      .resize(inputSize.width, inputSize.height, { kernel: 'linear', fit: 'fill' }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer();
+      .resize(inputSize.width, inputSize.height, { kernel: ANALYSIS_INPUT_RESIZE_KERNEL, fit: 'fill' }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer();
     const smallImage = { ...inputSize, data: new Uint16Array(resized.buffer, resized.byteOffset, resized.length / 2) };
     const inputKey = objectKeys.analysisInput(key('inputstudy', i), key('inputinst', i));
     await objects.put(DEFAULT_BUCKETS.derived, inputKey, encodeAnalysisInput(smallImage), ANALYSIS_INPUT_CONTENT_TYPE);

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
-  ANALYSIS_INPUT_CONTENT_TYPE, QUEUE_NAMES, analysisInputSize, analysisResultSchema, encodeAnalysisInput, findingHeatmapPng, reportEventSchema,
+  ANALYSIS_INPUT_CONTENT_TYPE, ANALYSIS_INPUT_RESIZE_KERNEL, QUEUE_NAMES, analysisInputSize, analysisResultSchema, encodeAnalysisInput, findingHeatmapPng, reportEventSchema,
   type AnalysisRequest, type ReportEvent,
 } from '@cxr/contracts';
 import { freePort, startRedisServer, startS3Server, waitFor, type RedisServerHandle, type S3ServerHandle } from '@cxr/devstack';
@@ -65,7 +65,7 @@ async function putPresentation(key: string, seed: number, findings: Parameters<t
 async function putAnalysisInput(key: string, phantom: ReturnType<typeof generatePhantom>, longSide?: number) {
   const size = analysisInputSize(phantom.width, phantom.height, longSide);
   const small = await sharp(toUint16(phantom), { raw: { width: phantom.width, height: phantom.height, channels: 1 } })
-    .resize(size.width, size.height, { kernel: 'linear', fit: 'fill' }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer();
+    .resize(size.width, size.height, { kernel: ANALYSIS_INPUT_RESIZE_KERNEL, fit: 'fill' }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer();
   await objects.put(bucket, key, encodeAnalysisInput({ ...size, data: new Uint16Array(small.buffer, small.byteOffset, small.length / 2) }), ANALYSIS_INPUT_CONTENT_TYPE);
 }
 

@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
-  ANALYSIS_INPUT_CONTENT_TYPE, QUEUE_NAMES, analysisInputSize, analysisResultSchema, encodeAnalysisInput, type AnalysisRequest,
+  ANALYSIS_INPUT_CONTENT_TYPE, ANALYSIS_INPUT_RESIZE_KERNEL, QUEUE_NAMES, analysisInputSize, analysisResultSchema, encodeAnalysisInput, type AnalysisRequest,
 } from '@cxr/contracts';
 import { freePort, startRedisServer, startS3Server, waitFor, type RedisServerHandle, type S3ServerHandle } from '@cxr/devstack';
 import { ModelPackageError, REFERENCE_MODEL_DIR, type ThreadedModelPackage } from '@cxr/inference';
@@ -150,7 +150,7 @@ describe('model registry', () => {
       const phantom = generatePhantom({ seed: 21, size: 300, aspect: 1.2 });
       const size = analysisInputSize(phantom.width, phantom.height);
       const small = await sharp(toUint16(phantom), { raw: { width: phantom.width, height: phantom.height, channels: 1 } })
-        .resize(size.width, size.height, { fit: 'fill' }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer();
+        .resize(size.width, size.height, { kernel: ANALYSIS_INPUT_RESIZE_KERNEL, fit: 'fill' }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer();
       await objects.put(derivedBucket, 'inputs/switch/analysis.u16', encodeAnalysisInput({ ...size, data: new Uint16Array(small.buffer, small.byteOffset, small.length / 2) }), ANALYSIS_INPUT_CONTENT_TYPE);
       const request = (n: number): AnalysisRequest => {
         const studyKey = `switch${String(n).padStart(26, '0')}`;

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { analysisInputSize, encodeAnalysisInput } from '@cxr/contracts';
+import { ANALYSIS_INPUT_RESIZE_KERNEL, analysisInputSize, encodeAnalysisInput } from '@cxr/contracts';
 import { deidentifyMetadata, parseInstance, toPresentation, type DicomJsonDataset, type IsolatedFrameDecoder } from '@cxr/dicom';
 
 export interface AnalysisImage {
@@ -67,12 +67,11 @@ export async function prepareAnalysisImage(
     .png()
     .toBuffer();
   // Resized from the full-resolution presentation pixels, like the presentation image itself, with
-  // the reference model's letterbox kernel (manifest `input.resize.kernel`, linear): at its input
-  // size this is exactly what the worker's letterbox would make of the full-resolution image, so
-  // the small input changes nothing the model sees (docs/model-package.md).
+  // the kernel that makes it exactly what the worker's letterbox would make of them
+  // (ANALYSIS_INPUT_RESIZE_KERNEL; docs/model-package.md).
   const inputSize = analysisInputSize(presentation.width, presentation.height, sizes.input);
   const input16 = await sharp(presentation.data, { raw })
-    .resize(inputSize.width, inputSize.height, { kernel: 'linear', fit: 'fill' })
+    .resize(inputSize.width, inputSize.height, { kernel: ANALYSIS_INPUT_RESIZE_KERNEL, fit: 'fill' })
     .toColourspace('grey16')
     .raw({ depth: 'ushort' })
     .toBuffer();
