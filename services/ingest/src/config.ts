@@ -40,9 +40,10 @@ export const envSchema = sharedEnvSchema.extend({
   /**
    * Long side of the worker's raw analysis input (px): the model's input size, so the worker's
    * letterbox needs no resize. A model that takes more pixels makes the worker read the
-   * presentation image instead (slower, never wrong).
+   * presentation image instead (slower, never wrong). At most 4096: model inputs are a few hundred
+   * pixels, and a larger input would only cost every worker a bigger GET.
    */
-  INGEST_ANALYSIS_INPUT_SIZE: positiveIntSchema.default(ANALYSIS_INPUT_LONG_SIDE),
+  INGEST_ANALYSIS_INPUT_SIZE: positiveIntSchema.max(4096).default(ANALYSIS_INPUT_LONG_SIDE),
   INGEST_ELIGIBLE_MODALITIES: listSchema.default(['CR', 'DX']),
   INGEST_ELIGIBLE_BODY_PARTS: listSchema.default(['CHEST', '']),
   INGEST_ELIGIBLE_VIEW_POSITIONS: listSchema.default(['PA', 'AP', '']),
