@@ -32,6 +32,7 @@ import {
 import { REFERENCE_MODEL_DIR, decodeReports, loadModelPackage, preprocess, type ModelPackage, type PresentationImage } from '@cxr/inference';
 import { generatePhantom, toUint16 } from '@cxr/phantom';
 import { ObjectStore, createRequestConnection } from '@cxr/platform';
+import { loadConfig } from '../src/config.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -51,10 +52,14 @@ const JOBS = Number(args.jobs);
 const IMAGE_COUNT = Number(args.images);
 const SIZE = Number(args.size);
 const BARE_SECONDS = Number(args['bare-seconds']);
-/** The worker's default WORKER_INTRA_OP_THREADS, so the ceiling runs the model as the service does. */
-const BARE_THREADS = 1;
-/** The worker's default WORKER_CONCURRENCY: jobs in flight per process (the floor runs with as many). */
-const WORKER_DEFAULT_CONCURRENCY = 16;
+/** The worker's defaults (its own config with no environment): the ceiling runs the model as the service does. */
+const WORKER_DEFAULTS = loadConfig({});
+/** WORKER_INTRA_OP_THREADS. */
+const BARE_THREADS = WORKER_DEFAULTS.intraOpThreads;
+/** WORKER_CONCURRENCY: jobs in flight per process (the floor runs with as many). */
+const WORKER_DEFAULT_CONCURRENCY = WORKER_DEFAULTS.concurrency;
+/** Most images in one model call with the defaults, for single-image jobs. */
+const DEFAULT_BATCH = Math.min(WORKER_DEFAULTS.batch.maxImages, WORKER_DEFAULTS.concurrency);
 if (!(JOBS >= 10) || !(IMAGE_COUNT >= 1) || !(SIZE >= 64)) throw new Error('--jobs must be ≥ 10, --images ≥ 1, --size ≥ 64');
 
 interface Configuration {
@@ -67,13 +72,13 @@ interface Configuration {
   batch: number;
 }
 // With the default WORKER_CONCURRENCY (16) and WORKER_BATCH_MAX_IMAGES (8), a batch of these single-image
-// jobs holds up to 8 images: the bare ceiling of a batching configuration is taken at batch 8.
+// jobs holds up to DEFAULT_BATCH (8) images: the bare ceiling of a batching configuration is taken there.
 const ALL_CONFIGURATIONS: Configuration[] = [
-  { name: '1 process, batching (default)', processes: 1, env: {}, input: 'analysis-input', batch: 8 },
+  { name: '1 process, batching (default)', processes: 1, env: {}, input: 'analysis-input', batch: DEFAULT_BATCH },
   { name: '1 process, no batching', processes: 1, env: { WORKER_BATCH_MAX_IMAGES: '1' }, input: 'analysis-input', batch: 1 },
-  { name: '2 processes, batching (default)', processes: 2, env: {}, input: 'analysis-input', batch: 8 },
+  { name: '2 processes, batching (default)', processes: 2, env: {}, input: 'analysis-input', batch: DEFAULT_BATCH },
   { name: '2 processes, no batching', processes: 2, env: { WORKER_BATCH_MAX_IMAGES: '1' }, input: 'analysis-input', batch: 1 },
-  { name: '1 process, batching, old jobs (presentation PNG only)', processes: 1, env: {}, input: 'presentation-png', batch: 8 },
+  { name: '1 process, batching, old jobs (presentation PNG only)', processes: 1, env: {}, input: 'presentation-png', batch: DEFAULT_BATCH },
 ];
 const CONFIGURATIONS = args.configs ? args.configs.split(',').map((i) => ALL_CONFIGURATIONS[Number(i)]!).filter(Boolean) : ALL_CONFIGURATIONS;
 if (CONFIGURATIONS.length === 0) throw new Error(`--configs: pick from 0..${ALL_CONFIGURATIONS.length - 1}`);
