@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, test } from 'vitest';
-import { REPO_ROOT } from '@cxr/devstack';
+import { REPO_ROOT, serviceNodeFlags, type ServiceName } from '@cxr/devstack';
 import * as ingestConfig from '../../services/ingest/src/config.ts';
 import * as workerConfig from '../../services/inference-worker/src/config.ts';
 import * as reportConfig from '../../services/report/src/config.ts';
@@ -55,6 +55,19 @@ describe('docker-compose.yml', () => {
     const dockerfile = readFileSync(join(REPO_ROOT, build.context, build.dockerfile), 'utf8');
     expect(dockerfile).toContain(`services/${name}/src/main.ts`);
     expect(dockerfile).toMatch(/^USER node$/m);
+  });
+
+  test.each(Object.keys(ours))("the %s image starts node with the service's node flags (cxr.nodeFlags in its package.json)", (name) => {
+    const build = compose.services[name]!.build!;
+    const dockerfile = readFileSync(join(REPO_ROOT, build.context, build.dockerfile), 'utf8');
+    const cmd = /^CMD (\[.*\])$/m.exec(dockerfile);
+    expect(cmd, 'an exec-form CMD').not.toBeNull();
+    const argv = JSON.parse(cmd![1]!) as string[];
+    const flags = serviceNodeFlags(name as ServiceName);
+    if (flags.length === 0) return;
+    // V8 heap flags are refused in NODE_OPTIONS: node itself must be PID 1's program, flags first.
+    expect(argv.slice(0, 1 + flags.length)).toEqual(['node', ...flags]);
+    expect(argv).toContain(`services/${name}/src/main.ts`);
   });
 
   test.each(Object.keys(ours))('every env var given to %s is one its config reads, and the config accepts them', (name) => {

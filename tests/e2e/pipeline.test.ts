@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { reportResponseSchema, type ReportResponse } from '@cxr/contracts';
-import { REPO_ROOT, dcmsend, freePort, startStack, stowRs, waitFor, type Stack } from '@cxr/devstack';
+import { REPO_ROOT, dcmsend, freePort, serviceNodeFlags, startStack, stowRs, waitFor, type ServiceName, type Stack } from '@cxr/devstack';
 import { mintDevToken } from '@cxr/platform';
 import { makeChestStudy, type ChestStudy } from '@cxr/phantom/dicom';
 import { referencedMetricNames } from '../k8s/metric-names.ts';
@@ -127,6 +127,15 @@ describe('a study pushed by a PACS becomes a draft report', () => {
     expect(referenced.length).toBeGreaterThan(5);
     expect(referenced).toContain('cxr_report_e2e_latency_seconds');
     expect(referenced.filter((name) => !exported.has(name))).toEqual([]);
+  });
+
+  test('each service process runs with the node flags its package.json names (ingest: a larger initial heap)', () => {
+    expect(serviceNodeFlags('ingest').length).toBeGreaterThan(0);
+    for (const service of stack.services) {
+      const name = service.name.replace(/-\d+$/, '') as ServiceName;
+      const argv = readFileSync(`/proc/${service.process.pid}/cmdline`, 'utf8').split('\0');
+      for (const flag of serviceNodeFlags(name)) expect(argv, `${service.name} runs with ${flag}`).toContain(flag);
+    }
   });
 
   test('no patient identifiers appear in any service log', () => {

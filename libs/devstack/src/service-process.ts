@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './ports.ts';
@@ -19,8 +19,24 @@ export interface ServiceProcess {
 }
 
 /**
- * Runs a service as its own Node process, exactly as `npm start` does (tsx on its main.ts),
- * with its JSON logs written to `logFile`, and waits until its /readyz answers 200.
+ * The Node flags a service is always started with: `cxr.nodeFlags` in its package.json, the one
+ * place they are written (its Dockerfile's CMD carries the same, checked by tests/compose).
+ * V8 heap flags such as `--initial-heap-size` are refused in NODE_OPTIONS, so they must be on
+ * the command line.
+ */
+export function serviceNodeFlags(service: ServiceName): string[] {
+  const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'services', service, 'package.json'), 'utf8')) as { cxr?: { nodeFlags?: unknown } };
+  const flags = manifest.cxr?.nodeFlags ?? [];
+  if (!Array.isArray(flags) || !flags.every((f): f is string => typeof f === 'string' && /^--[a-z0-9-]+(=\S+)?$/.test(f))) {
+    throw new Error(`services/${service}/package.json: cxr.nodeFlags must be a list of --flag or --flag=value strings`);
+  }
+  return flags;
+}
+
+/**
+ * Runs a service as its own Node process, exactly as `npm start` does (tsx on its main.ts, with
+ * the service's node flags), with its JSON logs written to `logFile`, and waits until its
+ * /readyz answers 200.
  */
 export async function startServiceProcess(options: {
   service: ServiceName;
@@ -41,7 +57,7 @@ export async function startServiceProcess(options: {
   // CXR_SERVICE_NODE_ARGS: extra node flags for every service process (e.g. `--cpu-prof
   // --cpu-prof-dir=/tmp/prof` to profile the services a benchmark starts).
   const extraArgs = (process.env.CXR_SERVICE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-  const child = spawn(process.execPath, [...extraArgs, '--import', 'tsx', main], {
+  const child = spawn(process.execPath, [...serviceNodeFlags(options.service), ...extraArgs, '--import', 'tsx', main], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -16,6 +16,9 @@
  * steal the 2 cores from the next measurement; that time is reported apart ("post-processing").
  * Then the same files are PUT straight to our s3rver (the storage floor: how much of our time is
  * s3rver's own).
+ *
+ * Ours runs in this process, so this process runs with the node flags the ingest service is
+ * started with (cxr.nodeFlags in its package.json): without them it starts itself again with them.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -25,7 +28,7 @@ import { promisify, parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { pino } from 'pino';
 import { QUEUE_NAMES } from '@cxr/contracts';
-import { REPO_ROOT, freePort, startRedisServer, startS3Server, waitFor } from '@cxr/devstack';
+import { REPO_ROOT, freePort, serviceNodeFlags, startRedisServer, startS3Server, waitFor } from '@cxr/devstack';
 import { makeChestStudy } from '@cxr/phantom/dicom';
 import { ObjectStore, createWorkerConnection } from '@cxr/platform';
 import { loadConfig } from '../src/config.ts';
@@ -50,6 +53,10 @@ interface Target {
   port: number;
   aeTitle: string;
 }
+
+/** The ingest service's node flags (its GC settings): ours must be measured as it runs. */
+const INGEST_NODE_FLAGS = serviceNodeFlags('ingest');
+const missingFlags = INGEST_NODE_FLAGS.filter((flag) => !process.execArgv.includes(flag));
 
 const { values: args } = parseArgs({
   options: {
@@ -171,6 +178,7 @@ async function main(): Promise<void> {
     // which takes this VM's disk writeback stalls out of the comparison).
     const storage = (await run('stat', ['-f', '-c', '%T', dir])).stdout.trim();
     console.log(`building the batch in ${dir} (${storage}): ${smallCount} small + ${largeCount} large instances ...`);
+    console.log(`ours runs in this process with the ingest service's node flags: ${INGEST_NODE_FLAGS.join(' ') || '(none)'}`);
     const batches: Record<BatchName, Batch> = {
       small: await buildSmallBatch(join(dir, 'batch', 'small'), smallCount),
       large: await buildLargeBatch(join(dir, 'batch', 'large'), largeCount),
@@ -294,7 +302,7 @@ async function main(): Promise<void> {
         batches: result,
         postProcessingSeconds: round(postProcessingSeconds, 2),
         s3rverPutAlone: putAlone,
-        settings: { small: smallCount, large: largeCount, sender: 'dcmsend (TCP_NODELAY=1)', storage: `${tmpdir()} (${storage})`, measuredAt: new Date().toISOString() },
+        settings: { small: smallCount, large: largeCount, sender: 'dcmsend (TCP_NODELAY=1)', oursNodeFlags: INGEST_NODE_FLAGS, storage: `${tmpdir()} (${storage})`, measuredAt: new Date().toISOString() },
       };
       writeFileSync(args.out, `${JSON.stringify(json, null, 2)}\n`);
       console.log(`wrote ${args.out}`);
@@ -305,4 +313,10 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (missingFlags.length > 0) {
+  // Heap flags cannot be set once V8 runs: start again with them (tsx's loader flags are in execArgv).
+  const child = spawn(process.execPath, [...missingFlags, ...process.execArgv, process.argv[1]!, ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exitCode = await new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+} else {
+  await main();
+}
