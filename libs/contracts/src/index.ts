@@ -8,3 +8,4 @@ export * from './report-events.ts';
 export * from './report.ts';
 export * from './pacs-export.ts';
 export * from './object-keys.ts';
+export * from './model-scope.ts';

@@ -44,6 +44,8 @@ export interface ParsedInstance {
   patientName?: string;
   accessionNumber?: string;
   studyDate?: string;
+  /** Patient's Age (0010,1010), an AS string such as `045Y` (kept in age bands downstream). */
+  patientAge?: string;
   /** Requested Procedure Priority (0040,1003), e.g. STAT / HIGH / ROUTINE / MEDIUM / LOW. */
   priority?: string;
   hasPixelData: boolean;
@@ -191,6 +193,7 @@ export function parseInstance(bytes: Uint8Array, options: ParseOptions = {}): Pa
     patientName: optionalString(dataSet, Tag.PatientName),
     accessionNumber: optionalString(dataSet, Tag.AccessionNumber),
     studyDate: optionalString(dataSet, Tag.StudyDate),
+    patientAge: optionalString(dataSet, Tag.PatientAge),
     priority: optionalString(dataSet, Tag.RequestedProcedurePriority),
     hasPixelData,
     dataSet,

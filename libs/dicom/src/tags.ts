@@ -48,6 +48,7 @@ export const Tag = Object.freeze({
   PatientId: 'x00100020',
   PatientBirthDate: 'x00100030',
   PatientSex: 'x00100040',
+  PatientAge: 'x00101010',
 
   // Acquisition
   BodyPartExamined: 'x00180015',

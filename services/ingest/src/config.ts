@@ -4,7 +4,6 @@ import {
   authEnvSchema, booleanSchema, listSchema, parseEnv, portSchema, positiveIntSchema, sharedEnvSchema, toSharedConfig,
   toAuthConfig, type AuthConfig, type SharedConfig,
 } from '@cxr/platform';
-import type { EligibilityRules } from './studies/eligibility.ts';
 
 export const envSchema = sharedEnvSchema.extend({
   INGEST_DIMSE_HOST: z.string().default('127.0.0.1'),
@@ -44,10 +43,6 @@ export const envSchema = sharedEnvSchema.extend({
    * pixels, and a larger input would only cost every worker a bigger GET.
    */
   INGEST_ANALYSIS_INPUT_SIZE: positiveIntSchema.max(4096).default(ANALYSIS_INPUT_LONG_SIDE),
-  INGEST_ELIGIBLE_MODALITIES: listSchema.default(['CR', 'DX']),
-  INGEST_ELIGIBLE_BODY_PARTS: listSchema.default(['CHEST', '']),
-  INGEST_ELIGIBLE_VIEW_POSITIONS: listSchema.default(['PA', 'AP', '']),
-  INGEST_ELIGIBLE_PHOTOMETRIC: listSchema.default(['MONOCHROME1', 'MONOCHROME2']),
   INGEST_METRICS_ENABLED: booleanSchema.default(true),
 }).extend(authEnvSchema.shape);
 
@@ -70,7 +65,6 @@ export interface IngestConfig extends SharedConfig {
   pseudonymSecret: string;
   analysisMaxSize: number;
   analysisInputSize: number;
-  eligibility: EligibilityRules;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv): IngestConfig {
@@ -102,11 +96,5 @@ export function loadConfig(env: NodeJS.ProcessEnv): IngestConfig {
     pseudonymSecret: e.PSEUDONYM_SECRET,
     analysisMaxSize: e.INGEST_ANALYSIS_MAX_SIZE,
     analysisInputSize: e.INGEST_ANALYSIS_INPUT_SIZE,
-    eligibility: {
-      modalities: e.INGEST_ELIGIBLE_MODALITIES,
-      bodyParts: e.INGEST_ELIGIBLE_BODY_PARTS,
-      viewPositions: e.INGEST_ELIGIBLE_VIEW_POSITIONS,
-      photometricInterpretations: e.INGEST_ELIGIBLE_PHOTOMETRIC,
-    },
   };
 }

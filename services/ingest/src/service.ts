@@ -16,6 +16,7 @@ import { createDimseServer } from './dimse/dimse-server.ts';
 import { Pseudonymizer } from './privacy/pseudonym.ts';
 import { InstanceRejectedError, InstanceStore, StorageUnavailableError } from './storage/instance-store.ts';
 import { CompletionScheduler } from './studies/completion-scheduler.ts';
+import { redisModelScopeSource } from './studies/eligibility.ts';
 import { StudyProcessor } from './studies/study-processor.ts';
 import { StudyRegistry } from './studies/study-registry.ts';
 
@@ -53,7 +54,7 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
   const decoder = new IsolatedFrameDecoder({ timeoutMs: 30_000, maxBytes: config.maxInstanceBytes });
   const processor = new StudyProcessor({
     registry, objects, buckets: config.buckets, analysisQueue, reportEventsQueue,
-    eligibility: config.eligibility, analysisMaxSize: config.analysisMaxSize, analysisInputSize: config.analysisInputSize, maxImagesPerStudy: 8, logger, decoder,
+    scope: redisModelScopeSource(requestRedis, config.queuePrefix, (reason) => logger.warn({ reason }, 'model scope')), analysisMaxSize: config.analysisMaxSize, analysisInputSize: config.analysisInputSize, maxImagesPerStudy: 8, logger, decoder,
   });
 
   const metrics = createMetricsRegistry('ingest');

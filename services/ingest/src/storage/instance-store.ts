@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { objectKeys } from '@cxr/contracts';
+import { objectKeys, parsePatientAge } from '@cxr/contracts';
 import { parseInstance, readFileMetaInformation, type ParsedInstance } from '@cxr/dicom';
 import { PermanentError, TransientError, errorMessage, withSpan, type Logger, type ObjectStore } from '@cxr/platform';
 import type { StudyRegistry, InstanceRecord } from '../studies/study-registry.ts';
@@ -125,6 +125,7 @@ export class InstanceStore {
         columns: instance.columns ?? 0,
         numberOfFrames: instance.numberOfFrames,
         hasPixelData: instance.hasPixelData,
+        ...ageOf(instance.patientAge),
         priority: priorityOf(instance),
         receivedAt: new Date().toISOString(),
         protocol: source.protocol,
@@ -143,4 +144,10 @@ export class InstanceStore {
       throw new StorageUnavailableError(`cannot store the instance now: ${errorMessage(error)}`, { cause: error });
     }
   }
+}
+
+/** Patient's Age in whole years, capped at 90 (ages over 89 identify a patient: PS3.15, HIPAA). */
+function ageOf(patientAge: string | undefined): { patientAgeYears?: number } {
+  const years = parsePatientAge(patientAge);
+  return years === undefined ? {} : { patientAgeYears: Math.min(90, Math.round(years * 100) / 100) };
 }

@@ -6,7 +6,7 @@ import {
 } from '@cxr/contracts';
 import { errorMessage, isPermanent, publishInSpan, withSpan, type Logger, type ObjectStore } from '@cxr/platform';
 import { prepareAnalysisImage } from '../pixels/analysis-image.ts';
-import { decideEligibility, type EligibilityRules } from './eligibility.ts';
+import { decideEligibility, type ModelScopeSource } from './eligibility.ts';
 import { fingerprintOf, type InstanceRecord, type StudyRegistry } from './study-registry.ts';
 
 export interface StudyProcessorDeps {
@@ -15,7 +15,8 @@ export interface StudyProcessorDeps {
   buckets: { originals: string; derived: string };
   analysisQueue: Queue<AnalysisRequest>;
   reportEventsQueue: Queue<ReportEvent>;
-  eligibility: EligibilityRules;
+  /** The scope of the model that will run: what is analysed. */
+  scope: ModelScopeSource;
   /** Long side of the stored presentation image and of the worker's raw analysis input. */
   analysisMaxSize: number;
   analysisInputSize: number;
@@ -73,6 +74,7 @@ export class StudyProcessor {
     const reasons: string[] = [];
     const images: AnalysisRequest['images'] = [];
     const received: StudyReceivedEvent['images'] = [];
+    const { scope } = await this.deps.scope.current();
 
     // Stable order: by series, then SOP Instance UID.
     const ordered = [...instances.entries()].sort(([a, ra], [b, rb]) =>
@@ -80,7 +82,7 @@ export class StudyProcessor {
     );
     for (const [sopUid, record] of ordered) {
       const instanceKey = registry.instanceKey(sopUid);
-      const decision = decideEligibility(this.deps.eligibility, record);
+      const decision = decideEligibility(scope, record);
       if (!decision.eligible) {
         reasons.push(`instance ${instanceKey.slice(0, 8)}: ${decision.reason}`);
         continue;

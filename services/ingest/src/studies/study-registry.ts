@@ -18,6 +18,8 @@ export interface InstanceRecord {
   columns: number;
   numberOfFrames: number;
   hasPixelData: boolean;
+  /** Patient's Age in years (capped at 90: older ages identify, PS3.15), when the instance states it. */
+  patientAgeYears?: number;
   priority: StudyPriority;
   receivedAt: string;
   protocol: 'dimse' | 'stow-rs';
