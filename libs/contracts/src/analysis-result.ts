@@ -36,6 +36,29 @@ export const findingResultSchema = z
   });
 export type FindingResult = z.infer<typeof findingResultSchema>;
 
+/**
+ * Whether the model read the image. An image outside the model's scope (its pixels unlike the
+ * training distribution, or blank, saturated, far too small, inverted) is not analysed for
+ * findings: its `findings` are empty and its text is empty. `score`/`limit`: the
+ * out-of-distribution score and the package's threshold, when one was computed.
+ */
+export const imageScopeCheckSchema = z.enum(['out-of-distribution', 'blank', 'saturated', 'too-small', 'polarity']);
+export type ImageScopeCheck = z.infer<typeof imageScopeCheckSchema>;
+export const imageScopeSchema = z.discriminatedUnion('inScope', [
+  z.object({ inScope: z.literal(true), score: z.number().nullable(), limit: z.number().nullable() }).strict(),
+  z
+    .object({
+      inScope: z.literal(false),
+      check: imageScopeCheckSchema,
+      /** One sentence a radiologist understands. */
+      reason: z.string().min(1).max(512),
+      score: z.number().nullable(),
+      limit: z.number().nullable(),
+    })
+    .strict(),
+]);
+export type ImageScope = z.infer<typeof imageScopeSchema>;
+
 export const imageResultSchema = z
   .object({
     instanceKey: pseudonymKeySchema,
@@ -44,8 +67,14 @@ export const imageResultSchema = z
     height: z.number().int().positive(),
     findings: z.array(findingResultSchema),
     text: z.object({ findings: z.string().max(8192), impression: z.string().max(4096) }).strict(),
+    /** Absent in results written before scope checks: those images were read. */
+    scope: imageScopeSchema.optional(),
   })
-  .strict();
+  .strict()
+  .refine((image) => image.scope?.inScope !== false || image.findings.length === 0, {
+    message: 'an image outside the model scope has no findings',
+    path: ['findings'],
+  });
 export type ImageResult = z.infer<typeof imageResultSchema>;
 
 /** inference-worker → report, stored as JSON in the derived bucket (`resultKey`). */
@@ -74,6 +103,19 @@ export type AnalysisResult = z.infer<typeof analysisResultSchema>;
  * The PNG bytes of a finding's inline heatmap (`heatmapPng`), or null when the result predates
  * inline heatmaps and names a stored object instead (`heatmapKey`: read it from the derived bucket).
  */
+/** The image was read by the model (results before scope checks: always). */
+export function imageInScope(image: Pick<ImageResult, 'scope'>): boolean {
+  return image.scope?.inScope !== false;
+}
+
+/**
+ * The sentence shown for an out-of-scope image, e.g. "The AI model was not built for this image:
+ * it is unlike the chest radiographs it was trained on (score 41.2, limit 12.0)".
+ */
+export function outOfScopeSentence(scope: Extract<ImageScope, { inScope: false }>): string {
+  return `The AI model was not built for this image: ${scope.reason.charAt(0).toLowerCase()}${scope.reason.slice(1).replace(/\.$/, '')}`;
+}
+
 export function findingHeatmapPng(finding: Pick<FindingResult, 'heatmapPng'>): Buffer | null {
   return finding.heatmapPng === undefined ? null : Buffer.from(finding.heatmapPng, 'base64');
 }

@@ -6,3 +6,5 @@ export { preprocess, preprocessInto, letterboxBox, validateImage, type ContentBo
 export { cropHeatmap, heatmapPeak, type Heatmap } from './heatmap.ts';
 export { decodeReports, detokenize, type DecodedText } from './text-decoder.ts';
 export { REFERENCE_MODEL_DIR } from './paths.ts';
+export { checkImage, BLANK_MAX_SD, SATURATED_MIN_SHARE, type ImageCheck, type ImageCheckFailure, type ImageCheckOptions } from './image-checks.ts';
+export { createOodDetector, fitOodStatistics, thresholdForFalseFlagRate, oodSpecSchema, oodStatisticsSchema, type OodDetector, type OodSpec, type OodStatistics } from './ood.ts';

@@ -1,5 +1,7 @@
 // The model package manifest (models/<id>/manifest.json), documented in docs/model-package.md.
 import { z } from 'zod';
+import { modelScopeSchema } from '@cxr/contracts';
+import { oodSpecSchema } from './ood.ts';
 
 const semver = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 
@@ -61,6 +63,10 @@ export const modelManifestSchema = z
       decoding: z.object({ method: z.literal('greedy') }).loose(),
     }),
     intendedUse: z.string().min(1),
+    /** What the model was built for (DEFAULT_MODEL_SCOPE when absent): read by ingest and the worker. */
+    scope: modelScopeSchema.optional(),
+    /** The out-of-distribution detector every image is scored with before it is read (docs/model-package.md). */
+    ood: oodSpecSchema.optional(),
     modelCard: z.record(z.string(), z.unknown()),
   })
   .superRefine((m, ctx) => {
@@ -68,6 +74,7 @@ export const modelManifestSchema = z
     for (const [path, file] of [
       [['input', 'file'], m.input.file],
       [['decoder', 'file'], m.decoder.file],
+      ...(m.ood ? [[['ood', 'file'], m.ood.file] as const] : []),
       ...m.outputs.map((o, i) => [['outputs', i, 'file'], o.file] as const),
     ] as [(string | number)[], string][]) {
       if (!(file in m.files)) issue(`${file} is not listed in files`, path);
@@ -80,6 +87,12 @@ export const modelManifestSchema = z
       if (!m.decoder.inputs.some((i) => i.name === name)) issue(`the decoder must declare an input named ${name}`, ['decoder', 'inputs']);
     for (const name of ['logits', 'hidden_out'])
       if (!m.decoder.outputs.some((o) => o.name === name)) issue(`the decoder must declare an output named ${name}`, ['decoder', 'outputs']);
+    if (m.ood) {
+      const out = m.outputs.find((o) => o.name === m.ood!.output && o.file === m.input.file);
+      if (!out) issue(`ood.output '${m.ood.output}' is not an output of the vision graph`, ['ood', 'output']);
+      else if (typeof out.shape[1] === 'number' && m.ood.features.start + m.ood.features.length > out.shape[1])
+        issue(`ood.features run past the ${out.shape[1]} values of '${m.ood.output}'`, ['ood', 'features']);
+    }
     const logits = m.outputs.find((o) => o.name === 'logits');
     if (logits && logits.shape[1] !== m.labels.length) issue(`logits has ${String(logits.shape[1])} classes but there are ${m.labels.length} labels`, ['outputs']);
   });

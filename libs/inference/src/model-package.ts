@@ -6,11 +6,14 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { DEFAULT_MODEL_SCOPE, type ImageScope, type ModelScope } from '@cxr/contracts';
 import { ModelPackageError } from './errors.ts';
+import { checkImage } from './image-checks.ts';
+import { createOodDetector, type OodDetector } from './ood.ts';
 import { cropHeatmap, heatmapPeak, type Heatmap } from './heatmap.ts';
 import { modelManifestSchema, type ModelManifest, type TensorSpec } from './manifest.ts';
 import { preprocessInto, type ContentBox, type InputSpec, type PresentationImage } from './preprocess.ts';
-import { decodeReports } from './text-decoder.ts';
+import { decodeReports, type DecodedText } from './text-decoder.ts';
 
 export type ExecutionProvider = 'cuda' | 'cpu';
 
@@ -33,10 +36,15 @@ export interface FindingAnalysis {
 }
 
 export interface ImageAnalysis {
+  /**
+   * Whether the model read the image: an image outside its scope (pixel checks, out-of-distribution
+   * score) has no findings and no text.
+   */
+  scope: ImageScope;
   findings: FindingAnalysis[];
   text: { findings: string; impression: string };
   /** This image's share of the batch's time (batch time / batch size). */
-  timingsMs: { preprocess: number; vision: number; decode: number };
+  timingsMs: { preprocess: number; vision: number; decode: number; scope: number };
 }
 
 export interface ModelPackage {
@@ -47,6 +55,10 @@ export interface ModelPackage {
   fallback: { from: ExecutionProvider; reason: string } | null;
   /** sha256 of manifest.json, which itself pins every file's sha256. */
   sha256: string;
+  /** The manifest's scope, or DEFAULT_MODEL_SCOPE for a package that states none. */
+  scope: ModelScope;
+  /** False for a package without an out-of-distribution detector (images are then read on the pixel checks alone). */
+  hasOodDetector: boolean;
   analyse(images: PresentationImage[]): Promise<ImageAnalysis[]>;
   close(): Promise<void>;
 }
@@ -152,6 +164,7 @@ export async function loadModelPackage(dir: string, options: LoadOptions = {}): 
   const files = await readVerifiedFiles(dir, manifest);
   const visionFile = manifest.input.file;
   const decoderFile = manifest.decoder.file;
+  const ood = manifest.ood ? createOodDetector(manifest.ood, files.get(manifest.ood.file)!) : null;
   const { sessions, provider, fallback } = await createSessions(files, [...new Set([visionFile, decoderFile])], options);
   const vision = sessions.get(visionFile)!;
   const decoder = sessions.get(decoderFile)!;
@@ -162,7 +175,7 @@ export async function loadModelPackage(dir: string, options: LoadOptions = {}): 
     await Promise.all([...sessions.values()].map((s) => s.release()));
     throw err;
   }
-  return createModelPackage(manifest, sha256Hex(bytes), vision, decoder, provider, fallback);
+  return createModelPackage(manifest, sha256Hex(bytes), vision, decoder, provider, fallback, ood);
 }
 
 function createModelPackage(
@@ -172,7 +185,9 @@ function createModelPackage(
   decoder: ort.InferenceSession,
   executionProvider: ExecutionProvider,
   fallback: ModelPackage['fallback'],
+  ood: OodDetector | null,
 ): ModelPackage {
+  const scope = manifest.scope ?? DEFAULT_MODEL_SCOPE;
   const size = manifest.input.size;
   const spec: InputSpec = { size, kernel: manifest.input.resize.kernel, epsilon: manifest.input.normalisation.epsilon };
   const heatmapSpec = manifest.outputs.find((o) => o.name === 'heatmaps')!;
@@ -181,38 +196,95 @@ function createModelPackage(
   const thresholds = manifest.labels.map((l) => manifest.thresholds.values[l.code]!);
   let closed = false;
 
+  async function runVision(images: PresentationImage[]): Promise<{ out: ort.InferenceSession.OnnxValueMapType; boxes: ContentBox[]; preprocessMs: number }> {
+    const N = images.length;
+    const t0 = performance.now();
+    const batch = new Float32Array(N * size * size);
+    const boxes: ContentBox[] = await Promise.all(images.map((img, n) => preprocessInto(img, spec, batch.subarray(n * size * size, (n + 1) * size * size))));
+    const preprocessMs = performance.now() - t0;
+    const out = await vision.run({ [manifest.input.name]: new ort.Tensor('float32', batch, [N, 1, size, size]) });
+    return { out, boxes, preprocessMs };
+  }
+
+  /** Out-of-distribution scores of a batch's rows (null without a detector). */
+  function oodScores(out: ort.InferenceSession.OnnxValueMapType, N: number): (number | null)[] {
+    if (!ood) return Array.from({ length: N }, () => null);
+    const tensor = out[ood.spec.output] as ort.Tensor;
+    const width = tensor.dims[1]!;
+    const data = tensor.data as Float32Array;
+    return Array.from({ length: N }, (_, n) => ood.score(data.subarray(n * width, (n + 1) * width)));
+  }
+
   async function analyse(images: PresentationImage[]): Promise<ImageAnalysis[]> {
     if (closed) throw new Error('model package is closed');
     const N = images.length;
     if (N === 0) return [];
     const t0 = performance.now();
-    const batch = new Float32Array(N * size * size);
-    const boxes: ContentBox[] = await Promise.all(images.map((img, n) => preprocessInto(img, spec, batch.subarray(n * size * size, (n + 1) * size * size))));
+    const { out, boxes, preprocessMs } = await runVision(images);
     const t1 = performance.now();
-    const out = await vision.run({ [manifest.input.name]: new ort.Tensor('float32', batch, [N, 1, size, size]) });
+    const scopes = await scopeOf(images, out);
     const t2 = performance.now();
-    const texts = await decodeReports(decoder, manifest.decoder, out.conditioning as ort.Tensor, N);
+    const read = scopes.flatMap((s, n) => (s.inScope ? [n] : []));
+    const texts = new Map<number, DecodedText>();
+    if (read.length > 0) {
+      const conditioning = out.conditioning as ort.Tensor;
+      const decoded = await decodeReports(decoder, manifest.decoder, read.length === N ? conditioning : rowsOf(conditioning, read), read.length);
+      read.forEach((n, i) => texts.set(n, decoded[i]!));
+    }
     const t3 = performance.now();
     const logits = out.logits!.data as Float32Array;
     const heat = out.heatmaps!.data as Float32Array;
     const cells = grid * grid;
-    const timingsMs = { preprocess: (t1 - t0) / N, vision: (t2 - t1) / N, decode: (t3 - t2) / N };
+    const timingsMs = { preprocess: preprocessMs / N, vision: (t1 - t0 - preprocessMs) / N, decode: (t3 - t2) / N, scope: (t2 - t1) / N };
     return images.map((_, n) => ({
-      findings: manifest.labels.map((label, k) => {
-        const probability = 1 / (1 + Math.exp(-logits[n * K + k]!));
-        const map = heat.subarray((n * K + k) * cells, (n * K + k + 1) * cells);
-        return {
-          code: label.code,
-          display: label.display,
-          probability,
-          positive: probability >= thresholds[k]!,
-          heatmap: cropHeatmap(map, grid, size, boxes[n]!),
-          peak: heatmapPeak(map, grid, size, boxes[n]!),
-        };
-      }),
-      text: texts[n]!,
+      scope: scopes[n]!,
+      findings: !scopes[n]!.inScope
+        ? []
+        : manifest.labels.map((label, k) => {
+            const probability = 1 / (1 + Math.exp(-logits[n * K + k]!));
+            const map = heat.subarray((n * K + k) * cells, (n * K + k + 1) * cells);
+            return {
+              code: label.code,
+              display: label.display,
+              probability,
+              positive: probability >= thresholds[k]!,
+              heatmap: cropHeatmap(map, grid, size, boxes[n]!),
+              peak: heatmapPeak(map, grid, size, boxes[n]!),
+            };
+          }),
+      text: texts.get(n) ?? { findings: '', impression: '' },
       timingsMs,
     }));
+  }
+
+  /**
+   * The scope decision for each image: the pixel checks, then the out-of-distribution score. An image
+   * the score flags is scored once more inverted: if its inverse is in distribution, the image is
+   * shown with the wrong polarity (its own reason), else it is unlike the training images.
+   */
+  async function scopeOf(images: PresentationImage[], out: ort.InferenceSession.OnnxValueMapType): Promise<ImageScope[]> {
+    const scores = oodScores(out, images.length);
+    const limit = ood ? ood.spec.threshold : null;
+    const scopes: (ImageScope | null)[] = images.map((image, n) => {
+      const failed = checkImage(image, { minImageSize: scope.minImageSize, sourceSize: image.source });
+      if (failed) return { inScope: false, check: failed.check, reason: failed.reason, score: scores[n]!, limit };
+      const score = scores[n]!;
+      if (score === null || limit === null || score <= limit) return { inScope: true, score, limit };
+      return null; // flagged by the score: polarity decided below
+    });
+    const flagged = scopes.flatMap((s, n) => (s === null ? [n] : []));
+    if (flagged.length > 0) {
+      const inverted = await runVision(flagged.map((n) => invert(images[n]!)));
+      const invertedScores = oodScores(inverted.out, flagged.length);
+      flagged.forEach((n, i) => {
+        const score = scores[n]!;
+        scopes[n] =
+          invertedScores[i]! <= limit!
+            ? { inScope: false, check: 'polarity', reason: `The image appears inverted: shown the other way round it is like the radiographs the model was trained on (score ${formatScore(score)}, inverted ${formatScore(invertedScores[i]!)}, limit ${formatScore(limit!)}). Check its Photometric Interpretation.`, score, limit }
+            : { inScope: false, check: 'out-of-distribution', reason: `It is unlike the chest radiographs it was trained on (score ${formatScore(score)}, limit ${formatScore(limit!)}).`, score, limit };
+      });
+    }
+    return scopes as ImageScope[];
   }
 
   return {
@@ -220,6 +292,8 @@ function createModelPackage(
     executionProvider,
     fallback,
     sha256,
+    scope,
+    hasOodDetector: ood !== null,
     analyse,
     async close() {
       if (closed) return;
@@ -227,4 +301,21 @@ function createModelPackage(
       await Promise.all([vision.release(), decoder.release()]);
     },
   };
+}
+
+const formatScore = (score: number): string => score.toFixed(1);
+
+function invert(image: PresentationImage): PresentationImage {
+  const data = new Uint16Array(image.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = 65535 - image.data[i]!;
+  return { width: image.width, height: image.height, data };
+}
+
+/** A [rows.length, D] tensor of the given rows of a [N, D] float tensor. */
+function rowsOf(tensor: ort.Tensor, rows: number[]): ort.Tensor {
+  const D = tensor.dims[1]!;
+  const data = tensor.data as Float32Array;
+  const picked = new Float32Array(rows.length * D);
+  rows.forEach((n, i) => picked.set(data.subarray(n * D, (n + 1) * D), i * D));
+  return new ort.Tensor('float32', picked, [rows.length, D]);
 }

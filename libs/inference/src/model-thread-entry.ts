@@ -23,7 +23,7 @@ try {
       (error: unknown) => post({ type: 'failed', id: request.id, error: failure(error) }),
     );
   });
-  post({ type: 'ready', manifest: pkg.manifest, sha256: pkg.sha256, executionProvider: pkg.executionProvider, fallback: pkg.fallback });
+  post({ type: 'ready', manifest: pkg.manifest, sha256: pkg.sha256, executionProvider: pkg.executionProvider, fallback: pkg.fallback, scope: pkg.scope, hasOodDetector: pkg.hasOodDetector });
 } catch (error) {
   post({ type: 'load-failed', error: failure(error) });
   port.close();

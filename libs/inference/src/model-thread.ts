@@ -17,7 +17,7 @@ export type ThreadRequest = { type: 'analyse'; id: number; images: PresentationI
 interface SerialisedError { name: string; message: string }
 /** Messages from the thread. */
 export type ThreadReply =
-  | { type: 'ready'; manifest: ModelManifest; sha256: string; executionProvider: ModelPackage['executionProvider']; fallback: ModelPackage['fallback'] }
+  | { type: 'ready'; manifest: ModelManifest; sha256: string; executionProvider: ModelPackage['executionProvider']; fallback: ModelPackage['fallback']; scope: ModelPackage['scope']; hasOodDetector: boolean }
   | { type: 'load-failed'; error: SerialisedError }
   | { type: 'result'; id: number; analyses: ImageAnalysis[] }
   | { type: 'failed'; id: number; error: SerialisedError };
@@ -84,6 +84,8 @@ export async function loadModelPackageInThread(dir: string, options: LoadOptions
     sha256: ready.sha256,
     executionProvider: ready.executionProvider,
     fallback: ready.fallback,
+    scope: ready.scope,
+    hasOodDetector: ready.hasOodDetector,
     exited,
     analyse(images: PresentationImage[]): Promise<ImageAnalysis[]> {
       if (gone) return Promise.reject(gone);

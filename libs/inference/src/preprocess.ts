@@ -11,6 +11,8 @@ export interface PresentationImage {
   height: number;
   /** Row-major grey16, bright = dense (MONOCHROME1 already inverted, VOI already applied). */
   data: Uint16Array;
+  /** The size of the image as acquired, when `data` is a downsized copy (the scope's size check uses it). */
+  source?: { width: number; height: number } | undefined;
 }
 
 export interface InputSpec {

@@ -66,6 +66,11 @@ export function startAnalysisWorker(deps: AnalysisWorkerDeps) {
     name: 'cxr_worker_inputs_total', help: 'Images read for analysis, by stored form (presentation-png = fallback: old jobs, a removed input, or one with fewer pixels than the model takes)',
     labelNames: ['kind'] as const, registers: [deps.metrics],
   });
+  const imagesByScope = new prom.Counter({
+    name: 'cxr_worker_images_scope_total',
+    help: 'Images scored against the model scope, by outcome (in-scope, or the check that flagged it: out-of-distribution, blank, saturated, too-small, polarity) and model version',
+    labelNames: ['outcome', 'model'] as const, registers: [deps.metrics],
+  });
   const batchSize = new prom.Histogram({
     name: 'cxr_worker_batch_size', help: 'Images per model call (dynamic batching)',
     buckets: [1, 2, 4, 8, 16, 32], registers: [deps.metrics],
@@ -109,9 +114,11 @@ export function startAnalysisWorker(deps: AnalysisWorkerDeps) {
       });
       for (const [stage, ms] of Object.entries(result.timingsMs)) stageSeconds.observe({ stage }, ms / 1000);
       for (const kind of inputs) inputsRead.inc({ kind });
+      const model = `${result.model.id}@${result.model.version}`;
+      for (const image of result.images) imagesByScope.inc({ outcome: image.scope?.inScope === false ? image.scope.check : 'in-scope', model });
       stageSeconds.observe({ stage: 'total' }, (performance.now() - started) / 1000);
       jobs.inc({ outcome: 'completed' });
-      log.info({ images: result.images.length, ms: Math.round(performance.now() - started), model: `${result.model.id}@${result.model.version}`, provider: result.model.executionProvider }, 'analysis completed');
+      log.info({ images: result.images.length, outOfScope: result.images.filter((i) => i.scope?.inScope === false).length, ms: Math.round(performance.now() - started), model: `${result.model.id}@${result.model.version}`, provider: result.model.executionProvider }, 'analysis completed');
       return { resultKey };
     } catch (error) {
       if (!isPermanent(error)) {

@@ -28,6 +28,8 @@ export const envSchema = sharedEnvSchema.extend({
   WORKER_INTRA_OP_THREADS: z.coerce.number().int().min(0).max(256).default(1),
   /** Run the model in a worker thread (onnxruntime-node's run blocks the event loop), so I/O overlaps inference. */
   WORKER_MODEL_THREAD: booleanSchema.default(true),
+  /** Development only: serve a package that has no out-of-distribution detector (manifest `ood`). */
+  WORKER_ALLOW_MODELS_WITHOUT_OOD: booleanSchema.default(false),
   /**
    * Jobs in flight per process; their images are batched into shared model calls. 16 by default:
    * with fewer, the model waits on the jobs' storage and queue round trips (4 in flight kept it
@@ -54,6 +56,7 @@ export interface WorkerConfig extends SharedConfig {
   executionProviders: ('cuda' | 'cpu')[];
   intraOpThreads: number;
   modelThread: boolean;
+  allowModelsWithoutOod: boolean;
   concurrency: number;
   batch: { maxImages: number; maxWaitMs: number };
   lockDurationMs: number;
@@ -82,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
     executionProviders: e.WORKER_EXECUTION_PROVIDERS,
     intraOpThreads: e.WORKER_INTRA_OP_THREADS,
     modelThread: e.WORKER_MODEL_THREAD,
+    allowModelsWithoutOod: e.WORKER_ALLOW_MODELS_WITHOUT_OOD,
     concurrency: e.WORKER_CONCURRENCY,
     batch: { maxImages: e.WORKER_BATCH_MAX_IMAGES, maxWaitMs: e.WORKER_BATCH_MAX_WAIT_MS },
     lockDurationMs: e.WORKER_LOCK_DURATION_MS,

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { modelScopeKey, type PublishedModelScope } from '@cxr/contracts';
 import type { ThreadedModelPackage } from '@cxr/inference';
 import { ObjectStore, createLogger, createMetricsRegistry, createRequestConnection, createWorkerConnection, errorMessage, initTracing } from '@cxr/platform';
 import { startAnalysisWorker } from './analysis-worker.ts';
@@ -34,7 +35,11 @@ const registry = new ModelRegistry({
   warmUpImages: config.batch.maxImages,
   logger,
   metrics,
+  requireOodDetector: !config.allowModelsWithoutOod,
   onActivated(model) {
+    // Ingest decides eligibility by the scope of the model that will run: publish it.
+    const published: PublishedModelScope = { model: `${model.manifest.id}@${model.manifest.version}`, scope: model.scope, publishedAt: new Date().toISOString() };
+    queueConnection.set(modelScopeKey(config.queuePrefix), JSON.stringify(published)).catch((error: unknown) => logger.warn({ reason: errorMessage(error) }, 'could not publish the model scope'));
     // A dead model thread cannot be brought back in this process: exit so the orchestrator starts a
     // fresh one. Jobs in flight failed as transient (ModelUnavailableError) and are retried. A thread
     // closed because its model was replaced ends normally.

@@ -35,7 +35,9 @@ export async function analyseStudy(request: AnalysisRequest, deps: AnalyseDeps):
   const t1 = performance.now();
   let runs: ModelRun[];
   try {
-    runs = await withSpan('analysis.inference', { attributes: { 'cxr.images': images.length } }, () => deps.analyse(images));
+    // The scope's size check is on the image as acquired, not on the downsized analysis input.
+    const sized = images.map((image, i) => ({ ...image, source: { width: request.images[i]!.width, height: request.images[i]!.height } }));
+    runs = await withSpan('analysis.inference', { attributes: { 'cxr.images': images.length } }, () => deps.analyse(sized));
   } catch (error) {
     if (error instanceof ModelUnavailableError) throw error; // no fault of the input: retry
     // The model runs on inputs already read: a failure here is about this input
@@ -58,10 +60,10 @@ export async function analyseStudy(request: AnalysisRequest, deps: AnalyseDeps):
       heatmapPng: encodeHeatmapPng(finding.heatmap).toString('base64'),
       peak: finding.peak,
     }));
-    return { instanceKey: input.instanceKey, imageKey: input.imageKey, width: input.width, height: input.height, findings, text: analysis.text };
+    return { instanceKey: input.instanceKey, imageKey: input.imageKey, width: input.width, height: input.height, findings, text: analysis.text, scope: analysis.scope };
   });
   const t3 = performance.now();
-  const sum = (k: 'preprocess' | 'vision' | 'decode') => runs.reduce((s, r) => s + r.analysis.timingsMs[k], 0);
+  const sum = (k: 'preprocess' | 'vision' | 'decode' | 'scope') => runs.reduce((s, r) => s + r.analysis.timingsMs[k], 0);
   const result: AnalysisResult = {
     schemaVersion: 1,
     analysisId: request.analysisId,
@@ -71,7 +73,7 @@ export async function analyseStudy(request: AnalysisRequest, deps: AnalyseDeps):
     images: imageResults,
     timingsMs: {
       load: t1 - t0, fetch: fetchMs, decode: decodeMs,
-      model: t2 - t1, preprocess: sum('preprocess'), vision: sum('vision'), textDecode: sum('decode'),
+      model: t2 - t1, preprocess: sum('preprocess'), vision: sum('vision'), scope: sum('scope'), textDecode: sum('decode'),
       encode: t3 - t2, // heatmap PNG encodes (the result PUT that follows is not counted)
     },
     completedAt: new Date().toISOString(),

@@ -25,7 +25,12 @@ export interface ModelRegistryDeps {
   warmUpImages: number;
   logger: Logger;
   metrics: Registry;
-  /** Told about every model put into service (main.ts watches its thread). */
+  /**
+   * Refuse a package without an out-of-distribution detector (the default: a model must refuse what
+   * it was not built for; `WORKER_ALLOW_MODELS_WITHOUT_OOD` for development only).
+   */
+  requireOodDetector?: boolean;
+  /** Told about every model put into service (main.ts watches its thread and publishes its scope). */
   onActivated?: (model: ModelPackage) => void;
 }
 
@@ -124,6 +129,12 @@ export class ModelRegistry {
     const { store, loadOptions, thread, warmUpImages, logger } = this.deps;
     const dir = spec.kind === 'dir' ? spec.dir : await resolveModelPackage(spec.ref, store);
     const model = thread ? await loadModelPackageInThread(dir, loadOptions) : await loadModelPackage(dir, loadOptions);
+    if (this.deps.requireOodDetector !== false && !model.hasOodDetector) {
+      await model.close();
+      throw new ModelPackageError(
+        `${refOf(model)}: the package has no out-of-distribution detector (manifest 'ood'; see docs/model-package.md, npm run model:fit-ood), so it cannot refuse images it was not built for`,
+      );
+    }
     try {
       const warmUpMs = await warmUp(model, warmUpImages);
       logger.info(
