@@ -12,8 +12,11 @@ import { dicomUidSchema, findingCodingSchema, isoDateTimeSchema, studyPrioritySc
  * - draft: an AI draft exists and nobody has signed it (it may have been edited).
  * - signed: a radiologist signed it; final and immutable, later changes are addenda.
  * - failed / not-eligible: no draft will come for this analysis version (`statusReason` says why).
+ * - out-of-scope: the model looked at every image and refused them all as not what it was built for
+ *   (its pixels unlike the training images, or blank, saturated, too small, inverted): no findings,
+ *   no heatmaps, no generated text; `statusReason` and `outOfScopeImages` say why.
  */
-export const reportStatusSchema = z.enum(['pending', 'draft', 'signed', 'failed', 'not-eligible']);
+export const reportStatusSchema = z.enum(['pending', 'draft', 'signed', 'failed', 'not-eligible', 'out-of-scope']);
 export type ReportStatus = z.infer<typeof reportStatusSchema>;
 
 export const AI_DRAFT_DISCLAIMER =
@@ -125,6 +128,19 @@ export const reportImageSchema = z
   .strict();
 export type ReportImage = z.infer<typeof reportImageSchema>;
 
+/** An image of the study that the model refused as outside its scope, and why (see ImageScope). */
+export const outOfScopeImageSchema = z
+  .object({
+    sopInstanceUid: dicomUidSchema,
+    check: z.enum(['out-of-distribution', 'blank', 'saturated', 'too-small', 'polarity']),
+    /** A sentence a radiologist understands, e.g. "The AI model was not built for this image: ...". */
+    reason: z.string(),
+    score: z.number().nullable(),
+    limit: z.number().nullable(),
+  })
+  .strict();
+export type OutOfScopeImage = z.infer<typeof outOfScopeImageSchema>;
+
 /** report → viewer: `GET /api/studies/{StudyInstanceUID}/report` (ETag header = `etag`). */
 export const reportResponseSchema = z
   .object({
@@ -152,6 +168,8 @@ export const reportResponseSchema = z
     /** The analysed images of the study (frontal/lateral), with a grey preview to draw overlays on. */
     images: z.array(reportImageSchema),
     findings: z.array(reportFindingSchema),
+    /** Images the model refused as outside its scope (no findings come from them); empty when it read them all. */
+    outOfScopeImages: z.array(outOfScopeImageSchema).default([]),
     signature: signatureSchema.nullable(),
     addenda: z.array(addendumSchema),
     /** When the URLs in `findings` stop working (refetch the report for fresh ones). */

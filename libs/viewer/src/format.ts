@@ -30,6 +30,7 @@ export const STATUS_LABELS: Record<ReportStatus, string> = {
   signed: 'Signed',
   failed: 'Analysis failed',
   'not-eligible': 'Not eligible for AI analysis',
+  'out-of-scope': 'Outside the AI model\'s scope',
 };
 
 export const PRIORITY_LABELS: Record<StudyPriority, string> = { stat: 'STAT', urgent: 'Urgent', routine: 'Routine' };

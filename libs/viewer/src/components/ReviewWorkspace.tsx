@@ -150,8 +150,11 @@ export function ReviewWorkspace({ api, studyInstanceUid, initialReport, events, 
         <span className={`cxr-priority cxr-priority-${report.priority}`}>{PRIORITY_LABELS[report.priority]}</span>
       </header>
       {message ? <MessageBox message={message} onReload={() => void load('Reloaded the latest version.')} /> : null}
-      {report.status === 'draft' || report.status === 'signed' ? (
+      {report.status === 'out-of-scope' ? (
+        <OutOfScopeBanner report={report} />
+      ) : report.status === 'draft' || report.status === 'signed' ? (
         <div className="cxr-review">
+          {report.outOfScopeImages.length > 0 ? <OutOfScopeBanner report={report} /> : null}
           <div className="cxr-review-images">
             <ImageWithOverlays report={report} overlays={state.overlays} highlight={state.highlight} />
           </div>
@@ -212,6 +215,31 @@ export function ReviewWorkspace({ api, studyInstanceUid, initialReport, events, 
         </p>
       )}
     </div>
+  );
+}
+
+/**
+ * What the AI model refused and why. For an out-of-scope study it stands instead of the findings: the
+ * model was not built for these images, so nothing it would say about them is shown. In a draft, it
+ * names the images no finding comes from.
+ */
+function OutOfScopeBanner({ report }: { report: ReportResponse }) {
+  const whole = report.status === 'out-of-scope';
+  return (
+    <section className={`cxr-out-of-scope${whole ? ' cxr-out-of-scope-study' : ''}`} role={whole ? 'alert' : 'note'} data-testid="out-of-scope-banner">
+      <h2 className="cxr-out-of-scope-title">
+        {whole ? 'No AI findings: the AI model was not built for this study' : 'Some images were not read by the AI model'}
+      </h2>
+      {whole && report.statusReason ? <p data-testid="out-of-scope-reason">{report.statusReason}</p> : null}
+      <ul className="cxr-out-of-scope-images">
+        {report.outOfScopeImages.map((image) => (
+          <li key={image.sopInstanceUid} data-testid="out-of-scope-image" data-check={image.check}>
+            {image.reason} <span className="cxr-uid">({image.sopInstanceUid})</span>
+          </li>
+        ))}
+      </ul>
+      <p className="cxr-out-of-scope-note">Read the images without AI assistance. The reference model is trained on synthetic images only.</p>
+    </section>
   );
 }
 

@@ -1,4 +1,4 @@
-import { AI_DRAFT_DISCLAIMER, objectKeys, type AnalysisResult } from '@cxr/contracts';
+import { AI_DRAFT_DISCLAIMER, imageInScope, objectKeys, outOfScopeSentence, type AnalysisResult } from '@cxr/contracts';
 import { confidenceBand } from './confidence.ts';
 import { NO_GEOMETRY, normaliseCode, type FindingGeometry } from './finding-geometry.ts';
 import { assertedCodes, findMentions, termPatterns } from './finding-mentions.ts';
@@ -59,9 +59,19 @@ export function composeDraft(result: AnalysisResult, context: DraftContext): Rep
       };
     }),
   );
-  const decoderFindings = joinSection(result.images.map((image) => image.text.findings));
-  const decoderImpression = joinSection(result.images.map((image) => image.text.impression));
-  const sections = { findings: findingsSection(decoderFindings, findings), impression: impressionSection(decoderImpression, findings) };
+  // Images the model refused as outside its scope carry no findings and no text; they are listed.
+  const outOfScope = result.images.flatMap((image) =>
+    image.scope && !image.scope.inScope
+      ? [{ instanceKey: image.instanceKey, check: image.scope.check, reason: outOfScopeSentence(image.scope), score: image.scope.score, limit: image.scope.limit }]
+      : [],
+  );
+  const read = result.images.filter(imageInScope);
+  const decoderFindings = joinSection(read.map((image) => image.text.findings));
+  const decoderImpression = joinSection(read.map((image) => image.text.impression));
+  const sections =
+    read.length === 0
+      ? { findings: '', impression: '' }
+      : { findings: findingsSection(decoderFindings, findings), impression: impressionSection(decoderImpression, findings) };
   return {
     studyKey: result.studyKey,
     version: result.version,
@@ -70,6 +80,7 @@ export function composeDraft(result: AnalysisResult, context: DraftContext): Rep
     sections,
     text: formatReportText(sections),
     findings,
+    outOfScope,
     composedAt: context.composedAt,
   };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { confidenceBandSchema, findingCodingSchema, isoDateTimeSchema, pseudonymKeySchema, regionSchema, sideSchema, zoneSchema } from '@cxr/contracts';
+import { confidenceBandSchema, imageScopeCheckSchema, findingCodingSchema, isoDateTimeSchema, pseudonymKeySchema, regionSchema, sideSchema, zoneSchema } from '@cxr/contracts';
 import { confidenceBand } from './confidence.ts';
 
 /**
@@ -37,6 +37,18 @@ export const draftFindingSchema = z
   .transform((finding) => ({ ...finding, confidence: finding.confidence ?? confidenceBand(finding.probability, finding.threshold) }));
 export type DraftFinding = z.infer<typeof draftFindingSchema>;
 
+export const draftOutOfScopeSchema = z
+  .object({
+    instanceKey: pseudonymKeySchema,
+    check: imageScopeCheckSchema,
+    /** The sentence shown to the radiologist (`outOfScopeSentence`). */
+    reason: z.string(),
+    score: z.number().nullable(),
+    limit: z.number().nullable(),
+  })
+  .strict();
+export type DraftOutOfScope = z.infer<typeof draftOutOfScopeSchema>;
+
 export const reportDraftSchema = z
   .object({
     studyKey: pseudonymKeySchema,
@@ -47,6 +59,8 @@ export const reportDraftSchema = z
     /** Disclaimer line, then FINDINGS and IMPRESSION. */
     text: z.string(),
     findings: z.array(draftFindingSchema),
+    /** Images the model refused as outside its scope: no findings or text come from them (absent in older drafts). */
+    outOfScope: z.array(draftOutOfScopeSchema).default([]),
     composedAt: isoDateTimeSchema,
   })
   .strict();

@@ -15,7 +15,7 @@ import {
 } from '@cxr/contracts';
 import { HttpError } from '@cxr/platform';
 import { applyAddendum, applyEdit, applySign, type ReviewContext, type ReviewRefusal, type ReviewResult } from '../state/review-transitions.ts';
-import { shownRevisionOf, type ReportRevision, type ReportState } from '../state/report-state.ts';
+import { reportStatusOf, shownRevisionOf, type ReportRevision, type ReportState } from '../state/report-state.ts';
 import type { ReportStore } from '../state/report-store.ts';
 import { checkIfMatch, ifMatchTags, reportEtag } from './etag.ts';
 import { buildReportResponse, buildRevisionResponse, findingsWithUids, revisionSummaryOf, type FindingImageKind, type SignUrl } from './report-view.ts';
@@ -86,6 +86,8 @@ export class PreconditionFailedError extends HttpError {
 interface Loaded {
   state: ReportState;
   shown: ReportRevision | null;
+  /** The current revision when it is not shown (an out-of-scope study: its draft lists the refused images). */
+  current?: ReportRevision | null;
 }
 
 export function createReportService(deps: ReportServiceDeps): ReportService {
@@ -106,12 +108,14 @@ export function createReportService(deps: ReportServiceDeps): ReportService {
     // An index entry without its state object (the index is ahead of a wiped bucket): unknown.
     if (!state || state.identity?.studyInstanceUid !== studyInstanceUid) throw notFound();
     const shownNumber = shownRevisionOf(state);
-    return { state, shown: shownNumber === null ? null : await reports.readRevision(studyKey, shownNumber) };
+    if (shownNumber !== null) return { state, shown: await reports.readRevision(studyKey, shownNumber) };
+    const outOfScope = reportStatusOf(state).status === 'out-of-scope' && state.current !== null;
+    return { state, shown: null, current: outOfScope ? await reports.readRevision(studyKey, state.current!) : null };
   }
 
-  function respond(studyInstanceUid: string, { state, shown }: Loaded): ReportResponse {
+  function respond(studyInstanceUid: string, { state, shown, current }: Loaded): ReportResponse {
     // Parsing what we send keeps the service honest to the contract.
-    return reportResponseSchema.parse(buildReportResponse({ state, studyInstanceUid, shown, etag: reportEtag(state), publicUrl, signUrl }));
+    return reportResponseSchema.parse(buildReportResponse({ state, studyInstanceUid, shown, current: current ?? null, etag: reportEtag(state), publicUrl, signUrl }));
   }
 
   /** The shared path of every change: lock, precondition, transition, then revision, audit, state. */

@@ -2,6 +2,7 @@ import {
   AI_ASSISTED_SIGNED_NOTICE,
   AI_DRAFT_DISCLAIMER,
   type Addendum,
+  type OutOfScopeImage,
   type ReportFinding,
   type ReportImage,
   type ReportResponse,
@@ -67,6 +68,8 @@ export interface ReportResponseInput {
   studyInstanceUid: string;
   /** The revision the report shows (`shownRevisionOf`), or null. */
   shown: ReportRevision | null;
+  /** The current revision, also when it is not shown (an out-of-scope study's draft lists the refused images). */
+  current?: ReportRevision | null;
   etag: string;
   publicUrl: string;
   signUrl: SignUrl;
@@ -110,6 +113,7 @@ export function buildReportResponse(input: ReportResponseInput): ReportResponse 
       }))
     : [];
 
+  const outOfScopeImages = outOfScopeImagesOf(state, input.current ?? shown);
   const signature = shown?.signature ?? null;
   const disclaimer = disclaimerOf(signature);
   const addenda = shown?.addenda ?? [];
@@ -148,11 +152,22 @@ export function buildReportResponse(input: ReportResponseInput): ReportResponse 
       : [],
     images,
     findings,
+    outOfScopeImages,
     signature: signature ? { signedBy: signature.signedBy, signedAt: signature.signedAt, revision: signature.revision } : null,
     addenda: addenda.map((a) => ({ ...a })),
     urlsExpireAt,
     updatedAt: state.updatedAt,
   };
+}
+
+/** The images the draft's model refused as outside its scope, by SOP Instance UID. */
+function outOfScopeImagesOf(state: ReportState, revision: ReportRevision | null): OutOfScopeImage[] {
+  if (!revision) return [];
+  const uids = new Map(state.images.map((image) => [image.instanceKey, image.sopInstanceUid]));
+  return revision.draft.outOfScope.flatMap((o) => {
+    const sopInstanceUid = uids.get(o.instanceKey);
+    return sopInstanceUid ? [{ sopInstanceUid, check: o.check, reason: o.reason, score: o.score, limit: o.limit }] : [];
+  });
 }
 
 export function revisionSummaryOf(ref: RevisionRef): RevisionSummary {

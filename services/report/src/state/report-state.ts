@@ -57,6 +57,11 @@ export const analysisOutcomeSchema = z.discriminatedUnion('outcome', [
       completedAt: isoDateTimeSchema,
       /** The revision holding this analysis's draft. */
       revision: z.number().int().positive(),
+      /**
+       * Set when the model refused every image as outside its scope: the report is `out-of-scope`
+       * with this reason, and the draft (findings: [], no text) is not shown. Absent before scope checks.
+       */
+      outOfScopeReason: z.string().optional(),
     })
     .strict(),
   z
@@ -303,7 +308,10 @@ export function applyAnalysisCompleted(
     superseded,
     state: {
       ...base,
-      analysis: { outcome: 'completed', analysisId: event.analysisId, resultKey: event.resultKey, completedAt: event.completedAt, revision: revisionNumber },
+      analysis: {
+        outcome: 'completed', analysisId: event.analysisId, resultKey: event.resultKey, completedAt: event.completedAt, revision: revisionNumber,
+        ...(allOutOfScope(draft) ? { outOfScopeReason: outOfScopeReasonOf(draft) } : {}),
+      },
       revisions: [...base.revisions, refOf(revision)],
       ...(becameCurrent ? { current: revisionNumber, positiveFindings: positiveFindingsOf(revision) } : {}),
       updatedAt: now,
@@ -352,12 +360,27 @@ export function reportStatusOf(state: ReportState): { status: ReportStatus; reas
     };
   }
   if (state.analysis?.outcome === 'failed') return { status: 'failed', reason: state.analysis.reason };
-  if (state.analysis?.outcome === 'completed' && state.received) return { status: 'draft', reason: null };
+  if (state.analysis?.outcome === 'completed' && state.received) {
+    if (state.analysis.outOfScopeReason !== undefined) return { status: 'out-of-scope', reason: state.analysis.outOfScopeReason };
+    return { status: 'draft', reason: null };
+  }
   if (state.received && !state.received.eligible) {
     const reasons = state.received.ineligibleReasons;
     return { status: 'not-eligible', reason: reasons.length > 0 ? reasons.join('; ') : 'Study is not eligible for AI analysis.' };
   }
   return { status: 'pending', reason: null };
+}
+
+/** The model refused every image of the draft as outside its scope (a draft with no image read). */
+export function allOutOfScope(draft: ReportDraft): boolean {
+  // An image the model read always has one finding per label.
+  return draft.outOfScope.length > 0 && draft.findings.length === 0;
+}
+
+/** One sentence for the worklist and the viewer's banner; each image's own reason when there are several. */
+export function outOfScopeReasonOf(draft: ReportDraft): string {
+  if (draft.outOfScope.length === 1) return draft.outOfScope[0]!.reason;
+  return draft.outOfScope.map((o, i) => `Image ${i + 1}: ${o.reason}`).join(' ');
 }
 
 /** The revision the report shows: the current one while there is a draft or a signed report, else none. */
