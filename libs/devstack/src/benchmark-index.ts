@@ -109,7 +109,9 @@ export function renderBenchmarkIndex(records: BenchmarkRecordSummary[]): string 
     'same run; figures from different machines are not comparable.',
     '',
     'Add one: `CXR_BENCH_NOTE="…" npm run bench:model -- --out docs/benchmarks/YYYY-MM-DD-model.json`',
-    '(likewise `eval`, `bench:ingest`, `bench:worker`, `bench:e2e`), then `npm run bench:index`.',
+    '(likewise `npm run eval`, `bench:ingest`, `bench:worker`, `bench:e2e`), then `npm run bench:index`.',
+    'The reference model\'s own evaluation, quoted by its model card, stays in the model package',
+    '([models/reference-cxr/evaluation.json](../../models/reference-cxr/evaluation.json)).',
     '',
   ];
   if (records.length === 0) {
