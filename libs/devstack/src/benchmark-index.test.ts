@@ -80,6 +80,16 @@ describe('benchmark index', () => {
     await expect(readBenchmarkRecords(dir)).rejects.toThrow('2026-12-03-worker.json: no number at "floor.overheadRatio"');
   });
 
+  test('shows n/a for a figure the run wrote as null (an evaluation too small for a subtle tier)', async () => {
+    await put('eval.json', {
+      benchmark: 'eval', recordedAt: '2026-12-02T00:00:00.000Z', machine, settings: { count: 32 },
+      summary: { macroAuc: 0.9412, macroAucSubtle: null, reportFindingF1: 0.9 },
+    });
+
+    const [summary] = await readBenchmarkRecords(dir);
+    expect(summary?.headline).toBe('macro AUC 0.941 (subtle n/a), report F1 0.900');
+  });
+
   test('writes a table-less index for an empty folder', async () => {
     expect(await writeBenchmarkIndex(dir)).toBe(0);
     expect(await readFile(join(dir, 'README.md'), 'utf8')).toContain('No records yet.');

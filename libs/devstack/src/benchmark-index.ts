@@ -25,14 +25,16 @@ export class BenchmarkRecordError extends Error {
 
 type Json = Record<string, unknown>;
 
+/** The number at `path`; NaN for `null`, which is how the benchmarks write a figure a run could not measure. */
 function num(record: Json, path: string, file: string): number {
   let value: unknown = record;
   for (const key of path.split('.')) value = typeof value === 'object' && value !== null ? (value as Json)[key] : undefined;
+  if (value === null) return Number.NaN;
   if (typeof value !== 'number' || !Number.isFinite(value)) throw new BenchmarkRecordError(file, `no number at "${path}"`);
   return value;
 }
 
-const fixed = (n: number, digits: number): string => n.toFixed(digits);
+const fixed = (n: number, digits: number): string => (Number.isNaN(n) ? 'n/a' : n.toFixed(digits));
 
 /** One line per benchmark kind: what its README and the docs quote from a run. */
 const HEADLINES: Record<BenchmarkName, (r: Json, file: string) => string> = {
