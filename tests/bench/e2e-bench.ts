@@ -21,13 +21,12 @@
  * Everything shares this machine's cores (the bench prints how many): with 2 cores, workers beyond
  * 2 compete with each other and with ingest, report, s3rver and Redis, so scaling flattens.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { reportUpdatedEventSchema } from '@cxr/contracts';
-import { dcmsend, startStack, waitFor, type Stack } from '@cxr/devstack';
+import { benchRecord, dcmsend, machineInfo, startStack, waitFor, type Stack } from '@cxr/devstack';
 import { makeChestStudy } from '@cxr/phantom/dicom';
 import { mintDevToken } from '@cxr/platform';
 
@@ -81,16 +80,6 @@ function summarise(values: number[]): Percentiles {
   const sorted = [...values].sort((a, b) => a - b);
   const mean = sorted.reduce((s, v) => s + v, 0) / Math.max(1, sorted.length);
   return { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), mean, min: sorted[0] ?? NaN, max: sorted.at(-1) ?? NaN };
-}
-
-function machine(): { cpus: number; cpuModel: string; memoryGiB: number; node: string; os: string } {
-  let os = process.platform as string;
-  try {
-    os = execFileSync('sh', ['-c', '. /etc/os-release && echo "$PRETTY_NAME"'], { encoding: 'utf8' }).trim() || os;
-  } catch {
-    // not Linux: keep the platform name
-  }
-  return { cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, os };
 }
 
 interface SentStudy {
@@ -230,12 +219,12 @@ function studiesFor(dir: string, run: string, count: number, seedBase: number): 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 
 async function main(): Promise<void> {
-  const host = machine();
+  const host = machineInfo();
   const root = mkdtempSync(join(tmpdir(), 'cxr-bench-e2e-'));
   const token = await mintDevToken({ role: 'viewer', sub: 'bench-e2e', name: 'e2e benchmark' });
-  console.log(`machine: ${host.cpus} CPU cores (${host.cpuModel}), ${host.memoryGiB} GiB, ${host.os}, Node ${host.node}`);
-  console.log(`  everything (redis-server, s3rver, ingest, workers, report, dcmsend, this bench) shares these ${host.cpus} cores;`);
-  if (host.cpus <= 2) console.log(`  with ${host.cpus} cores, scaling beyond ${host.cpus} worker processes flattens.`);
+  console.log(`machine: ${host.cores} CPU cores (${host.cpuModel}), ${host.memoryGiB} GiB, ${host.os}, Node ${host.node}`);
+  console.log(`  everything (redis-server, s3rver, ingest, workers, report, dcmsend, this bench) shares these ${host.cores} cores;`);
+  if (host.cores <= 2) console.log(`  with ${host.cores} cores, scaling beyond ${host.cores} worker processes flattens.`);
   console.log(`offered: ${rate} studies/s, ${studyCount} studies per run (+${warmupCount} warm-up), 1 DX image ${size} px wide per study, ` +
     `WORKER_INTRA_OP_THREADS=${intraOpThreads}`);
   console.log('latency: association release (dcmsend exit) → draft available (report-updated event / GET report)\n');
@@ -272,11 +261,8 @@ async function main(): Promise<void> {
     const out = resolve(args.out);
     mkdirSync(dirname(out), { recursive: true });
     const byWorkers = Object.fromEntries(results.map((r) => [String(r.workers), r]));
-    writeFileSync(out, `${JSON.stringify({
-      benchmark: 'e2e', measuredAt: new Date().toISOString(), machine: host,
-      settings: { offeredPerSecond: rate, studies: studyCount, warmup: warmupCount, imageWidth: size, intraOpThreads },
-      workers: byWorkers, scaling,
-    }, null, 2)}\n`);
+    const settings = { offeredPerSecond: rate, studies: studyCount, warmup: warmupCount, imageWidth: size, intraOpThreads };
+    writeFileSync(out, `${JSON.stringify(benchRecord('e2e', settings, { workers: byWorkers, scaling }), null, 2)}\n`);
     console.log(`wrote ${out}`);
   }
 }

@@ -5,6 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchRecord } from '@cxr/devstack/bench-record';
 import { loadModelPackage, preprocessInto } from '@cxr/inference';
 import * as ort from 'onnxruntime-node';
 import { modelDirOf } from './model-dir.ts';
@@ -59,7 +60,10 @@ async function main(): Promise<void> {
   console.log(`|   decode | ${per(parts.decode).toFixed(2)} |`);
   console.log(`| bare vision session.run | ${result.bareMsPerImage.toFixed(2)} |`);
   console.log(`| ratio analyse / bare | ${result.ratio.toFixed(2)} |`);
-  if (values.out) await writeFile(values.out, `${JSON.stringify(result)}\n`);
+  if (values.out) {
+    const settings = { model: `${m.id}@${m.version}`, batch, rounds, threads, imageWidth: images[0]!.width, imageHeight: images[0]!.height };
+    await writeFile(values.out, `${JSON.stringify(benchRecord('model', settings, result), null, 2)}\n`);
+  }
   await bare.release();
   await pkg.close();
 }

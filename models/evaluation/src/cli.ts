@@ -3,6 +3,7 @@
 // Markdown summary (eval.md) and ROC curves (eval-roc.png).
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchRecord } from '@cxr/devstack/bench-record';
 import { loadModelPackage } from '@cxr/inference';
 import { evaluateModel } from './evaluate.ts';
 import { modelDirOf } from './model-dir.ts';
@@ -33,7 +34,8 @@ async function main(): Promise<void> {
         if (done % 200 < Number(values.batch) || done === total) process.stderr.write(`evaluated ${done}/${total}\n`);
       },
     });
-    const paths = await writeEvaluation(result, resolve(values.out));
+    const settings = { model: values.model, seed: Number(values.seed), count: Number(values.count), size: Number(values.size), batch: Number(values.batch), threads: Number(values.threads) };
+    const paths = await writeEvaluation(result, resolve(values.out), benchRecord('eval', settings, {}));
     console.log(JSON.stringify(result.summary, null, 2));
     console.log(`wrote ${paths.json}, ${paths.markdown}, ${paths.png}`);
   } finally {

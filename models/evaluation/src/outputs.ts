@@ -86,11 +86,12 @@ export async function rocPng(r: EvaluationResult): Promise<Buffer> {
   return sharp(base).composite([{ input: labels }]).png().toBuffer();
 }
 
-export async function writeEvaluation(r: EvaluationResult, jsonPath: string): Promise<{ json: string; markdown: string; png: string }> {
+/** `meta` (a benchmark record's benchmark, recordedAt, machine, settings) goes first in the JSON. */
+export async function writeEvaluation(r: EvaluationResult, jsonPath: string, meta: object = {}): Promise<{ json: string; markdown: string; png: string }> {
   const stem = jsonPath.replace(/\.json$/, '');
   const paths = { json: jsonPath, markdown: `${stem}.md`, png: `${stem}-roc.png` };
   await mkdir(dirname(jsonPath), { recursive: true });
-  await writeFile(paths.json, `${JSON.stringify(r, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+  await writeFile(paths.json, `${JSON.stringify({ ...meta, ...r }, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
   await writeFile(paths.markdown, markdownSummary(r));
   await writeFile(paths.png, await rocPng(r));
   return paths;

@@ -26,7 +26,7 @@ import {
   ANALYSIS_INPUT_CONTENT_TYPE, ANALYSIS_INPUT_RESIZE_KERNEL, QUEUE_NAMES, REPORT_EVENT_JOB_OPTIONS, analysisInputSize, analysisResultSchema, encodeAnalysisInput, objectKeys, type AnalysisRequest,
 } from '@cxr/contracts';
 import {
-  DEFAULT_BUCKETS, freePort, startRedisServer, startS3Server, startServiceProcess, waitFor,
+  DEFAULT_BUCKETS, benchRecord, freePort, startRedisServer, startS3Server, startServiceProcess, waitFor,
   type RedisServerHandle, type S3ServerHandle, type ServiceProcess,
 } from '@cxr/devstack';
 import { REFERENCE_MODEL_DIR, decodeReports, loadModelPackage, preprocess, type ModelPackage, type PresentationImage } from '@cxr/inference';
@@ -518,7 +518,8 @@ async function main(): Promise<void> {
     };
     console.log(`\nheadline (${headline.name}): ${round(summary.imagesPerSecond)} images/s vs bare ${round(summary.bareImagesPerSecond)} images/s → overhead ${round(summary.overheadRatio, 2)}× (goal ≤ 1.25×: ${summary.goal.met ? 'met' : 'NOT met'})`);
     if (args.out) {
-      writeFileSync(args.out, `${JSON.stringify(summary, null, 2)}\n`);
+      const settings = { jobs: JOBS, distinctImages: IMAGE_COUNT, imageWidth: inputs.width, bareSeconds: BARE_SECONDS, configurations: CONFIGURATIONS.map((c) => c.name) };
+      writeFileSync(args.out, `${JSON.stringify(benchRecord('worker', settings, summary), null, 2)}\n`);
       console.log(`wrote ${args.out}`);
     }
   } finally {

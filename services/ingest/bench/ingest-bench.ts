@@ -28,7 +28,7 @@ import { promisify, parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { pino } from 'pino';
 import { QUEUE_NAMES } from '@cxr/contracts';
-import { REPO_ROOT, freePort, serviceNodeFlags, startRedisServer, startS3Server, waitFor } from '@cxr/devstack';
+import { REPO_ROOT, benchRecord, freePort, serviceNodeFlags, startRedisServer, startS3Server, waitFor } from '@cxr/devstack';
 import { makeChestStudy } from '@cxr/phantom/dicom';
 import { ObjectStore, createWorkerConnection } from '@cxr/platform';
 import { loadConfig } from '../src/config.ts';
@@ -294,7 +294,8 @@ async function main(): Promise<void> {
     }
 
     if (args.out) {
-      const json = {
+      const settings = { small: smallCount, large: largeCount, sender: 'dcmsend (TCP_NODELAY=1)', oursNodeFlags: INGEST_NODE_FLAGS, storage: `${tmpdir()} (${storage})` };
+      const json = benchRecord('ingest', settings, {
         instancesPerSecond: result.total.instancesPerSecond,
         mbPerSecond: result.total.mbPerSecond,
         ratioToOrthanc,
@@ -302,8 +303,7 @@ async function main(): Promise<void> {
         batches: result,
         postProcessingSeconds: round(postProcessingSeconds, 2),
         s3rverPutAlone: putAlone,
-        settings: { small: smallCount, large: largeCount, sender: 'dcmsend (TCP_NODELAY=1)', oursNodeFlags: INGEST_NODE_FLAGS, storage: `${tmpdir()} (${storage})`, measuredAt: new Date().toISOString() },
-      };
+      });
       writeFileSync(args.out, `${JSON.stringify(json, null, 2)}\n`);
       console.log(`wrote ${args.out}`);
     }
