@@ -5,6 +5,7 @@ import { chromium, type Browser, type Locator, type Page } from 'playwright-core
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { reportResponseSchema, type ReportEditRequest, type ReportResponse } from '@cxr/contracts';
 import { REPO_ROOT, startStack, stowRs, waitFor, type Stack } from '@cxr/devstack';
+import { writeGreyImageInstance } from '@cxr/dicom';
 import { makeChestStudy } from '@cxr/phantom/dicom';
 import { mintDevToken } from '@cxr/platform';
 
@@ -264,6 +265,33 @@ describe('the standalone viewer in Chromium', () => {
     await row.getByRole('button').click();
     await byTestId('signed-state').waitFor();
     expect(page.url()).toContain(`study=${studyUid}`);
+  });
+
+  test('a study the model was not built for shows the out-of-scope banner instead of findings', async () => {
+    // A phantom shown inverted: the model refuses it for its polarity, whatever its tags say.
+    const study = makeChestStudy({ seed: 304 });
+    const inverted = Uint16Array.from(study.phantom.pixels, (v) => 65535 - v);
+    const file = writeGreyImageInstance({
+      image: { width: study.phantom.width, height: study.phantom.height, data: inverted },
+      pixelSpacingMm: study.phantom.pixelSpacingMm, modality: 'DX', photometric: 'MONOCHROME2',
+      patient: { id: 'SYN-BROWSER-2', name: 'PHANTOM^BROWSER', sex: 'O' },
+      study: { instanceUid: study.studyInstanceUid, accessionNumber: 'ACCBROWSER2', description: 'CHEST PA (synthetic phantom)' },
+      series: { instanceUid: study.seriesInstanceUid, number: 1, description: 'PA' },
+      sopInstanceUid: study.sopInstanceUid, bodyPart: 'CHEST', viewPosition: 'PA',
+    });
+    expect((await stowRs(stack.ingestUrl, [file])).status).toBe(200);
+    await waitFor('the out-of-scope study', async () => {
+      const res = await api(`/api/studies/${study.studyInstanceUid}/report`);
+      return res.status === 200 && (reportResponseSchema.parse(await res.json())).status === 'out-of-scope' ? true : undefined;
+    }, 90_000, 250);
+    await page.goto(`${stack.reportUrl}/viewer?study=${study.studyInstanceUid}#token=${token}`);
+    const banner = byTestId('out-of-scope-banner');
+    await banner.waitFor();
+    expect(await byTestId('report-status').textContent()).toBe("Outside the AI model's scope");
+    expect(await byTestId('out-of-scope-reason').textContent()).toMatch(/^The AI model was not built for this image: the image appears inverted/);
+    expect(await page.locator('[data-testid="out-of-scope-image"]').getAttribute('data-check')).toBe('polarity');
+    expect(await page.locator('[data-testid="finding"]').count()).toBe(0);
+    await screenshot('out-of-scope');
   });
 
   test('nothing was blocked by the Content-Security-Policy and the page threw no error', () => {

@@ -13,6 +13,8 @@ export interface ChestStudyOptions {
   modality?: 'DX' | 'CR';
   photometric?: 'MONOCHROME2' | 'MONOCHROME1';
   priority?: 'STAT' | 'ROUTINE';
+  /** View Position (0018,5101), default PA. */
+  viewPosition?: 'PA' | 'AP' | 'LL';
   /** Put the instance into an existing study (a late or additional image). */
   studyInstanceUid?: string;
 }
@@ -62,7 +64,7 @@ export function makeChestStudy(options: ChestStudyOptions): ChestStudy {
     series: { instanceUid: seriesInstanceUid, number: 1, description: 'PA' },
     sopInstanceUid,
     bodyPart: 'CHEST',
-    viewPosition: 'PA',
+    viewPosition: options.viewPosition ?? 'PA',
   });
   return { phantom, studyInstanceUid, seriesInstanceUid, sopInstanceUid, patient, accessionNumber, file };
 }

@@ -4,6 +4,7 @@
 import type { ModelPackage, PresentationImage } from '@cxr/inference';
 import { createRng, FINDING_CODES, generatePhantom, labelReport, toUint16, type FindingCode, type Phantom, type Tier } from '@cxr/phantom';
 import { auc, bootstrap, calibrationError, confusion, rates, type Interval } from './metrics.ts';
+import { InDistributionScopes, summariseOod, type OodSummary } from './ood-evaluation.ts';
 import { PERTURBATIONS, type Perturbation } from './perturbations.ts';
 import { readLesionLocations, sideOfX, zoneOfHeight } from './report-location.ts';
 
@@ -17,6 +18,8 @@ export interface EvaluateOptions {
   /** Images used for each robustness perturbation (default min(count, 300)); 0 skips it. */
   robustnessCount?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Folders of DICOM images the model was not built for, to measure the scope checks on (summary.ood). */
+  outOfDistribution?: { realRadiographs?: string | undefined; nonChest?: string | undefined };
 }
 
 /** One image's outcome for one finding. */
@@ -56,6 +59,8 @@ export interface EvaluationResult {
     reportFindingF1: number;
     robustnessMaxAucDrop: number | null;
     msPerImage: number;
+    /** Scope checks: false flags on these fresh phantoms, and how the images the model was not built for fare. */
+    ood: OodSummary;
   };
   perFinding: Record<string, { all: TierMetrics; obvious: TierMetrics; subtle: TierMetrics; threshold: number }>;
   report: {
@@ -126,13 +131,18 @@ function tierMetrics(cases: Case[], rounds: number, seed: number): TierMetrics {
 
 async function macroAucOf(pkg: ModelPackage, phantoms: Phantom[], batch: number, perturb: Perturbation | null): Promise<number> {
   const probs: number[][] = FINDING_CODES.map(() => []);
+  const read: Phantom[] = [];
   for (let b = 0; b < phantoms.length; b += batch) {
     const chunk = phantoms.slice(b, b + batch);
     const images = chunk.map((p, i) => (perturb ? perturb.apply(asPresentation(p), p.seed + i) : asPresentation(p)));
     const results = await pkg.analyse(images);
-    results.forEach((r) => FINDING_CODES.forEach((code, k) => probs[k]!.push(r.findings.find((f) => f.code === code)!.probability)));
+    // An image the scope checks refuse gets no findings (and no draft): it counts as not read.
+    results.forEach((r, i) => {
+      if (r.scope.inScope) read.push(chunk[i]!);
+      if (r.scope.inScope) FINDING_CODES.forEach((code, k) => probs[k]!.push(r.findings.find((f) => f.code === code)!.probability));
+    });
   }
-  const aucs = FINDING_CODES.map((code, k) => auc(phantoms.map((p) => p.labels[code]), probs[k]!));
+  const aucs = FINDING_CODES.map((code, k) => auc(read.map((p) => p.labels[code]), probs[k]!));
   return aucs.reduce((a, b) => a + b, 0) / aucs.length;
 }
 
@@ -151,6 +161,7 @@ export async function evaluateModel(pkg: ModelPackage, options: EvaluateOptions)
   let analyseMs = 0;
   const kept: Phantom[] = [];
   const robustnessCount = options.robustnessCount ?? Math.min(options.count, 300);
+  const scopes = new InDistributionScopes();
 
   for (let b = 0; b < options.count; b += batch) {
     const phantoms: Phantom[] = [];
@@ -161,6 +172,9 @@ export async function evaluateModel(pkg: ModelPackage, options: EvaluateOptions)
     phantoms.forEach((p, n) => {
       if (kept.length < robustnessCount) kept.push(p);
       const r = results[n]!;
+      scopes.add(r.scope);
+      // Refused by the scope checks (a false flag on a phantom): no findings, no text, no draft.
+      if (!r.scope.inScope) return;
       // The model input is letterboxed: a heatmap cell spans `grid` cells along the longer side.
       const longer = Math.max(p.width, p.height);
       const cellX = (inputSize / grid / inputSize) * (longer / p.width);
@@ -233,6 +247,7 @@ export async function evaluateModel(pkg: ModelPackage, options: EvaluateOptions)
   }
 
   const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const ood = await summariseOod(pkg, scopes, options.outOfDistribution ?? {});
   return {
     summary: {
       model: { id: pkg.manifest.id, version: pkg.manifest.version, sha256: pkg.sha256, executionProvider: pkg.executionProvider },
@@ -244,6 +259,7 @@ export async function evaluateModel(pkg: ModelPackage, options: EvaluateOptions)
       reportFindingF1: f1(total),
       robustnessMaxAucDrop: robustness ? Math.max(...robustness.map((r) => r.drop)) : null,
       msPerImage: analyseMs / options.count,
+      ood,
     },
     perFinding,
     report: {
@@ -278,6 +294,7 @@ export async function evaluateModel(pkg: ModelPackage, options: EvaluateOptions)
         'over nodule/mass sentences of the generated findings about a finding the image has: share whose side and zone (zone) equal the ground truth, and whose zone (side) equals that of the heatmap peak (report-service cut-offs 0.355 / 0.525 of the height; x < 0.5 = patient right)',
       robustnessMaxAucDrop: 'largest drop of macro AUC under the perturbations, on the first robustness images',
       msPerImage: 'wall time of analyse() per image, batched, this machine',
+      ood: 'falseFlagRate: share of these fresh phantoms the scope checks refuse (metrics above are over the rest); per set of images the model was not built for: flaggedShare and the AUROC of the out-of-distribution score against these phantoms; auroc: the lower of the two sets',
     },
   };
 }

@@ -32,6 +32,9 @@ const { values } = parseArgs({
     start: { type: 'string', default: '175' },
     length: { type: 'string', default: '64' },
     check: { type: 'string', multiple: true, default: [] },
+    // A model trained on real images: folders of its training and validation DICOM images instead of phantoms.
+    'train-dir': { type: 'string' },
+    'holdout-dir': { type: 'string' },
   },
 });
 
@@ -42,9 +45,12 @@ const features = await openVisionFeatures(dir);
 const slice = { start: Number(values.start), length: Number(values.length) };
 const sliced = (rows: Float32Array[]): Float32Array[] => rows.map((r) => r.subarray(slice.start, slice.start + slice.length));
 const phantoms = (seed: number, count: number) => Array.from({ length: count }, (_, i) => asPresentation(phantomFor(seed + i, Number(values.size))));
+const folder = async (dir: string) => (await readDicomImages(dir, { inputSize: features.manifest.input.size })).images.map((i) => i.image);
+const trainImages = values['train-dir'] ? await folder(values['train-dir']) : phantoms(Number(values['train-seed']), Number(values['train-count']));
+const heldOutImages = values['holdout-dir'] ? await folder(values['holdout-dir']) : phantoms(Number(values['holdout-seed']), Number(values['holdout-count']));
 
 const t0 = performance.now();
-const train = sliced(await features.rows(phantoms(Number(values['train-seed']), Number(values['train-count'])), values.output));
+const train = sliced(await features.rows(trainImages, values.output));
 const stats = fitOodStatistics(train, Number(values.shrinkage));
 const statsBytes = Buffer.from(JSON.stringify(stats));
 // Score the held-out set with the same code the worker runs.
@@ -53,7 +59,7 @@ const provisional: OodSpec = {
   falseFlagRate: { target: rate, heldOut: 0, heldOutCount: 1 }, fit: {},
 };
 const detector = createOodDetector(provisional, statsBytes);
-const heldOutRows = await features.rows(phantoms(Number(values['holdout-seed']), Number(values['holdout-count'])), values.output);
+const heldOutRows = await features.rows(heldOutImages, values.output);
 const heldOut = heldOutRows.map((r) => detector.score(r));
 const threshold = thresholdForFalseFlagRate(heldOut, rate);
 const heldOutRate = heldOut.filter((s) => s > threshold).length / heldOut.length;
@@ -75,8 +81,8 @@ const spec: OodSpec = oodSpecSchema.parse({
   falseFlagRate: { target: rate, heldOut: heldOutRate, heldOutCount: heldOut.length },
   fit: {
     command: `npm run model:fit-ood -- --model ${values.model} --train-seed ${values['train-seed']} --train-count ${values['train-count']} --holdout-seed ${values['holdout-seed']} --holdout-count ${values['holdout-count']} --rate ${values.rate} --shrinkage ${values.shrinkage} --output ${values.output} --start ${values.start} --length ${values.length}`,
-    training: `phantoms, seeds ${values['train-seed']}..${Number(values['train-seed']) + Number(values['train-count']) - 1}, ${values.size} px wide (the model's training distribution)`,
-    heldOut: `phantoms, seeds ${values['holdout-seed']}..${Number(values['holdout-seed']) + Number(values['holdout-count']) - 1} (the validation split)`,
+    training: values['train-dir'] ? `DICOM images in ${values['train-dir']}` : `phantoms, seeds ${values['train-seed']}..${Number(values['train-seed']) + Number(values['train-count']) - 1}, ${values.size} px wide (the model's training distribution)`,
+    heldOut: values['holdout-dir'] ? `DICOM images in ${values['holdout-dir']}` : `phantoms, seeds ${values['holdout-seed']}..${Number(values['holdout-seed']) + Number(values['holdout-count']) - 1} (the validation split)`,
     shrinkage: Number(values.shrinkage),
   },
   description: `Mahalanobis distance of the ${slice.length} global image features (${values.output}[${slice.start}..${slice.start + slice.length - 1}]) from the training mean, under the shrunk training covariance; above the threshold the image is out of distribution.`,
