@@ -270,7 +270,7 @@ describe('the standalone viewer in Chromium', () => {
   test('a study the model was not built for shows the out-of-scope banner instead of findings', async () => {
     // A phantom shown inverted: the model refuses it for its polarity, whatever its tags say.
     const study = makeChestStudy({ seed: 304 });
-    const inverted = Uint16Array.from(study.phantom.pixels, (v) => 65535 - v);
+    const inverted = Float32Array.from(study.phantom.pixels, (v) => 1 - v);
     const file = writeGreyImageInstance({
       image: { width: study.phantom.width, height: study.phantom.height, data: inverted },
       pixelSpacingMm: study.phantom.pixelSpacingMm, modality: 'DX', photometric: 'MONOCHROME2',

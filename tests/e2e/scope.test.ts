@@ -50,15 +50,15 @@ function expectOutOfScope(report: ReportResponse, check: string, reason: RegExp)
 }
 
 /** A grey picture with no chest in it: smooth random blobs over a gradient. */
-function nonRadiograph(seed: number, width: number, height: number): Uint16Array {
+function nonRadiograph(seed: number, width: number, height: number): Float32Array {
   const rng = createRng(seed);
   const blobs = Array.from({ length: 40 }, () => ({ x: rng.uniform(0, width), y: rng.uniform(0, height), r: rng.uniform(10, 120), v: rng.uniform(-0.4, 0.4) }));
-  const data = new Uint16Array(width * height);
+  const data = new Float32Array(width * height);
   for (let y = 0; y < height; y++)
     for (let x = 0; x < width; x++) {
       let v = 0.3 + (0.4 * x) / width;
       for (const b of blobs) v += b.v * Math.exp(-((x - b.x) ** 2 + (y - b.y) ** 2) / (2 * b.r * b.r));
-      data[y * width + x] = Math.round(65535 * Math.min(1, Math.max(0, v)));
+      data[y * width + x] = Math.min(1, Math.max(0, v));
     }
   return data;
 }
@@ -118,7 +118,7 @@ describe('the model refuses what it was not built for', () => {
 
   test('a phantom shown inverted (bright lungs) is refused for its polarity', async () => {
     const study = makeChestStudy({ seed: 3301 });
-    const inverted = Uint16Array.from(study.phantom.pixels, (v) => 65535 - v);
+    const inverted = Float32Array.from(study.phantom.pixels, (v) => 1 - v);
     const file = writeGreyImageInstance({
       image: { width: study.phantom.width, height: study.phantom.height, data: inverted },
       pixelSpacingMm: study.phantom.pixelSpacingMm,
@@ -138,7 +138,7 @@ describe('the model refuses what it was not built for', () => {
   test('a blank image is refused as blank', async () => {
     const studyInstanceUid = generateUid();
     const file = writeGreyImageInstance({
-      image: { width: 600, height: 700, data: new Uint16Array(600 * 700).fill(20_000) },
+      image: { width: 600, height: 700, data: new Float32Array(600 * 700).fill(0.3) },
       pixelSpacingMm: 0.5, modality: 'DX', photometric: 'MONOCHROME2',
       patient: { id: 'SYN-SCOPE-3', name: 'PHANTOM^SCOPE', sex: 'O' },
       study: { instanceUid: studyInstanceUid, accessionNumber: 'ACCSCOPE3', description: 'CHEST PA' },

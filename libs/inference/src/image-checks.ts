@@ -43,7 +43,8 @@ export function checkImage(image: PresentationImage, options: ImageCheckOptions)
   }
   const mean = sum / n;
   const sd = Math.sqrt(Math.max(sum2 / n - mean * mean, 0));
-  if (top / n > SATURATED_MIN_SHARE) return { check: 'saturated', reason: `The image is saturated: ${Math.round((100 * top) / n)}% of its pixels are at full brightness.` };
+  // Blank first: a uniform image is often shown all white by the VOI window, and is blank rather than burnt out.
   if (sd < BLANK_MAX_SD) return { check: 'blank', reason: 'The image is blank: it has almost no variation in brightness.' };
+  if (top / n > SATURATED_MIN_SHARE) return { check: 'saturated', reason: `The image is saturated: ${Math.round((100 * top) / n)}% of its pixels are at full brightness.` };
   return null;
 }

@@ -12,7 +12,7 @@ const asImage = (p: Phantom): PresentationImage => ({ width: p.width, height: p.
 
 async function tamperedCopy(tamper: (dir: string) => Promise<void>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'model-package-'));
-  for (const name of ['manifest.json', 'vision.onnx', 'decoder.onnx']) await cp(join(REFERENCE_MODEL_DIR, name), join(dir, name));
+  for (const name of ['manifest.json', 'vision.onnx', 'decoder.onnx', 'ood.json']) await cp(join(REFERENCE_MODEL_DIR, name), join(dir, name));
   await tamper(dir);
   return dir;
 }
@@ -130,7 +130,7 @@ describe('the reference model package', () => {
   });
 
   test('writes normal wording for a normal study', async () => {
-    const phantom = generatePhantom({ seed: 9002, findings: [] });
+    const phantom = generatePhantom({ seed: 9002, size: 256, findings: [] });
     const [result] = await pkg.analyse([asImage(phantom)]);
     expect(result!.findings.every((f) => !f.positive)).toBe(true);
     expect(result!.text.impression).toBe('No acute cardiopulmonary abnormality.');
@@ -138,7 +138,7 @@ describe('the reference model package', () => {
   });
 
   test('analyses a batch and gives the same answers as one image at a time', async () => {
-    const phantoms = [9003, 9004, 9005].map((seed) => generatePhantom({ seed, size: 160, aspect: 1.1 }));
+    const phantoms = [9003, 9004, 9005].map((seed) => generatePhantom({ seed, size: 256, aspect: 1.1 }));
     const batch = await pkg.analyse(phantoms.map(asImage));
     expect(batch).toHaveLength(3);
     const single = await pkg.analyse([asImage(phantoms[1]!)]);

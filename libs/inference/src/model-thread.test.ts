@@ -9,7 +9,7 @@ import { loadModelPackageInThread, type ThreadedModelPackage } from './model-thr
 import { REFERENCE_MODEL_DIR } from './paths.ts';
 
 function image(seed: number) {
-  const phantom = generatePhantom({ seed, size: 192, aspect: 1.2, findings: [{ code: 'pleural_effusion', side: 'left', tier: 'obvious' }] });
+  const phantom = generatePhantom({ seed, size: 256, aspect: 1.2, findings: [{ code: 'pleural_effusion', side: 'left', tier: 'obvious' }] });
   return { width: phantom.width, height: phantom.height, data: toUint16(phantom) };
 }
 

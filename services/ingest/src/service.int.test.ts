@@ -108,7 +108,7 @@ describe('ingest service', () => {
   });
 
   test('keeps apart, and accepts, two different objects that claim the same SOP Instance UID', async () => {
-    const study = makeChestStudy({ seed: 8, size: 128 });
+    const study = makeChestStudy({ seed: 8, size: 256 });
     const altered = Buffer.from(study.file);
     altered[altered.length - 1] = altered[altered.length - 1]! ^ 0xff; // a different pixel value
     expect((await stowRs(urls.http, [study.file])).status).toBe(200);
@@ -118,7 +118,7 @@ describe('ingest service', () => {
   });
 
   test('stores the same instance once whether it comes by DIMSE or by STOW-RS', async () => {
-    const study = makeChestStudy({ seed: 10, size: 128 });
+    const study = makeChestStudy({ seed: 10, size: 256 });
     const file = join(dir, 'both-ways.dcm');
     writeFileSync(file, study.file);
     await dcmsend([file], urls.dimse);
@@ -148,7 +148,7 @@ describe('ingest service', () => {
   });
 
   test('tells senders to retry while Redis is down, and recovers when it is back', async () => {
-    const study = makeChestStudy({ seed: 9, size: 128 });
+    const study = makeChestStudy({ seed: 9, size: 256 });
     const file = join(dir, 'retry.dcm');
     writeFileSync(file, study.file);
     await redis.stop();

@@ -1,4 +1,4 @@
-// Names of model packages in the registry: `id@version` (e.g. `reference-cxr@0.3.0`), and where
+// Names of model packages in the registry: `id@version` (e.g. `reference-cxr@0.4.0`), and where
 // packages are found: a directory (the repo's `models/`) or an object-storage bucket
 // (`s3://bucket[/prefix]`). Layout in both: `{id}/{version}/manifest.json` and the files it
 // lists; a directory may also hold a single version as `{id}/` (how the repo ships models).
@@ -26,7 +26,7 @@ export function parseModelRef(text: string): ModelRef {
   const at = text.lastIndexOf('@');
   const id = text.slice(0, at);
   const version = text.slice(at + 1);
-  if (at <= 0 || !ID.test(id) || !VERSION.test(version)) throw new ModelRefError(`'${text}' is not a model reference: expected id@version, e.g. reference-cxr@0.3.0`);
+  if (at <= 0 || !ID.test(id) || !VERSION.test(version)) throw new ModelRefError(`'${text}' is not a model reference: expected id@version, e.g. reference-cxr@0.4.0`);
   return { id, version };
 }
 

@@ -84,7 +84,7 @@ describe('model registry', () => {
     const manifestBytes = await readFile(join(v1.dir, 'manifest.json'));
     expect(models.model.manifest.version).toBe('9.0.0');
     expect(models.model.sha256).toBe(createHash('sha256').update(manifestBytes).digest('hex'));
-    expect((await readdir(join(cacheDir, v1.ref.id, '9.0.0'))).sort()).toEqual(['decoder.onnx', 'manifest.json', 'vision.onnx']);
+    expect((await readdir(join(cacheDir, v1.ref.id, '9.0.0'))).sort()).toEqual(['decoder.onnx', 'manifest.json', 'ood.json', 'vision.onnx']);
     expect(await metrics.metrics()).toMatch(new RegExp(`^cxr_worker_model_info\\{id="${v1.ref.id}",version="9\\.0\\.0",sha256="${models.model.sha256}",provider="cpu"[^}]*\\} 1$`, 'm'));
   }, 60_000);
 

@@ -206,7 +206,7 @@ describe('Orthanc as the sending PACS', () => {
 
   test('refuses a STOW-RS push with the wrong API key, Orthanc reports the HTTP failure, and nothing is stored', async () => {
     const setup = await setUp({ orthancApiKey: 'not-the-key' });
-    const study = makeChestStudy({ seed: 23, size: 128 });
+    const study = makeChestStudy({ seed: 23, size: 256 });
     const upload = await setup.orthanc.upload(study.file);
 
     const answer = await setup.orthanc.stowToServer([upload!.id]);
@@ -217,7 +217,7 @@ describe('Orthanc as the sending PACS', () => {
 
   test('fails the Orthanc store job while storage is down, and the same push succeeds once it is back', async () => {
     const setup = await setUp();
-    const study = makeChestStudy({ seed: 24, size: 128 });
+    const study = makeChestStudy({ seed: 24, size: 256 });
     const upload = await setup.orthanc.upload(study.file);
 
     await setup.stopS3();
