@@ -289,7 +289,7 @@ describe('the standalone viewer in Chromium', () => {
     await banner.waitFor();
     expect(await byTestId('report-status').textContent()).toBe("Outside the AI model's scope");
     expect(await byTestId('out-of-scope-reason').textContent()).toMatch(/^The AI model was not built for this image: the image appears inverted/);
-    expect(await page.locator('[data-testid="out-of-scope-image"]').getAttribute('data-check')).toBe('polarity');
+    expect(await byTestId('out-of-scope-reason').getAttribute('data-check')).toBe('polarity');
     expect(await page.locator('[data-testid="finding"]').count()).toBe(0);
     await screenshot('out-of-scope');
   });

@@ -230,7 +230,12 @@ function OutOfScopeBanner({ report }: { report: ReportResponse }) {
       <h2 className="cxr-out-of-scope-title">
         {whole ? 'No AI findings: the AI model was not built for this study' : 'Some images were not read by the AI model'}
       </h2>
-      {whole && report.statusReason ? <p data-testid="out-of-scope-reason">{report.statusReason}</p> : null}
+      {whole && report.statusReason ? (
+        <p data-testid="out-of-scope-reason" data-check={report.outOfScopeImages.length === 1 ? report.outOfScopeImages[0]!.check : 'several'}>
+          {report.statusReason}
+        </p>
+      ) : null}
+      {whole && report.outOfScopeImages.length === 1 ? null : (
       <ul className="cxr-out-of-scope-images">
         {report.outOfScopeImages.map((image) => (
           <li key={image.sopInstanceUid} data-testid="out-of-scope-image" data-check={image.check}>
@@ -238,6 +243,7 @@ function OutOfScopeBanner({ report }: { report: ReportResponse }) {
           </li>
         ))}
       </ul>
+      )}
       <p className="cxr-out-of-scope-note">Read the images without AI assistance. The reference model is trained on synthetic images only.</p>
     </section>
   );
