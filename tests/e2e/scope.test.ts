@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { reportResponseSchema, type ReportResponse } from '@cxr/contracts';
-import { generateUid, writeGreyImageInstance } from '@cxr/dicom';
+import { decodeFrameAsync, generateUid, parseInstance, toPresentation, writeGreyImageInstance } from '@cxr/dicom';
 import { REPO_ROOT, dcmsend, startStack, waitFor, type Stack } from '@cxr/devstack';
 import { mintDevToken } from '@cxr/platform';
 import { createRng } from '@cxr/phantom';
@@ -94,6 +94,34 @@ describe('the model refuses what it was not built for', () => {
     await dcmsend([file], { host: stack.dimse.host, port: stack.dimse.port, calledAeTitle: stack.dimse.aeTitle });
     const report = await waitForStatus(studyUidOf(file));
     expectOutOfScope(report, 'out-of-distribution', /unlike the chest radiographs it was trained on/);
+  });
+
+  test.skipIf(!haveRealCxr)("a real radiograph's pixels written with every tag our phantom writer puts in are still refused (needs ../shared/real-cxr)", async () => {
+    const real = parseInstance(readFileSync(join(REAL_CXR, 'tbx11k-h0001.dcm')));
+    const grey = toPresentation(await decodeFrameAsync(real, 0), real);
+    const study = makeChestStudy({ seed: 3304 }); // for its identifiers only
+    const file = writeGreyImageInstance({
+      image: { width: grey.width, height: grey.height, data: Float32Array.from(grey.data, (v) => v / 65535) },
+      pixelSpacingMm: 0.2, modality: 'DX', photometric: 'MONOCHROME2',
+      patient: { id: study.patient.id, name: study.patient.name, sex: 'O' },
+      study: { instanceUid: study.studyInstanceUid, accessionNumber: study.accessionNumber, description: 'CHEST PA (synthetic phantom)' },
+      series: { instanceUid: study.seriesInstanceUid, number: 1, description: 'PA' },
+      sopInstanceUid: study.sopInstanceUid, bodyPart: 'CHEST', viewPosition: 'PA',
+    });
+    await send('real-as-phantom.dcm', file);
+    expectOutOfScope(await waitForStatus(study.studyInstanceUid), 'out-of-distribution', /unlike the chest radiographs it was trained on/);
+  });
+
+  test("a phantom whose writer's tags are rewritten (manufacturer, descriptions, DCMTK's UID root) still gets its draft", async () => {
+    const study = makeChestStudy({ seed: 3305, findings: [{ code: 'cardiomegaly', tier: 'obvious' }] });
+    const file = join(dir, 'rewritten.dcm');
+    writeFileSync(file, study.file);
+    execFileSync('dcmodify', ['-nb', '-i', '(0008,0070)=ACME MEDICAL', '-i', '(0008,1090)=DR-9000', '-m', '(0008,1030)=XR CHEST 1 VIEW', '-m', '(0008,103e)=AP PORTABLE', '-gst', '-gse', '-gin', file]);
+    await dcmsend([file], { host: stack.dimse.host, port: stack.dimse.port, calledAeTitle: stack.dimse.aeTitle });
+    const report = await waitForStatus(studyUidOf(file));
+    expect(report.status).toBe('draft');
+    expect(report.studyInstanceUid).not.toBe(study.studyInstanceUid);
+    expect(report.findings.filter((f) => f.positive).map((f) => f.code)).toContain('cardiomegaly');
   });
 
   test('a grey picture that is no radiograph, with every tag a phantom has, is refused as unlike the training images', async () => {
