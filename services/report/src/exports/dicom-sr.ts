@@ -24,7 +24,7 @@
  */
 import { AI_DRAFT_DISCLAIMER, type ReportFinding, type ReportResponse } from '@cxr/contracts';
 import { MANUFACTURER, SopClass } from '@cxr/dicom';
-import { findingSiteText, isExportable, isPresentInReport, NothingToExportError } from './report-content.ts';
+import { findingSiteText, isExportable, isPresentInReport, NothingToExportError, outOfScopeStatement } from './report-content.ts';
 import {
   codeItem,
   derivedUid,
@@ -221,6 +221,7 @@ export function toDicomSr(report: ReportResponse, source: SourceStudy, options: 
   const content = dicomDateTime(new Date(report.signature?.signedAt ?? report.updatedAt));
   const { seriesInstanceUid, sopInstanceUid } = srUids(report);
   const signed = report.signed && report.signature !== null;
+  const outOfScope = outOfScopeStatement(report);
 
   const findingsSection = containerItem('CONTAINS', SrConcept.findings, [
     ...algorithmIdentification(report),
@@ -283,6 +284,7 @@ export function toDicomSr(report: ReportResponse, source: SourceStudy, options: 
       codeContent('HAS CONCEPT MOD', SrConcept.language, SrConcept.english),
       ...observerContext(report),
       textItem('CONTAINS', SrConcept.comment, signed ? report.disclaimer : AI_DRAFT_DISCLAIMER),
+      ...(outOfScope ? [textItem('CONTAINS', SrConcept.comment, outOfScope)] : []),
       findingsSection,
       impressionSection,
       ...addenda,

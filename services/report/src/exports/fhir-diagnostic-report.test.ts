@@ -97,6 +97,18 @@ describe('toFhirDiagnosticReport', () => {
     expect(toFhirDiagnosticReport(draftReportFixture(), twoViews).code.coding?.[0]?.code).toBe('36643-5');
   });
 
+  test('says which images the AI model refused as outside its scope, and has no AI finding from them', () => {
+    const refused = { sopInstanceUid: '1.2.826.0.1.3680043.8.498.104', check: 'out-of-distribution' as const, reason: 'The AI model was not built for this image: it is unlike the chest radiographs it was trained on (score 41.2, limit 8.9)', score: 41.2, limit: 8.9 };
+    const resource = toFhirDiagnosticReport(draftReportFixture({ outOfScopeImages: [refused] }), source);
+    expect(resource.extension).toContainEqual({ url: CxrFhirUri.aiOutOfScopeExtension, valueString: expect.stringMatching(/^AI not applied to 1 image \(no AI findings from it\): 1\.2\.826\.0\.1\.3680043\.8\.498\.104: The AI model was not built/) });
+    const observations = contained(resource, 'Observation') as Observation[];
+    expect(observations.every((o) => !JSON.stringify(o).includes(refused.sopInstanceUid))).toBe(true);
+  });
+
+  test('refuses to export an out-of-scope study: there is no draft', () => {
+    expect(() => toFhirDiagnosticReport(draftReportFixture({ status: 'out-of-scope', findings: [] }), source)).toThrow(NothingToExportError);
+  });
+
   test('marks a draft as AI-generated and unsigned, with the model as author and no interpreter', () => {
     const resource = toFhirDiagnosticReport(draftReportFixture(), source);
     expect(resource.meta?.security).toEqual([expect.objectContaining({ system: FhirSystem.observationValue, code: 'AIAST' })]);

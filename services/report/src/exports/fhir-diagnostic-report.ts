@@ -34,7 +34,7 @@ import type {
   Reference,
 } from 'fhir/r4.js';
 import { AI_DRAFT_DISCLAIMER, type ReportFinding, type ReportResponse } from '@cxr/contracts';
-import { findingSiteText, isExportable, isPresentInReport, NothingToExportError } from './report-content.ts';
+import { findingSiteText, isExportable, isPresentInReport, NothingToExportError, outOfScopeStatement } from './report-content.ts';
 import type { SourceStudy } from './source-study.ts';
 
 export const FhirSystem = Object.freeze({
@@ -58,6 +58,8 @@ export const FhirSystem = Object.freeze({
  */
 export const CxrFhirUri = Object.freeze({
   aiDisclaimerExtension: 'urn:cxr-assist:fhir:StructureDefinition:ai-disclaimer',
+  /** Images the AI model refused as outside its scope: no AI finding (Observation) comes from them. */
+  aiOutOfScopeExtension: 'urn:cxr-assist:fhir:StructureDefinition:ai-out-of-scope',
   /** The model's own finding codes (and the operating threshold component). */
   findingCodeSystem: 'urn:cxr-assist:fhir:CodeSystem:finding',
   modelSha256: 'urn:cxr-assist:fhir:identifier:model-sha256',
@@ -267,6 +269,8 @@ export function toFhirDiagnosticReport(report: ReportResponse, source: SourceStu
   }
 
   const extension: Extension[] = [{ url: CxrFhirUri.aiDisclaimerExtension, valueString: report.signed ? report.disclaimer : AI_DRAFT_DISCLAIMER }];
+  const outOfScope = outOfScopeStatement(report);
+  if (outOfScope) extension.push({ url: CxrFhirUri.aiOutOfScopeExtension, valueString: outOfScope });
   const resource: DiagnosticReport = {
     resourceType: 'DiagnosticReport',
     meta: { security: [AI_ASSERTED] },

@@ -27,3 +27,14 @@ export function findingSiteText(finding: ReportFinding): string | null {
   const noun = finding.side === 'midline' ? null : finding.zone ? 'lung zone' : 'lung';
   return [finding.side, finding.zone, noun].filter(Boolean).join(' ');
 }
+
+/**
+ * What exports say about images the AI model refused as outside its scope (no AI finding comes from
+ * them), e.g. "AI not applied to 1 image: The AI model was not built for this image: ..."; null when
+ * the model read every image.
+ */
+export function outOfScopeStatement(report: ReportResponse): string | null {
+  const refused = report.outOfScopeImages;
+  if (refused.length === 0) return null;
+  return `AI not applied to ${refused.length} image${refused.length === 1 ? '' : 's'} (no AI findings from ${refused.length === 1 ? 'it' : 'them'}): ${refused.map((i) => `${i.sopInstanceUid}: ${i.reason}`).join('; ')}`;
+}
