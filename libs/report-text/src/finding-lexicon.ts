@@ -1,0 +1,83 @@
+// The words reports use for each finding. Phrases are written in lower case, one space between
+// words; hyphens and slashes count as spaces ("air-space" = "air space") and plurals match their
+// singular. When phrases overlap the longest wins, which is how the exclusions work:
+// "pericardial effusion" is not a pleural effusion, "bone density" is not a lung opacity.
+import type { MentionCode } from './finding-codes.ts';
+
+export interface LexiconEntry {
+  readonly codes: readonly MentionCode[];
+  /** What was found, in plain words (the code's own name for the finding codes). */
+  readonly term: string;
+  readonly phrases: readonly string[];
+}
+
+const finding = (codes: MentionCode | MentionCode[], term: string, phrases: string[]): LexiconEntry => ({
+  codes: Array.isArray(codes) ? codes : [codes],
+  term,
+  phrases,
+});
+const other = (term: string, phrases: string[]): LexiconEntry => finding('other', term, phrases);
+
+export const LEXICON: readonly LexiconEntry[] = [
+  finding('nodule', 'nodule', ['nodule', 'micronodule', 'nodularity', 'pulmonary nodule', 'lung nodule', 'coin lesion', 'nodular density', 'nodular lesion']),
+  finding(['nodule', 'opacity'], 'nodular opacity', ['nodular opacity', 'nodular opacification', 'nodular focus']),
+  finding('mass', 'mass', ['mass', 'masses', 'mass lesion', 'masslike', 'mass like', 'tumor', 'tumour', 'neoplasm', 'malignancy']),
+  finding(['mass', 'opacity'], 'masslike opacity', ['masslike opacity', 'mass like opacity']),
+  finding('pleural_effusion', 'pleural effusion', [
+    'pleural effusion', 'effusion', 'pleural fluid', 'hydrothorax', 'hemothorax', 'haemothorax', 'fissural fluid', 'loculated fluid',
+    'layering fluid', 'subpulmonic fluid', 'fluid in the fissure', 'fluid in the pleural space',
+  ]),
+  finding(['pleural_effusion', 'pneumothorax'], 'hydropneumothorax', ['hydropneumothorax', 'hydro pneumothorax', 'hemopneumothorax']),
+  finding('pneumothorax', 'pneumothorax', ['pneumothorax', 'pneumothoraces', 'ptx', 'pleural air']),
+  finding('cardiomegaly', 'cardiomegaly', ['cardiomegaly', 'cardiac enlargement', 'cardiomyopathy', 'enlarged heart', 'cardiac hypertrophy']),
+  finding('atelectasis', 'atelectasis', ['atelectasis', 'atelectases', 'atelectatic', 'atelectatic change', 'collapse', 'collapsed', 'lobar collapse']),
+  finding('consolidation', 'consolidation', [
+    'consolidation', 'consolidative', 'consolidated', 'airspace disease', 'air space disease', 'airspace process', 'air space process',
+    'alveolar process', 'airspace filling', 'infiltrate', 'infiltration', 'infiltrative', 'pneumonia', 'bronchopneumonia', 'pneumonitis',
+  ]),
+  finding(['consolidation', 'opacity'], 'airspace opacity', [
+    'airspace opacity', 'air space opacity', 'alveolar opacity', 'airspace opacification', 'consolidative opacity', 'airspace density',
+  ]),
+  finding('opacity', 'opacity', ['opacity', 'opacification', 'opacified', 'density', 'haziness', 'hazy', 'ground glass', 'ground glass opacity']),
+  finding('edema', 'edema', [
+    'edema', 'oedema', 'pulmonary edema', 'pulmonary oedema', 'congestion', 'vascular congestion', 'venous congestion', 'pulmonary congestion',
+    'congestive failure', 'congestive heart failure', 'heart failure', 'cardiac failure', 'failure', 'chf', 'fluid overload', 'volume overload',
+    'cephalization', 'kerley lines', 'kerley b lines', 'interstitial fluid', 'vascular redistribution',
+  ]),
+
+  // Not findings of ours, and worded like them: named so they are not taken for ours.
+  other('pericardial effusion', ['pericardial effusion', 'pericardial fluid', 'joint effusion']),
+  other('bone density', ['bone density', 'bone mineral density', 'breast density', 'breast tissue density', 'soft tissue density']),
+  other('soft tissue oedema', ['soft tissue edema', 'subcutaneous edema']),
+  other('failure (non-cardiac)', ['respiratory failure', 'renal failure', 'kidney failure', 'liver failure', 'failure to thrive']),
+  other('mass effect', ['mass effect', 'body mass', 'body mass index', 'muscle mass']),
+  other('vertebral collapse', ['vertebral collapse', 'vertebral body collapse', 'compression fracture', 'compression deformity']),
+
+  // Other abnormalities: not reported per code, but a study that has one is not normal.
+  other('granuloma', ['granuloma', 'granulomatous', 'granulomatous disease', 'calcified granuloma', 'calcified node', 'calcified lymph node']),
+  other('calcification', ['calcification', 'calcified', 'calcinosis', 'calcific']),
+  other('scarring', ['scar', 'scarring', 'cicatrix', 'fibrosis', 'fibrotic', 'fibrotic change', 'parenchymal band']),
+  other('emphysema', ['emphysema', 'emphysematous', 'copd', 'chronic obstructive pulmonary disease', 'bulla', 'bullae', 'bleb', 'bullous']),
+  other('hyperinflation', ['hyperinflation', 'hyperinflated', 'hyperexpanded', 'hyperexpansion', 'hyperaeration', 'hyperlucent', 'hyperlucency', 'flattened', 'flattening']),
+  other('low lung volumes', ['low lung volume', 'low volume', 'hypoinflation', 'hypoventilation', 'poor inspiration', 'shallow inspiration', 'low inspiratory volume']),
+  other('pleural thickening', ['pleural thickening', 'thickening', 'thickened', 'pleural plaque', 'plaque']),
+  other('blunting', ['blunting', 'blunted', 'blunt']),
+  other('diaphragm', ['elevated hemidiaphragm', 'elevation', 'elevated', 'eventration', 'hernia', 'hiatal hernia', 'hiatus hernia']),
+  other('aorta', ['tortuous', 'tortuosity', 'ectatic', 'ectasia', 'unfolded', 'unfolding', 'aneurysm', 'aneurysmal', 'dilated', 'dilatation', 'dilation']),
+  other('atherosclerosis', ['atherosclerosis', 'atherosclerotic', 'atheromatous']),
+  other('degenerative change', ['degenerative', 'degeneration', 'spondylosis', 'spondylitic', 'osteophyte', 'osteophytosis', 'arthritis', 'arthropathy', 'arthritic', 'enthesophyte', 'ddd']),
+  other('spine curvature', ['scoliosis', 'scoliotic', 'kyphosis', 'kyphotic', 'lordosis', 'curvature', 'levocurvature', 'dextrocurvature', 'levoscoliosis', 'dextroscoliosis']),
+  other('bone', ['fracture', 'fractured', 'deformity', 'osteopenia', 'osteopenic', 'osteoporosis', 'demineralization', 'demineralized', 'lytic', 'sclerotic', 'sclerosis', 'metastasis', 'metastases', 'metastatic', 'erosion', 'wedging']),
+  other('device', [
+    'catheter', 'picc', 'line', 'port', 'portacath', 'pacemaker', 'pacer', 'defibrillator', 'icd', 'aicd', 'lead', 'tube', 'stent', 'prosthesis',
+    'prosthetic', 'device', 'hardware', 'clip', 'wire', 'sternotomy', 'cabg', 'valve replacement', 'drain', 'shunt', 'electrode', 'generator', 'suture',
+    'staple', 'plate', 'screw', 'rod', 'fusion', 'arthroplasty', 'foreign body', 'pellet', 'shrapnel', 'surgical', 'postsurgical', 'postoperative', 'status post',
+  ]),
+  other('surgery', ['lobectomy', 'pneumonectomy', 'mastectomy', 'thoracotomy', 'resection', 'wedge resection']),
+  other('interstitial change', ['interstitial', 'reticular', 'reticulonodular', 'marking', 'bronchiectasis', 'bronchial wall thickening', 'peribronchial', 'crowding']),
+  other('lucency', ['lucency', 'lucent', 'cavity', 'cavitary', 'cavitation', 'cyst', 'cystic', 'air fluid level']),
+  other('hilar or mediastinal', ['adenopathy', 'lymphadenopathy', 'hilar enlargement', 'widened', 'widening', 'prominence', 'prominent', 'enlarged', 'enlargement', 'shift', 'deviation']),
+  other('obscured', ['obscured', 'obscuring', 'obscuration', 'silhouetting']),
+  other('lesion', ['lesion', 'abnormality', 'opacity change', 'chronic change', 'postinflammatory', 'post inflammatory', 'sequela', 'sequelae', 'old granulomatous disease']),
+  other('azygos lobe', ['azygos lobe', 'azygous lobe', 'azygos fissure']),
+];

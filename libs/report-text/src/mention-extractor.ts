@@ -1,0 +1,275 @@
+// Finding mentions in one section's text: each lexicon phrase (and each "heart is enlarged" /
+// "heart size is normal" statement) found in a sentence, with its status decided by the nearest
+// negation or hedging cue in scope (see assertion-triggers.ts), and its side, zone and size.
+import { CUES, type CueKind } from './assertion-triggers.ts';
+import type { MentionCode } from './finding-codes.ts';
+import { measurementsIn, placeOf, type Laterality, type Zone } from './finding-attributes.ts';
+import { LEXICON, type LexiconEntry } from './finding-lexicon.ts';
+import { PhraseIndex, tokenKeys, type PhraseMatch } from './phrase-matcher.ts';
+import type { SectionName } from './report-sections.ts';
+import { normalMentions } from './study-normal.ts';
+import { splitSentences, type Sentence, type Token } from './sentence-splitter.ts';
+
+export type MentionStatus = 'present' | 'absent' | 'uncertain';
+
+export interface Mention {
+  readonly code: MentionCode;
+  /** What was found in plain words: "pleural effusion", "granuloma", "heart size". */
+  readonly term: string;
+  readonly status: MentionStatus;
+  readonly section: SectionName;
+  /** The words as written. */
+  readonly text: string;
+  /** The cue that set the status ("no", "cannot be excluded"), when one did. */
+  readonly cue?: string;
+  readonly laterality?: Laterality;
+  readonly zones?: readonly Zone[];
+  /** Largest dimension of a size written in the same clause, in millimetres. */
+  readonly sizeMm?: number;
+  readonly sentence: string;
+  /** Character offsets of `text` in the section's text. */
+  readonly start: number;
+  readonly end: number;
+}
+
+const cueIndex = new PhraseIndex<CueKind[]>(
+  (() => {
+    const kinds = new Map<string, CueKind[]>();
+    for (const [kind, phrases] of Object.entries(CUES) as [CueKind, readonly string[]][]) {
+      for (const phrase of phrases) kinds.set(phrase, [...(kinds.get(phrase) ?? []), kind]);
+    }
+    return kinds.entries();
+  })(),
+);
+const lexiconIndex = new PhraseIndex<LexiconEntry>(LEXICON.flatMap((entry) => entry.phrases.map((p) => [p, entry] as const)));
+
+// "The heart is enlarged", "normal heart size", "enlargement of the cardiac silhouette": a
+// heart word and a size word, near each other with only linking words between.
+type HeartSize = 'enlarged' | 'borderline' | 'normal';
+const heartIndex = new PhraseIndex<true>(
+  [
+    'heart', 'heart size', 'heart shadow', 'heart contour', 'cardiac', 'cardiac silhouette', 'cardiac shadow', 'cardiac size', 'cardiac contour',
+    'cardiac diameter', 'cardiomediastinal silhouette', 'cardiomediastinal contour', 'cardiomediastinal', 'cardiopericardial silhouette',
+  ].map((p) => [p, true] as const),
+);
+const sizeIndex = new PhraseIndex<HeartSize>([
+  ...['enlarged', 'enlargement', 'large', 'larger', 'increased', 'increase in size', 'big'].map((p) => [p, 'enlarged' as const] as const),
+  ...['borderline', 'upper limits of normal', 'upper limit of normal', 'upper normal', 'high normal', 'top normal', 'top of normal', 'prominent', 'mildly prominent']
+    .map((p) => [p, 'borderline' as const] as const),
+  ...['normal', 'within normal limits', 'within normal limit', 'unremarkable', 'normal size', 'small', 'not enlarged'].map((p) => [p, 'normal' as const] as const),
+]);
+const HEART_GAP = new Set(
+  (
+    'is are was were appear appears appeared remain remains remained seem seems size and the mediastinum mediastinal contour silhouette within at ' +
+    'mildly moderately slightly markedly severely mild moderate marked severe massively again stable stably overall still now be to also minimally ' +
+    'in grossly likely probably possibly not no considered somewhat persistently persistent hila hilar vasculature pulmonary vascularity generally ' +
+    'globally otherwise chronically configuration shape : , upper limit limits of top'
+  ).split(' '),
+);
+
+interface Candidate {
+  entry: LexiconEntry;
+  start: number;
+  end: number;
+  heart?: { size: HeartSize; modifier: PhraseMatch<HeartSize> };
+}
+
+/** All mentions in a section's text. */
+export function extractMentions(text: string, section: SectionName): Mention[] {
+  return splitSentences(text).flatMap((sentence) =>
+    [...mentionsInSentence(text, sentence, section), ...normalMentions(sentence, section)].sort((a, b) => a.start - b.start),
+  );
+}
+
+const HEART_ENTRY: LexiconEntry = { codes: ['cardiomegaly'], term: 'heart size', phrases: [] };
+
+function mentionsInSentence(text: string, sentence: Sentence, section: SectionName): Mention[] {
+  const { tokens } = sentence;
+  const keys = tokenKeys(tokens);
+  const cues = cueIndex.matchAll(keys);
+  const hearts = heartSizeStatements(keys);
+  const claimed = new Set(hearts.flatMap((h) => [...range(h.start, h.end)].filter((i) => inMatch(i, h))));
+  const candidates: Candidate[] = [
+    ...hearts.map((h) => ({ entry: HEART_ENTRY, start: h.start, end: h.end, heart: { size: h.size, modifier: h.modifier } })),
+    ...lexiconIndex.matchAll(keys, (i) => claimed.has(i)).map((m) => ({ entry: m.value, start: m.start, end: m.end })),
+  ].sort((a, b) => a.start - b.start);
+  // A cue inside a finding's own words is part of it ("heart is not enlarged" aside).
+  const freeCues = cues.filter((c) => !candidates.some((m) => c.start < m.end && c.end > m.start && !m.heart));
+
+  const statuses = candidates.map((candidate) => statusOf(candidate, candidates, freeCues, tokens, text));
+  hedgeAlternatives(candidates, statuses, freeCues);
+
+  const sizes = measurementsIn(sentence.text).map((m) => ({ ...m, start: m.start + sentence.start, end: m.end + sentence.start }));
+  const mentions: Mention[] = [];
+  candidates.forEach((candidate, index) => {
+    const { from, to } = clauseAround(candidate, freeCues, tokens.length);
+    const place = placeOf(keys, candidate.start, candidate.end, from, to);
+    const first = tokens[candidate.start] as Token;
+    const last = tokens[candidate.end - 1] as Token;
+    const status = statuses[index] as { status: MentionStatus; cue?: string };
+    const size = nearestSize(sizes, tokens, candidate, from, to);
+    for (const code of candidate.entry.codes) {
+      mentions.push({
+        code,
+        term: candidate.entry.term,
+        status: status.status,
+        section,
+        text: text.slice(first.start, last.end),
+        ...(status.cue !== undefined ? { cue: status.cue } : {}),
+        ...place,
+        ...(size !== undefined && code !== 'other' ? { sizeMm: size } : {}),
+        sentence: sentence.text,
+        start: first.start,
+        end: last.end,
+      });
+    }
+  });
+  return mentions;
+}
+
+function* range(from: number, to: number): Generator<number> {
+  for (let i = from; i < to; i += 1) yield i;
+}
+
+interface HeartStatement {
+  start: number;
+  end: number;
+  size: HeartSize;
+  anchor: PhraseMatch<true>;
+  modifier: PhraseMatch<HeartSize>;
+}
+
+function inMatch(i: number, h: HeartStatement): boolean {
+  return (i >= h.anchor.start && i < h.anchor.end) || (i >= h.modifier.start && i < h.modifier.end);
+}
+
+function heartSizeStatements(keys: readonly string[]): HeartStatement[] {
+  const statements: HeartStatement[] = [];
+  for (const anchor of heartIndex.matchAll(keys)) {
+    // Anchor first: "heart size is mildly enlarged".
+    let found: PhraseMatch<HeartSize> | null = null;
+    for (let i = anchor.end; i < Math.min(keys.length, anchor.end + 8); i += 1) {
+      found = sizeIndex.matchAt(keys, i);
+      if (found || !HEART_GAP.has(keys[i] ?? '')) break;
+    }
+    if (found) {
+      statements.push({ start: anchor.start, end: found.end, size: found.value, anchor, modifier: found });
+      continue;
+    }
+    // Size word first: "enlarged cardiac silhouette", "enlargement of the heart".
+    let gapStart = anchor.start;
+    while (gapStart > 0 && anchor.start - gapStart < 2 && ['of', 'the'].includes(keys[gapStart - 1] ?? '')) gapStart -= 1;
+    for (let at = Math.max(0, gapStart - 5); at < gapStart; at += 1) {
+      const before = sizeIndex.matchAt(keys, at);
+      if (before && before.end === gapStart) {
+        statements.push({ start: before.start, end: anchor.end, size: before.value, anchor, modifier: before });
+        break;
+      }
+    }
+  }
+  return statements.filter((s, i) => !statements.some((o, j) => j < i && s.start < o.end && s.end > o.start));
+}
+
+interface Cue {
+  value: CueKind[];
+  start: number;
+  end: number;
+}
+
+const PRE_WINDOW = 12;
+const POST_WINDOW = 8;
+
+function statusOf(
+  candidate: Candidate,
+  all: readonly Candidate[],
+  cues: readonly Cue[],
+  tokens: readonly Token[],
+  text: string,
+): { status: MentionStatus; cue?: string } {
+  const cueText = (cue: { start: number; end: number }): string => text.slice(tokens[cue.start]?.start ?? 0, tokens[cue.end - 1]?.end ?? 0);
+  if (candidate.heart?.size === 'normal') return { status: 'absent', cue: cueText(candidate.heart.modifier) };
+
+  // After the words: the nearest post cue, before a comma, another finding or a terminator.
+  const post = postCue(candidate, all, cues, tokens);
+  if (post) return { status: post.value.includes('postNegation') ? 'absent' : 'uncertain', cue: cueText(post) };
+
+  // Before (or, for a heart statement, within) the words: the nearest pre cue in the clause.
+  const pre = preCue(candidate, cues);
+  if (pre) return { status: pre.value.includes('preNegation') ? 'absent' : 'uncertain', cue: cueText(pre) };
+  if (candidate.heart?.size === 'borderline') return { status: 'uncertain', cue: cueText(candidate.heart.modifier) };
+  return { status: 'present' };
+}
+
+function preCue(candidate: Candidate, cues: readonly Cue[]): Cue | null {
+  const inside = cues.filter((c) => candidate.heart && c.start >= candidate.start && c.end <= candidate.end && isPre(c));
+  if (inside.length > 0) return inside.at(-1) ?? null;
+  const before = cues.filter((c) => c.end <= candidate.start).reverse();
+  for (const cue of before) {
+    if (candidate.start - cue.end > PRE_WINDOW) return null;
+    if (cue.value.includes('terminator') || cue.value.includes('pseudo')) return null;
+    if (isPre(cue)) return cue;
+  }
+  return null;
+}
+
+function isPre(cue: Cue): boolean {
+  return cue.value.includes('preNegation') || cue.value.includes('preUncertain');
+}
+
+function postCue(candidate: Candidate, all: readonly Candidate[], cues: readonly Cue[], tokens: readonly Token[]): Cue | null {
+  for (let i = candidate.end; i < Math.min(tokens.length, candidate.end + POST_WINDOW); i += 1) {
+    const cue = cues.find((c) => c.start === i);
+    if (cue) {
+      if (cue.value.includes('postNegation') || cue.value.includes('postUncertain')) return cue;
+      if (cue.value.includes('terminator') || cue.value.includes('pseudo')) return null;
+    }
+    const token = tokens[i] as Token;
+    if (token.norm === ',' || token.norm === '.') return null;
+    if (all.some((m) => m.start === i)) return null;
+  }
+  return null;
+}
+
+// "atelectasis versus pneumonia", "scarring or atelectasis": asserted alternatives are uncertain.
+function hedgeAlternatives(candidates: readonly Candidate[], statuses: { status: MentionStatus; cue?: string }[], cues: readonly Cue[]): void {
+  for (let i = 0; i + 1 < candidates.length; i += 1) {
+    const a = candidates[i] as Candidate;
+    const b = candidates[i + 1] as Candidate;
+    const between = cues.filter((c) => c.start >= a.end && c.end <= b.start);
+    const alternative = between.find((c) => c.value.includes('between'));
+    if (!alternative || b.start - a.end > 4 || between.some((c) => c.value.includes('terminator') && !c.value.includes('between'))) continue;
+    for (const index of [i, i + 1]) {
+      if (statuses[index]?.status === 'present') statuses[index] = { status: 'uncertain', cue: 'or' };
+    }
+  }
+}
+
+function clauseAround(candidate: Candidate, cues: readonly Cue[], length: number): { from: number; to: number } {
+  let from = 0;
+  let to = length;
+  for (const cue of cues) {
+    if (!cue.value.includes('terminator')) continue;
+    if (cue.end <= candidate.start) from = Math.max(from, cue.end);
+    if (cue.start >= candidate.end) to = Math.min(to, cue.start);
+  }
+  return { from, to };
+}
+
+function nearestSize(
+  sizes: readonly { mm: number; start: number; end: number }[],
+  tokens: readonly Token[],
+  candidate: Candidate,
+  from: number,
+  to: number,
+): number | undefined {
+  const lo = tokens[from]?.start ?? 0;
+  const hi = tokens[to - 1]?.end ?? Number.POSITIVE_INFINITY;
+  const at = tokens[candidate.start]?.start ?? 0;
+  let best: { mm: number; distance: number } | undefined;
+  for (const size of sizes) {
+    if (size.start < lo || size.end > hi) continue;
+    const distance = Math.abs(size.start - at);
+    if (!best || distance < best.distance) best = { mm: size.mm, distance };
+  }
+  return best?.mm;
+}
