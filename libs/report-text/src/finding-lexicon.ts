@@ -35,9 +35,11 @@ export const LEXICON: readonly LexiconEntry[] = [
     'consolidation', 'consolidative', 'consolidated', 'airspace disease', 'air space disease', 'airspace process', 'air space process',
     'alveolar process', 'airspace filling', 'infiltrate', 'infiltration', 'infiltrative', 'pneumonia', 'bronchopneumonia', 'pneumonitis',
   ]),
-  finding(['consolidation', 'opacity'], 'airspace opacity', [
-    'airspace opacity', 'air space opacity', 'alveolar opacity', 'airspace opacification', 'consolidative opacity', 'airspace density',
+  // An airspace opacity is a description, not yet a consolidation (as in CheXpert's labels).
+  finding('opacity', 'airspace opacity', [
+    'airspace opacity', 'air space opacity', 'alveolar opacity', 'airspace opacification', 'airspace density',
   ]),
+  finding(['consolidation', 'opacity'], 'consolidative opacity', ['consolidative opacity']),
   finding('opacity', 'opacity', ['opacity', 'opacification', 'opacified', 'density', 'haziness', 'hazy', 'ground glass', 'ground glass opacity']),
   finding('edema', 'edema', [
     'edema', 'oedema', 'pulmonary edema', 'pulmonary oedema', 'congestion', 'vascular congestion', 'venous congestion', 'pulmonary congestion',
@@ -47,7 +49,7 @@ export const LEXICON: readonly LexiconEntry[] = [
 
   // Not findings of ours, and worded like them: named so they are not taken for ours.
   other('pericardial effusion', ['pericardial effusion', 'pericardial fluid', 'joint effusion']),
-  other('bone density', ['bone density', 'bone mineral density', 'breast density', 'breast tissue density', 'soft tissue density']),
+  other('bone density', ['double density', 'bone density', 'bone mineral density', 'breast density', 'breast tissue density', 'soft tissue density']),
   other('soft tissue oedema', ['soft tissue edema', 'subcutaneous edema']),
   other('failure (non-cardiac)', ['respiratory failure', 'renal failure', 'kidney failure', 'liver failure', 'failure to thrive']),
   other('mass effect', ['mass effect', 'body mass', 'body mass index', 'muscle mass']),
@@ -59,13 +61,13 @@ export const LEXICON: readonly LexiconEntry[] = [
   other('scarring', ['scar', 'scarring', 'cicatrix', 'fibrosis', 'fibrotic', 'fibrotic change', 'parenchymal band']),
   other('emphysema', ['emphysema', 'emphysematous', 'copd', 'chronic obstructive pulmonary disease', 'bulla', 'bullae', 'bleb', 'bullous']),
   other('hyperinflation', ['hyperinflation', 'hyperinflated', 'hyperexpanded', 'hyperexpansion', 'hyperaeration', 'hyperlucent', 'hyperlucency', 'flattened', 'flattening']),
-  other('low lung volumes', ['low lung volume', 'low volume', 'hypoinflation', 'hypoventilation', 'poor inspiration', 'shallow inspiration', 'low inspiratory volume']),
+  other('low lung volumes', ['low lung volume', 'low volume', 'hypoinflation', 'hypoventilation', 'poor inspiration', 'shallow inspiration', 'low inspiratory volume', 'hypoinflated', 'underinflated', 'underinflation', 'hypoexpanded', 'hypoexpansion']),
   other('pleural thickening', ['pleural thickening', 'thickening', 'thickened', 'pleural plaque', 'plaque']),
   other('blunting', ['blunting', 'blunted', 'blunt']),
   other('diaphragm', ['elevated hemidiaphragm', 'elevation', 'elevated', 'eventration', 'hernia', 'hiatal hernia', 'hiatus hernia']),
   other('aorta', ['tortuous', 'tortuosity', 'ectatic', 'ectasia', 'unfolded', 'unfolding', 'aneurysm', 'aneurysmal', 'dilated', 'dilatation', 'dilation']),
   other('atherosclerosis', ['atherosclerosis', 'atherosclerotic', 'atheromatous']),
-  other('degenerative change', ['degenerative', 'degeneration', 'spondylosis', 'spondylitic', 'osteophyte', 'osteophytosis', 'arthritis', 'arthropathy', 'arthritic', 'enthesophyte', 'ddd']),
+  other('degenerative change', ['degenerative', 'degeneration', 'spondylosis', 'spondylitic', 'osteophyte', 'osteophytosis', 'arthritis', 'arthropathy', 'arthritic', 'enthesophyte', 'ddd', 'spurring', 'spur', 'endplate change', 'endplate sclerosis', 'disc space narrowing', 'facet arthropathy']),
   other('spine curvature', ['scoliosis', 'scoliotic', 'kyphosis', 'kyphotic', 'lordosis', 'curvature', 'levocurvature', 'dextrocurvature', 'levoscoliosis', 'dextroscoliosis']),
   other('bone', ['fracture', 'fractured', 'deformity', 'osteopenia', 'osteopenic', 'osteoporosis', 'demineralization', 'demineralized', 'lytic', 'sclerotic', 'sclerosis', 'metastasis', 'metastases', 'metastatic', 'erosion', 'wedging']),
   other('device', [
@@ -78,6 +80,10 @@ export const LEXICON: readonly LexiconEntry[] = [
   other('lucency', ['lucency', 'lucent', 'cavity', 'cavitary', 'cavitation', 'cyst', 'cystic', 'air fluid level']),
   other('hilar or mediastinal', ['adenopathy', 'lymphadenopathy', 'hilar enlargement', 'widened', 'widening', 'prominence', 'prominent', 'enlarged', 'enlargement', 'shift', 'deviation']),
   other('obscured', ['obscured', 'obscuring', 'obscuration', 'silhouetting']),
-  other('lesion', ['lesion', 'abnormality', 'opacity change', 'chronic change', 'postinflammatory', 'post inflammatory', 'sequela', 'sequelae', 'old granulomatous disease']),
+  other('lesion', ['lesion', 'abnormality', 'chronic change', 'postinflammatory', 'post inflammatory', 'sequela', 'sequelae', 'old granulomatous disease']),
+  other('technical limitation', [
+    'limited', 'suboptimal', 'artifact', 'underpenetrated', 'under penetrated', 'overpenetrated', 'rotated', 'rotation', 'lordotic', 'motion',
+    'patient motion', 'body habitus', 'habitus', 'nondiagnostic', 'non diagnostic',
+  ]),
   other('azygos lobe', ['azygos lobe', 'azygous lobe', 'azygos fissure']),
 ];

@@ -11,12 +11,24 @@ import { normalMentions } from './study-normal.ts';
 import { splitSentences, type Sentence, type Token } from './sentence-splitter.ts';
 
 export type MentionStatus = 'present' | 'absent' | 'uncertain';
+/** How strongly an uncertain mention is put: "probable" (likely, suggestive of, suspected) or
+ * "possible" (may, could, cannot exclude, versus), after the usual certainty scale of reports. */
+export type Certainty = 'probable' | 'possible';
+
+const PROBABLE_CUES = new Set([
+  'likely', 'most likely', 'probable', 'probably', 'presumed', 'presumably', 'suspected', 'suspect', 'suspicious for', 'suspicious of',
+  'suspicion of', 'suspicion for', 'suggestive of', 'suggesting', 'suggests', 'suggest', 'concerning for', 'concern for', 'worrisome for',
+  'favor', 'favored', 'favour', 'is favored', 'is likely', 'are likely', 'is probable', 'is suspected', 'are suspected', 'suspected', 'represent',
+  'represents', 'representing', 'reflect', 'reflects', 'reflecting', 'apparent', 'is suggested', 'suggested', 'borderline', 'borderline enlarged',
+]);
 
 export interface Mention {
   readonly code: MentionCode;
   /** What was found in plain words: "pleural effusion", "granuloma", "heart size". */
   readonly term: string;
   readonly status: MentionStatus;
+  /** Set on uncertain mentions. */
+  readonly certainty?: Certainty;
   readonly section: SectionName;
   /** The words as written. */
   readonly text: string;
@@ -54,9 +66,12 @@ const heartIndex = new PhraseIndex<true>(
 );
 const sizeIndex = new PhraseIndex<HeartSize>([
   ...['enlarged', 'enlargement', 'large', 'larger', 'increased', 'increase in size', 'big'].map((p) => [p, 'enlarged' as const] as const),
-  ...['borderline', 'upper limits of normal', 'upper limit of normal', 'upper normal', 'high normal', 'top normal', 'top of normal', 'prominent', 'mildly prominent']
-    .map((p) => [p, 'borderline' as const] as const),
-  ...['normal', 'within normal limits', 'within normal limit', 'unremarkable', 'normal size', 'small', 'not enlarged'].map((p) => [p, 'normal' as const] as const),
+  ...['borderline', 'borderline enlarged', 'prominent', 'mildly prominent'].map((p) => [p, 'borderline' as const] as const),
+  // "Upper limits of normal" is still normal: it is what radiologists write to say so.
+  ...[
+    'normal', 'within normal limits', 'within normal limit', 'unremarkable', 'normal size', 'small', 'not enlarged', 'upper limits of normal',
+    'upper limit of normal', 'upper normal', 'high normal', 'top normal', 'top of normal', 'upper range of normal',
+  ].map((p) => [p, 'normal' as const] as const),
 ]);
 const HEART_GAP = new Set(
   (
@@ -97,7 +112,8 @@ function mentionsInSentence(text: string, sentence: Sentence, section: SectionNa
   const freeCues = cues.filter((c) => !candidates.some((m) => c.start < m.end && c.end > m.start && !m.heart));
 
   const statuses = candidates.map((candidate) => statusOf(candidate, candidates, freeCues, tokens, text));
-  hedgeAlternatives(candidates, statuses, freeCues);
+  hedgeAlternatives(candidates, statuses, freeCues, tokens, text);
+  inheritDeniedEvidence(candidates, statuses, freeCues, tokens, text);
 
   const sizes = measurementsIn(sentence.text).map((m) => ({ ...m, start: m.start + sentence.start, end: m.end + sentence.start }));
   const mentions: Mention[] = [];
@@ -106,13 +122,14 @@ function mentionsInSentence(text: string, sentence: Sentence, section: SectionNa
     const place = placeOf(keys, candidate.start, candidate.end, from, to);
     const first = tokens[candidate.start] as Token;
     const last = tokens[candidate.end - 1] as Token;
-    const status = statuses[index] as { status: MentionStatus; cue?: string };
+    const status = statuses[index] as Assertion;
     const size = nearestSize(sizes, tokens, candidate, from, to);
     for (const code of candidate.entry.codes) {
       mentions.push({
         code,
         term: candidate.entry.term,
         status: status.status,
+        ...(status.certainty ? { certainty: status.certainty } : {}),
         section,
         text: text.slice(first.start, last.end),
         ...(status.cue !== undefined ? { cue: status.cue } : {}),
@@ -179,67 +196,120 @@ interface Cue {
 const PRE_WINDOW = 12;
 const POST_WINDOW = 8;
 
-function statusOf(
-  candidate: Candidate,
-  all: readonly Candidate[],
-  cues: readonly Cue[],
-  tokens: readonly Token[],
-  text: string,
-): { status: MentionStatus; cue?: string } {
+type Assertion = { status: MentionStatus; certainty?: Certainty; cue?: string };
+
+function statusOf(candidate: Candidate, all: readonly Candidate[], cues: readonly Cue[], tokens: readonly Token[], text: string): Assertion {
   const cueText = (cue: { start: number; end: number }): string => text.slice(tokens[cue.start]?.start ?? 0, tokens[cue.end - 1]?.end ?? 0);
   if (candidate.heart?.size === 'normal') return { status: 'absent', cue: cueText(candidate.heart.modifier) };
 
   // After the words: the nearest post cue, before a comma, another finding or a terminator.
   const post = postCue(candidate, all, cues, tokens);
-  if (post) return { status: post.value.includes('postNegation') ? 'absent' : 'uncertain', cue: cueText(post) };
+  if (post) {
+    if (post.value.includes('postNegation')) return { status: 'absent', cue: cueText(post) };
+    return { status: 'uncertain', certainty: PROBABLE_CUES.has(cueText(post).toLowerCase()) ? 'probable' : 'possible', cue: cueText(post) };
+  }
 
-  // Before (or, for a heart statement, within) the words: the nearest pre cue in the clause.
-  const pre = preCue(candidate, cues);
-  if (pre) return { status: pre.value.includes('preNegation') ? 'absent' : 'uncertain', cue: cueText(pre) };
-  if (candidate.heart?.size === 'borderline') return { status: 'uncertain', cue: cueText(candidate.heart.modifier) };
+  // Before (or, for a heart statement, within) the words: the nearest pre cue in the clause;
+  // a hedge is "possible" if any hedge in the clause says so ("could reflect", "may be likely").
+  const pre = preCues(candidate, cues);
+  const nearest = pre[0];
+  if (nearest) {
+    if (nearest.value.includes('preNegation')) return { status: 'absent', cue: cueText(nearest) };
+    const hedges = pre.filter((c) => c.value.includes('preUncertain'));
+    const probable = hedges.every((c) => PROBABLE_CUES.has(cueText(c).toLowerCase().replace(/\s+/g, ' ')));
+    return { status: 'uncertain', certainty: probable ? 'probable' : 'possible', cue: cueText(nearest) };
+  }
+  // Borderline enlargement is asserted; only its degree is in doubt.
+  if (candidate.heart?.size === 'borderline') return { status: 'uncertain', certainty: 'probable', cue: cueText(candidate.heart.modifier) };
   return { status: 'present' };
 }
 
-function preCue(candidate: Candidate, cues: readonly Cue[]): Cue | null {
+/** Pre cues in scope, nearest first, up to the first negation. */
+function preCues(candidate: Candidate, cues: readonly Cue[]): Cue[] {
   const inside = cues.filter((c) => candidate.heart && c.start >= candidate.start && c.end <= candidate.end && isPre(c));
-  if (inside.length > 0) return inside.at(-1) ?? null;
-  const before = cues.filter((c) => c.end <= candidate.start).reverse();
-  for (const cue of before) {
-    if (candidate.start - cue.end > PRE_WINDOW) return null;
-    if (cue.value.includes('terminator') || cue.value.includes('pseudo')) return null;
-    if (isPre(cue)) return cue;
+  if (inside.length > 0) return inside.reverse();
+  const found: Cue[] = [];
+  for (const cue of cues.filter((c) => c.end <= candidate.start).reverse()) {
+    if (candidate.start - cue.end > PRE_WINDOW) break;
+    if (cue.value.includes('terminator') || cue.value.includes('pseudo')) break;
+    if (!isPre(cue)) continue;
+    if (cue.value.includes('preNegation')) {
+      if (found.length === 0) found.push(cue);
+      break;
+    }
+    found.push(cue);
   }
-  return null;
+  return found;
 }
 
 function isPre(cue: Cue): boolean {
   return cue.value.includes('preNegation') || cue.value.includes('preUncertain');
 }
 
+// The post scope runs over a list of findings ("consolidation, atelectasis and blunting have
+// cleared") but stops at a comma or another finding that does not continue such a list.
 function postCue(candidate: Candidate, all: readonly Candidate[], cues: readonly Cue[], tokens: readonly Token[]): Cue | null {
-  for (let i = candidate.end; i < Math.min(tokens.length, candidate.end + POST_WINDOW); i += 1) {
+  let budget = POST_WINDOW;
+  for (let i = candidate.end; i < tokens.length && budget > 0; i += 1, budget -= 1) {
     const cue = cues.find((c) => c.start === i);
     if (cue) {
       if (cue.value.includes('postNegation') || cue.value.includes('postUncertain')) return cue;
       if (cue.value.includes('terminator') || cue.value.includes('pseudo')) return null;
     }
-    const token = tokens[i] as Token;
-    if (token.norm === ',' || token.norm === '.') return null;
-    if (all.some((m) => m.start === i)) return null;
+    const norm = (tokens[i] as Token).norm;
+    if (norm === '.') return null;
+    if (norm === ',' || norm === 'and' || norm === 'or' || all.some((m) => m.start === i)) {
+      const next = listContinuation(i, all, tokens);
+      if (!next) return null;
+      i = next.end - 1;
+      budget = POST_WINDOW + 1;
+    }
   }
   return null;
 }
 
+function listContinuation(at: number, all: readonly Candidate[], tokens: readonly Token[]): Candidate | null {
+  let i = at;
+  while (i < tokens.length && [',', 'and', 'or'].includes((tokens[i] as Token).norm)) i += 1;
+  return all.find((m) => m.start >= i && m.start <= i + 3) ?? null;
+}
+
 // "atelectasis versus pneumonia", "scarring or atelectasis": asserted alternatives are uncertain.
-function hedgeAlternatives(candidates: readonly Candidate[], statuses: { status: MentionStatus; cue?: string }[], cues: readonly Cue[]): void {
+function hedgeAlternatives(candidates: readonly Candidate[], statuses: Assertion[], cues: readonly Cue[], tokens: readonly Token[], text: string): void {
   for (let i = 0; i + 1 < candidates.length; i += 1) {
     const a = candidates[i] as Candidate;
     const b = candidates[i + 1] as Candidate;
     const between = cues.filter((c) => c.start >= a.end && c.end <= b.start);
     const alternative = between.find((c) => c.value.includes('between'));
     if (!alternative || b.start - a.end > 4 || between.some((c) => c.value.includes('terminator') && !c.value.includes('between'))) continue;
+    const alternativeText = text.slice(tokens[alternative.start]?.start ?? 0, tokens[alternative.end - 1]?.end ?? 0);
     for (const index of [i, i + 1]) {
-      if (statuses[index]?.status === 'present') statuses[index] = { status: 'uncertain', cue: 'or' };
+      if (statuses[index]?.status === 'present') statuses[index] = { status: 'uncertain', certainty: 'possible', cue: alternativeText };
+    }
+  }
+}
+
+// "No focal opacity to suggest pneumonia", "no effusion to indicate heart failure": the hedge
+// links the finding to evidence that was denied, so the finding is denied too.
+const LINKING_CUES = new Set(['suggest', 'suggesting', 'suggestive of', 'suggests', 'to suggest', 'to indicate', 'indicate', 'represent', 'reflect']);
+
+function inheritDeniedEvidence(
+  candidates: readonly Candidate[],
+  statuses: Assertion[],
+  cues: readonly Cue[],
+  tokens: readonly Token[],
+  text: string,
+): void {
+  for (let i = 1; i < candidates.length; i += 1) {
+    const status = statuses[i];
+    if (status?.status !== 'uncertain' || status.cue === undefined) continue;
+    const cueWords = status.cue.toLowerCase().replace(/\s+/g, ' ');
+    if (![...LINKING_CUES].some((c) => cueWords === c || cueWords === `to ${c}`)) continue;
+    const evidence = candidates[i - 1] as Candidate;
+    const current = candidates[i] as Candidate;
+    const terminated = cues.some((c) => c.start >= evidence.end && c.end <= current.start && c.value.includes('terminator'));
+    if (!terminated && statuses[i - 1]?.status === 'absent') {
+      statuses[i] = { status: 'absent', cue: statuses[i - 1]?.cue ?? text.slice(tokens[evidence.start]?.start ?? 0, tokens[evidence.end - 1]?.end ?? 0) };
     }
   }
 }

@@ -15,7 +15,9 @@ async function main(): Promise<void> {
   const evaluation = await evaluateOpenIFolder(resolve(values.dir));
   if (evaluation.reports === 0) throw new Error(`no Open-i records in ${values.dir}`);
 
-  console.log(`${evaluation.reports} reports${evaluation.skipped.length ? `, ${evaluation.skipped.length} skipped` : ''}`);
+  console.log(
+    `${evaluation.reports} coded reports (${evaluation.unindexed} uncoded left out)${evaluation.skipped.length ? `, ${evaluation.skipped.length} files skipped` : ''}`,
+  );
   console.log('finding            positives  predicted  precision  recall  F1');
   for (const code of EVALUATED_CODES) {
     const m = evaluation.perFinding[code];
@@ -37,6 +39,7 @@ async function main(): Promise<void> {
     await mkdir(dirname(out), { recursive: true });
     const json = {
       reports: evaluation.reports,
+      unindexed: evaluation.unindexed,
       predictedPositive: 'present or uncertain',
       perFinding: evaluation.perFinding,
       skipped: evaluation.skipped,

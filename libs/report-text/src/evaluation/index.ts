@@ -4,5 +4,5 @@ export { codesFromMesh, EVALUATED_CODES, MESH_RULES } from './mesh-mapping.ts';
 export type { EvaluatedCode } from './mesh-mapping.ts';
 export { OpenIRecordError, parseOpenIRecord } from './openi-record.ts';
 export type { OpenIRecord } from './openi-record.ts';
-export { evaluateOpenIFolder, evaluateRecords, predictedCodes } from './report-evaluation.ts';
+export { evaluateOpenIFolder, evaluateRecords, isUnindexed, predictedCodes } from './report-evaluation.ts';
 export type { RecordOutcome, ReportEvaluation } from './report-evaluation.ts';

@@ -16,6 +16,7 @@ const NOT_LUNG = ['breast', 'ribs', 'bone', 'thoracic vertebrae', 'spine', 'soft
 
 export const MESH_RULES: Readonly<Record<EvaluatedCode, readonly MeshRule[]>> = {
   normal: [{ headings: ['normal'], note: 'the collection codes a normal report as the single term `normal`' }],
+  // Not Opacity/round: the coders use it for granulomas and round pneumonias as well.
   nodule: [{ headings: ['Nodule', 'Multiple Pulmonary Nodules', 'Solitary Pulmonary Nodule'], note: 'Nodule (any site qualifier)' }],
   mass: [{ headings: ['Mass', 'Lung Neoplasms', 'Neoplasms'], note: 'Mass, Lung Neoplasms, Neoplasms' }],
   pleural_effusion: [{ headings: ['Pleural Effusion', 'Hydropneumothorax'], note: 'Pleural Effusion (not Pericardial Effusion)' }],

@@ -18,6 +18,8 @@ export interface RecordOutcome {
 export interface ReportEvaluation {
   readonly reports: number;
   readonly perFinding: Record<EvaluatedCode, FindingMetrics>;
+  /** Records the collection left uncoded (MeSH `No Indexing`): they have no labels to compare with. */
+  readonly unindexed: number;
   /** Files that were not Open-i records, with the reason. */
   readonly skipped: readonly { file: string; reason: string }[];
   readonly outcomes: readonly RecordOutcome[];
@@ -34,9 +36,14 @@ export function predictedCodes(record: OpenIRecord): Set<EvaluatedCode> {
   return codes;
 }
 
+export function isUnindexed(record: OpenIRecord): boolean {
+  return record.mesh.length === 0 || record.mesh.every((term) => term.trim().toLowerCase() === 'no indexing');
+}
+
 export function evaluateRecords(records: readonly OpenIRecord[]): Omit<ReportEvaluation, 'skipped'> {
-  const outcomes = records.map((record) => ({ id: record.id, truth: codesFromMesh(record.mesh), predicted: predictedCodes(record) }));
-  return { reports: records.length, perFinding: findingMetrics(outcomes, EVALUATED_CODES), outcomes };
+  const indexed = records.filter((record) => !isUnindexed(record));
+  const outcomes = indexed.map((record) => ({ id: record.id, truth: codesFromMesh(record.mesh), predicted: predictedCodes(record) }));
+  return { reports: indexed.length, unindexed: records.length - indexed.length, perFinding: findingMetrics(outcomes, EVALUATED_CODES), outcomes };
 }
 
 /** Evaluates every `.xml` file in `dir`. Files that are not Open-i records are skipped and listed. */
