@@ -15,7 +15,7 @@ export const CUES: Readonly<Record<CueKind, readonly string[]>> = {
     'no signs of', 'no radiographic evidence of', 'no radiographic signs of', 'no finding of', 'no findings of', 'no findings to suggest',
     'no definite', 'no definitive', 'no convincing', 'no obvious', 'no visible', 'no significant', 'no suspicious', 'no new', 'no residual',
     'no longer', 'no recurrent', 'no discrete', 'no focal', 'nor', 'neither', 'never', 'resolution of', 'resolved', 'interval resolution of',
-    'clearing of', 'cleared', 'removal of', 'rather than', 'ruled out', 'rules out', 'negative', 'none', 'not seen', 'not identified', 'lack of',
+    'clearing of', 'cleared', 'removal of', 'rather than', 'ruled out', 'negative', 'none', 'not seen', 'not identified', 'lack of',
     'not suggestive of', 'not consistent with', 'no appreciable', 'no detectable', 'no demonstrable', 'no acute', 'no gross', 'no overt', 'no frank',
   ],
   postNegation: [
@@ -33,7 +33,7 @@ export const CUES: Readonly<Record<CueKind, readonly string[]>> = {
     'differential includes', 'differential diagnosis includes', 'differential considerations include', 'concerning for', 'concern for', 'worrisome for',
     'worrisome of', 'equivocal', 'indeterminate', 'presumed', 'presumably', 'perhaps', 'uncertain', 'r o', 'rule out', 'to rule out',
     'to exclude', 'evaluate for', 'borderline', 'maybe', 'raising the possibility of', 'cannot be entirely excluded', 'favor', 'favored', 'favour',
-    'atypical for', 'not definitely', 'represent', 'represents', 'representing', 'reflect', 'reflecting', 'reflects', 'apparent', 'vague',
+    'atypical for', 'not definitely', 'is likely', 'are likely', 'is probably', 'are probably', 'is possibly', 'are possibly', 'represent', 'represents', 'representing', 'reflect', 'reflecting', 'reflects', 'apparent', 'vague',
   ],
   postUncertain: [
     'cannot be excluded', 'can not be excluded', 'cannot be ruled out', 'can not be ruled out', 'not excluded', 'is not excluded', 'are not excluded',
@@ -56,7 +56,7 @@ export const CUES: Readonly<Record<CueKind, readonly string[]>> = {
     'is present', 'are present', 'is identified', 'are identified', 'persists', 'persist', 'remains', 'remain', 'consistent with', 'compatible with',
     'due to', 'secondary to', 'related to', 'from', 'cause of', 'source of', 'etiology of', 'origin of', 'noted', 'seen', 'identified', 'present',
     'demonstrated', 'stable', 'unchanged', 'improved', 'worsened', 'has developed', 'with',
-    ';', ':', '(', ')',
+    ';', ':', '(', ')', '.',
   ],
   // Between two findings, hedges both: "atelectasis versus pneumonia", "scar or atelectasis".
   between: ['versus', 'vs', 'and or', 'or'],

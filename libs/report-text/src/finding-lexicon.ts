@@ -21,7 +21,7 @@ const other = (term: string, phrases: string[]): LexiconEntry => finding('other'
 export const LEXICON: readonly LexiconEntry[] = [
   finding('nodule', 'nodule', ['nodule', 'micronodule', 'nodularity', 'pulmonary nodule', 'lung nodule', 'coin lesion', 'nodular density', 'nodular lesion']),
   finding(['nodule', 'opacity'], 'nodular opacity', ['nodular opacity', 'nodular opacification', 'nodular focus']),
-  finding('mass', 'mass', ['mass', 'masses', 'mass lesion', 'masslike', 'mass like', 'tumor', 'tumour', 'neoplasm', 'malignancy']),
+  finding('mass', 'mass', ['mass', 'masses', 'mass lesion', 'masslike', 'mass like', 'tumor', 'tumour', 'neoplasm']),
   finding(['mass', 'opacity'], 'masslike opacity', ['masslike opacity', 'mass like opacity']),
   finding('pleural_effusion', 'pleural effusion', [
     'pleural effusion', 'effusion', 'pleural fluid', 'hydrothorax', 'hemothorax', 'haemothorax', 'fissural fluid', 'loculated fluid',
@@ -69,7 +69,8 @@ export const LEXICON: readonly LexiconEntry[] = [
   other('atherosclerosis', ['atherosclerosis', 'atherosclerotic', 'atheromatous']),
   other('degenerative change', ['degenerative', 'degeneration', 'spondylosis', 'spondylitic', 'osteophyte', 'osteophytosis', 'arthritis', 'arthropathy', 'arthritic', 'enthesophyte', 'ddd', 'spurring', 'spur', 'endplate change', 'endplate sclerosis', 'disc space narrowing', 'facet arthropathy']),
   other('spine curvature', ['scoliosis', 'scoliotic', 'kyphosis', 'kyphotic', 'lordosis', 'curvature', 'levocurvature', 'dextrocurvature', 'levoscoliosis', 'dextroscoliosis']),
-  other('bone', ['fracture', 'fractured', 'deformity', 'osteopenia', 'osteopenic', 'osteoporosis', 'demineralization', 'demineralized', 'lytic', 'sclerotic', 'sclerosis', 'metastasis', 'metastases', 'metastatic', 'erosion', 'wedging']),
+  other('bone', ['fracture', 'fractured', 'deformity', 'osteopenia', 'osteopenic', 'osteoporosis', 'demineralization', 'demineralized', 'lytic', 'sclerotic', 'sclerosis', 'erosion', 'wedging']),
+  other('malignancy', ['malignancy', 'metastasis', 'metastatic', 'metastatic disease', 'lymphangitic', 'carcinoma', 'cancer']),
   other('device', [
     'catheter', 'picc', 'line', 'port', 'portacath', 'pacemaker', 'pacer', 'defibrillator', 'icd', 'aicd', 'lead', 'tube', 'stent', 'prosthesis',
     'prosthetic', 'device', 'hardware', 'clip', 'wire', 'sternotomy', 'cabg', 'valve replacement', 'drain', 'shunt', 'electrode', 'generator', 'suture',

@@ -5,7 +5,7 @@ import { CUES, type CueKind } from './assertion-triggers.ts';
 import type { MentionCode } from './finding-codes.ts';
 import { measurementsIn, placeOf, type Laterality, type Zone } from './finding-attributes.ts';
 import { LEXICON, type LexiconEntry } from './finding-lexicon.ts';
-import { PhraseIndex, tokenKeys, type PhraseMatch } from './phrase-matcher.ts';
+import { PhraseIndex, phraseKeys, tokenKeys, type PhraseMatch } from './phrase-matcher.ts';
 import type { SectionName } from './report-sections.ts';
 import { normalMentions } from './study-normal.ts';
 import { splitSentences, type Sentence, type Token } from './sentence-splitter.ts';
@@ -18,7 +18,7 @@ export type Certainty = 'probable' | 'possible';
 const PROBABLE_CUES = new Set([
   'likely', 'most likely', 'probable', 'probably', 'presumed', 'presumably', 'suspected', 'suspect', 'suspicious for', 'suspicious of',
   'suspicion of', 'suspicion for', 'suggestive of', 'suggesting', 'suggests', 'suggest', 'concerning for', 'concern for', 'worrisome for',
-  'favor', 'favored', 'favour', 'is favored', 'is likely', 'are likely', 'is probable', 'is suspected', 'are suspected', 'suspected', 'represent',
+  'favor', 'favored', 'favour', 'is favored', 'is likely', 'are likely', 'is probably', 'are probably', 'is probable', 'is suspected', 'are suspected', 'suspected', 'represent',
   'represents', 'representing', 'reflect', 'reflects', 'reflecting', 'apparent', 'is suggested', 'suggested', 'borderline', 'borderline enlarged',
 ]);
 
@@ -47,8 +47,12 @@ export interface Mention {
 const cueIndex = new PhraseIndex<CueKind[]>(
   (() => {
     const kinds = new Map<string, CueKind[]>();
+    // Keyed by matching form, so "rules out" and "rule out" are one cue with both kinds.
     for (const [kind, phrases] of Object.entries(CUES) as [CueKind, readonly string[]][]) {
-      for (const phrase of phrases) kinds.set(phrase, [...(kinds.get(phrase) ?? []), kind]);
+      for (const phrase of phrases) {
+        const key = phraseKeys(phrase).join(' ');
+        kinds.set(key, [...new Set([...(kinds.get(key) ?? []), kind])]);
+      }
     }
     return kinds.entries();
   })(),
@@ -119,7 +123,8 @@ function mentionsInSentence(text: string, sentence: Sentence, section: SectionNa
   const mentions: Mention[] = [];
   candidates.forEach((candidate, index) => {
     const { from, to } = clauseAround(candidate, freeCues, tokens.length);
-    const place = placeOf(keys, candidate.start, candidate.end, from, to);
+    // The heart has no side or zone ("upper limits of normal" is not a zone).
+    const place = candidate.heart || candidate.entry.codes.includes('cardiomegaly') ? {} : placeOf(keys, candidate.start, candidate.end, from, to);
     const first = tokens[candidate.start] as Token;
     const last = tokens[candidate.end - 1] as Token;
     const status = statuses[index] as Assertion;

@@ -139,8 +139,12 @@ function tokenize(text: string, start: number, end: number): Token[] {
 }
 
 // "left-sided" -> "left", "sided"; "and/or" -> "and", "or": the joiners are dropped so that
-// phrases match whichever way they were written.
+// phrases match whichever way they were written. A word the tokenizer kept with its full stop
+// as an abbreviation ("mass." like "Mass.", "vs.") loses it, unless it has stops inside ("e.g.").
 function splitCompound(value: string, kind: TokenKind): { text: string; offset: number; kind: TokenKind }[] {
+  if (kind === 'word' && /^[^.]+\.$/.test(value)) {
+    return [...splitCompound(value.slice(0, -1), kind), { text: '.', offset: value.length - 1, kind: 'punct' }];
+  }
   if (kind !== 'word' || !/[-/]/.test(value)) return [{ text: value, offset: 0, kind }];
   const parts: { text: string; offset: number; kind: TokenKind }[] = [];
   const pattern = /[^-/]+/g;
