@@ -23,7 +23,8 @@ export const CUES: Readonly<Record<CueKind, readonly string[]>> = {
     'not detected', 'not noted', 'not observed', 'not apparent', 'not visible', 'absent', 'resolved', 'has resolved', 'have resolved', 'has cleared',
     'have cleared', 'cleared', 'no longer seen', 'no longer visible', 'no longer present', 'no longer identified', 'is gone', 'are gone',
     'ruled out', 'excluded', 'is unlikely', 'are unlikely', 'unlikely', 'not been seen', 'has been removed', 'have been removed', 'removed',
-    'not suspected', 'free', 'is not', 'are not',
+    'not suspected', 'free', 'is not', 'are not', 'no longer', 'no longer visualized', 'no longer visualised', 'no longer evident',
+    'no longer appreciated', 'no longer demonstrated', ': none', ': absent', ': no', ': negative', ': not seen', ': nil', '- none', 'none seen',
   ],
   preUncertain: [
     'possible', 'possibly', 'probable', 'probably', 'likely', 'most likely', 'may', 'might', 'could', 'suspect', 'suspected',
@@ -33,7 +34,7 @@ export const CUES: Readonly<Record<CueKind, readonly string[]>> = {
     'differential includes', 'differential diagnosis includes', 'differential considerations include', 'concerning for', 'concern for', 'worrisome for',
     'worrisome of', 'equivocal', 'indeterminate', 'presumed', 'presumably', 'perhaps', 'uncertain', 'r o', 'rule out', 'to rule out',
     'to exclude', 'evaluate for', 'borderline', 'maybe', 'raising the possibility of', 'cannot be entirely excluded', 'favor', 'favored', 'favour',
-    'atypical for', 'not definitely', 'is likely', 'are likely', 'is probably', 'are probably', 'is possibly', 'are possibly', 'represent', 'represents', 'representing', 'reflect', 'reflecting', 'reflects', 'apparent', 'vague',
+    'atypical for', 'not definitely', 'less likely', 'is likely', 'are likely', 'is probably', 'are probably', 'is possibly', 'are possibly', 'represent', 'represents', 'representing', 'reflect', 'reflecting', 'reflects', 'apparent', 'vague',
   ],
   postUncertain: [
     'cannot be excluded', 'can not be excluded', 'cannot be ruled out', 'can not be ruled out', 'not excluded', 'is not excluded', 'are not excluded',
@@ -41,7 +42,8 @@ export const CUES: Readonly<Record<CueKind, readonly string[]>> = {
     'is suspected', 'are suspected', 'is questioned', 'is not ruled out', 'may be present', 'could be present', 'is likely', 'are likely', 'is probable',
     'is considered', 'are considered', 'not entirely ruled out', 'is a consideration', 'would be a consideration',
     'not definitely seen', 'not well seen', 'not well visualized', '?', 'is favored', 'is suggested', 'suggested', 'questioned', 'suspected',
-    'could also be', 'can not be completely excluded', 'cannot be completely excluded',
+    'could also be', 'can not be completely excluded', 'cannot be completely excluded', 'less likely', 'is less likely', 'felt less likely',
+    ': possible', ': ?', ': equivocal',
   ],
   pseudo: [
     'no change', 'no interval change', 'no significant change', 'no significant interval change', 'no appreciable change', 'no substantial change',
@@ -54,8 +56,7 @@ export const CUES: Readonly<Record<CueKind, readonly string[]>> = {
     'but', 'however', 'although', 'though', 'yet', 'except', 'except for', 'aside from', 'apart from', 'other than', 'otherwise', 'which', 'whereas',
     'while', 'there is', 'there are', 'there has been', 'there have been', 'again seen', 'again noted', 'is seen', 'are seen', 'is noted', 'are noted',
     'is present', 'are present', 'is identified', 'are identified', 'persists', 'persist', 'remains', 'remain', 'consistent with', 'compatible with',
-    'due to', 'secondary to', 'related to', 'from', 'cause of', 'source of', 'etiology of', 'origin of', 'noted', 'seen', 'identified', 'present',
-    'demonstrated', 'stable', 'unchanged', 'improved', 'worsened', 'has developed', 'with',
+    'due to', 'secondary to', 'related to', 'from', 'cause of', 'source of', 'etiology of', 'origin of', 'stable', 'unchanged', 'improved', 'worsened', 'has developed', 'with',
     ';', ':', '(', ')', '.',
   ],
   // Between two findings, hedges both: "atelectasis versus pneumonia", "scar or atelectasis".

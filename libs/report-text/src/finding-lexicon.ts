@@ -86,5 +86,6 @@ export const LEXICON: readonly LexiconEntry[] = [
     'limited', 'suboptimal', 'artifact', 'underpenetrated', 'under penetrated', 'overpenetrated', 'rotated', 'rotation', 'lordotic', 'motion',
     'patient motion', 'body habitus', 'habitus', 'nondiagnostic', 'non diagnostic',
   ]),
+  other('nipple shadow', ['nipple shadow', 'nipple shadows', 'nipple marker']),
   other('azygos lobe', ['azygos lobe', 'azygous lobe', 'azygos fissure']),
 ];

@@ -65,7 +65,7 @@ type HeartSize = 'enlarged' | 'borderline' | 'normal';
 const heartIndex = new PhraseIndex<true>(
   [
     'heart', 'heart size', 'heart shadow', 'heart contour', 'cardiac', 'cardiac silhouette', 'cardiac shadow', 'cardiac size', 'cardiac contour',
-    'cardiac diameter', 'cardiomediastinal silhouette', 'cardiomediastinal contour', 'cardiomediastinal', 'cardiopericardial silhouette',
+    'cardiac diameter', 'cardiothoracic ratio', 'ctr', 'cardiomediastinal silhouette', 'cardiomediastinal contour', 'cardiomediastinal', 'cardiopericardial silhouette',
   ].map((p) => [p, true] as const),
 );
 const sizeIndex = new PhraseIndex<HeartSize>([
@@ -199,7 +199,7 @@ interface Cue {
 }
 
 const PRE_WINDOW = 12;
-const POST_WINDOW = 8;
+const POST_WINDOW = 10;
 
 type Assertion = { status: MentionStatus; certainty?: Certainty; cue?: string };
 

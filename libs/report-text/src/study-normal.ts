@@ -12,6 +12,7 @@ export const READING_SECTIONS: readonly SectionName[] = ['findings', 'impression
 const NORMAL_STATEMENTS: readonly RegExp[] = [
   /(?<!(?:upper|high|top|lower|low)(?: limits?)?(?: of)? )\bnormal\b(?! limits? of)/gi,
   /\bunremarkable\b/gi,
+  /\bNAD\b/g,
   /\b(?:lungs?|chest|lung fields?)\b[^.;]{0,30}\bclear\b|\bclear\b[^.;]{0,10}\blungs?\b/gi,
   /\bno\b[^.;]{0,40}?\b(?:disease|process|abnormality|abnormalities|findings?|pathology)\b/gi,
   /\bnegative\b[^.;]{0,20}\b(?:chest|study|exam|examination|radiograph|x ?-?ray|film)\b/gi,
