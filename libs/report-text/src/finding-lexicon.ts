@@ -77,7 +77,7 @@ export const LEXICON: readonly LexiconEntry[] = [
     'staple', 'plate', 'screw', 'rod', 'fusion', 'arthroplasty', 'foreign body', 'pellet', 'shrapnel', 'surgical', 'postsurgical', 'postoperative', 'status post',
   ]),
   other('surgery', ['lobectomy', 'pneumonectomy', 'mastectomy', 'thoracotomy', 'resection', 'wedge resection']),
-  other('interstitial change', ['interstitial', 'reticular', 'reticulonodular', 'marking', 'bronchiectasis', 'bronchial wall thickening', 'peribronchial', 'crowding']),
+  other('interstitial change', ['interstitial', 'interstitial marking', 'lung marking', 'vascular marking', 'bronchovascular marking', 'reticular', 'reticulonodular', 'marking', 'bronchiectasis', 'bronchial wall thickening', 'peribronchial', 'crowding']),
   other('lucency', ['lucency', 'lucent', 'cavity', 'cavitary', 'cavitation', 'cyst', 'cystic', 'air fluid level']),
   other('hilar or mediastinal', ['adenopathy', 'lymphadenopathy', 'hilar enlargement', 'widened', 'widening', 'prominence', 'prominent', 'enlarged', 'enlargement', 'shift', 'deviation']),
   other('obscured', ['obscured', 'obscuring', 'obscuration', 'silhouetting']),

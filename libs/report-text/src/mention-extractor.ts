@@ -118,6 +118,7 @@ function mentionsInSentence(text: string, sentence: Sentence, section: SectionNa
   const statuses = candidates.map((candidate) => statusOf(candidate, candidates, freeCues, tokens, text));
   hedgeAlternatives(candidates, statuses, freeCues, tokens, text);
   inheritDeniedEvidence(candidates, statuses, freeCues, tokens, text);
+  describedNormal(candidates, statuses, keys, tokens, text);
 
   const sizes = measurementsIn(sentence.text).map((m) => ({ ...m, start: m.start + sentence.start, end: m.end + sentence.start }));
   const mentions: Mention[] = [];
@@ -317,6 +318,27 @@ function inheritDeniedEvidence(
       statuses[i] = { status: 'absent', cue: statuses[i - 1]?.cue ?? text.slice(tokens[evidence.start]?.start ?? 0, tokens[evidence.end - 1]?.end ?? 0) };
     }
   }
+}
+
+// "Vascular markings are normal", "normal hila", "bony structures are intact": an 'other'
+// structure said to be normal is not an abnormality.
+const NORMAL_WORDS = new Set(['normal', 'unremarkable', 'intact', 'satisfactory', 'maintained', 'preserved']);
+const LINKING_WORDS = new Set(['is', 'are', 'appear', 'appears', 'remain', 'remains', 'be', 'to', 'and', 'within', 'grossly', 'otherwise', 'the', 'overall']);
+
+function describedNormal(candidates: readonly Candidate[], statuses: Assertion[], keys: readonly string[], tokens: readonly Token[], text: string): void {
+  candidates.forEach((candidate, index) => {
+    if (!candidate.entry.codes.includes('other') || statuses[index]?.status !== 'present') return;
+    let normalAt = -1;
+    for (let i = candidate.end; i < Math.min(keys.length, candidate.end + 5); i += 1) {
+      if (NORMAL_WORDS.has(keys[i] ?? '')) {
+        normalAt = i;
+        break;
+      }
+      if (!LINKING_WORDS.has(keys[i] ?? '')) break;
+    }
+    if (normalAt < 0 && NORMAL_WORDS.has(keys[candidate.start - 1] ?? '')) normalAt = candidate.start - 1;
+    if (normalAt >= 0) statuses[index] = { status: 'absent', cue: text.slice(tokens[normalAt]?.start ?? 0, tokens[normalAt]?.end ?? 0) };
+  });
 }
 
 function clauseAround(candidate: Candidate, cues: readonly Cue[], length: number): { from: number; to: number } {

@@ -60,6 +60,7 @@ describe('the study-level normal call', () => {
     'IMPRESSION: Normal chest radiograph.',
     'The cardiomediastinal silhouette is within normal limits. No focal consolidation, effusion or pneumothorax.',
     'FINDINGS: Lungs are clear. Heart size at the upper limits of normal. IMPRESSION: No active disease.',
+    'FINDINGS: Pulmonary vascular markings are normal. Bony structures are intact. Pneumothorax: none. IMPRESSION: NAD.',
   ])('calls "%s" normal', (text) => {
     expect(parseReport(text).normal).toBe(true);
   });
