@@ -56,6 +56,15 @@ describe('negation', () => {
     expect(statusOf(sentence, code as MentionCode)).toBe('present');
   });
 
+  test.each([
+    ['Corticated bony density over the lateral clavicle.'],
+    ['Curvilinear densities over the breast shadows.'],
+  ])('an opacity on a structure outside the lung is not a lung opacity: "%s"', (sentence) => {
+    const codes = extractMentions(sentence, 'findings').map((m) => m.code);
+    expect(codes).not.toContain('opacity');
+    expect(codes).toContain('other');
+  });
+
   test('a pericardial effusion is not a pleural effusion', () => {
     const codes = extractMentions('Small pericardial effusion.', 'findings').map((m) => m.code);
     expect(codes).not.toContain('pleural_effusion');

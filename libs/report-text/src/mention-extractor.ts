@@ -110,7 +110,7 @@ function mentionsInSentence(text: string, sentence: Sentence, section: SectionNa
   const claimed = new Set(hearts.flatMap((h) => [...range(h.start, h.end)].filter((i) => inMatch(i, h))));
   const candidates: Candidate[] = [
     ...hearts.map((h) => ({ entry: HEART_ENTRY, start: h.start, end: h.end, heart: { size: h.size, modifier: h.modifier } })),
-    ...lexiconIndex.matchAll(keys, (i) => claimed.has(i)).map((m) => ({ entry: m.value, start: m.start, end: m.end })),
+    ...lexiconIndex.matchAll(keys, (i) => claimed.has(i)).map((m) => ({ entry: outsideLung(m, keys), start: m.start, end: m.end })),
   ].sort((a, b) => a.start - b.start);
   // A cue inside a finding's own words is part of it ("heart is not enlarged" aside).
   const freeCues = cues.filter((c) => !candidates.some((m) => c.start < m.end && c.end > m.start && !m.heart));
@@ -148,6 +148,29 @@ function mentionsInSentence(text: string, sentence: Sentence, section: SectionNa
     }
   });
   return mentions;
+}
+
+// "Bony density over the clavicle", "densities over the breast shadows": an opacity placed on a
+// structure outside the lung is not a lung opacity.
+const OUTSIDE_LUNG = new Set(
+  ('bone bony osseous rib clavicle clavicular scapula scapular humerus humeral shoulder spine spinal vertebra vertebral vertebrae sternum ' +
+    'breast nipple skin soft subcutaneous abdomen abdominal stomach bowel colon liver spleen chest wall axilla axillary neck thyroid').split(' '),
+);
+const OUTSIDE_LUNG_ENTRY: LexiconEntry = { codes: ['other'], term: 'opacity outside the lung', phrases: [] };
+
+function outsideLung(match: PhraseMatch<LexiconEntry>, keys: readonly string[]): LexiconEntry {
+  if (match.value.term !== 'opacity') return match.value;
+  const lo = Math.max(0, match.start - 2);
+  const hi = Math.min(keys.length, match.end + 5);
+  for (let i = lo; i < hi; i += 1) {
+    const key = keys[i] ?? '';
+    if (key === '.' || key === ';' || key === ',') {
+      if (i >= match.end) break;
+      continue;
+    }
+    if (OUTSIDE_LUNG.has(key)) return OUTSIDE_LUNG_ENTRY;
+  }
+  return match.value;
 }
 
 function* range(from: number, to: number): Generator<number> {
