@@ -32,6 +32,8 @@ describe('negation', () => {
     ['Normal cardiomediastinal silhouette.', 'cardiomegaly'],
     ['There is no focal opacity to suggest pneumonia.', 'consolidation'],
     ['The basilar atelectasis and the small effusion have cleared.', 'atelectasis'],
+    ['Pneumothorax: none.', 'pneumothorax'],
+    ['The nodule previously seen in the left upper lobe is no longer visualized.', 'nodule'],
   ])('"%s" denies %s', (sentence, code) => {
     expect(statusOf(sentence, code as MentionCode)).toBe('absent');
   });
@@ -86,6 +88,8 @@ describe('hedging', () => {
     ['Borderline cardiomegaly.', 'cardiomegaly', 'probable'],
     ['The cardiac silhouette is borderline enlarged.', 'cardiomegaly', 'probable'],
     ['Interstitial opacities could reflect mild edema.', 'edema', 'possible'],
+    ['A tiny pneumothorax cannot be entirely excluded.', 'pneumothorax', 'possible'],
+    ['Effusion is less likely.', 'pleural_effusion', 'possible'],
   ])('"%s" hedges %s (%s)', (sentence, code, certainty) => {
     const mention = mentionOf(sentence, code as MentionCode);
     expect(mention.status).toBe('uncertain');

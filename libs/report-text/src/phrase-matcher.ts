@@ -42,6 +42,8 @@ export function phraseKeys(phrase: string): string[] {
     .toLowerCase()
     .split(/[\s\-/]+/)
     .filter((w) => w !== '')
+    // The tokenizer reads "cannot" as "can" "not"; phrases are written either way.
+    .flatMap((w) => (w === 'cannot' ? ['can', 'not'] : [w]))
     .map(wordKey);
 }
 

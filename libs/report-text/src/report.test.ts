@@ -71,6 +71,8 @@ describe('the study-level normal call', () => {
     'FINDINGS: The lungs are clear. Degenerative changes of the thoracic spine. IMPRESSION: No acute cardiopulmonary abnormality.',
     'IMPRESSION: No pneumothorax. Possible small left effusion.',
     'IMPRESSION: Right PICC line tip in the SVC. Otherwise normal.',
+    'FINDINGS: Lung volumes are low. No effusion. IMPRESSION: No acute disease.',
+    'IMPRESSION: No change in chronic lung disease.',
   ])('does not call "%s" normal', (text) => {
     expect(parseReport(text).normal).toBe(false);
   });

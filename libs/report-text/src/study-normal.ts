@@ -14,7 +14,7 @@ const NORMAL_STATEMENTS: readonly RegExp[] = [
   /\bunremarkable\b/gi,
   /\bNAD\b/g,
   /\b(?:lungs?|chest|lung fields?)\b[^.;]{0,30}\bclear\b|\bclear\b[^.;]{0,10}\blungs?\b/gi,
-  /\bno\b[^.;]{0,40}?\b(?:disease|process|abnormality|abnormalities|findings?|pathology)\b/gi,
+  /\bno\b(?!\s+(?:significant\s+|interval\s+|appreciable\s+)?change)[^.;]{0,40}?\b(?:disease|process|abnormality|abnormalities|findings?|pathology)\b/gi,
   /\bnegative\b[^.;]{0,20}\b(?:chest|study|exam|examination|radiograph|x ?-?ray|film)\b/gi,
 ];
 
