@@ -31,6 +31,8 @@ describe('negation', () => {
     ['Heart size is within normal limits.', 'cardiomegaly'],
     ['Normal cardiomediastinal silhouette.', 'cardiomegaly'],
     ['There is no focal opacity to suggest pneumonia.', 'consolidation'],
+    ['No focal consolidation concerning for pneumonia.', 'consolidation'],
+    ['No opacity consistent with pneumonia.', 'consolidation'],
     ['The basilar atelectasis and the small effusion have cleared.', 'atelectasis'],
     ['Pneumothorax: none.', 'pneumothorax'],
     ['The nodule previously seen in the left upper lobe is no longer visualized.', 'nodule'],

@@ -318,28 +318,24 @@ function hedgeAlternatives(candidates: readonly Candidate[], statuses: Assertion
   }
 }
 
-// "No focal opacity to suggest pneumonia", "no effusion to indicate heart failure": the hedge
-// links the finding to evidence that was denied, so the finding is denied too.
-const LINKING_CUES = new Set(['suggest', 'suggesting', 'suggestive of', 'suggests', 'to suggest', 'to indicate', 'indicate', 'represent', 'reflect']);
+// "No focal opacity to suggest pneumonia", "no consolidation concerning for pneumonia", "no
+// effusion to indicate heart failure": the words link the finding to evidence that was denied, so
+// the finding is denied too.
+const LINKING_CUES = new Set([
+  'suggest', 'suggesting', 'suggestive of', 'suggests', 'to suggest', 'to indicate', 'indicate', 'indicating', 'represent', 'reflect',
+  'concerning for', 'concern for', 'suspicious for', 'worrisome for', 'consistent with', 'compatible with', 'typical of', 'characteristic of',
+]);
 
-function inheritDeniedEvidence(
-  candidates: readonly Candidate[],
-  statuses: Assertion[],
-  cues: readonly Cue[],
-  tokens: readonly Token[],
-  text: string,
-): void {
+function inheritDeniedEvidence(candidates: readonly Candidate[], statuses: Assertion[], cues: readonly Cue[], tokens: readonly Token[], text: string): void {
+  const cueWords = (cue: Cue): string => text.slice(tokens[cue.start]?.start ?? 0, tokens[cue.end - 1]?.end ?? 0).toLowerCase().replace(/\s+/g, ' ');
   for (let i = 1; i < candidates.length; i += 1) {
-    const status = statuses[i];
-    if (status?.status !== 'uncertain' || status.cue === undefined) continue;
-    const cueWords = status.cue.toLowerCase().replace(/\s+/g, ' ');
-    if (![...LINKING_CUES].some((c) => cueWords === c || cueWords === `to ${c}`)) continue;
     const evidence = candidates[i - 1] as Candidate;
     const current = candidates[i] as Candidate;
-    const terminated = cues.some((c) => c.start >= evidence.end && c.end <= current.start && c.value.includes('terminator'));
-    if (!terminated && statuses[i - 1]?.status === 'absent') {
-      statuses[i] = { status: 'absent', cue: statuses[i - 1]?.cue ?? text.slice(tokens[evidence.start]?.start ?? 0, tokens[evidence.end - 1]?.end ?? 0) };
-    }
+    if (statuses[i - 1]?.status !== 'absent' || statuses[i]?.status === 'absent' || current.start - evidence.end > 6) continue;
+    const between = cues.filter((c) => c.start >= evidence.end && c.end <= current.start);
+    const linked = between.some((c) => LINKING_CUES.has(cueWords(c)));
+    const broken = between.some((c) => c.value.includes('terminator') && !LINKING_CUES.has(cueWords(c)));
+    if (linked && !broken) statuses[i] = { status: 'absent', cue: statuses[i - 1]?.cue ?? cueWords(between[0] as Cue) };
   }
 }
 
