@@ -48,7 +48,7 @@ export const LEXICON: readonly LexiconEntry[] = [
   ]),
 
   // Not findings of ours, and worded like them: named so they are not taken for ours.
-  other('pericardial effusion', ['pericardial effusion', 'pericardial fluid', 'joint effusion']),
+  other('pericardial or joint effusion', ['pericardial effusion', 'pericardial fluid', 'joint effusion', 'knee effusion', 'elbow effusion', 'shoulder effusion', 'hip effusion']),
   other('bone density', ['double density', 'bone density', 'bone mineral density', 'breast density', 'breast tissue density', 'soft tissue density']),
   other('soft tissue oedema', ['soft tissue edema', 'subcutaneous edema']),
   other('failure (non-cardiac)', ['respiratory failure', 'renal failure', 'kidney failure', 'liver failure', 'failure to thrive']),

@@ -16,7 +16,7 @@ const sizeIndex = new PhraseIndex<HeartSize>([
   // "Upper limits of normal" is still normal: it is what radiologists write to say so.
   ...[
     'normal', 'within normal limits', 'within normal limit', 'unremarkable', 'normal size', 'small', 'not enlarged', 'upper limits of normal',
-    'upper limit of normal', 'upper normal', 'high normal', 'top normal', 'top of normal', 'upper range of normal',
+    'upper limit of normal', 'upper normal', 'high normal', 'top normal', 'top of normal', 'upper range of normal', 'normal sized',
   ].map((p) => [p, 'normal' as const] as const),
 ]);
 const HEART_GAP = new Set(
