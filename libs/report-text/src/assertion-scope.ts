@@ -37,6 +37,7 @@ const PROBABLE_CUES = new Set([
   'suspicion of', 'suspicion for', 'suggestive of', 'suggesting', 'suggests', 'suggest', 'concerning for', 'concern for', 'worrisome for',
   'favor', 'favored', 'favour', 'is favored', 'is likely', 'are likely', 'is probably', 'are probably', 'is probable', 'is suspected', 'are suspected', 'suspected', 'represent',
   'represents', 'representing', 'reflect', 'reflects', 'reflecting', 'apparent', 'is suggested', 'suggested', 'borderline', 'borderline enlarged',
+  'likely due to', 'probably due to', 'likely related to', 'likely secondary to',
 ]);
 
 const cueIndex = new PhraseIndex<CueKind[]>(

@@ -34,7 +34,8 @@ export const CUES: Readonly<Record<CueKind, readonly string[]>> = {
     'differential includes', 'differential diagnosis includes', 'differential considerations include', 'concerning for', 'concern for', 'worrisome for',
     'worrisome of', 'equivocal', 'indeterminate', 'presumed', 'presumably', 'perhaps', 'uncertain', 'r o', 'rule out', 'to rule out',
     'to exclude', 'evaluate for', 'borderline', 'maybe', 'raising the possibility of', 'cannot be entirely excluded', 'favor', 'favored', 'favour',
-    'atypical for', 'not definitely', 'less likely', 'is likely', 'are likely', 'is probably', 'are probably', 'is possibly', 'are possibly', 'represent', 'represents', 'representing', 'reflect', 'reflecting', 'reflects', 'apparent', 'vague',
+    'atypical for', 'not definitely', 'less likely', 'could be due to', 'may be due to', 'might be due to', 'possibly due to', 'likely due to',
+    'probably due to', 'may be related to', 'could be related to', 'possibly related to', 'likely related to', 'may be secondary to', 'likely secondary to', 'is likely', 'are likely', 'is probably', 'are probably', 'is possibly', 'are possibly', 'represent', 'represents', 'representing', 'reflect', 'reflecting', 'reflects', 'apparent', 'vague',
   ],
   postUncertain: [
     'cannot be excluded', 'can not be excluded', 'cannot be ruled out', 'can not be ruled out', 'not excluded', 'is not excluded', 'are not excluded',

@@ -19,8 +19,9 @@ const finding = (codes: MentionCode | MentionCode[], term: string, phrases: stri
 const other = (term: string, phrases: string[]): LexiconEntry => finding('other', term, phrases);
 
 export const LEXICON: readonly LexiconEntry[] = [
-  finding('nodule', 'nodule', ['nodule', 'micronodule', 'nodularity', 'pulmonary nodule', 'lung nodule', 'coin lesion', 'nodular density', 'nodular lesion']),
-  finding(['nodule', 'opacity'], 'nodular opacity', ['nodular opacity', 'nodular opacification', 'nodular focus']),
+  finding('nodule', 'nodule', ['nodule', 'micronodule', 'nodularity', 'pulmonary nodule', 'lung nodule', 'coin lesion', 'nodular lesion']),
+  // A nodular opacity is described, not yet called a nodule (Open-i's coders write it as Opacity/round).
+  finding(['opacity'], 'nodular opacity', ['nodular opacity', 'nodular opacification', 'nodular density', 'nodular focus']),
   finding('mass', 'mass', ['mass', 'masses', 'mass lesion', 'masslike', 'mass like', 'tumor', 'tumour', 'neoplasm']),
   finding(['mass', 'opacity'], 'masslike opacity', ['masslike opacity', 'mass like opacity']),
   finding('pleural_effusion', 'pleural effusion', [

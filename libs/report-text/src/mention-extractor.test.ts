@@ -69,6 +69,12 @@ describe('negation', () => {
     expect(codes).toContain('other');
   });
 
+  test('a nodular opacity is reported as an opacity; a nodule is what the report calls a nodule', () => {
+    const codes = extractMentions('Nodular opacity in the right lower lobe.', 'findings').map((m) => m.code);
+    expect(codes).toContain('opacity');
+    expect(codes).not.toContain('nodule');
+  });
+
   test('a pericardial effusion is not a pleural effusion', () => {
     const codes = extractMentions('Small pericardial effusion.', 'findings').map((m) => m.code);
     expect(codes).not.toContain('pleural_effusion');
@@ -91,6 +97,8 @@ describe('hedging', () => {
     ['The cardiac silhouette is borderline enlarged.', 'cardiomegaly', 'probable'],
     ['Interstitial opacities could reflect mild edema.', 'edema', 'possible'],
     ['A tiny pneumothorax cannot be entirely excluded.', 'pneumothorax', 'possible'],
+    ['Hilar prominence could be due to a nodule.', 'nodule', 'possible'],
+    ['Left basilar opacity, likely due to atelectasis.', 'atelectasis', 'probable'],
     ['Effusion is less likely.', 'pleural_effusion', 'possible'],
   ])('"%s" hedges %s (%s)', (sentence, code, certainty) => {
     const mention = mentionOf(sentence, code as MentionCode);
