@@ -18,7 +18,8 @@ export const MESH_RULES: Readonly<Record<EvaluatedCode, readonly MeshRule[]>> = 
   normal: [{ headings: ['normal'], note: 'the collection codes a normal report as the single term `normal`' }],
   // Not Opacity/round: the coders use it for granulomas and round pneumonias as well.
   nodule: [{ headings: ['Nodule', 'Multiple Pulmonary Nodules', 'Solitary Pulmonary Nodule'], note: 'Nodule (any site qualifier)' }],
-  mass: [{ headings: ['Mass', 'Lung Neoplasms', 'Neoplasms'], note: 'Mass, Lung Neoplasms, Neoplasms' }],
+  // Not Neoplasms: that is a diagnosis, coded from words ("malignancy", "metastatic") that name no finding.
+  mass: [{ headings: ['Mass'], note: 'Mass' }],
   pleural_effusion: [{ headings: ['Pleural Effusion', 'Hydropneumothorax'], note: 'Pleural Effusion (not Pericardial Effusion)' }],
   cardiomegaly: [
     { headings: ['Cardiomegaly'], note: 'Cardiomegaly, including /borderline' },
