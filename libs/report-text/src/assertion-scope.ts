@@ -169,14 +169,14 @@ function inheritDeniedEvidence(candidates: readonly Candidate[], statuses: Asser
   }
 }
 
-// "Vascular markings are normal", "normal hila", "bony structures are intact": an 'other'
-// structure said to be normal is not an abnormality.
+// "Vascular markings are normal", "normal hila", "bony structures are intact", "vascular
+// engorgement appears within normal limits": what is said to be normal is not an abnormality.
 const NORMAL_WORDS = new Set(['normal', 'unremarkable', 'intact', 'satisfactory', 'maintained', 'preserved']);
-const LINKING_WORDS = new Set(['is', 'are', 'appear', 'appears', 'remain', 'remains', 'be', 'to', 'and', 'within', 'grossly', 'otherwise', 'the', 'overall']);
+const LINKING_WORDS = new Set(['is', 'are', 'appear', 'appears', 'remain', 'remains', 'be', 'to', 'and', 'within', 'grossly', 'otherwise', 'the', 'overall', 'limit', 'of']);
 
 function describedNormal(candidates: readonly Candidate[], statuses: Assertion[], keys: readonly string[], tokens: readonly Token[], text: string): void {
   candidates.forEach((candidate, index) => {
-    if (!candidate.entry.codes.includes('other') || statuses[index]?.status !== 'present') return;
+    if (candidate.heart || statuses[index]?.status !== 'present') return;
     let normalAt = -1;
     for (let i = candidate.end; i < Math.min(keys.length, candidate.end + 5); i += 1) {
       if (NORMAL_WORDS.has(keys[i] ?? '')) {

@@ -26,7 +26,8 @@ export const LEXICON: readonly LexiconEntry[] = [
   finding(['mass', 'opacity'], 'masslike opacity', ['masslike opacity', 'mass like opacity']),
   finding('pleural_effusion', 'pleural effusion', [
     'pleural effusion', 'effusion', 'pleural fluid', 'hydrothorax', 'hemothorax', 'haemothorax', 'fissural fluid', 'loculated fluid',
-    'layering fluid', 'subpulmonic fluid', 'fluid in the fissure', 'fluid in the pleural space',
+    'layering fluid', 'subpulmonic fluid', 'fluid in the fissure', 'fluid in the minor fissure', 'fluid in the major fissure', 'fluid in the pleural space',
+    'pleural fluid collection', 'fissural effusion', 'subpulmonic effusion', 'empyema',
   ]),
   finding(['pleural_effusion', 'pneumothorax'], 'hydropneumothorax', ['hydropneumothorax', 'hydro pneumothorax', 'hemopneumothorax']),
   finding('pneumothorax', 'pneumothorax', ['pneumothorax', 'pneumothoraces', 'ptx', 'pleural air']),
@@ -45,7 +46,7 @@ export const LEXICON: readonly LexiconEntry[] = [
   finding('edema', 'edema', [
     'edema', 'oedema', 'pulmonary edema', 'pulmonary oedema', 'interstitial edema', 'interstitial oedema', 'alveolar edema', 'alveolar oedema', 'congestion', 'vascular congestion', 'venous congestion', 'pulmonary congestion',
     'congestive failure', 'congestive heart failure', 'heart failure', 'cardiac failure', 'failure', 'chf', 'fluid overload', 'volume overload',
-    'cephalization', 'kerley lines', 'kerley b lines', 'interstitial fluid', 'vascular redistribution',
+    'cephalization', 'kerley lines', 'kerley b lines', 'interstitial fluid', 'vascular redistribution', 'vascular engorgement', 'venous engorgement',
   ]),
 
   // Not findings of ours, and worded like them: named so they are not taken for ours.
