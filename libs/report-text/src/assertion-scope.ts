@@ -59,7 +59,11 @@ const POST_WINDOW = 10;
 
 function statusOf(candidate: Candidate, all: readonly Candidate[], cues: readonly Cue[], tokens: readonly Token[], text: string): Assertion {
   const cueText = (cue: { start: number; end: number }): string => text.slice(tokens[cue.start]?.start ?? 0, tokens[cue.end - 1]?.end ?? 0);
-  if (candidate.heart?.size === 'normal') return { status: 'absent', cue: cueText(candidate.heart.modifier) };
+  if (candidate.heart?.size === 'normal') {
+    // "Heart size is not normal" says the opposite.
+    const denied = cues.find((c) => c.start >= candidate.start && c.end <= candidate.end && c.value.includes('preNegation'));
+    return denied ? { status: 'present', cue: `${cueText(denied)} ${cueText(candidate.heart.modifier)}` } : { status: 'absent', cue: cueText(candidate.heart.modifier) };
+  }
 
   // After the words: the nearest post cue, before a comma, another finding or a terminator.
   const post = postCue(candidate, all, cues, tokens);

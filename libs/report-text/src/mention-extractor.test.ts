@@ -120,6 +120,7 @@ describe('hedging', () => {
     ['The heart is moderately enlarged.', 'cardiomegaly'],
     ['Heart size remains slightly large.', 'cardiomegaly'],
     ['Enlargement of the cardiac silhouette.', 'cardiomegaly'],
+    ['Heart size is not normal.', 'cardiomegaly'],
     ['Persistent right lower lobe infiltrate.', 'consolidation'],
     ['Small apical pneumothorax is again noted.', 'pneumothorax'],
   ])('"%s" asserts %s', (sentence, code) => {

@@ -93,7 +93,7 @@ function mentionsInSentence(text: string, sentence: Sentence, section: SectionNa
 // structure outside the lung is not a lung opacity.
 const OUTSIDE_LUNG = new Set(
   ('bone bony osseous rib clavicle clavicular scapula scapular humerus humeral shoulder spine spinal vertebra vertebral vertebrae sternum ' +
-    'breast nipple skin soft subcutaneous abdomen abdominal stomach bowel colon liver spleen chest wall axilla axillary neck thyroid').split(' '),
+    'breast nipple skin soft subcutaneous abdomen abdominal stomach bowel colon liver spleen axilla axillary neck thyroid').split(' '),
 );
 const OUTSIDE_LUNG_ENTRY: LexiconEntry = { codes: ['other'], term: 'opacity outside the lung', phrases: [] };
 
