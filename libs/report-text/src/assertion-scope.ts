@@ -61,7 +61,8 @@ function statusOf(candidate: Candidate, all: readonly Candidate[], cues: readonl
   const cueText = (cue: { start: number; end: number }): string => text.slice(tokens[cue.start]?.start ?? 0, tokens[cue.end - 1]?.end ?? 0);
   if (candidate.heart?.size === 'normal') {
     // "Heart size is not normal" says the opposite.
-    const denied = cues.find((c) => c.start >= candidate.start && c.end <= candidate.end && c.value.includes('preNegation'));
+    const { modifier } = candidate.heart;
+    const denied = cues.find((c) => c.start >= candidate.start && c.end <= modifier.start && (c.value.includes('preNegation') || c.value.includes('postNegation')));
     return denied ? { status: 'present', cue: `${cueText(denied)} ${cueText(candidate.heart.modifier)}` } : { status: 'absent', cue: cueText(candidate.heart.modifier) };
   }
 
