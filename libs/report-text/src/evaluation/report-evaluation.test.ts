@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { findingMetrics } from './finding-metrics.ts';
@@ -79,7 +80,7 @@ describe('evaluateOpenIFolder', () => {
 
   test('the eval:reports command prints the table and writes the figures as JSON', async () => {
     const out = join(dir, 'figures', 'eval.json');
-    const root = resolve(import.meta.dirname, '../../../..');
+    const root = fileURLToPath(new URL('../../../../', import.meta.url));
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'libs/report-text/src/cli/eval-reports.ts', '--dir', dir, '--out', out], {
       cwd: root,
     });
@@ -93,7 +94,7 @@ describe('evaluateOpenIFolder', () => {
 
 // The real reports beside the repository, when present: every record must read; the figures
 // themselves come from `npm run eval:reports`, not from a test.
-const shared = resolve(import.meta.dirname, '../../../../../shared/openi-reports');
+const shared = fileURLToPath(new URL('../../../../../shared/openi-reports', import.meta.url));
 describe.skipIf(!existsSync(shared))('the Open-i reports in ../shared (skipped when absent)', () => {
   test('every record is read and evaluated', async () => {
     const evaluation = await evaluateOpenIFolder(shared);
