@@ -1,0 +1,12 @@
+export { FINDING_CODES, FINDING_LABELS, MODEL_FINDING_CODES, OTHER_FINDING_CODES, isFindingCode } from './finding-codes.ts';
+export type { FindingCode, MentionCode, ModelFindingCode } from './finding-codes.ts';
+export type { Laterality, Zone } from './finding-attributes.ts';
+export { measurementsIn } from './finding-attributes.ts';
+export { extractMentions } from './mention-extractor.ts';
+export type { Mention, MentionStatus } from './mention-extractor.ts';
+export { SECTION_NAMES, splitSections } from './report-sections.ts';
+export type { ReportSection, SectionName } from './report-sections.ts';
+export { findingStatus, mentionsOf, parseReport, ReportTextError } from './report.ts';
+export type { FindingStatus, ParsedReport, SectionedReport } from './report.ts';
+export { splitSentences } from './sentence-splitter.ts';
+export type { Sentence, Token } from './sentence-splitter.ts';
