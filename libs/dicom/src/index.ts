@@ -75,3 +75,4 @@ export {
   type GreyImageInstanceInput,
 } from './grey-image-instance.ts';
 export { deidentifyMetadata, DEIDENTIFICATION_METHOD, type DicomJsonDataset, type DicomJsonAttribute } from './deidentify.ts';
+export { readOrderAttributes, type OrderAttributes } from './order-attributes.ts';
