@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import { encodeMultipartRelated } from '@cxr/platform';
 import { readAnswer } from './http-answer.ts';
 
 const run = promisify(execFile);
@@ -18,20 +18,9 @@ export async function dcmsend(files: string[], target: { host: string; port: num
   );
 }
 
-/** A `multipart/related; type="application/dicom"` body, as DICOMweb clients send. */
-export function multipartRelated(instances: Buffer[]): { body: Buffer; contentType: string } {
-  const boundary = `cxr-${randomBytes(12).toString('hex')}`;
-  const chunks: Buffer[] = [];
-  for (const instance of instances) {
-    chunks.push(Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`), instance, Buffer.from('\r\n'));
-  }
-  chunks.push(Buffer.from(`--${boundary}--\r\n`));
-  return { body: Buffer.concat(chunks), contentType: `multipart/related; type="application/dicom"; boundary=${boundary}` };
-}
-
 /** STOW-RS: POST the instances to `{base}/dicomweb/studies`. */
 export async function stowRs(baseUrl: string, instances: Buffer[], options: { apiKey?: string; study?: string } = {}): Promise<{ status: number; body: unknown }> {
-  const { body, contentType } = multipartRelated(instances);
+  const { body, contentType } = encodeMultipartRelated(instances);
   const url = `${baseUrl}/dicomweb/studies${options.study ? `/${options.study}` : ''}`;
   const res = await fetch(url, {
     method: 'POST',
