@@ -1,21 +1,18 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { runDcmtk } from '@cxr/dcmtk';
 import { encodeMultipartRelated } from '@cxr/platform';
 import { readAnswer } from './http-answer.ts';
 
-const run = promisify(execFile);
-
 /**
- * Sends files the way a PACS does, with DCMTK's `dcmsend` (TCP_NODELAY=1: without it DCMTK
- * waits ~45 ms per small object, see the DICOM samples README). Resolves with dcmsend's output;
- * rejects if dcmsend exits non-zero (e.g. a refused instance or association).
+ * Sends files the way a PACS does, with DCMTK's `dcmsend` (run by @cxr/dcmtk: Nagle off, a
+ * timeout, a clear error when DCMTK is not installed). Resolves with dcmsend's output; rejects
+ * with a DcmtkToolError if dcmsend exits non-zero (e.g. a refused instance or association).
  */
 export async function dcmsend(files: string[], target: { host: string; port: number; calledAeTitle: string; callingAeTitle?: string }, extraArgs: string[] = []): Promise<{ stdout: string; stderr: string }> {
-  return run(
+  const { stdout, stderr } = await runDcmtk(
     'dcmsend',
     ['-aet', target.callingAeTitle ?? 'PACS', '-aec', target.calledAeTitle, ...extraArgs, target.host, String(target.port), ...files],
-    { env: { ...process.env, TCP_NODELAY: '1' }, maxBuffer: 16 * 1024 * 1024 },
   );
+  return { stdout, stderr };
 }
 
 /** STOW-RS: POST the instances to `{base}/dicomweb/studies`. */
