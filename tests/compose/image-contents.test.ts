@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import dockerignoreModule from '@balena/dockerignore';
 import { describe, expect, test } from 'vitest';
 import { REPO_ROOT, SERVICE_NAMES } from '@cxr/devstack';
+import { buildImportGraph } from '../architecture/import-graph.test-support.ts';
 import { readDockerfile } from './dockerfile.test-support.ts';
 
 // The package is CommonJS (`module.exports = factory`) typed as an ES default export: under
@@ -56,6 +57,17 @@ describe.each(['build', 'build-gpu'])('the files an image gets from the %s stage
     expect(files).toContain('libs/devstack/src/cli/image-start-script.ts');
     const manifests = trackedFiles().filter((f) => /^(libs|services|models)\/[^/]+\/package\.json$|^tests\/package\.json$/.test(f));
     for (const manifest of manifests) expect(files).toContain(manifest);
+  });
+
+  test("hold every module a service's main.ts reaches by import (nothing it needs was pruned)", () => {
+    const kept = new Set(files);
+    const { edges } = buildImportGraph(REPO_ROOT);
+    const next = new Map<string, string[]>();
+    for (const e of edges) next.set(e.from, [...(next.get(e.from) ?? []), e.to]);
+    const reached = new Set<string>(SERVICE_NAMES.map((s) => `services/${s}/src/main.ts`));
+    for (const file of reached) for (const to of next.get(file) ?? []) reached.add(to);
+    expect(reached.size).toBeGreaterThan(100);
+    expect([...reached].filter((f) => !kept.has(f))).toEqual([]);
   });
 
   test('hold no benchmark, no cross-service test and no model training code', () => {
