@@ -1,8 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, test } from 'vitest';
 import { REPO_ROOT, serviceNodeFlags, type ServiceName } from '@cxr/devstack';
+import { execArgsOf } from '../../libs/devstack/src/image-start-script.ts';
+import { cmdOf, readDockerfile } from './dockerfile.test-support.ts';
 import * as ingestConfig from '../../services/ingest/src/config.ts';
 import * as workerConfig from '../../services/inference-worker/src/config.ts';
 import * as reportConfig from '../../services/report/src/config.ts';
@@ -13,7 +17,7 @@ import * as reportConfig from '../../services/report/src/config.ts';
  */
 interface ComposeService {
   image?: string;
-  build?: { context: string; dockerfile: string };
+  build?: { context: string; dockerfile: string; args?: Record<string, string> };
   environment?: Record<string, string>;
   ports?: string[];
   command?: string | string[];
@@ -49,22 +53,49 @@ describe('docker-compose.yml', () => {
     for (const s of Object.values(compose.services)) expect(s.image, 'every service names an image').toBeTruthy();
   });
 
-  test.each(Object.keys(ours))('the %s service builds from a Dockerfile that exists', (name) => {
+  test.each(Object.keys(ours))('the %s service builds from the one Dockerfile, with SERVICE naming it', (name) => {
     const build = compose.services[name]!.build!;
+    expect(build.dockerfile).toBe('Dockerfile');
     expect(existsSync(join(REPO_ROOT, build.context, build.dockerfile))).toBe(true);
-    const dockerfile = readFileSync(join(REPO_ROOT, build.context, build.dockerfile), 'utf8');
-    expect(dockerfile).toContain(`services/${name}/src/main.ts`);
-    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(build.args).toEqual({ SERVICE: name });
+    expect(existsSync(join(REPO_ROOT, 'services', name, 'src', 'main.ts'))).toBe(true);
+    const { stages, defaultStage } = readDockerfile();
+    expect(stages[defaultStage]).toMatch(/^USER node$/m);
   });
 
   test.each(Object.keys(ours))("the %s image starts as startServiceProcess does: node, the service's node flags, tsx's loader", (name) => {
-    const build = compose.services[name]!.build!;
-    const dockerfile = readFileSync(join(REPO_ROOT, build.context, build.dockerfile), 'utf8');
-    const cmd = /^CMD (\[.*\])$/m.exec(dockerfile);
-    expect(cmd, 'an exec-form CMD').not.toBeNull();
-    // V8 heap flags are refused in NODE_OPTIONS, so they are node's own arguments; node itself is
-    // PID 1 (no tsx CLI in between), so SIGTERM reaches the service's handler.
-    expect(JSON.parse(cmd![1]!)).toEqual(['node', ...serviceNodeFlags(name as ServiceName), '--import', 'tsx', `services/${name}/src/main.ts`]);
+    const { stages, defaultStage } = readDockerfile();
+    // The build writes the start script for SERVICE; the image's CMD runs it.
+    const write = /node --import tsx (libs\/devstack\/src\/cli\/image-start-script\.ts) "\$\{SERVICE\}" (\/app\/start\.sh)/.exec(stages.build!);
+    expect(write, 'the build stage writes /app/start.sh for SERVICE').not.toBeNull();
+    expect(cmdOf(stages[defaultStage]!)).toEqual(['/bin/sh', write![2]]);
+    // Run the writer as the build does, then read the command the script execs.
+    const dir = mkdtempSync(join(tmpdir(), 'cxr-start-script-'));
+    try {
+      const file = join(dir, 'start.sh');
+      const run = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, write![1]!), name, file], { cwd: REPO_ROOT, encoding: 'utf8' });
+      expect(run.status, run.stderr).toBe(0);
+      const script = readFileSync(file, 'utf8');
+      expect(spawnSync('sh', ['-n', file]).status, 'the script is valid sh').toBe(0);
+      // V8 heap flags are refused in NODE_OPTIONS, so they are node's own arguments; `exec` makes
+      // node itself PID 1 (no shell or tsx CLI in between), so SIGTERM reaches the service's handler.
+      expect(script).toMatch(/^exec /m);
+      expect(execArgsOf(script)).toEqual(['node', ...serviceNodeFlags(name as ServiceName), '--import', 'tsx', `services/${name}/src/main.ts`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the start script writer refuses a SERVICE that names no service, failing the build', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cxr-start-script-'));
+    try {
+      const run = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'libs/devstack/src/cli/image-start-script.ts'), 'billing', join(dir, 'start.sh')], { cwd: REPO_ROOT, encoding: 'utf8' });
+      expect(run.status).not.toBe(0);
+      expect(run.stderr).toMatch(/SERVICE must be one of ingest, inference-worker, report \(got "billing"\)/);
+      expect(existsSync(join(dir, 'start.sh'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test.each(Object.keys(ours))('every env var given to %s is one its config reads, and the config accepts them', (name) => {

@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client as MinioClient } from 'minio';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { runDcmtkSync } from '@cxr/dcmtk';
 import { parseInstance } from '@cxr/dicom';
 import { mintDevToken } from '@cxr/platform';
 import { DEFAULT_BUCKETS, REPO_ROOT, stowRs, waitFor, type Stack, startStack } from '@cxr/devstack';
@@ -26,12 +26,8 @@ const files = readdirSync(SAMPLES).filter((f) => f.endsWith('.dcm'));
 
 /** Identifying values of one sample, as DCMTK reads them (too-short values would match by chance). */
 function identifiersOf(file: string): string[] {
-  let dump: string;
-  try {
-    dump = execFileSync('dcmdump', ['+f', '-q', ...IDENTIFYING_TAGS.flatMap((t) => ['+P', t]), join(SAMPLES, file)], { encoding: 'latin1' });
-  } catch (error) {
-    dump = (error as { stdout?: string }).stdout ?? '';
-  }
+  // What dcmdump could read counts even when it stops at a damaged element.
+  const dump = runDcmtkSync('dcmdump', ['+f', '-q', ...IDENTIFYING_TAGS.flatMap((t) => ['+P', t]), join(SAMPLES, file)], { encoding: 'latin1', allowFailure: true }).stdout;
   // Whole values, and person names also as a logger might print them ("Last First").
   return [...dump.matchAll(/\[([^\]]*)\]/g)]
     .flatMap((m) => m[1]!.split('\\'))

@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { mintDevToken } from '@cxr/platform';
+import { encodeMultipartRelated, mintDevToken } from '@cxr/platform';
 import {
-  dcmsend, multipartRelated, startOtlpReceiver, startStack, waitFor, type OtlpReceiver, type ReceivedSpan, type Stack,
+  dcmsend, startOtlpReceiver, startStack, waitFor, type OtlpReceiver, type ReceivedSpan, type Stack,
 } from '@cxr/devstack';
 import { makeChestStudy, type ChestStudy } from '@cxr/phantom/dicom';
 
@@ -183,7 +183,7 @@ describe('a study\'s trace across ingest, the queue, the worker and the report s
 
   test('a study sent by STOW-RS is one trace from the HTTP request to its draft, and the request id reaches the logs', async () => {
     const study = makeChestStudy({ seed: 702, modality: 'CR', findings: [{ code: 'pleural_effusion', side: 'right', tier: 'obvious' }] });
-    const { body, contentType } = multipartRelated([study.file]);
+    const { body, contentType } = encodeMultipartRelated([study.file]);
     const res = await fetch(`${stack.ingestUrl}/dicomweb/studies`, {
       method: 'POST',
       headers: { 'Content-Type': contentType, Accept: 'application/dicom+json', 'X-Request-Id': 'e2e-stow-702' },

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
+import { readDockerfile } from '../compose/dockerfile.test-support.ts';
 import { join } from 'node:path';
 import express from 'express';
 import * as kedaModels from '@kubernetes-models/keda';
@@ -275,12 +276,15 @@ describe.each(OVERLAYS)('the %s overlay', (overlay) => {
     expect(deploymentOf(overlay, service).spec.replicas).toBeUndefined();
   });
 
-  test.each(SERVICE_NAMES)('%s runs the image built from its own Dockerfile, with a pinned tag', (service) => {
+  test.each(SERVICE_NAMES)('%s runs the image the one Dockerfile builds for it, with a pinned tag', (service) => {
     const image = containerOf(overlay, service).image;
     const gpu = overlay === 'gpu' && service === 'inference-worker';
     expect(image).toMatch(new RegExp(`^cxr-assist/${service}${gpu ? '-gpu' : ''}:[\\w.-]+$`));
     expect(image.endsWith(':latest')).toBe(false);
-    expect(existsSync(join(REPO_ROOT, 'services', service, gpu ? 'Dockerfile.gpu' : 'Dockerfile'))).toBe(true);
+    expect(existsSync(join(REPO_ROOT, 'services', service, 'src', 'main.ts'))).toBe(true);
+    const { stages, defaultStage } = readDockerfile();
+    // --build-arg SERVICE=<service>, and --target gpu for the CUDA worker.
+    expect(Object.keys(stages)).toContain(gpu ? 'gpu' : defaultStage);
   });
 
   test.each(SERVICE_NAMES)('%s has a PodDisruptionBudget selecting its pods', (service) => {
@@ -400,25 +404,32 @@ describe('the probe paths', () => {
   });
 });
 
-describe('services/inference-worker/Dockerfile.gpu', () => {
-  const gpu = readFileSync(join(REPO_ROOT, 'services', 'inference-worker', 'Dockerfile.gpu'), 'utf8');
-  const cpu = readFileSync(join(REPO_ROOT, 'services', 'inference-worker', 'Dockerfile'), 'utf8');
+describe("the Dockerfile's gpu target (the CUDA inference worker)", () => {
+  const { stages, defaultStage } = readDockerfile();
+  const gpu = stages.gpu!;
+  const gpuBuild = stages['build-gpu']!;
+  const cpu = stages[defaultStage]!;
 
   test("asks onnxruntime-node's postinstall for a CUDA build it knows, in the build stage", () => {
-    const value = /^ENV ONNXRUNTIME_NODE_INSTALL=(\S+)$/m.exec(gpu)?.[1];
+    const value = /^ENV ONNXRUNTIME_NODE_INSTALL=(\S+)$/m.exec(gpuBuild)?.[1];
     expect(value).toBeDefined();
     const require = createRequire(join(REPO_ROOT, 'package.json'));
     const metadata = require('onnxruntime-node/script/install-metadata.js') as { requirements: Record<string, string[]> };
     expect(metadata.requirements['linux/x64']).toContain(value);
-    const buildStage = gpu.slice(gpu.indexOf(' AS build'), gpu.lastIndexOf('\nFROM '));
-    expect(buildStage).toContain('ONNXRUNTIME_NODE_INSTALL=');
+    // The gpu image is made from that build stage.
+    expect(gpu).toMatch(/^COPY --from=build-gpu .* \/app \/app$/m);
   });
 
   test('runs on an NVIDIA CUDA runtime image with cuDNN, as a non-root user, with the CPU image\'s command', () => {
-    expect(gpu).toMatch(/^ARG CUDA_IMAGE=nvidia\/cuda:12\.[\d.]+-cudnn-runtime-ubuntu[\d.]+$/m);
+    expect(readDockerfile().text).toMatch(/^ARG CUDA_IMAGE=nvidia\/cuda:12\.[\d.]+-cudnn-runtime-ubuntu[\d.]+$/m);
+    expect(gpu).toMatch(/^FROM \$\{CUDA_IMAGE\} AS gpu$/m);
     expect(gpu).toMatch(/^USER node$/m);
     const cmd = (text: string) => /^CMD .*$/m.exec(text)?.[0];
     expect(cmd(gpu)).toBeDefined();
     expect(cmd(gpu)).toBe(cmd(cpu));
+    // And the start script both run is written the same way, from the service's package.json.
+    const writer = (stage: string) => /^.*image-start-script\.ts.*$/m.exec(stage)?.[0].trim();
+    expect(writer(gpuBuild)).toBeDefined();
+    expect(writer(gpuBuild)).toBe(writer(stages.build!));
   });
 });

@@ -1,37 +1,23 @@
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
+import { runDcmtk } from '@cxr/dcmtk';
+import { encodeMultipartRelated } from '@cxr/platform';
 import { readAnswer } from './http-answer.ts';
 
-const run = promisify(execFile);
-
 /**
- * Sends files the way a PACS does, with DCMTK's `dcmsend` (TCP_NODELAY=1: without it DCMTK
- * waits ~45 ms per small object, see the DICOM samples README). Resolves with dcmsend's output;
- * rejects if dcmsend exits non-zero (e.g. a refused instance or association).
+ * Sends files the way a PACS does, with DCMTK's `dcmsend` (run by @cxr/dcmtk: Nagle off, a
+ * timeout, a clear error when DCMTK is not installed). Resolves with dcmsend's output; rejects
+ * with a DcmtkToolError if dcmsend exits non-zero (e.g. a refused instance or association).
  */
 export async function dcmsend(files: string[], target: { host: string; port: number; calledAeTitle: string; callingAeTitle?: string }, extraArgs: string[] = []): Promise<{ stdout: string; stderr: string }> {
-  return run(
+  const { stdout, stderr } = await runDcmtk(
     'dcmsend',
     ['-aet', target.callingAeTitle ?? 'PACS', '-aec', target.calledAeTitle, ...extraArgs, target.host, String(target.port), ...files],
-    { env: { ...process.env, TCP_NODELAY: '1' }, maxBuffer: 16 * 1024 * 1024 },
   );
-}
-
-/** A `multipart/related; type="application/dicom"` body, as DICOMweb clients send. */
-export function multipartRelated(instances: Buffer[]): { body: Buffer; contentType: string } {
-  const boundary = `cxr-${randomBytes(12).toString('hex')}`;
-  const chunks: Buffer[] = [];
-  for (const instance of instances) {
-    chunks.push(Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`), instance, Buffer.from('\r\n'));
-  }
-  chunks.push(Buffer.from(`--${boundary}--\r\n`));
-  return { body: Buffer.concat(chunks), contentType: `multipart/related; type="application/dicom"; boundary=${boundary}` };
+  return { stdout, stderr };
 }
 
 /** STOW-RS: POST the instances to `{base}/dicomweb/studies`. */
 export async function stowRs(baseUrl: string, instances: Buffer[], options: { apiKey?: string; study?: string } = {}): Promise<{ status: number; body: unknown }> {
-  const { body, contentType } = multipartRelated(instances);
+  const { body, contentType } = encodeMultipartRelated(instances);
   const url = `${baseUrl}/dicomweb/studies${options.study ? `/${options.study}` : ''}`;
   const res = await fetch(url, {
     method: 'POST',

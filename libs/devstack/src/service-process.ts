@@ -18,9 +18,11 @@ export interface ServiceProcess {
   exited: Promise<number | null>;
 }
 
+export const SERVICE_NAMES: readonly ServiceName[] = Object.freeze(['ingest', 'inference-worker', 'report']);
+
 /**
  * The Node flags a service is always started with: `cxr.nodeFlags` in its package.json, the one
- * place they are written (its Dockerfile's CMD carries the same, checked by tests/compose).
+ * place they are written (the image's start script is made from them, see serviceCommand).
  * V8 heap flags such as `--initial-heap-size` are refused in NODE_OPTIONS, so they must be on
  * the command line.
  */
@@ -31,6 +33,16 @@ export function serviceNodeFlags(service: ServiceName): string[] {
     throw new Error(`services/${service}/package.json: cxr.nodeFlags must be a list of --flag or --flag=value strings`);
   }
   return flags;
+}
+
+/**
+ * How a service is started, relative to the repository root: node itself (so that it gets
+ * SIGTERM, as PID 1 in an image), the service's node flags, then tsx's loader on its main.ts.
+ * startServiceProcess runs it; the image's start script (infra/docker/start-script.ts) is
+ * written from it at build time.
+ */
+export function serviceCommand(service: ServiceName): string[] {
+  return ['node', ...serviceNodeFlags(service), '--import', 'tsx', `services/${service}/src/main.ts`];
 }
 
 /**
@@ -51,13 +63,13 @@ export async function startServiceProcess(options: {
   mkdirSync(options.logDir, { recursive: true });
   const logFile = join(options.logDir, `${name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
-  const main = join(REPO_ROOT, 'services', options.service, 'src', 'main.ts');
   // One process per service (node with tsx's loader), not the tsx CLI, which runs the service in
   // a child: a signal sent to the CLI's pid would not reach the service itself (SIGKILL tests).
   // CXR_SERVICE_NODE_ARGS: extra node flags for every service process (e.g. `--cpu-prof
   // --cpu-prof-dir=/tmp/prof` to profile the services a benchmark starts).
   const extraArgs = (process.env.CXR_SERVICE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-  const child = spawn(process.execPath, [...serviceNodeFlags(options.service), ...extraArgs, '--import', 'tsx', main], {
+  const [, ...args] = serviceCommand(options.service);
+  const child = spawn(process.execPath, [...extraArgs, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

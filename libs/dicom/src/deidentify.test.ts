@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { runDcmtkSync } from '@cxr/dcmtk';
 import { DEIDENTIFICATION_METHOD, deidentifyMetadata } from './deidentify.ts';
 import { parseInstance } from './parse.ts';
 import { readSample, SAMPLES_DIR } from './test-samples.ts';
@@ -28,7 +28,7 @@ const replace = (uid: string) => `2.25.${BigInt(`0x${createHash('sha256').update
  * our parser. None may survive de-identification.
  */
 function identifyingValues(file: string): string[] {
-  const dump = execFileSync('dcmdump', ['+L', '-q', join(SAMPLES_DIR, file)], { encoding: 'latin1', maxBuffer: 64 * 1024 * 1024 });
+  const dump = runDcmtkSync('dcmdump', ['+L', '-q', join(SAMPLES_DIR, file)], { encoding: 'latin1' }).stdout;
   const values: string[] = [];
   for (const line of dump.split('\n')) {
     const match = /^\s*\(([0-9a-f]{4}),([0-9a-f]{4})\) (PN|DA|DT|TM|LO|SH|LT|ST|UT|AE) \[([^\]]*)\]/i.exec(line);

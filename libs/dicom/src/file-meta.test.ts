@@ -1,8 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { runDcmtkSync } from '@cxr/dcmtk';
 import { encodeFileMetaInformation } from './file-meta.ts';
 import { Tag } from './tags.ts';
 import { IMPLEMENTATION_CLASS_UID, SopClass, TransferSyntax } from './uids.ts';
@@ -64,8 +64,8 @@ describe('encodeFileMetaInformation', () => {
     try {
       const file = join(dir, 'meta.dcm');
       writeFileSync(file, Buffer.concat([meta, dataSet]));
-      const result = spawnSync('dcmdump', ['-E', '+L', file], { encoding: 'latin1' });
-      expect(result.status).toBe(0);
+      const result = runDcmtkSync('dcmdump', ['-E', '+L', file], { encoding: 'latin1', allowFailure: true });
+      expect(result.code).toBe(0);
       expect(result.stderr).toBe(''); // dcmdump -E prints warnings and errors to stderr
       const out = result.stdout;
       expect(out).toContain('(0002,0010) UI =LittleEndianExplicit');

@@ -1,8 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
+import { runDcmtkSync } from '@cxr/dcmtk';
 import { writeGreyImageInstance, type GreyImageInstanceInput } from './grey-image-instance.ts';
 import { toPresentation } from './greyscale.ts';
 import { parseInstance } from './parse.ts';
@@ -43,10 +43,8 @@ function input(overrides: Partial<GreyImageInstanceInput> = {}): GreyImageInstan
 
 /** Run a DCMTK tool; fail on a non-zero exit. Returns stdout and stderr (warnings go to stderr). */
 function dcmtk(command: string, args: string[]): { stdout: string; stderr: string } {
-  const result = spawnSync(command, args, { encoding: 'latin1', maxBuffer: 1 << 28 });
-  if (result.error) throw result.error;
-  if (result.status !== 0) throw new Error(`${command} exited with ${result.status}: ${result.stderr}`);
-  return { stdout: result.stdout, stderr: result.stderr };
+  const { stdout, stderr } = runDcmtkSync(command, args, { encoding: 'latin1', maxOutputBytes: 1 << 28 });
+  return { stdout, stderr };
 }
 
 /** Max |presented/65535 - input| over the image. */

@@ -8,3 +8,4 @@ export * from './http.ts';
 export * from './auth.ts';
 export * from './tracing.ts';
 export * from './request-context.ts';
+export * from './multipart-related.ts';

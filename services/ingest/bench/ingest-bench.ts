@@ -28,6 +28,7 @@ import { promisify, parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { pino } from 'pino';
 import { QUEUE_NAMES } from '@cxr/contracts';
+import { runDcmtk, startDcmtk } from '@cxr/dcmtk';
 import { REPO_ROOT, benchRecord, freePort, serviceNodeFlags, startRedisServer, startS3Server, waitFor } from '@cxr/devstack';
 import { makeChestStudy } from '@cxr/phantom/dicom';
 import { ObjectStore, createWorkerConnection } from '@cxr/platform';
@@ -82,7 +83,7 @@ async function buildSmallBatch(dir: string, count: number): Promise<Batch> {
   mkdirSync(dir, { recursive: true });
   const files = Array.from({ length: count }, (_, i) => join(dir, `ct-${String(i).padStart(5, '0')}.dcm`));
   for (const f of files) copyFileSync(join(SAMPLES, 'CT_small.dcm'), f);
-  for (let i = 0; i < files.length; i += 200) await run('dcmodify', ['-nb', '-gin', ...files.slice(i, i + 200)]);
+  for (let i = 0; i < files.length; i += 200) await runDcmtk('dcmodify', ['-nb', '-gin', ...files.slice(i, i + 200)]);
   return batchOf(dir);
 }
 
@@ -95,7 +96,7 @@ async function buildLargeBatch(dir: string, count: number): Promise<Batch> {
   const templates = [1, 2].slice(0, count).map((seed) => makeChestStudy({ seed, size: 2048, aspect: 1 }).file);
   const files = Array.from({ length: count }, (_, i) => join(dir, `dx-${String(i).padStart(4, '0')}.dcm`));
   files.forEach((f, i) => writeFileSync(f, templates[i % templates.length]!));
-  await run('dcmodify', ['-nb', '-gst', '-gse', '-gin', ...files]);
+  await runDcmtk('dcmodify', ['-nb', '-gst', '-gse', '-gin', ...files]);
   return batchOf(dir);
 }
 
@@ -107,10 +108,10 @@ async function timedSend(batch: Batch, target: Target): Promise<number> {
   await run('sync');
   process.stdout.write(`  sending ${batch.instances} instances to ${target.aeTitle} ... `);
   const started = process.hrtime.bigint();
-  const { stdout, stderr } = await run(
+  const { stdout, stderr } = await runDcmtk(
     'dcmsend',
     ['-v', '-aet', 'BENCH', '-aec', target.aeTitle, target.host, String(target.port), '+sd', batch.dir],
-    { env: { ...process.env, TCP_NODELAY: '1' }, maxBuffer: 64 * 1024 * 1024 },
+    { timeoutMs: 600_000 },
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const success = /with status SUCCESS\s*:\s*(\d+)/.exec(stdout + stderr);
@@ -124,9 +125,9 @@ async function timedSend(batch: Batch, target: Target): Promise<number> {
 async function startStorescp(aeTitle: string): Promise<{ target: Target; child: ChildProcess }> {
   const port = await freePort();
   // --max-pdu as ours advertises (131072): the ceiling should not be held back by a smaller PDU.
-  const child = spawn('storescp', ['--ignore', '--max-pdu', '131072', '-aet', aeTitle, String(port)], { env: { ...process.env, TCP_NODELAY: '1' }, stdio: 'ignore' });
+  const child = startDcmtk('storescp', ['--ignore', '--max-pdu', '131072', '-aet', aeTitle, String(port)]);
   await waitFor('storescp to answer C-ECHO', async () => {
-    const echo = await run('echoscu', ['-aec', aeTitle, '127.0.0.1', String(port)]).catch(() => undefined);
+    const echo = await runDcmtk('echoscu', ['-aec', aeTitle, '127.0.0.1', String(port)], { timeoutMs: 5_000 }).catch(() => undefined);
     return echo ? true : undefined;
   }, 10_000);
   return { target: { host: '127.0.0.1', port, aeTitle }, child };

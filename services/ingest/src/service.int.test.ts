@@ -1,13 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import sharp from 'sharp';
 import { ANALYSIS_INPUT_LONG_SIDE, QUEUE_NAMES, analysisRequestSchema, decodeAnalysisInput, reportEventSchema } from '@cxr/contracts';
+import { runDcmtk } from '@cxr/dcmtk';
 import { REPO_ROOT, dcmsend, freePort, startRedisServer, startS3Server, stowRs, waitFor, type RedisServerHandle, type S3ServerHandle } from '@cxr/devstack';
 import { makeChestStudy } from '@cxr/phantom/dicom';
 import { ObjectStore, createWorkerConnection } from '@cxr/platform';
@@ -15,7 +14,6 @@ import { loadConfig } from './config.ts';
 import { createIngestService, type IngestService } from './service.ts';
 
 /** The ingest service in-process against a real redis-server, s3rver and DCMTK senders. */
-const run = promisify(execFile);
 const SAMPLES = join(REPO_ROOT, '..', 'shared', 'dicom-samples');
 let dir: string;
 let redis: RedisServerHandle;
@@ -156,7 +154,7 @@ describe('ingest service', () => {
       const stow = await stowRs(urls.http, [study.file]);
       expect(stow.status).toBe(503);
       // storescu exits non-zero on a failed C-STORE (dcmsend only reports it in its summary).
-      await expect(run('storescu', ['-aec', 'INGEST', urls.dimse.host, String(urls.dimse.port), file], { env: { ...process.env, TCP_NODELAY: '1' } })).rejects.toMatchObject({ code: expect.any(Number) });
+      await expect(runDcmtk('storescu', ['-aec', 'INGEST', urls.dimse.host, String(urls.dimse.port), file])).rejects.toMatchObject({ code: expect.any(Number) });
     } finally {
       redis = await startRedisServer({ port: redisPort, dir: join(dir, 'redis') });
     }

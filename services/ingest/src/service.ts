@@ -12,9 +12,10 @@ import {
 import { createHttpApp } from './app.ts';
 import type { IngestConfig } from './config.ts';
 import { IsolatedFrameDecoder } from '@cxr/dicom';
-import { createDimseServer } from './dimse/dimse-server.ts';
+import { createDimseServer } from '@cxr/dimse';
+import { createDimseHandlers } from './dimse/dimse-handlers.ts';
 import { Pseudonymizer } from './privacy/pseudonym.ts';
-import { InstanceRejectedError, InstanceStore, StorageUnavailableError } from './storage/instance-store.ts';
+import { InstanceStore } from './storage/instance-store.ts';
 import { CompletionScheduler } from './studies/completion-scheduler.ts';
 import { redisModelScopeSource } from './studies/eligibility.ts';
 import { StudyProcessor } from './studies/study-processor.ts';
@@ -26,8 +27,6 @@ export interface IngestService {
 }
 
 const DIMSE_FALLBACK_COMPLETION_MS = 5 * 60_000;
-/** The fallback then fires between 4.5 and 5 minutes after a study's last instance on an association that never ended. */
-const DIMSE_FALLBACK_RESCHEDULE_MS = 30_000;
 
 /**
  * Wires the ingest service: DIMSE SCP and STOW-RS receive instances into the InstanceStore;
@@ -73,9 +72,6 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
     logger, received, metrics, checkReady,
   });
 
-  // Studies touched by each open association, completed when it is released, with when each
-  // study's fallback completion was last (re)scheduled by that association.
-  const associationStudies = new Map<string, Map<string, number>>();
   const dimse = createDimseServer({
     host: config.dimse.host,
     port: config.dimse.port,
@@ -85,39 +81,7 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
     maxPduLength: config.dimse.maxPduLength,
     maxInstanceBytes: config.maxInstanceBytes,
     logger,
-    async onInstance(file, ctx) {
-      try {
-        const accepted = await instances.accept(file, { protocol: 'dimse', sender: ctx.callingAeTitle, sha256: ctx.sha256 });
-        let studies = associationStudies.get(ctx.associationId);
-        if (!studies) associationStudies.set(ctx.associationId, (studies = new Map()));
-        // If the association never ends cleanly, the study still completes after a while. Pushing
-        // that fallback back is a queue round trip (~10% of a small instance's C-STORE), so one
-        // association does it at most every DIMSE_FALLBACK_RESCHEDULE_MS per study.
-        const lastScheduled = studies.get(accepted.studyInstanceUid) ?? Number.NEGATIVE_INFINITY;
-        studies.set(accepted.studyInstanceUid, lastScheduled);
-        if (Date.now() - lastScheduled >= DIMSE_FALLBACK_RESCHEDULE_MS) {
-          await scheduler.instanceOverDimse(accepted.studyInstanceUid);
-          studies.set(accepted.studyInstanceUid, Date.now());
-        }
-        received.inc({ protocol: 'dimse', outcome: accepted.outcome });
-      } catch (error) {
-        received.inc({ protocol: 'dimse', outcome: error instanceof InstanceRejectedError ? 'rejected' : 'unavailable' });
-        if (error instanceof InstanceRejectedError || error instanceof StorageUnavailableError) throw error;
-        throw new StorageUnavailableError(`cannot record the instance now: ${errorMessage(error)}`, { cause: error });
-      }
-    },
-    async onAssociationEnd(ctx) {
-      const studies = [...(associationStudies.get(ctx.associationId)?.keys() ?? [])];
-      associationStudies.delete(ctx.associationId);
-      if (!ctx.released) return; // aborted: the fallback completion covers what was stored
-      for (const study of studies) {
-        try {
-          await scheduler.associationEnded(study);
-        } catch (error) {
-          logger.warn({ studyKey: registry.studyKey(study), reason: errorMessage(error) }, 'could not schedule study completion; the fallback will');
-        }
-      }
-    },
+    ...createDimseHandlers({ instances, scheduler, registry, received, logger }),
   });
 
   let completionWorker: Worker<StudyCompletionJob> | undefined;

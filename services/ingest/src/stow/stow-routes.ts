@@ -1,10 +1,11 @@
 import express, { type Router } from 'express';
-import { HttpError, isPermanent, type Logger, type ObjectStore } from '@cxr/platform';
+import {
+  HttpError, MultipartError, encodeMultipartRelated, isPermanent, parseMultipartRelated, parseMultipartRelatedType, type Logger, type ObjectStore,
+} from '@cxr/platform';
 import type { prom } from '@cxr/platform';
 import { InstanceRejectedError, StoreStatus, type InstanceStore } from '../storage/instance-store.ts';
 import type { CompletionScheduler } from '../studies/completion-scheduler.ts';
 import type { StudyRegistry } from '../studies/study-registry.ts';
-import { MultipartError, parseMultipartRelated, parseMultipartRelatedType } from './multipart-related.ts';
 import { FailureReason, stowResponse, stowStatus, type FailedRef, type StoredRef } from './stow-response.ts';
 import { senderAuth, type SenderAuthOptions } from './sender-auth.ts';
 
@@ -111,13 +112,9 @@ export function stowRoutes(deps: StowDeps): Router {
       const record = (await deps.registry.instances(study)).get(instance);
       if (!record || record.seriesInstanceUid !== series) throw new HttpError(404, 'not-found', 'no such instance');
       const body = await deps.objects.get(deps.originalsBucket, record.objectKey);
-      const boundary = `cxr-${Date.now().toString(36)}`;
-      res.type(`multipart/related; type="application/dicom"; boundary=${boundary}`);
-      res.send(Buffer.concat([
-        Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`),
-        body,
-        Buffer.from(`\r\n--${boundary}--\r\n`),
-      ]));
+      const answer = encodeMultipartRelated([body]);
+      res.type(answer.contentType);
+      res.send(answer.body);
     } catch (error) {
       next(error);
     }

@@ -1,10 +1,7 @@
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
+import { runDcmtk } from '@cxr/dcmtk';
 
 /** For the export tests: run a DCMTK tool (Debian package `dcmtk`) and find what it complained about. */
-
-const run = promisify(execFile);
 
 export interface ToolOutput {
   stdout: string;
@@ -13,13 +10,8 @@ export interface ToolOutput {
 }
 
 export async function dcmtk(tool: 'dsrdump' | 'dcmdump' | 'dcm2pnm', args: string[]): Promise<ToolOutput> {
-  try {
-    const { stdout, stderr } = await run(tool, args, { maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' });
-    return { stdout, stderr, code: 0 };
-  } catch (error) {
-    const failed = error as { stdout?: string; stderr?: string; code?: number };
-    return { stdout: failed.stdout ?? '', stderr: failed.stderr ?? '', code: typeof failed.code === 'number' ? failed.code : 1 };
-  }
+  const { stdout, stderr, code } = await runDcmtk(tool, args, { allowFailure: true });
+  return { stdout, stderr, code: code ?? 1 };
 }
 
 /** DCMTK's log lines at warning level or worse ("W: ...", "E: ...", "F: ..."), and dump lines that flag an error. */

@@ -1,7 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import {
   classifyStowResponse,
-  encodeMultipartRelated,
   parseStowResponseBody,
   retryAfterMs,
   StowRejectedError,
@@ -130,33 +129,5 @@ describe('retryAfterMs', () => {
     expect(retryAfterMs('Fri, 02 Jan 2026 03:05:05 GMT', now)).toBe(60_000);
     expect(retryAfterMs('soon', now)).toBeUndefined();
     expect(retryAfterMs(null, now)).toBeUndefined();
-  });
-});
-
-describe('encodeMultipartRelated', () => {
-  test('frames each file byte for byte as an application/dicom part', () => {
-    const files = [Buffer.from([0, 1, 2, 0x0d, 0x0a, 0x2d, 0x2d, 255]), Buffer.alloc(300, 7)];
-    const { body, contentType } = encodeMultipartRelated(files, 'b0undary');
-    expect(contentType).toBe('multipart/related; type="application/dicom"; boundary=b0undary');
-    const parts = body.toString('latin1').split('--b0undary');
-    // preamble (empty), two parts, the closing "--\r\n"
-    expect(parts).toHaveLength(4);
-    expect(parts[0]).toBe('');
-    expect(parts[3]).toBe('--\r\n');
-    for (const [i, file] of files.entries()) {
-      const part = parts[i + 1]!;
-      const [headers, ...rest] = part.split('\r\n\r\n');
-      expect(headers).toBe(`\r\nContent-Type: application/dicom\r\nContent-Length: ${file.length}`);
-      const content = rest.join('\r\n\r\n');
-      expect(content.endsWith('\r\n')).toBe(true);
-      expect(Buffer.from(content.slice(0, -2), 'latin1').equals(file)).toBe(true);
-    }
-  });
-
-  test('makes a fresh random boundary by default', () => {
-    const a = encodeMultipartRelated([Buffer.from('x')]).contentType;
-    const b = encodeMultipartRelated([Buffer.from('x')]).contentType;
-    expect(a).toMatch(/boundary=cxr-[0-9a-f]{32}$/);
-    expect(a).not.toBe(b);
   });
 });

@@ -14,8 +14,7 @@
  *   refused for what they are) is not: sending the same bytes again gives the same answer.
  * - Errors and results carry statuses, counts and DICOM reason codes, never UIDs or URLs.
  */
-import { randomBytes } from 'node:crypto';
-import { PermanentError, TransientError } from '@cxr/platform';
+import { PermanentError, TransientError, encodeMultipartRelated } from '@cxr/platform';
 
 /** DICOM JSON tags (PS3.18 F.2) of the STOW-RS response module (PS3.18 Table 10.5.3-1). */
 export const StowTag = Object.freeze({
@@ -196,16 +195,6 @@ export function classifyStowResponse(response: StowResponse, expected: number, r
     throw new StowRejectedError(`the PACS answered ${httpStatus} but listed ${response.stored.length} of ${expected} instances as stored`);
   }
   return response;
-}
-
-/** A `multipart/related; type="application/dicom"` body of Part 10 files and its Content-Type. */
-export function encodeMultipartRelated(files: readonly Buffer[], boundary = `cxr-${randomBytes(16).toString('hex')}`): { body: Buffer; contentType: string } {
-  const parts: Buffer[] = [];
-  for (const file of files) {
-    parts.push(Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\nContent-Length: ${file.length}\r\n\r\n`, 'ascii'), file, Buffer.from('\r\n', 'ascii'));
-  }
-  parts.push(Buffer.from(`--${boundary}--\r\n`, 'ascii'));
-  return { body: Buffer.concat(parts), contentType: `multipart/related; type="application/dicom"; boundary=${boundary}` };
 }
 
 export interface StowClientOptions {

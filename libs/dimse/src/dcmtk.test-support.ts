@@ -2,8 +2,8 @@
  * Test support (not a test): runs DCMTK tools as real peers, reads Part 10 files, and a raw
  * socket SCU for what no well-behaved tool will do (garbage, oversized PDUs, dropping mid-store).
  */
-import { spawn } from 'node:child_process';
 import net from 'node:net';
+import { runDcmtk, startDcmtk } from '@cxr/dcmtk';
 import { PdvFlag, PduType } from './dimse-constants.ts';
 
 export interface ToolResult {
@@ -11,20 +11,10 @@ export interface ToolResult {
   output: string;
 }
 
-/** Runs a DCMTK tool with Nagle off (TCP_NODELAY=1), collecting stdout+stderr. */
-export function runTool(command: string, args: string[], timeoutMs = 30_000): Promise<ToolResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: { ...process.env, TCP_NODELAY: '1' } });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
+/** Runs a DCMTK tool (Nagle off), collecting stdout+stderr; a failed run is a result, not an error. */
+export async function runTool(command: string, args: string[], timeoutMs = 30_000): Promise<ToolResult> {
+  const { code, output } = await runDcmtk(command, args, { timeoutMs, allowFailure: true });
+  return { code, output };
 }
 
 /**
@@ -177,10 +167,7 @@ export function freePort(): Promise<number> {
  */
 export async function startBitPreservingStorescp(aeTitle: string, outputDir: string): Promise<{ port: number; stop(): void }> {
   const port = await freePort();
-  const child = spawn('storescp', ['-aet', aeTitle, '+B', '+xa', '-od', outputDir, String(port)], {
-    env: { ...process.env, TCP_NODELAY: '1' },
-    stdio: 'ignore',
-  });
+  const child = startDcmtk('storescp', ['-aet', aeTitle, '+B', '+xa', '-od', outputDir, String(port)]);
   const stop = (): void => void child.kill('SIGTERM');
   for (let attempt = 0; attempt < 50; attempt += 1) {
     const probe = await runTool('echoscu', ['-aec', aeTitle, '127.0.0.1', String(port)]);

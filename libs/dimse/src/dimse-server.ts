@@ -10,66 +10,20 @@
  * the bounded-memory requirement at the first layer, which no hook reaches. The acceptor side we
  * need (one RQ/AC/RJ, P-DATA reassembly, C-ECHO/C-STORE, release, abort) is small and fully
  * specified, so we own it: pdu-reader.ts (framing with per-type length limits), pdus.ts
- * (association PDUs), dimse-messages.ts (command sets), presentation-policy.ts (what we accept),
- * association.ts (the per-connection state machine), and this file (listening, limits, shutdown).
+ * (association PDUs), association.ts (the per-connection state machine), message-assembly.ts
+ * (PDVs into messages), dimse-messages.ts (command sets), command-dispatcher.ts with
+ * storage-service.ts and verification-service.ts (the service classes), presentation-policy.ts
+ * (what we accept), and this file (listening, limits, shutdown). What the application decides
+ * comes in through handlers.ts; the options are in server-options.ts.
  */
 import net from 'node:net';
 import { Association, type Admission, type AssociationHost } from './association.ts';
+import { callingAeTitleFilter } from './handlers.ts';
+import { DEFAULT_CLOSE_GRACE_MS, DEFAULT_IDLE_TIMEOUT_MS, validateServerOptions, type DimseServerOptions } from './server-options.ts';
+import { StorageService } from './storage-service.ts';
 
-export interface DimseLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
-
-export interface InstanceContext {
-  associationId: string;
-  callingAeTitle: string;
-  sopClassUid: string;
-  sopInstanceUid: string;
-  transferSyntaxUid: string;
-  /** SHA-256 (hex) of the file handed over and of its data set (the file after its meta information), computed as the bytes arrived. */
-  sha256: { file: string; dataSet: string };
-}
-
-export interface AssociationEndContext {
-  associationId: string;
-  callingAeTitle: string;
-  /** false = aborted (by either side), dropped, or timed out. */
-  released: boolean;
-  /** Instances whose onInstance resolved, in the order received. */
-  storedSopInstanceUids: string[];
-}
-
-export interface DimseServerOptions {
-  /** Bind address, honoured as given. */
-  host: string;
-  /** 0 picks a free port (see the address listen() resolves to). */
-  port: number;
-  /** Our AE title; associations calling another title are rejected (called AE title not recognized). */
-  aeTitle: string;
-  /** Empty or undefined = any caller; otherwise others are rejected (calling AE title not recognized). */
-  allowedCallingAeTitles?: string[];
-  /** Beyond this many concurrent associations, new ones are rejected (transient, local limit exceeded). */
-  maxAssociations: number;
-  /** The maximum P-DATA-TF length we advertise and enforce on what we receive. */
-  maxPduLength: number;
-  /** Larger data sets are read, dropped and answered 0xA700; never buffered past this. */
-  maxInstanceBytes: number;
-  /** ARTIM and idle timeout for a connection that sends nothing (not counted while we are storing). Default 60 s. */
-  idleTimeoutMs?: number;
-  /** How long close() lets established associations finish before aborting them. Default 10 s. */
-  closeGracePeriodMs?: number;
-  logger: DimseLogger;
-  /**
-   * A complete Part 10 file: preamble, our file meta information, then the data set exactly as
-   * received. Resolve = stored (status 0x0000). Reject = not stored; the status sent is the
-   * error's `dimseStatus` when it is a failure code, else 0xA700 (see store-status.ts).
-   */
-  onInstance(file: Buffer, ctx: InstanceContext): Promise<void>;
-  /** Once per accepted association, after release, abort or close; errors are logged. */
-  onAssociationEnd(ctx: AssociationEndContext): Promise<void>;
-}
+export type { DimseServerOptions } from './server-options.ts';
+export type { AssociationEndContext, DimseLogger, InstanceContext } from './handlers.ts';
 
 export interface DimseServer {
   listen(): Promise<{ host: string; port: number }>;
@@ -78,40 +32,23 @@ export interface DimseServer {
   activeAssociations(): number;
 }
 
-export class DimseConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DimseConfigError';
-  }
-}
-
-const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
-const DEFAULT_CLOSE_GRACE_MS = 10_000;
 /** Connections beyond maxAssociations we still accept, to answer them with A-ASSOCIATE-RJ. */
 const EXTRA_CONNECTIONS = 16;
 
-function validate(options: DimseServerOptions): void {
-  const ae = options.aeTitle;
-  const forbidden = [...ae].some((c) => c === '\\' || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) > 0x7e);
-  if (ae.length === 0 || ae.length > 16 || ae !== ae.trim() || forbidden) {
-    throw new DimseConfigError('aeTitle must be 1-16 characters, printable ASCII without backslash, no surrounding spaces');
-  }
-  if (!Number.isInteger(options.maxAssociations) || options.maxAssociations < 1) throw new DimseConfigError('maxAssociations must be a positive integer');
-  if (!Number.isInteger(options.maxPduLength) || options.maxPduLength < 4096 || options.maxPduLength > 0x7fffffff) {
-    throw new DimseConfigError('maxPduLength must be an integer from 4096 to 2147483647');
-  }
-  if (!Number.isInteger(options.maxInstanceBytes) || options.maxInstanceBytes < 1) throw new DimseConfigError('maxInstanceBytes must be a positive integer');
-}
-
 export function createDimseServer(options: DimseServerOptions): DimseServer {
-  validate(options);
+  validateServerOptions(options);
   const connections = new Set<Association>();
   let admitted = 0;
   let closing = false;
 
   const host: AssociationHost = {
-    options,
+    aeTitle: options.aeTitle,
+    callers: callingAeTitleFilter(options.allowedCallingAeTitles),
+    maxPduLength: options.maxPduLength,
     idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    logger: options.logger,
+    storage: new StorageService(options, options.maxInstanceBytes),
+    endHandler: options,
     admit(): Admission {
       if (closing) return 'closing';
       if (admitted >= options.maxAssociations) return 'limit';

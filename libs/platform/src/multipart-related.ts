@@ -1,8 +1,11 @@
 /**
- * A strict parser for `multipart/related` bodies (RFC 2387, as used by DICOMweb STOW-RS).
- * The body is already bounded in size by the HTTP layer; parts are returned as views into it
- * (no copies). Malformed framing is a MultipartError (the request is answered 400).
+ * `multipart/related` bodies (RFC 2387) as DICOMweb uses them (STOW-RS requests, WADO-RS
+ * answers): one encoder and one strict parser, for every sender and receiver in the project.
+ * The parser's input is already bounded in size by the HTTP layer; parts are returned as views
+ * into it (no copies). Malformed framing is a MultipartError (a receiver answers 400).
  */
+import { randomBytes } from 'node:crypto';
+
 export class MultipartError extends Error {
   constructor(message: string) {
     super(message);
@@ -16,7 +19,7 @@ export interface MultipartRelatedType {
   type: string | undefined;
 }
 
-export interface Part {
+export interface MultipartPart {
   headers: Map<string, string>;
   body: Buffer;
 }
@@ -66,9 +69,9 @@ const CRLF = Buffer.from('\r\n');
 const HEADER_END = Buffer.from('\r\n\r\n');
 const MAX_HEADER_BYTES = 16 * 1024;
 
-export function parseMultipartRelated(body: Buffer, boundary: string, maxParts: number): Part[] {
+export function parseMultipartRelated(body: Buffer, boundary: string, maxParts: number): MultipartPart[] {
   const delimiter = Buffer.from(`--${boundary}`);
-  const parts: Part[] = [];
+  const parts: MultipartPart[] = [];
   let at = body.indexOf(delimiter);
   if (at < 0) throw new MultipartError('no multipart boundary found in the body');
   for (;;) {
@@ -104,4 +107,22 @@ function parseHeaders(text: string): Map<string, string> {
     headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
   }
   return headers;
+}
+
+/**
+ * A `multipart/related; type="..."` body of the given parts (by default `application/dicom`
+ * Part 10 files), each framed byte for byte with its Content-Type and Content-Length, and the
+ * Content-Type header to send it with. The default boundary is random per body.
+ */
+export function encodeMultipartRelated(
+  parts: readonly Buffer[],
+  boundary = `cxr-${randomBytes(16).toString('hex')}`,
+  type = 'application/dicom',
+): { body: Buffer; contentType: string } {
+  const chunks: Buffer[] = [];
+  for (const part of parts) {
+    chunks.push(Buffer.from(`--${boundary}\r\nContent-Type: ${type}\r\nContent-Length: ${part.length}\r\n\r\n`, 'ascii'), part, CRLF);
+  }
+  chunks.push(Buffer.from(`--${boundary}--\r\n`, 'ascii'));
+  return { body: Buffer.concat(chunks), contentType: `multipart/related; type="${type}"; boundary=${boundary}` };
 }

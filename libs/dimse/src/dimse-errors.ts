@@ -26,3 +26,16 @@ export class DimseStatusError extends Error {
     this.dimseStatus = dimseStatus;
   }
 }
+
+/** The server was given options it cannot run with; names the option. */
+export class DimseConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DimseConfigError';
+  }
+}
+
+/** For logs: an error's name and message, never a thrown non-Error's contents. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : 'non-Error thrown';
+}

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { MultipartError, parseMultipartRelated, parseMultipartRelatedType } from './multipart-related.ts';
+import { MultipartError, encodeMultipartRelated, parseMultipartRelated, parseMultipartRelatedType } from './multipart-related.ts';
 
 function body(boundary: string, parts: string[], preamble = ''): Buffer {
   return Buffer.from(preamble + parts.map((p) => `--${boundary}\r\n${p}\r\n`).join('') + `--${boundary}--\r\n`);
@@ -52,5 +52,45 @@ describe('parseMultipartRelated', () => {
 
   test('refuses a body without the boundary', () => {
     expect(() => parseMultipartRelated(Buffer.from('hello'), 'B', 2)).toThrow(/no multipart boundary/);
+  });
+});
+
+describe('encodeMultipartRelated', () => {
+  test('frames each file byte for byte as an application/dicom part', () => {
+    const files = [Buffer.from([0, 1, 2, 0x0d, 0x0a, 0x2d, 0x2d, 255]), Buffer.alloc(300, 7)];
+    const { body, contentType } = encodeMultipartRelated(files, 'b0undary');
+    expect(contentType).toBe('multipart/related; type="application/dicom"; boundary=b0undary');
+    const parts = body.toString('latin1').split('--b0undary');
+    // preamble (empty), two parts, the closing "--\r\n"
+    expect(parts).toHaveLength(4);
+    expect(parts[0]).toBe('');
+    expect(parts[3]).toBe('--\r\n');
+    for (const [i, file] of files.entries()) {
+      const part = parts[i + 1]!;
+      const [headers, ...rest] = part.split('\r\n\r\n');
+      expect(headers).toBe(`\r\nContent-Type: application/dicom\r\nContent-Length: ${file.length}`);
+      const content = rest.join('\r\n\r\n');
+      expect(content.endsWith('\r\n')).toBe(true);
+      expect(Buffer.from(content.slice(0, -2), 'latin1').equals(file)).toBe(true);
+    }
+  });
+
+  test('makes a fresh random boundary by default', () => {
+    const a = encodeMultipartRelated([Buffer.from('x')]).contentType;
+    const b = encodeMultipartRelated([Buffer.from('x')]).contentType;
+    expect(a).toMatch(/boundary=cxr-[0-9a-f]{32}$/);
+    expect(a).not.toBe(b);
+  });
+});
+
+describe('encodeMultipartRelated and parseMultipartRelated', () => {
+  test('give back the very files that were framed, whatever bytes they hold', () => {
+    const files = [Buffer.from('\r\n--cxr-x\r\n'), Buffer.alloc(0), Buffer.from([0, 255, 0x2d, 0x2d, 0x0d, 0x0a])];
+    const { body, contentType } = encodeMultipartRelated(files);
+    const { boundary, type } = parseMultipartRelatedType(contentType);
+    expect(type).toBe('application/dicom');
+    const parts = parseMultipartRelated(body, boundary, 10);
+    expect(parts.map((p) => p.body)).toEqual(files);
+    expect(parts.map((p) => p.headers.get('content-length'))).toEqual(files.map((f) => String(f.length)));
   });
 });

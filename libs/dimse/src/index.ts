@@ -1,0 +1,13 @@
+export { createDimseServer, type DimseServer } from './dimse-server.ts';
+export type { DimseServerOptions } from './server-options.ts';
+export {
+  callingAeTitleFilter,
+  type AssociationEndContext,
+  type AssociationEndHandler,
+  type CallingAeFilter,
+  type DimseLogger,
+  type InstanceContext,
+  type StoreHandler,
+} from './handlers.ts';
+export { DimseConfigError, DimseStatusError, DimseProtocolError } from './dimse-errors.ts';
+export { DimseStatus } from './dimse-constants.ts';
