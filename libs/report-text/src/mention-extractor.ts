@@ -1,39 +1,19 @@
 // Finding mentions in one section's text: each lexicon phrase (and each statement of the
 // heart's size) found in a sentence, with its status from assertion-scope.ts and its side, zone
 // and size.
-import { assertionsOf, clauseAround, findCues, freeCues, type Assertion, type Candidate, type Certainty, type MentionStatus } from './assertion-scope.ts';
-import type { MentionCode } from './finding-codes.ts';
-import { measurementsIn, placeOf, type Laterality, type Zone } from './finding-attributes.ts';
+import { assertionsOf, clauseAround, findCues, freeCues, type Assertion, type Candidate } from './assertion-scope.ts';
+import { measurementsIn, placeOf } from './finding-attributes.ts';
 import { LEXICON, type LexiconEntry } from './finding-lexicon.ts';
 import { heartSizeStatements, isHeartWord } from './heart-size.ts';
 import { PhraseIndex, tokenKeys, type PhraseMatch } from './phrase-matcher.ts';
 import type { SectionName } from './report-sections.ts';
 import { normalMentions } from './study-normal.ts';
+import type { Mention } from './mention.ts';
 import { splitSentences, type Sentence, type Token } from './sentence-splitter.ts';
 
 export type { Certainty, MentionStatus } from './assertion-scope.ts';
+export type { Mention } from './mention.ts';
 
-export interface Mention {
-  readonly code: MentionCode;
-  /** What was found in plain words: "pleural effusion", "granuloma", "heart size". */
-  readonly term: string;
-  readonly status: MentionStatus;
-  /** Set on uncertain mentions. */
-  readonly certainty?: Certainty;
-  readonly section: SectionName;
-  /** The words as written. */
-  readonly text: string;
-  /** The cue that set the status ("no", "cannot be excluded"), when one did. */
-  readonly cue?: string;
-  readonly laterality?: Laterality;
-  readonly zones?: readonly Zone[];
-  /** Largest dimension of a size written in the same clause, in millimetres. */
-  readonly sizeMm?: number;
-  readonly sentence: string;
-  /** Character offsets of `text` in the section's text. */
-  readonly start: number;
-  readonly end: number;
-}
 
 const lexiconIndex = new PhraseIndex<LexiconEntry>(LEXICON.flatMap((entry) => entry.phrases.map((p) => [p, entry] as const)));
 

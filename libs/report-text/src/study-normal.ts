@@ -2,7 +2,7 @@
 // abnormality at all (no finding of ours and none of the others the lexicon knows, present or
 // uncertain) and say something reassuring: a normal statement ("normal chest", "lungs are
 // clear", "no acute cardiopulmonary process") or an explicit negative ("no pneumothorax").
-import type { Mention } from './mention-extractor.ts';
+import type { Mention } from './mention.ts';
 import type { SectionName } from './report-sections.ts';
 import type { Sentence } from './sentence-splitter.ts';
 
