@@ -6,3 +6,4 @@ export * from './stack.ts';
 export * from './senders.ts';
 export * from './otlp-receiver.ts';
 export * from './orthanc.ts';
+export * from './debian-packages.ts';
