@@ -17,7 +17,10 @@ export interface DebianPackage {
   present(): boolean;
 }
 
-const hasCommand = (command: string) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+/** Whether a command is on PATH. */
+export function hasCommand(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
 
 /** Everything `npm test` needs. */
 export const TEST_PACKAGES: readonly DebianPackage[] = Object.freeze([
@@ -32,9 +35,6 @@ export const TEST_PACKAGES: readonly DebianPackage[] = Object.freeze([
 export const BROWSER_TEST_PACKAGES: readonly DebianPackage[] = Object.freeze([
   { name: 'chromium', for: 'the viewer test', present: () => existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium') },
 ]);
-
-/** The DCMTK the demo sends with. */
-export const DCMTK_PACKAGE: DebianPackage = TEST_PACKAGES.find((p) => p.name === 'dcmtk')!;
 
 export function missingPackages(packages: readonly DebianPackage[]): DebianPackage[] {
   return packages.filter((p) => !p.present());
