@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { corpusRecipes, type BuildContext } from './cases.ts';
@@ -16,6 +16,7 @@ import type { CorpusManifest } from './manifest.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const CACHE_ROOT = join(REPO_ROOT, '.cache', 'dicom-corpus');
+const PRUNE_AFTER_MS = 60 * 60 * 1000;
 
 /** Debian packages whose tools the generator runs, and one tool of each to look for. */
 export const CORPUS_TOOLS = { dcmtk: 'dcmconv', 'libgdcm-tools': 'gdcmconv' } as const;
@@ -85,9 +86,12 @@ export function ensureCorpus(): string {
   } finally {
     rmSync(building, { recursive: true, force: true });
   }
-  // Corpora of older generators are of no further use.
+  // Corpora of older generators (and builds left by killed processes) are of no further use once
+  // no run still reading one is likely.
   for (const entry of readdirSync(CACHE_ROOT)) {
-    if (entry !== key && !entry.startsWith('.building-')) rmSync(join(CACHE_ROOT, entry), { recursive: true, force: true });
+    const old = join(CACHE_ROOT, entry);
+    const modified = statSync(old, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
+    if (entry !== key && Date.now() - modified > PRUNE_AFTER_MS) rmSync(old, { recursive: true, force: true });
   }
   return dir;
 }

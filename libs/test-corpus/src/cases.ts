@@ -446,9 +446,9 @@ export function corpusRecipes(): CaseRecipe[] {
   return recipes.map((recipe) => ({
     name: recipe.name,
     make(ctx) {
-      const made_ = recipe.make(ctx);
-      made.set(made_.name, made_);
-      return made_;
+      const entry = recipe.make(ctx);
+      made.set(entry.name, entry);
+      return entry;
     },
   }));
 }
