@@ -4,6 +4,8 @@ import { configDefaults, defineConfig } from 'vitest/config';
 // own redis-server / s3rver / DICOM peers; the e2e project starts the whole stack.
 // The browser project (real Chromium against the whole stack) is slow, so it exists only when
 // CXR_BROWSER_TESTS=1: `npm run test:browser` sets it, `npm test` leaves it out.
+// The global setup builds the generated DICOM test corpus once (libs/test-corpus) and tells
+// the tests where it and, when present, ../shared/dicom-samples are.
 const browserTests = process.env.CXR_BROWSER_TESTS === '1';
 
 export default defineConfig({
@@ -23,5 +25,6 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    globalSetup: ['libs/test-corpus/src/global-setup.ts'],
   },
 });

@@ -3,13 +3,15 @@
  * with `npm start` in another terminal), the way a PACS would (DCMTK dcmsend and STOW-RS), waits
  * for their drafts and prints the report URLs.
  *
+ * Without DCMTK (no `dcmsend` on PATH) every study goes by STOW-RS, and the demo says so.
+ *
  * The images are synthetic phantoms and the model is a reference model trained on them:
  * nothing here says anything about real patients.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dcmsend, stowRs, waitFor } from '@cxr/devstack';
+import { dcmsend, hasCommand, stowRs, waitFor } from '@cxr/devstack';
 import { mintDevToken } from '@cxr/platform';
 import { makeChestStudy, type ChestStudyOptions } from '@cxr/phantom/dicom';
 
@@ -25,6 +27,11 @@ const cases: { label: string; via: 'dimse' | 'stow-rs'; options: ChestStudyOptio
   { label: 'normal study', via: 'stow-rs', options: { seed: 4, findings: [] } },
 ];
 
+const canSendDimse = hasCommand('dcmsend');
+if (!canSendDimse) {
+  console.log('dcmsend (DCMTK) is not installed: sending every study by STOW-RS instead (apt-get install -y dcmtk to send by DIMSE too).');
+}
+
 // A development token (the services accept them unless AUTH_MODE=oidc); the viewer link carries one too.
 const radiologistToken = await mintDevToken({ role: 'radiologist', name: 'Dr Demo', ...(process.env.AUTH_DEV_SECRET ? { secret: process.env.AUTH_DEV_SECRET } : {}) });
 const authHeader = { Authorization: `Bearer ${radiologistToken}` };
@@ -32,9 +39,13 @@ const authHeader = { Authorization: `Bearer ${radiologistToken}` };
 const dir = mkdtempSync(join(tmpdir(), 'cxr-demo-'));
 try {
   const sent: { label: string; studyUid: string }[] = [];
-  for (const c of cases) {
-    const study = makeChestStudy(c.options);
-    if (c.via === 'dimse') {
+  // Rendered before sending, so the sends follow each other closely: several seconds of rendering
+  // between two STOW-RS requests let the server's keep-alive timeout (5 s) close the connection
+  // just as the next request is written on it (EPIPE).
+  const studies = cases.map((c) => ({ c, study: makeChestStudy(c.options) }));
+  for (const { c, study } of studies) {
+    const via = c.via === 'dimse' && !canSendDimse ? 'stow-rs' : c.via;
+    if (via === 'dimse') {
       const file = join(dir, `${c.options.seed}.dcm`);
       writeFileSync(file, study.file);
       await dcmsend([file], dimse);
@@ -42,7 +53,7 @@ try {
       const res = await stowRs(ingestUrl, [study.file], apiKey ? { apiKey } : {});
       if (res.status !== 200) throw new Error(`STOW-RS answered ${res.status}: ${JSON.stringify(res.body)}`);
     }
-    console.log(`sent (${c.via.padEnd(7)}) ${c.label}`);
+    console.log(`sent (${via.padEnd(7)}) ${c.label}`);
     sent.push({ label: c.label, studyUid: study.studyInstanceUid });
   }
   console.log('\nWaiting for drafts ...\n');
@@ -61,6 +72,12 @@ try {
   }
   console.log(`API calls need a bearer token: npm run token -- --role radiologist (curl -H "Authorization: Bearer <token>" ...).`);
   console.log('These are AI-generated drafts from a reference model trained on synthetic images; not for clinical use.');
+} catch (error) {
+  // One line, not a stack trace: the usual causes are a system not started or a sender missing.
+  const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  const reason = error instanceof Error ? `${error.message.split('\n')[0]}${cause}` : String(error);
+  console.error(`npm run demo: ${reason} (is the system running? start it with \`npm start\` in another terminal)`);
+  process.exitCode = 1;
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

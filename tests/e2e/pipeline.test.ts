@@ -1,19 +1,20 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { reportResponseSchema, type ReportResponse } from '@cxr/contracts';
 import { REPO_ROOT, dcmsend, freePort, serviceNodeFlags, startStack, stowRs, waitFor, type ServiceName, type Stack } from '@cxr/devstack';
 import { mintDevToken } from '@cxr/platform';
 import { makeChestStudy, type ChestStudy } from '@cxr/phantom/dicom';
+import { NEEDS_SHARED, corpus, sharedSamplesDir } from '@cxr/test-corpus';
 import { referencedMetricNames } from '../k8s/metric-names.ts';
 
 /**
  * The whole path with the real parts: redis-server, s3rver, the three services as processes,
  * DCMTK's dcmsend and an HTTP STOW-RS client as the PACS.
  */
-const SAMPLES = resolve(REPO_ROOT, '..', 'shared', 'dicom-samples');
+const SHARED = sharedSamplesDir();
 let stack: Stack;
 let dir: string;
 /** The report service runs with the development issuer (its default): a viewer's token reads reports. */
@@ -99,15 +100,23 @@ describe('a study pushed by a PACS becomes a draft report', () => {
     await expectOverlayPng(report, study, 'pleural_effusion');
   });
 
-  test('a structured report (no pixels) is stored and its study ends not-eligible with a reason', async () => {
-    await dcmsend([join(SAMPLES, 'reportsi.dcm')], { host: stack.dimse.host, port: stack.dimse.port, calledAeTitle: stack.dimse.aeTitle });
-    // The sample's Study Instance UID, as written in the file.
+  async function structuredReportEndsNotEligible(file: string): Promise<void> {
+    await dcmsend([file], { host: stack.dimse.host, port: stack.dimse.port, calledAeTitle: stack.dimse.aeTitle });
+    // The file's Study Instance UID, as written in it.
     const { parseInstance } = await import('@cxr/dicom');
-    const studyUid = parseInstance(readFileSync(join(SAMPLES, 'reportsi.dcm'))).studyInstanceUid;
+    const studyUid = parseInstance(readFileSync(file)).studyInstanceUid;
     const report = await waitForStatus(studyUid, ['not-eligible', 'failed', 'draft']);
     expect(report.status).toBe('not-eligible');
     expect(report.statusReason).toMatch(/pixel data/i);
     expect(report.findings).toEqual([]);
+  }
+
+  test('a structured report (no pixels) is stored and its study ends not-eligible with a reason', async () => {
+    await structuredReportEndsNotEligible(corpus().path('sr-basic-text.dcm'));
+  });
+
+  test.skipIf(!SHARED)(`the shared structured report is stored and its study ends not-eligible with a reason ${NEEDS_SHARED}`, async () => {
+    await structuredReportEndsNotEligible(join(SHARED!, 'reportsi.dcm'));
   });
 
   test('an unknown study is a 404 with a JSON error', async () => {

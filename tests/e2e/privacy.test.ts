@@ -1,33 +1,38 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Client as MinioClient } from 'minio';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runDcmtkSync } from '@cxr/dcmtk';
 import { parseInstance } from '@cxr/dicom';
 import { mintDevToken } from '@cxr/platform';
-import { DEFAULT_BUCKETS, REPO_ROOT, stowRs, waitFor, type Stack, startStack } from '@cxr/devstack';
+import { NEEDS_SHARED, corpus, sharedSamplesDir } from '@cxr/test-corpus';
+import { DEFAULT_BUCKETS, stowRs, waitFor, type Stack, startStack } from '@cxr/devstack';
 
 /**
- * Patient identifiers stay where they belong. Every sample file (real DICOM from many vendors,
- * malformed ones included) goes through ingest over STOW-RS; then the logs of every service,
+ * Patient identifiers stay where they belong. Every file of the generated corpus and, when
+ * present, every shared sample (real DICOM from many vendors), malformed ones included, goes
+ * through ingest over STOW-RS; then the logs of every service,
  * every object in the de-identified bucket and every value in Redis are searched for the
  * samples' patient names, IDs, birth dates and accession numbers (read with DCMTK, not with our
  * parser). Only the originals bucket and the report service (which serves the radiologist) may
  * hold them.
  */
-const SAMPLES = resolve(REPO_ROOT, '..', 'shared', 'dicom-samples');
+const SHARED = sharedSamplesDir();
 const IDENTIFYING_TAGS = ['0010,0010', '0010,0020', '0010,0030', '0008,0050', '0010,1000'];
 
 let stack: Stack;
 let dir: string;
-const files = readdirSync(SAMPLES).filter((f) => f.endsWith('.dcm'));
+const dcmFilesIn = (folder: string) => readdirSync(folder).filter((f) => f.endsWith('.dcm')).map((f) => join(folder, f));
+const corpusFiles = dcmFilesIn(corpus().dir);
+const sharedFiles = SHARED ? dcmFilesIn(SHARED) : [];
+const files = [...corpusFiles, ...sharedFiles];
 
 /** Identifying values of one sample, as DCMTK reads them (too-short values would match by chance). */
 function identifiersOf(file: string): string[] {
   // What dcmdump could read counts even when it stops at a damaged element.
-  const dump = runDcmtkSync('dcmdump', ['+f', '-q', ...IDENTIFYING_TAGS.flatMap((t) => ['+P', t]), join(SAMPLES, file)], { encoding: 'latin1', allowFailure: true }).stdout;
+  const dump = runDcmtkSync('dcmdump', ['+f', '-q', ...IDENTIFYING_TAGS.flatMap((t) => ['+P', t]), file], { encoding: 'latin1', allowFailure: true }).stdout;
   // Whole values, and person names also as a logger might print them ("Last First").
   return [...dump.matchAll(/\[([^\]]*)\]/g)]
     .flatMap((m) => m[1]!.split('\\'))
@@ -40,7 +45,7 @@ function identifiersOf(file: string): string[] {
 function acceptedStudies(): string[] {
   return files.flatMap((f) => {
     try {
-      return [parseInstance(readFileSync(join(SAMPLES, f))).studyInstanceUid];
+      return [parseInstance(readFileSync(f)).studyInstanceUid];
     } catch {
       return [];
     }
@@ -53,7 +58,7 @@ beforeAll(async () => {
   // identifiers have every chance to leak into the de-identified bucket and the worker.
   const parsed = files.flatMap((f) => {
     try {
-      return [parseInstance(readFileSync(join(SAMPLES, f)))];
+      return [parseInstance(readFileSync(f))];
     } catch {
       return [];
     }
@@ -71,7 +76,7 @@ beforeAll(async () => {
     },
   });
   for (const file of files) {
-    const res = await stowRs(stack.ingestUrl, [readFileSync(join(SAMPLES, file))]);
+    const res = await stowRs(stack.ingestUrl, [readFileSync(file)]);
     // Accepted (200), or refused with a reason (409/400): never a crash.
     expect([200, 202, 400, 409, 415]).toContain(res.status);
   }
@@ -94,8 +99,14 @@ afterAll(async () => {
 describe('patient identifiers of the sample files', () => {
   const identifiers = [...new Set(files.flatMap(identifiersOf))];
 
-  test('are known for enough samples to make the search meaningful', () => {
-    expect(identifiers.length).toBeGreaterThanOrEqual(10);
+  test('are known for enough corpus files to make the search meaningful', () => {
+    expect(new Set(corpusFiles.flatMap(identifiersOf)).size).toBeGreaterThanOrEqual(10);
+  });
+
+  test.skipIf(!SHARED)(`are known for enough shared samples to make the search meaningful, and searched for too ${NEEDS_SHARED}`, () => {
+    const shared = [...new Set(sharedFiles.flatMap(identifiersOf))];
+    expect(shared.length).toBeGreaterThanOrEqual(10);
+    expect(identifiers).toEqual(expect.arrayContaining(shared));
   });
 
   test('appear in no service log', () => {

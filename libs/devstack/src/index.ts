@@ -7,3 +7,4 @@ export * from './senders.ts';
 export * from './otlp-receiver.ts';
 export * from './orthanc.ts';
 export * from './bench-record.ts';
+export * from './debian-packages.ts';

@@ -1,11 +1,19 @@
 /**
  * Timings for the README and reviews: `npx tsx libs/dicom/scripts/bench.ts [runs]`.
- * Median of `runs` (default 10) after one warm-up, in-process, on the shared samples.
+ * Median of `runs` (default 10) after one warm-up, in-process, on the shared samples
+ * (`../shared/dicom-samples` beside the repository, or DICOM_SAMPLES_DIR): real files written by
+ * other tools, so the figures are comparable over time.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { decodeFrame, initializeCodecs, IsolatedFrameDecoder, parseInstance, toPresentation } from '../src/index.ts';
-import { SAMPLES_DIR } from '../src/test-samples.ts';
+
+const SAMPLES_DIR = process.env.DICOM_SAMPLES_DIR ?? fileURLToPath(new URL('../../../../shared/dicom-samples', import.meta.url));
+if (!existsSync(join(SAMPLES_DIR, 'RG3_J2KI.dcm'))) {
+  console.error(`the @cxr/dicom benchmark needs the shared samples: ${SAMPLES_DIR} is not there (set DICOM_SAMPLES_DIR)`);
+  process.exit(1);
+}
 
 const runs = Number(process.argv[2] ?? 10);
 

@@ -4,9 +4,11 @@ import { describe, expect, test } from 'vitest';
 import { runDcmtkSync } from '@cxr/dcmtk';
 import { DEIDENTIFICATION_METHOD, deidentifyMetadata } from './deidentify.ts';
 import { parseInstance } from './parse.ts';
-import { readSample, SAMPLES_DIR } from './test-samples.ts';
+import { CORPUS, corpusPath, HAS_SHARED_SAMPLES, NEEDS_SHARED, readCorpus, readSample, SHARED_SAMPLES_DIR } from './test-samples.ts';
 
-// The sample files our parser accepts (the malformed ones are refused before de-identification).
+// The corpus files our parser accepts (the malformed ones are refused before de-identification).
+const CORPUS_FILES = CORPUS.filter((c) => !c.refusal).map((c) => c.name);
+// The same for the shared samples.
 const SAMPLES = [
   'CT_small.dcm', 'JPEG-LL.dcm', 'JPGExtended.dcm', 'MR_small_RLE.dcm', 'MR_small_bigendian.dcm', 'MR_small_implicit.dcm',
   'MR_small_jp2klossless.dcm', 'MR_small_jpeg_ls_lossless.dcm', 'RG3_J2KI.dcm', 'SC_rgb_jpeg_dcmtk.dcm', 'examples_ybr_color.dcm',
@@ -27,8 +29,8 @@ const replace = (uid: string) => `2.25.${BigInt(`0x${createHash('sha256').update
  * (persons, dates and times, free text, identifiers, institutions, devices), read independently of
  * our parser. None may survive de-identification.
  */
-function identifyingValues(file: string): string[] {
-  const dump = runDcmtkSync('dcmdump', ['+L', '-q', join(SAMPLES_DIR, file)], { encoding: 'latin1' }).stdout;
+function identifyingValues(path: string): string[] {
+  const dump = runDcmtkSync('dcmdump', ['+L', '-q', path], { encoding: 'latin1' }).stdout;
   const values: string[] = [];
   for (const line of dump.split('\n')) {
     const match = /^\s*\(([0-9a-f]{4}),([0-9a-f]{4})\) (PN|DA|DT|TM|LO|SH|LT|ST|UT|AE) \[([^\]]*)\]/i.exec(line);
@@ -44,29 +46,68 @@ function identifyingValues(file: string): string[] {
   return values;
 }
 
-describe('deidentifyMetadata (PS3.15 Basic Application Confidentiality Profile)', () => {
-  test.each(SAMPLES)('leaves no identifying value of %s behind', (file) => {
-    const instance = parseInstance(readSample(file));
+function checkNothingIdentifyingLeft(bytes: Buffer, path: string): void {
+  const instance = parseInstance(bytes);
+  const out = deidentifyMetadata(instance, replace);
+  const json = JSON.stringify(out);
+  // A removed attribute may share its value with a kept one (Body Part Examined "WHOLE BODY"
+  // and a protocol name, DCM in a code sequence): that value was kept on its own merits.
+  const keptValues = new Set(JSON.stringify(out).match(/"[^"]*"/g)!.map((v) => v.slice(1, -1)));
+  const identifying = identifyingValues(path);
+  const leaked = identifying.filter((value) => json.includes(value) && !keptValues.has(value));
+  expect(leaked).toEqual([]);
+  for (const phi of [instance.patientName, instance.patientId, instance.accessionNumber, instance.studyDate]) {
+    if (phi && phi.trim().length >= 2) expect(json).not.toContain(phi.trim());
+  }
+}
+
+function checkAllowlisted(bytes: Buffer): void {
+  const out = deidentifyMetadata(parseInstance(bytes), replace);
+  expect(Object.keys(out).filter((tag) => !KEPT_OR_WRITTEN.has(tag))).toEqual([]);
+  expect(out['00120062']).toEqual({ vr: 'CS', Value: ['YES'] });
+  expect(out['00120063']).toEqual({ vr: 'LO', Value: [DEIDENTIFICATION_METHOD] });
+  expect(out['00120064']?.Value?.[0]).toMatchObject({ '00080100': { Value: ['113100'] }, '00080102': { Value: ['DCM'] } });
+  expect(out['00100010']).toEqual({ vr: 'PN' });
+}
+
+describe('deidentifyMetadata (PS3.15 Basic Application Confidentiality Profile) on the generated corpus', () => {
+  test.each(CORPUS_FILES)('leaves no identifying value of %s behind', (file) => {
+    // The generator writes names, dates, an institution, a station and free text into every file.
+    expect(identifyingValues(corpusPath(file)).length).toBeGreaterThanOrEqual(8);
+    checkNothingIdentifyingLeft(readCorpus(file), corpusPath(file));
+  });
+
+  test.each(CORPUS_FILES)('keeps only allowlisted attributes of %s and records the method', (file) => {
+    checkAllowlisted(readCorpus(file));
+  });
+
+  test('replaces the UIDs with the stable mapping and keeps what analysis needs', () => {
+    const instance = parseInstance(readCorpus('cr-j2k-lossless.dcm'));
     const out = deidentifyMetadata(instance, replace);
-    const json = JSON.stringify(out);
-    // A removed attribute may share its value with a kept one (Body Part Examined "WHOLE BODY"
-    // and a protocol name, DCM in a code sequence): that value was kept on its own merits.
-    const keptValues = new Set(JSON.stringify(out).match(/"[^"]*"/g)!.map((v) => v.slice(1, -1)));
-    const leaked = identifyingValues(file).filter((value) => json.includes(value) && !keptValues.has(value));
-    expect(leaked).toEqual([]);
-    for (const phi of [instance.patientName, instance.patientId, instance.accessionNumber, instance.studyDate]) {
-      if (phi && phi.trim().length >= 2) expect(json).not.toContain(phi.trim());
-    }
+    expect(out['0020000D']).toEqual({ vr: 'UI', Value: [replace(instance.studyInstanceUid)] });
+    expect(out['00080018']).toEqual({ vr: 'UI', Value: [replace(instance.sopInstanceUid)] });
+    expect(JSON.stringify(out)).not.toContain(instance.studyInstanceUid);
+    expect(out['00080060']).toEqual({ vr: 'CS', Value: ['CR'] });
+    expect(out['00280010']).toEqual({ vr: 'US', Value: [1229] });
+    expect(out['00280004']).toEqual({ vr: 'CS', Value: ['MONOCHROME1'] });
+    expect(deidentifyMetadata(instance, replace)).toEqual(out);
+  });
+
+  test('reads numbers from a big-endian data set', () => {
+    const out = deidentifyMetadata(parseInstance(readCorpus('mr-big-endian.dcm')), replace);
+    expect(out['00280010']).toEqual({ vr: 'US', Value: [64] });
+    expect(out['00280011']).toEqual({ vr: 'US', Value: [64] });
+  });
+});
+
+describe.skipIf(!HAS_SHARED_SAMPLES)(`deidentifyMetadata (PS3.15 Basic Application Confidentiality Profile) on the shared samples ${NEEDS_SHARED}`, () => {
+  const sharedPath = (file: string) => join(SHARED_SAMPLES_DIR!, file);
+  test.each(SAMPLES)('leaves no identifying value of %s behind', (file) => {
+    checkNothingIdentifyingLeft(readSample(file), sharedPath(file));
   });
 
   test.each(SAMPLES)('keeps only allowlisted attributes of %s and records the method', (file) => {
-    const instance = parseInstance(readSample(file));
-    const out = deidentifyMetadata(instance, replace);
-    expect(Object.keys(out).filter((tag) => !KEPT_OR_WRITTEN.has(tag))).toEqual([]);
-    expect(out['00120062']).toEqual({ vr: 'CS', Value: ['YES'] });
-    expect(out['00120063']).toEqual({ vr: 'LO', Value: [DEIDENTIFICATION_METHOD] });
-    expect(out['00120064']?.Value?.[0]).toMatchObject({ '00080100': { Value: ['113100'] }, '00080102': { Value: ['DCM'] } });
-    expect(out['00100010']).toEqual({ vr: 'PN' });
+    checkAllowlisted(readSample(file));
   });
 
   test('replaces the UIDs with the stable mapping and keeps what analysis needs', () => {

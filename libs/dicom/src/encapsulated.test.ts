@@ -6,24 +6,27 @@ import { encodeFileMetaInformation } from './file-meta.ts';
 import { parseInstance } from './parse.ts';
 import { decodeFrame } from './pixel-data.ts';
 import { Tag } from './tags.ts';
-import { readSample } from './test-samples.ts';
+import { corpusSourcePixels } from './test-samples.ts';
 import { SopClass, TransferSyntax } from './uids.ts';
 import { encodeDataSet, encodeEncapsulatedPixelData } from './writer.ts';
 
 /**
- * Encapsulated layouts the samples do not cover (several frames without an offset table, a frame
- * split over fragments) and HTJ2K, for which there is no sample: frames are encoded here with
- * dcmjs-codecs' own encoders from MR_small's native pixels, which every decoder must give back.
+ * Encapsulated layouts the corpus does not cover (several frames without an offset table, a frame
+ * split over fragments) and HTJ2K, which no Debian tool here writes: frames are encoded here with
+ * dcmjs-codecs' own encoders from the corpus MR's stored values, which every decoder must give back.
  */
 const { NativeCodecs, Context } = dcmjsCodecs;
 let mrPixels: Int16Array;
 
 beforeAll(async () => {
   await initializeCodecs();
-  mrPixels = decodeFrame(parseInstance(readSample('MR_small_implicit.dcm')), 0).data as Int16Array;
+  // 64x64 signed 16-bit, as the generator wrote them (not as our decoder reads them).
+  mrPixels = corpusSourcePixels('mr-explicit.dcm') as Int16Array;
+  expect(mrPixels).toBeInstanceOf(Int16Array);
+  expect(mrPixels.length).toBe(64 * 64);
 });
 
-/** MR_small's frame shifted by `delta`, so that each frame of a multi-frame object differs. */
+/** The MR frame shifted by `delta`, so that each frame of a multi-frame object differs. */
 function mrFrame(delta: number): Uint8Array {
   const shifted = Int16Array.from(mrPixels, (v) => v + delta);
   return new Uint8Array(shifted.buffer);

@@ -1,8 +1,12 @@
-import { describe, expect, test } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
 import { toPresentation, storedValueReader, voiSourceOf, windowFunction, type PresentationOptions } from './greyscale.ts';
 import { parseInstance } from './parse.ts';
 import { decodeFrameAsync, type DecodedFrame } from './pixel-data.ts';
-import { readSample } from './test-samples.ts';
+import { corpusCase, corpusPath, corpusSourcePixels, HAS_SHARED_SAMPLES, NEEDS_SHARED, readCorpus, readSample } from './test-samples.ts';
 
 /**
  * Expected values from DCMTK 3.6.7: `dcm2pnm <window option> +opw file.dcm` (16-bit ASCII PGM,
@@ -89,7 +93,120 @@ const CASES: {
   },
 ];
 
-describe('toPresentation', () => {
+const work = mkdtempSync(join(tmpdir(), 'greyscale-test-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** DCMTK's rendering: `dcm2pnm <options> +opw` (16-bit ASCII PGM), MONOCHROME1 shown inverted. */
+function dcm2pnm(file: string, options: string[]): Uint16Array {
+  const out = join(work, `${Math.random().toString(36).slice(2)}.pgm`);
+  execFileSync('dcm2pnm', [...options, '+opw', file, out]);
+  const [magic, width, height, max, ...values] = readFileSync(out, 'latin1').trim().split(/\s+/);
+  expect([magic, max]).toEqual(['P2', '65535']);
+  expect(values.length).toBe(Number(width) * Number(height));
+  return Uint16Array.from(values, Number);
+}
+
+/** PS3.3 C.11.2.1.2.1 LINEAR, worked from its text (not from greyscale.ts): x → 0..65535. */
+function linearWindow(center: number, width: number): (x: number) => number {
+  return (x) => {
+    if (x <= center - 0.5 - (width - 1) / 2) return 0;
+    if (x > center - 0.5 + (width - 1) / 2) return 65535;
+    return ((x - (center - 0.5)) / (width - 1) + 0.5) * 65535;
+  };
+}
+
+/** What the pixels must be, from the stored values and the window or LUT the generator wrote. */
+function expectedFromManifest(file: string, options: PresentationOptions): number[] | undefined {
+  const image = corpusCase(file).image!;
+  const stored = Array.from(corpusSourcePixels(file));
+  const slope = image.rescale?.slope ?? 1;
+  const intercept = image.rescale?.intercept ?? 0;
+  const invert = image.photometric === 'MONOCHROME1' ? (y: number) => 65535 - y : (y: number) => y;
+  if (options.windowCenter !== undefined && options.windowWidth !== undefined) {
+    const f = linearWindow(options.windowCenter, options.windowWidth);
+    return stored.map((sv) => invert(f(sv * slope + intercept)));
+  }
+  if (image.voiLut) {
+    const { firstMapped, bits, data } = image.voiLut;
+    const at = (x: number) => data[Math.min(data.length - 1, Math.max(0, x - firstMapped))]!;
+    return stored.map((sv) => invert((at(sv * slope + intercept) / (2 ** bits - 1)) * 65535));
+  }
+  if (image.window) {
+    const f = linearWindow(image.window.center, image.window.width);
+    return stored.map((sv) => invert(f(sv * slope + intercept)));
+  }
+  return undefined; // min-max: DCMTK is the reference
+}
+
+const CORPUS_CASES: { file: string; dcmtk: string[]; options: PresentationOptions; voi: string }[] = [
+  { file: 'ct-signed-rescale.dcm', dcmtk: ['+Wm'], options: {}, voi: 'min-max' },
+  { file: 'ct-signed-rescale.dcm', dcmtk: ['+Ww', '40', '400'], options: { windowCenter: 40, windowWidth: 400 }, voi: 'override-window' },
+  { file: 'ot-modality-lut-sequence.dcm', dcmtk: ['+Wm'], options: {}, voi: 'min-max' },
+  { file: 'ot-voi-lut-sequence.dcm', dcmtk: ['+Wl', '1'], options: {}, voi: 'voi-lut-sequence' },
+  { file: 'cr-monochrome1.dcm', dcmtk: ['+Wi', '1'], options: {}, voi: 'window' },
+  { file: 'cr-monochrome1.dcm', dcmtk: ['+Ww', '300', '200'], options: { windowCenter: 300, windowWidth: 200 }, voi: 'override-window' },
+  { file: 'mr-big-endian.dcm', dcmtk: ['+Wi', '1'], options: {}, voi: 'window' },
+];
+
+/** Largest absolute difference, and where. */
+function worst(actual: ArrayLike<number>, expected: ArrayLike<number>): { diff: number; at: number } {
+  let diff = 0;
+  let at = -1;
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i]! - expected[i]!);
+    if (d > diff) [diff, at] = [d, i];
+  }
+  return { diff, at };
+}
+
+describe('toPresentation on the generated corpus', () => {
+  test.each(CORPUS_CASES)('renders $file like `dcm2pnm $dcmtk`, every pixel within ±1 (VOI from $voi)', async ({ file, dcmtk, options, voi }) => {
+    const instance = parseInstance(readCorpus(file));
+    const image = toPresentation(await decodeFrameAsync(instance, 0), instance, options);
+    expect(voiSourceOf(instance, options)).toBe(voi);
+    const reference = dcm2pnm(corpusPath(file), dcmtk);
+    expect(image.data.length).toBe(reference.length);
+    expect(new Set(reference).size).toBeGreaterThan(16); // a real image, not a flat field
+    expect(worst(image.data, reference).diff).toBeLessThanOrEqual(1);
+  });
+
+  test.each(CORPUS_CASES.filter((c) => c.voi !== 'min-max'))(
+    'renders $file as PS3.3 gives from the stored values and the $voi the generator wrote, within ±1',
+    async ({ file, options }) => {
+      const instance = parseInstance(readCorpus(file));
+      const image = toPresentation(await decodeFrameAsync(instance, 0), instance, options);
+      const expected = expectedFromManifest(file, options)!;
+      expect(worst(image.data, expected).diff).toBeLessThanOrEqual(1);
+    },
+  );
+
+  test('renders the lossless JPEG 2000 copy of the CR exactly as the native one', async () => {
+    const render = async (file: string) => {
+      const instance = parseInstance(readCorpus(file));
+      return toPresentation(await decodeFrameAsync(instance, 0), instance).data;
+    };
+    expect(Buffer.from((await render('cr-j2k-lossless.dcm')).buffer).equals(Buffer.from((await render('cr-monochrome1.dcm')).buffer))).toBe(true);
+  });
+
+  test('renders the colour JPEG as the Rec. 601 luma of its decoded RGB, close to the luma of the RGB written', async () => {
+    const instance = parseInstance(readCorpus('sc-rgb-jpeg-baseline.dcm'));
+    const frame = await decodeFrameAsync(instance, 0);
+    const image = toPresentation(frame, instance);
+    const luma = (rgb: ArrayLike<number>) =>
+      Array.from({ length: rgb.length / 3 }, (_, i) => (0.299 * rgb[3 * i]! + 0.587 * rgb[3 * i + 1]! + 0.114 * rgb[3 * i + 2]!) * 257);
+    expect(worst(image.data, luma(frame.data)).diff).toBeLessThanOrEqual(1);
+    const { maxAbs } = corpusCase('sc-rgb-jpeg-baseline.dcm').image!.source!.tolerance!;
+    expect(worst(image.data, luma(corpusSourcePixels('sc-rgb.dcm'))).diff).toBeLessThanOrEqual(maxAbs * 257);
+  });
+
+  test('rejects a window override with only one of centre and width', async () => {
+    const instance = parseInstance(readCorpus('ct-signed-rescale.dcm'));
+    const frame = await decodeFrameAsync(instance, 0);
+    expect(() => toPresentation(frame, instance, { windowCenter: 40 })).toThrow(RangeError);
+  });
+});
+
+describe.skipIf(!HAS_SHARED_SAMPLES)(`toPresentation on the shared samples ${NEEDS_SHARED}`, () => {
   test.each(CASES)('renders $file like `dcm2pnm $dcmtk` within ±1 (VOI from $voi)', async ({ file, options, voi, mean, idx, ref }) => {
     const instance = parseInstance(readSample(file));
     const image = toPresentation(await decodeFrameAsync(instance, 0), instance, options);

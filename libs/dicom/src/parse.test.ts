@@ -1,10 +1,13 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { DicomError, DicomParseError, DicomValidationError, UnsupportedTransferSyntaxError } from './errors.ts';
 import { encodeFileMetaInformation } from './file-meta.ts';
 import { parseInstance } from './parse.ts';
 import { Tag } from './tags.ts';
-import { readSample, SAMPLES_DIR, seededRandom } from './test-samples.ts';
+import {
+  CORPUS, corpusPath, HAS_SHARED_SAMPLES, NEEDS_SHARED, readCorpus, readSample, SHARED_SAMPLES_DIR, seededRandom, type CorpusCase,
+} from './test-samples.ts';
 import { SopClass, TransferSyntax } from './uids.ts';
 import { encodeDataSet, type DataElement } from './writer.ts';
 
@@ -43,7 +46,52 @@ function errorOf(fn: () => unknown): DicomError {
   throw new Error('expected a DicomError, nothing was thrown');
 }
 
-describe('parseInstance on the shared samples', () => {
+const ERROR_TYPES = { DicomParseError, DicomValidationError } as Record<string, typeof DicomError>;
+
+describe('parseInstance on the generated corpus', () => {
+  const readable = CORPUS.filter((c) => !c.refusal);
+  test.each(readable.map((c) => [c.name, c] as const))('reads %s as its generator wrote it', (name, c) => {
+    const instance = parseInstance(readCorpus(name));
+    expect(instance).toMatchObject({
+      transferSyntaxUid: c.transferSyntaxUid,
+      sopClassUid: c.sopClassUid,
+      sopInstanceUid: c.sopInstanceUid,
+      studyInstanceUid: c.studyInstanceUid,
+      seriesInstanceUid: c.seriesInstanceUid,
+      modality: c.modality,
+      accessionNumber: c.identifiers.accessionNumber,
+      studyDate: c.identifiers.studyDate,
+      hasPixelData: c.image !== undefined,
+      numberOfFrames: c.image ? c.image.frames : 0,
+    });
+    expect(instance.rows).toBe(c.image?.rows);
+    expect(instance.columns).toBe(c.image?.columns);
+    if (c.image) expect(instance.photometricInterpretation).toBe(c.image.photometric);
+  });
+
+  test('reads the CR acquisition attributes of the MONOCHROME1 chest phantom', () => {
+    expect(parseInstance(readCorpus('cr-j2k-lossy.dcm'))).toMatchObject({
+      sopClassUid: SopClass.ComputedRadiographyImageStorage,
+      bodyPartExamined: 'CHEST',
+      viewPosition: 'PA',
+      photometricInterpretation: 'MONOCHROME1',
+    });
+  });
+
+  const refused = CORPUS.filter((c): c is CorpusCase & { refusal: NonNullable<CorpusCase['refusal']> } => c.refusal !== undefined);
+  test.each(refused.map((c) => [c.name, c.refusal.error, c.refusal.reason, c.refusal] as const))(
+    'refuses %s with a %s whose reason is %s',
+    (name, _type, _reason, refusal) => {
+      const error = errorOf(() => parseInstance(readCorpus(name)));
+      expect(error).toBeInstanceOf(ERROR_TYPES[refusal.error]!);
+      expect(error.reason).toBe(refusal.reason);
+      expect(error.message).toContain(refusal.message);
+      expect(error.permanent).toBe(true);
+    },
+  );
+});
+
+describe.skipIf(!HAS_SHARED_SAMPLES)(`parseInstance on the shared samples ${NEEDS_SHARED}`, () => {
   test.each([
     // file, transfer syntax, modality, rows, columns, frames, has pixel data
     ['CT_small.dcm', TransferSyntax.ExplicitVRLittleEndian, 'CT', 128, 128, 1, true],
@@ -170,7 +218,7 @@ describe('parseInstance validation', () => {
   test('wraps dicom-parser failures in Error subclasses, never plain objects', () => {
     let thrown: unknown;
     try {
-      parseInstance(readSample('MR_truncated.dcm'));
+      parseInstance(readCorpus('mr-truncated.dcm'));
     } catch (error) {
       thrown = error;
     }
@@ -183,13 +231,20 @@ function withValue(elements: DataElement[], tag: string, value: string): DataEle
   return elements.map((e) => (e.tag === tag ? { ...e, value } : e));
 }
 
-describe('parseInstance on hostile input', () => {
-  const samples = readdirSync(SAMPLES_DIR).filter((f) => f.endsWith('.dcm'));
-  const ITERATIONS_PER_SAMPLE = 500; // × 20 samples = 10,000 mutated files, ~2 s
+// The generated corpus always; the shared samples too when they are there.
+const HOSTILE_INPUTS: [label: string, path: string][] = [
+  ...CORPUS.map((c) => [c.name, corpusPath(c.name)] as [string, string]),
+  ...(SHARED_SAMPLES_DIR
+    ? readdirSync(SHARED_SAMPLES_DIR).filter((f) => f.endsWith('.dcm')).map((f) => [`shared ${f}`, join(SHARED_SAMPLES_DIR!, f)] as [string, string])
+    : []),
+];
 
-  test.each(samples)('only ever returns or throws a DicomError for mutations of %s', (file) => {
-    const original = readSample(file);
-    const random = seededRandom([...file].reduce((h, c) => h * 31 + c.charCodeAt(0), 7));
+describe('parseInstance on hostile input', () => {
+  const ITERATIONS_PER_SAMPLE = 500; // × 27 corpus files = 13,500 mutated files, ~3 s (+ 10,000 with the shared ones)
+
+  test.each(HOSTILE_INPUTS)('only ever returns or throws a DicomError for mutations of %s', (label, file) => {
+    const original = readFileSync(file);
+    const random = seededRandom([...label].reduce((h, c) => h * 31 + c.charCodeAt(0), 7));
     const started = Date.now();
     let returned = 0;
     for (let i = 0; i < ITERATIONS_PER_SAMPLE; i++) {
@@ -200,7 +255,7 @@ describe('parseInstance on hostile input', () => {
         returned++;
       } catch (error) {
         if (!(error instanceof DicomError)) {
-          throw new Error(`iteration ${i} of ${file} threw a non-DicomError: ${String(error)}`, { cause: error });
+          throw new Error(`iteration ${i} of ${label} threw a non-DicomError: ${String(error)}`, { cause: error });
         }
       }
       expect(Date.now() - t0).toBeLessThan(2000);

@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
+import { NEEDS_SHARED, corpus, sharedSamplesDir } from '@cxr/test-corpus';
 import { AbortReason, CommandField, PduType } from './dimse-constants.ts';
 import { DimseStatusError } from './dimse-errors.ts';
 import { encodeRequest } from './dimse-messages.ts';
@@ -15,9 +16,12 @@ import {
   dataSetOffset, encodeAssociateRq, encodePData, metaUid, pduOf, RawPeer, runTool, startBitPreservingStorescp,
 } from './dcmtk.test-support.ts';
 
-const SAMPLES = '/work/shared/dicom-samples';
+// The generated corpus always; the shared samples (real files by other tools) when present.
+const CORPUS = corpus();
+const SHARED = sharedSamplesDir();
 const AE = 'INGEST_TEST';
-const CT_SMALL = path.join(SAMPLES, 'CT_small.dcm');
+const CT_SMALL = CORPUS.path('ct-signed-rescale.dcm');
+const RT_PLAN = CORPUS.path('rtplan-meta-mismatch.dcm');
 const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
 const EXPLICIT_VR_LE = '1.2.840.10008.1.2.1';
 const UNCOMPRESSED = ['1.2.840.10008.1.2', EXPLICIT_VR_LE, '1.2.840.10008.1.2.2'];
@@ -104,11 +108,11 @@ describe('DIMSE SCP with DCMTK peers', () => {
     expect(other.output).toMatch(/Connection refused/i);
   });
 
-  test('receives every sample dcmsend can read, each data set exactly as it was on the wire', async () => {
-    // DCMTK's senders re-encode what they read (they drop trailing padding and group lengths,
-    // rewrite sequence lengths), so for most files the wire bytes are not the file's bytes. The
-    // oracle is DCMTK's own bit-preserving receiver given the same file; the raw-socket test
-    // below checks original file bytes against what we hand to onInstance.
+  // DCMTK's senders re-encode what they read (they drop trailing padding and group lengths,
+  // rewrite sequence lengths), so for most files the wire bytes are not the file's bytes. The
+  // oracle is DCMTK's own bit-preserving receiver given the same file; the raw-socket test
+  // below checks original file bytes against what we hand to onInstance.
+  async function receivesEverySample(SAMPLES: string, expectedCompared: number, unchanged: string[]): Promise<void> {
     const h = await startServer();
     const oracleDir = await mkdtemp(path.join(tmpdir(), 'dimse-oracle-'));
     const oracle = await startBitPreservingStorescp('ORACLE', oracleDir);
@@ -148,13 +152,23 @@ describe('DIMSE SCP with DCMTK peers', () => {
         if (received.equals(original.subarray(dataSetOffset(original)))) sentUnchanged.push(name);
         compared += 1;
       }
-      expect(compared).toBe(17);
+      expect(compared).toBe(expectedCompared);
       // Files DCMTK itself writes canonically go through untouched end to end.
-      expect(sentUnchanged).toEqual(expect.arrayContaining(['SC_rgb_jpeg_dcmtk.dcm', 'mlut_18.dcm', 'vlut_04.dcm']));
+      expect(sentUnchanged).toEqual(expect.arrayContaining(unchanged));
     } finally {
       oracle.stop();
       await rm(oracleDir, { recursive: true, force: true });
     }
+  }
+
+  test('receives every corpus file dcmsend can read, each data set exactly as it was on the wire', async () => {
+    // dcmsend refuses the files without a meta header or its transfer syntax and the truncated one.
+    const readable = CORPUS.manifest.cases.filter((c) => !c.refusal || c.refusal.reason === 'sop_instance_mismatch');
+    await receivesEverySample(CORPUS.dir, readable.length, ['sc-rgb-jpeg-baseline.dcm', 'ot-modality-lut-sequence.dcm', 'ot-voi-lut-sequence.dcm']);
+  }, 120_000);
+
+  test.skipIf(!SHARED)(`receives every shared sample dcmsend can read, each data set exactly as it was on the wire ${NEEDS_SHARED}`, async () => {
+    await receivesEverySample(SHARED!, 17, ['SC_rgb_jpeg_dcmtk.dcm', 'mlut_18.dcm', 'vlut_04.dcm']);
   }, 120_000);
 
   test('rejects an association calling another AE title', async () => {
@@ -176,7 +190,7 @@ describe('DIMSE SCP with DCMTK peers', () => {
 
   test('reports the stored SOP instance UIDs of a released association', async () => {
     const h = await startServer();
-    const result = await runTool('storescu', ['-aet', 'PACS', '-aec', AE, '127.0.0.1', String(h.port), CT_SMALL, path.join(SAMPLES, 'rtplan.dcm')]);
+    const result = await runTool('storescu', ['-aet', 'PACS', '-aec', AE, '127.0.0.1', String(h.port), CT_SMALL, RT_PLAN]);
     expect(result.code, result.output).toBe(0);
     await h.ended(1);
     expect(h.ends[0]).toMatchObject({ callingAeTitle: 'PACS', released: true });
@@ -221,7 +235,7 @@ describe('DIMSE SCP with DCMTK peers', () => {
 
   test('keeps a compressed object compressed when storescu proposes its syntax (-xs)', async () => {
     const h = await startServer();
-    const sample = path.join(SAMPLES, 'JPEG-LL.dcm');
+    const sample = CORPUS.path('nm-jpeg-lossless-sv1.dcm');
     const result = await runTool('storescu', ['-xs', '-aec', AE, '127.0.0.1', String(h.port), sample]);
     expect(result.code, result.output).toBe(0);
     expect(h.instances).toHaveLength(1);
@@ -242,7 +256,7 @@ describe('DIMSE SCP with DCMTK peers', () => {
     expect(refused.output).toMatch(/DIMSE Status\s*: 0xa700/i);
     // dcmsend -nh goes on after a failure: the small RT plan after the refused CT is stored
     // on the same association.
-    const both = await runTool('dcmsend', ['-v', '-nh', '-aec', AE, '127.0.0.1', String(h.port), CT_SMALL, path.join(SAMPLES, 'rtplan.dcm')]);
+    const both = await runTool('dcmsend', ['-v', '-nh', '-aec', AE, '127.0.0.1', String(h.port), CT_SMALL, RT_PLAN]);
     expect(both.output).toMatch(/Received C-STORE Response \(Refused: OutOfResources\)/);
     await h.ended(2);
     expect(h.instances.map((i) => i.ctx.sopClassUid)).toEqual(['1.2.840.10008.5.1.4.1.1.481.5']);
@@ -333,9 +347,9 @@ describe('DIMSE SCP against misbehaving peers', () => {
     'examples_ybr_color.dcm', 'JPEG-LL.dcm', 'JPGExtended.dcm', 'MR_small_jpeg_ls_lossless.dcm', 'MR_small_jp2klossless.dcm',
     'MR_small_RLE.dcm', 'RG3_J2KI.dcm', 'liver_1frame.dcm', 'reportsi.dcm', 'rtplan.dcm', 'mlut_18.dcm', 'vlut_04.dcm',
   ];
-  test.each(withOwnSyntax)('hands %s to onInstance with the data set bytes of the original file', async (name) => {
+  async function handsOverOriginalDataSet(samplePath: string): Promise<void> {
     const h = await startServer();
-    const original = await readFile(path.join(SAMPLES, name));
+    const original = await readFile(samplePath);
     const sopClassUid = metaUid(original, 0x0002)!;
     const sopInstanceUid = metaUid(original, 0x0003)!;
     const transferSyntaxUid = metaUid(original, 0x0010)!;
@@ -360,6 +374,17 @@ describe('DIMSE SCP against misbehaving peers', () => {
     // The digests computed as the fragments arrived are those of the bytes handed over.
     expect(ctx.sha256).toEqual({ file: sha256Of(file), dataSet: sha256Of(dataset) });
     expect(h.ends[0]).toMatchObject({ released: true, storedSopInstanceUids: [sopInstanceUid] });
+  }
+
+  // Every corpus file with a meta header our parser does not need to accept (the RT plan's meta
+  // names another instance: over DIMSE the meta header is ours).
+  const corpusWithOwnSyntax = CORPUS.manifest.cases.filter((c) => !c.refusal || c.refusal.reason === 'sop_instance_mismatch').map((c) => c.name);
+  test.each(corpusWithOwnSyntax)('hands %s to onInstance with the data set bytes of the original file', async (name) => {
+    await handsOverOriginalDataSet(CORPUS.path(name));
+  });
+
+  test.skipIf(!SHARED).each(withOwnSyntax)(`hands shared %s to onInstance with the data set bytes of the original file ${NEEDS_SHARED}`, async (name) => {
+    await handsOverOriginalDataSet(path.join(SHARED!, name));
   });
 
   test('closes a connection that sends garbage, and keeps serving others', async () => {

@@ -9,7 +9,7 @@
  *
  *   npm run bench:ingest -- [--small 300] [--large 20] [--out result.json]
  *
- * Batches: "small" is copies of CT_small.dcm (~39 KB) with fresh SOP Instance UIDs (one study);
+ * Batches: "small" is copies of the test corpus's 128x128 CT (~34 KB) with fresh SOP Instance UIDs (one study);
  * "large" is 2048x2048 16-bit DX chest phantoms (~8 MB) each in its own study. Before timing,
  * each receiver gets a short distinct warm-up batch. Between our batches the bench waits for the
  * study completions the association end triggered (decode, analysis image) so that they do not
@@ -29,15 +29,15 @@ import { Queue } from 'bullmq';
 import { pino } from 'pino';
 import { QUEUE_NAMES } from '@cxr/contracts';
 import { runDcmtk, startDcmtk } from '@cxr/dcmtk';
-import { REPO_ROOT, benchRecord, freePort, serviceNodeFlags, startRedisServer, startS3Server, waitFor } from '@cxr/devstack';
+import { benchRecord, freePort, serviceNodeFlags, startRedisServer, startS3Server, waitFor } from '@cxr/devstack';
 import { makeChestStudy } from '@cxr/phantom/dicom';
 import { ObjectStore, createWorkerConnection } from '@cxr/platform';
 import { loadConfig } from '../src/config.ts';
 import { createIngestService } from '../src/service.ts';
 import { startOrthanc } from '../src/interop/orthanc.test-support.ts';
+import { ensureCorpus } from '@cxr/test-corpus/build';
 
 const run = promisify(execFile);
-const SAMPLES = join(REPO_ROOT, '..', 'shared', 'dicom-samples');
 const RECEIVERS = ['ours', 'orthanc', 'ceiling'] as const;
 type Receiver = (typeof RECEIVERS)[number];
 const BATCHES = ['small', 'large'] as const;
@@ -78,11 +78,12 @@ function batchOf(dir: string): Batch {
   return { dir, instances: files.length, bytes: files.reduce((sum, f) => sum + statSync(join(dir, f)).size, 0) };
 }
 
-/** `count` copies of CT_small.dcm, each with a fresh SOP Instance UID (dcmodify -gin). */
+/** `count` copies of the test corpus's 128x128 CT, each with a fresh SOP Instance UID (dcmodify -gin). */
 async function buildSmallBatch(dir: string, count: number): Promise<Batch> {
   mkdirSync(dir, { recursive: true });
   const files = Array.from({ length: count }, (_, i) => join(dir, `ct-${String(i).padStart(5, '0')}.dcm`));
-  for (const f of files) copyFileSync(join(SAMPLES, 'CT_small.dcm'), f);
+  const template = join(ensureCorpus(), 'ct-signed-rescale.dcm');
+  for (const f of files) copyFileSync(template, f);
   for (let i = 0; i < files.length; i += 200) await runDcmtk('dcmodify', ['-nb', '-gin', ...files.slice(i, i + 200)]);
   return batchOf(dir);
 }

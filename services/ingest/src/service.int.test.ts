@@ -7,14 +7,16 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import sharp from 'sharp';
 import { ANALYSIS_INPUT_LONG_SIDE, QUEUE_NAMES, analysisRequestSchema, decodeAnalysisInput, reportEventSchema } from '@cxr/contracts';
 import { runDcmtk } from '@cxr/dcmtk';
-import { REPO_ROOT, dcmsend, freePort, startRedisServer, startS3Server, stowRs, waitFor, type RedisServerHandle, type S3ServerHandle } from '@cxr/devstack';
+import { dcmsend, freePort, startRedisServer, startS3Server, stowRs, waitFor, type RedisServerHandle, type S3ServerHandle } from '@cxr/devstack';
 import { makeChestStudy } from '@cxr/phantom/dicom';
 import { ObjectStore, createWorkerConnection } from '@cxr/platform';
+import { parseInstance } from '@cxr/dicom';
+import { NEEDS_SHARED, corpus, sharedSamplesDir } from '@cxr/test-corpus';
 import { loadConfig } from './config.ts';
 import { createIngestService, type IngestService } from './service.ts';
 
 /** The ingest service in-process against a real redis-server, s3rver and DCMTK senders. */
-const SAMPLES = join(REPO_ROOT, '..', 'shared', 'dicom-samples');
+const SHARED = sharedSamplesDir();
 let dir: string;
 let redis: RedisServerHandle;
 let redisPort: number;
@@ -125,8 +127,7 @@ describe('ingest service', () => {
     expect(keys).toHaveLength(1);
   });
 
-  test('answers 409 with a failure reason for a malformed instance, and 400 for a malformed body', async () => {
-    const truncated = readFileSync(join(SAMPLES, 'MR_truncated.dcm'));
+  async function refusesMalformedInstance(truncated: Buffer): Promise<void> {
     const res = await stowRs(urls.http, [truncated]);
     expect(res.status).toBe(409);
     expect(JSON.stringify(res.body)).toContain('"00081197"');
@@ -134,15 +135,34 @@ describe('ingest service', () => {
     expect(bad.status).toBe(400);
     const wrongType = await fetch(`${urls.http}/dicomweb/studies`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
     expect(wrongType.status).toBe(415);
+  }
+
+  test('answers 409 with a failure reason for a malformed instance, and 400 for a malformed body', async () => {
+    await refusesMalformedInstance(corpus().read('mr-truncated.dcm'));
   });
 
-  test('completes a DIMSE study when its association is released and reports the non-image study as not eligible', async () => {
-    await dcmsend([join(SAMPLES, 'reportsi.dcm')], urls.dimse);
+  test.skipIf(!SHARED)(`answers 409 with a failure reason for the shared truncated MR ${NEEDS_SHARED}`, async () => {
+    await refusesMalformedInstance(readFileSync(join(SHARED!, 'MR_truncated.dcm')));
+  });
+
+  async function reportsNonImageStudy(file: string): Promise<void> {
+    const { studyInstanceUid } = parseInstance(readFileSync(file));
+    await dcmsend([file], urls.dimse);
     const events = await waitFor('the study-received event', async () => {
-      const found = (await queuedJobs(QUEUE_NAMES.reportEvents)).map((j) => reportEventSchema.parse(j.data)).filter((e) => e.type === 'study-received' && !e.eligible);
+      const found = (await queuedJobs(QUEUE_NAMES.reportEvents))
+        .map((j) => reportEventSchema.parse(j.data))
+        .filter((e) => e.type === 'study-received' && !e.eligible && e.studyInstanceUid === studyInstanceUid);
       return found.length > 0 ? found : undefined;
     }, 5_000); // far less than the 5-minute fallback: the association end triggered it
     expect(events[0]!.type === 'study-received' && events[0]!.ineligibleReasons.join(' ')).toMatch(/no pixel data/);
+  }
+
+  test('completes a DIMSE study when its association is released and reports the non-image study as not eligible', async () => {
+    await reportsNonImageStudy(corpus().path('sr-basic-text.dcm'));
+  });
+
+  test.skipIf(!SHARED)(`completes the shared SR's DIMSE study on release and reports it as not eligible ${NEEDS_SHARED}`, async () => {
+    await reportsNonImageStudy(join(SHARED!, 'reportsi.dcm'));
   });
 
   test('tells senders to retry while Redis is down, and recovers when it is back', async () => {

@@ -5,9 +5,10 @@ import { Queue } from 'bullmq';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { QUEUE_NAMES, analysisRequestSchema } from '@cxr/contracts';
-import { REPO_ROOT, freePort, startRedisServer, startS3Server, waitFor, type RedisServerHandle, type S3ServerHandle } from '@cxr/devstack';
+import { freePort, startRedisServer, startS3Server, waitFor, type RedisServerHandle, type S3ServerHandle } from '@cxr/devstack';
 import { makeChestStudy } from '@cxr/phantom/dicom';
 import { ObjectStore, createWorkerConnection } from '@cxr/platform';
+import { NEEDS_SHARED, corpus, sharedSamplesDir } from '@cxr/test-corpus';
 import { loadConfig } from '../config.ts';
 import { Pseudonymizer } from '../privacy/pseudonym.ts';
 import { createIngestService, type IngestService } from '../service.ts';
@@ -18,15 +19,35 @@ import { startOrthanc, type OrthancPeer, type OrthancUpload } from './orthanc.te
  * service in-process (real redis-server and s3rver) by DIMSE C-STORE and by STOW-RS. Each test
  * gets its own s3rver, buckets, queue prefix, ports and Orthanc; redis-server is shared.
  */
-const SAMPLES = join(REPO_ROOT, '..', 'shared', 'dicom-samples');
 const API_KEY = 'orthanc-interop-test-key';
 const PSEUDONYM_SECRET = 'orthanc-interop-test-pseudonym-secret';
-/**
- * Samples Orthanc accepts but our ingest refuses when it receives the file itself (STOW-RS):
- * rtplan.dcm's Media Storage SOP Instance UID (0002,0003) differs from its SOP Instance UID
- * (0008,0018). Over DIMSE the file meta header is ours, so it is stored.
- */
-const REFUSED_OVER_STOW = new Set(['rtplan.dcm']);
+
+/** A folder of samples to push through Orthanc: the generated corpus, or the shared files. */
+interface SampleSet {
+  dir: string;
+  files: string[];
+  /**
+   * Samples Orthanc accepts but our ingest refuses when it receives the file itself (STOW-RS):
+   * their Media Storage SOP Instance UID (0002,0003) differs from their SOP Instance UID
+   * (0008,0018). Over DIMSE the file meta header is ours, so they are stored.
+   */
+  refusedOverStow: Set<string>;
+  /** Other samples Orthanc accepts that our ingest refuses over STOW-RS (left out of that push). */
+  alsoRefusedOverStow: Set<string>;
+  /** One sample every path accepts. */
+  good: string;
+  /** At least this many samples Orthanc must accept. */
+  minimum: number;
+}
+
+const dcmFilesIn = (folder: string) => readdirSync(folder).filter((f) => f.endsWith('.dcm')).sort();
+const corpusSet = (): SampleSet => ({
+  dir: corpus().dir, files: dcmFilesIn(corpus().dir), refusedOverStow: new Set(['rtplan-meta-mismatch.dcm']),
+  // Orthanc (DCMTK) guesses the missing transfer syntax and takes it; the file itself is refused.
+  alsoRefusedOverStow: new Set(['meta-missing-transfer-syntax.dcm']), good: 'ct-signed-rescale.dcm', minimum: 20,
+});
+const SHARED = sharedSamplesDir();
+const sharedSet = (): SampleSet => ({ dir: SHARED!, files: dcmFilesIn(SHARED!), refusedOverStow: new Set(['rtplan.dcm']), alsoRefusedOverStow: new Set(), good: 'CT_small.dcm', minimum: 10 });
 
 let dir: string;
 let redis: RedisServerHandle;
@@ -105,10 +126,10 @@ interface UploadedSample extends OrthancUpload {
 }
 
 /** Uploads every sample; returns those Orthanc stored as new instances (not refused, not duplicates). */
-async function uploadSamples(orthanc: OrthancPeer): Promise<UploadedSample[]> {
+async function uploadSamples(orthanc: OrthancPeer, set: SampleSet): Promise<UploadedSample[]> {
   const uploaded: UploadedSample[] = [];
-  for (const name of readdirSync(SAMPLES).filter((f) => f.endsWith('.dcm')).sort()) {
-    const file = readFileSync(join(SAMPLES, name));
+  for (const name of set.files) {
+    const file = readFileSync(join(set.dir, name));
     const upload = await orthanc.upload(file);
     // Several samples share one SOP Instance UID (the same MR in other encodings): Orthanc keeps the first.
     if (upload?.status === 'Success') uploaded.push({ ...upload, name, file });
@@ -141,11 +162,13 @@ async function analysisJobsFor(setup: Setup, studyInstanceUid: string) {
   }
 }
 
-describe('Orthanc as the sending PACS', () => {
+/** Pushing a whole sample set through Orthanc, by DIMSE and by STOW-RS. */
+function sampleSetTests(sampleSet: () => SampleSet): void {
   test('pushes every sample Orthanc accepts by DIMSE, and each one is stored', async () => {
+    const set = sampleSet();
     const setup = await setUp();
-    const samples = await uploadSamples(setup.orthanc);
-    expect(samples.length).toBeGreaterThanOrEqual(10);
+    const samples = await uploadSamples(setup.orthanc, set);
+    expect(samples.length).toBeGreaterThanOrEqual(set.minimum);
 
     const answer = await setup.orthanc.storeToModality(samples.map((s) => s.id));
     expect(answer.status, setup.orthanc.log()).toBe(200);
@@ -157,8 +180,9 @@ describe('Orthanc as the sending PACS', () => {
   }, 60_000);
 
   test('pushes the same samples by STOW-RS, and each stored object is byte for byte the file given to Orthanc', async () => {
+    const set = sampleSet();
     const setup = await setUp();
-    const samples = (await uploadSamples(setup.orthanc)).filter((s) => !REFUSED_OVER_STOW.has(s.name));
+    const samples = (await uploadSamples(setup.orthanc, set)).filter((s) => !set.refusedOverStow.has(s.name) && !set.alsoRefusedOverStow.has(s.name));
 
     const answer = await setup.orthanc.stowToServer(samples.map((s) => s.id));
     expect(answer.status, setup.orthanc.log()).toBe(200);
@@ -173,11 +197,12 @@ describe('Orthanc as the sending PACS', () => {
   }, 60_000);
 
   test('refuses over STOW-RS a file whose meta header names another SOP Instance UID, and Orthanc reports the partial failure', async () => {
+    const set = sampleSet();
     const setup = await setUp();
-    const samples = await uploadSamples(setup.orthanc);
-    const refused = samples.filter((s) => REFUSED_OVER_STOW.has(s.name));
-    const good = samples.find((s) => s.name === 'CT_small.dcm')!;
-    expect(refused).toHaveLength(REFUSED_OVER_STOW.size);
+    const samples = await uploadSamples(setup.orthanc, set);
+    const refused = samples.filter((s) => set.refusedOverStow.has(s.name));
+    const good = samples.find((s) => s.name === set.good)!;
+    expect(refused).toHaveLength(set.refusedOverStow.size);
 
     const answer = await setup.orthanc.stowToServer([good.id, ...refused.map((s) => s.id)]);
     expect(answer.status).not.toBe(200);
@@ -185,7 +210,17 @@ describe('Orthanc as the sending PACS', () => {
     expect(await storedOriginals(setup, refused.map((s) => s.studyInstanceUid))).toEqual([]);
     expect(keyFor(await storedOriginals(setup, [good.studyInstanceUid]), good)).toBeDefined();
   }, 60_000);
+}
 
+describe('Orthanc as the sending PACS, with the generated corpus', () => {
+  sampleSetTests(corpusSet);
+});
+
+describe.skipIf(!SHARED)(`Orthanc as the sending PACS, with the shared samples ${NEEDS_SHARED}`, () => {
+  sampleSetTests(sharedSet);
+});
+
+describe('Orthanc as the sending PACS', () => {
   test.each(['DIMSE', 'STOW-RS'] as const)('queues an analysis for a synthetic chest radiograph pushed by %s', async (protocol) => {
     const setup = await setUp();
     const study = makeChestStudy({ seed: protocol === 'DIMSE' ? 21 : 22, size: 256 });
