@@ -4,5 +4,5 @@ export { loadModelPackageInThread, type ThreadedModelPackage } from './model-thr
 export { modelManifestSchema, tensorSpecSchema, type ModelManifest, type TensorSpec } from './manifest.ts';
 export { preprocess, preprocessInto, letterboxBox, validateImage, type ContentBox, type InputSpec, type PresentationImage, type Preprocessed } from './preprocess.ts';
 export { cropHeatmap, heatmapPeak, type Heatmap } from './heatmap.ts';
-export { decodeReports, detokenize, type DecodedText } from './text-decoder.ts';
+export { decodeReports, detokenize, splitDecoded, type DecodedText } from './text-decoder.ts';
 export { REFERENCE_MODEL_DIR } from './paths.ts';

@@ -34,7 +34,8 @@ export interface FindingAnalysis {
 
 export interface ImageAnalysis {
   findings: FindingAnalysis[];
-  text: { findings: string; impression: string };
+  /** `complete: false`: decoding hit maxLength without the stop token (see text-decoder.ts). */
+  text: { findings: string; impression: string; complete: boolean };
   /** This image's share of the batch's time (batch time / batch size). */
   timingsMs: { preprocess: number; vision: number; decode: number };
 }

@@ -9,7 +9,7 @@ function fakeModel(version: string) {
     manifest: { id: 'm', version },
     closed: false,
     analyse: (images: PresentationImage[]) =>
-      new Promise<ImageAnalysis[]>((resolve) => pending.push(() => resolve(images.map(() => ({ findings: [], text: { findings: version, impression: '' }, timingsMs: { preprocess: 0, vision: 0, decode: 0 } }))))),
+      new Promise<ImageAnalysis[]>((resolve) => pending.push(() => resolve(images.map(() => ({ findings: [], text: { findings: version, impression: '', complete: true }, timingsMs: { preprocess: 0, vision: 0, decode: 0 } }))))),
     async close() {
       model.closed = true;
     },

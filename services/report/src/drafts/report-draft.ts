@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { confidenceBandSchema, findingCodingSchema, isoDateTimeSchema, pseudonymKeySchema, regionSchema, sideSchema, zoneSchema } from '@cxr/contracts';
-import { confidenceBand } from './confidence.ts';
+import { confidenceBandSchema, findingCodingSchema, isoDateTimeSchema, pseudonymKeySchema, regionSchema, sideSchema, textEditSchema, zoneSchema } from '@cxr/contracts';
+import { confidenceBand } from '@cxr/drafting';
 
 /**
  * The AI draft as the report service stores it (inside a revision in the reports bucket).
@@ -47,6 +47,11 @@ export const reportDraftSchema = z
     /** Disclaimer line, then FINDINGS and IMPRESSION. */
     text: z.string(),
     findings: z.array(draftFindingSchema),
+    /**
+     * What the consistency checks changed in the model's text (@cxr/drafting composeDraftText);
+     * absent in drafts composed before the checks existed.
+     */
+    textEdits: z.array(textEditSchema).optional(),
     composedAt: isoDateTimeSchema,
   })
   .strict();
