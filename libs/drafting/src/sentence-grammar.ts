@@ -257,13 +257,13 @@ export function structuralDefect(sentence: string): string | null {
     const t = words[i]!;
     const prev = words[i - 1];
     const next = words[i + 1];
+    if (prev !== undefined && /\p{L}|\d/u.test(t) && t === prev) return `a word twice in a row ("${tokens[i]}")`;
     if (UNITS.has(t) && (prev === undefined || !isNumber(prev))) return `a unit without a number ("${tokens[i]}")`;
     if (isNumber(t)) {
       const listMarker = i === 0 && next === '.';
       const ratio = prev === 'of' && words[i - 2] === 'ratio';
       if (!listMarker && !ratio && (next === undefined || !UNITS.has(next))) return `a number without a unit ("${tokens[i]}")`;
     }
-    if (prev !== undefined && /\p{L}|\d/u.test(t) && t === prev) return `a word twice in a row ("${tokens[i]}")`;
   }
   const last = [...words].reverse().find((w) => /\p{L}/u.test(w));
   if (last !== undefined && DANGLING.has(last) && words[words.length - 2] === last) return `ends on a dangling word ("${last}")`;
