@@ -83,8 +83,11 @@ export interface TextChecksSummary {
   /** Images whose text the checks changed. */
   editedImages: number;
   raw: { contradicting: number; repeated: number; malformed: number; unmeasuredSizes: number; incompleteImages: number };
-  /** Report finding-level micro F1 of the model's raw text and of the final draft text. */
-  findingF1: { raw: number; final: number };
+  /**
+   * Report finding-level micro F1 of the model's raw text and of the final draft text, and the micro F1
+   * of the classifier's own decisions: the final text states exactly those, so final equals classifier.
+   */
+  findingF1: { raw: number; final: number; classifier: number };
   /** Nodule/mass sizes stated, against the phantom's true diameter: raw decoder text and final draft (measured). */
   lesionSizes: { raw: SizeError; final: SizeError };
 }
@@ -286,7 +289,7 @@ export async function evaluateModel(pkg: ModelPackage, options: EvaluateOptions)
     ...text,
     images: options.count,
     raw: rawText,
-    findingF1: { raw: f1(total), final: f1(draftCounts) },
+    findingF1: { raw: f1(total), final: f1(draftCounts), classifier: f1(classifierCounts(cases)) },
     lesionSizes: { raw: sizeError(sizeErrors.raw), final: sizeError(sizeErrors.final) },
   };
   return {
@@ -338,6 +341,16 @@ export async function evaluateModel(pkg: ModelPackage, options: EvaluateOptions)
       robustnessMaxAucDrop: 'largest drop of macro AUC under the perturbations, on the first robustness images',
       msPerImage: 'wall time of analyse() per image, batched, this machine',
     },
+  };
+}
+
+/** Micro confusion counts of the classifier's positive/negative calls over images x findings. */
+function classifierCounts(cases: Record<FindingCode, Case[]>): { tp: number; fp: number; fn: number } {
+  const all = Object.values(cases).flat();
+  return {
+    tp: all.filter((c) => c.positive && c.label === 1).length,
+    fp: all.filter((c) => c.positive && c.label === 0).length,
+    fn: all.filter((c) => !c.positive && c.label === 1).length,
   };
 }
 

@@ -15,7 +15,7 @@ export function markdownSummary(r: EvaluationResult): string {
     `Package sha256 \`${s.model.sha256}\`. Synthetic data only: not evidence of clinical performance.`,
     '',
     `- macro AUC ${f3(s.macroAuc)} (subtle tier ${f3(s.macroAucSubtle)})`,
-    `- report finding-level F1 ${f3(s.reportFindingF1)} (model text); ${f3(s.textChecks.findingF1.final)} (final draft text)`,
+    `- report finding-level F1 ${f3(s.reportFindingF1)} (model text); ${f3(s.textChecks.findingF1.final)} (final draft text; the classifier's own calls: ${f3(s.textChecks.findingF1.classifier)})`,
     `- text checks, final draft (model text): contradicting ${s.textChecks.contradicting} (${s.textChecks.raw.contradicting}), repeated ${s.textChecks.repeated} (${s.textChecks.raw.repeated}), ` +
       `malformed ${s.textChecks.malformed} (${s.textChecks.raw.malformed}), unmeasured sizes ${s.textChecks.unmeasuredSizes} (${s.textChecks.raw.unmeasuredSizes}); ` +
       `${s.textChecks.editedImages} of ${s.textChecks.images} images edited, ${s.textChecks.raw.incompleteImages} decoded without <eos>`,
