@@ -12,6 +12,8 @@ export interface ImageTextChecks {
   raw: TextCheckCounts;
   final: TextCheckCounts;
   edited: boolean;
+  /** Rules of the edits the checks made. */
+  rules: string[];
   incomplete: boolean;
 }
 
@@ -52,6 +54,7 @@ export function draftTextChecks(
     raw: checkReportText(analysis.text, images, findings, wording),
     final: checkReportText(draft.sections, images, findings, wording),
     edited: draft.edits.length > 0,
+    rules: draft.edits.map((e) => e.rule),
     incomplete: analysis.text.complete === false,
   };
 }

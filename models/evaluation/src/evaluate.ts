@@ -82,6 +82,8 @@ export interface TextChecksSummary {
   images: number;
   /** Images whose text the checks changed. */
   editedImages: number;
+  /** Edits made, by rule (see textRuleSchema in @cxr/contracts). */
+  editsByRule: Record<string, number>;
   raw: { contradicting: number; repeated: number; malformed: number; unmeasuredSizes: number; incompleteImages: number };
   /**
    * Report finding-level micro F1 of the model's raw text and of the final draft text, and the micro F1
@@ -174,6 +176,7 @@ export async function evaluateModel(pkg: ModelPackage, options: EvaluateOptions)
   const reportCounts = Object.fromEntries(FINDING_CODES.map((c) => [c, { tp: 0, fp: 0, fn: 0 }])) as Record<FindingCode, { tp: number; fp: number; fn: number }>;
   const draftCounts = { tp: 0, fp: 0, fn: 0 };
   const text = { contradicting: 0, repeated: 0, malformed: 0, unmeasuredSizes: 0, editedImages: 0 };
+  const editsByRule: Record<string, number> = {};
   const rawText = { contradicting: 0, repeated: 0, malformed: 0, unmeasuredSizes: 0, incompleteImages: 0 };
   const sizeErrors = { raw: [] as number[], final: [] as number[] };
   const location = { mentions: 0, sideZone: 0, zone: 0, heatZone: 0, heatSide: 0 };
@@ -224,6 +227,7 @@ export async function evaluateModel(pkg: ModelPackage, options: EvaluateOptions)
         rawText[k] += checks.raw[k];
       }
       if (checks.edited) text.editedImages++;
+      for (const rule of checks.rules) editsByRule[rule] = (editsByRule[rule] ?? 0) + 1;
       if (checks.incomplete) rawText.incompleteImages++;
       const drafted = labelReport(`${checks.sections.findings} ${checks.sections.impression}`);
       for (const code of FINDING_CODES) {
@@ -288,6 +292,7 @@ export async function evaluateModel(pkg: ModelPackage, options: EvaluateOptions)
   const textChecks: TextChecksSummary = {
     ...text,
     images: options.count,
+    editsByRule,
     raw: rawText,
     findingF1: { raw: f1(total), final: f1(draftCounts), classifier: f1(classifierCounts(cases)) },
     lesionSizes: { raw: sizeError(sizeErrors.raw), final: sizeError(sizeErrors.final) },
