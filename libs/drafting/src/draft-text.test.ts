@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { composeDraftText, type DraftTextFinding, type DraftTextImage } from './draft-text.ts';
 import { NO_FINDINGS_TEXT, NORMAL_STUDY_IMPRESSION, REFERENCE_WORDING } from './sentence-grammar.ts';
+import { checkReportText } from './text-checks.ts';
 
 const DISPLAY: Record<string, string> = {
   nodule: 'Lung nodule', mass: 'Lung mass', pleural_effusion: 'Pleural effusion', cardiomegaly: 'Cardiomegaly', pneumothorax: 'Pneumothorax',
@@ -217,5 +219,48 @@ describe('composeDraftText: a model without a registered wording', () => {
     const { sections, edits } = free({ findings: 'Nodule measuring 12 mm in the right upper zone.', impression: 'Nodule.' }, { nodule: { side: 'right', zone: 'upper' } });
     expect(sections.findings).toBe('Lung nodule in the right upper zone (high confidence).');
     expect(edits[0]).toMatchObject({ rule: 'unmeasured-size', original: 'Nodule measuring 12 mm in the right upper zone.' });
+  });
+});
+
+describe('composeDraftText: by construction', () => {
+  // Whatever the decoder writes, the final text passes every check. Texts of random words from the
+  // reference decoder's own vocabulary, and phantom-style sentences spliced at random, against
+  // random classifier calls and geometry: a broken decoder's worst.
+  const manifest = JSON.parse(readFileSync(new URL('../../../models/reference-cxr/manifest.json', import.meta.url), 'utf8')) as { decoder: { vocabulary: string[] } };
+  const words = manifest.decoder.vocabulary.filter((w) => !w.startsWith('<'));
+  const sentences = [
+    'A 12 mm nodule in the right upper zone.', 'A 45 mm mass in the left lower zone.', 'A large right pleural effusion.',
+    'A small left pleural effusion blunting the costophrenic angle.', 'A 20 mm right apical pneumothorax with a visible pleural line.',
+    'The heart is enlarged, with a cardiothoracic ratio of 0.61.', 'The lungs are clear.', 'No focal lung lesion.', 'No pleural effusion.',
+    'No pneumothorax.', 'Heart size is normal.', 'Right upper zone nodule.', 'Left pleural effusion.', 'Cardiomegaly.', 'No acute cardiopulmonary abnormality.',
+  ];
+  let state = 12345;
+  const random = (): number => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state / 2147483648;
+  };
+  const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const text = (): string => {
+    const parts: string[] = [];
+    for (let n = Math.floor(random() * 8); n > 0; n--) {
+      parts.push(random() < 0.5 ? pick(sentences) : `${Array.from({ length: 1 + Math.floor(random() * 9) }, () => pick(words)).join(' ')}.`.replace(/ ([.,])/g, '$1'));
+    }
+    return parts.join(' ');
+  };
+
+  test.each([
+    ['the reference wording', REFERENCE_WORDING],
+    ['no registered wording', null],
+  ])('leaves no contradicting, repeated or malformed sentence and no unmeasured size, on 500 random texts, with %s', (_, wording) => {
+    for (let i = 0; i < 500; i++) {
+      const positive: Parameters<typeof findingsOf>[1] = {};
+      for (const code of Object.keys(DISPLAY)) {
+        if (random() < 0.3) positive[code] = { side: pick(['right', 'left', 'bilateral', 'midline', null] as const), zone: pick(['upper', 'middle', 'lower', null] as const), region: random() < 0.5 ? { x: 0.2, y: 0.2, width: random() * 0.2, height: random() * 0.2 } : null };
+      }
+      const images = [image({ findings: text(), impression: text(), complete: random() < 0.9 }, random() < 0.5 ? { pixelSpacingMm: 0.1 + random() * 0.3 } : {})];
+      const findings = findingsOf('img1', positive);
+      const { sections } = composeDraftText(images, findings, wording);
+      expect(checkReportText(sections, images, findings, wording), JSON.stringify({ text: images[0]!.text, sections })).toEqual({ contradicting: 0, repeated: 0, malformed: 0, unmeasuredSizes: 0 });
+    }
   });
 });
