@@ -110,6 +110,7 @@ export type GroundedSentence = z.infer<typeof groundedSentenceSchema>;
  * - unmeasured-size: a size or ratio that was not measured is taken out of the sentence;
  * - measured-size: the size the text gave is replaced by the one measured on the image;
  * - restated-finding: a further sentence placing a finding already stated elsewhere; dropped;
+ * - disagrees-with-findings: an impression sentence placing a finding elsewhere than the findings do; dropped;
  * - repeated: the same sentence again; dropped;
  * - missing-positive: a positive finding the text does not state gets its templated sentence;
  * - normal-impression: nothing is positive and the impression does not say so: it becomes the normal-study sentence.
@@ -122,6 +123,7 @@ export const textRuleSchema = z.enum([
   'unmeasured-size',
   'measured-size',
   'restated-finding',
+  'disagrees-with-findings',
   'repeated',
   'missing-positive',
   'normal-impression',

@@ -264,3 +264,28 @@ describe('composeDraftText: by construction', () => {
     }
   });
 });
+
+describe('composeDraftText: the impression agrees with the findings', () => {
+  test('Left lower zone mass. is dropped from the impression when the findings say right lower zone, and the mass is summarised as the findings place it', () => {
+    const { sections, edits } = draft(
+      { findings: 'A mass in the right lower zone. A large right pleural effusion.', impression: 'Left lower zone mass. Right pleural effusion.' },
+      { mass: { side: 'left', zone: 'lower' }, pleural_effusion: { side: 'right', zone: 'lower' } },
+    );
+    expect(sections.impression).toBe('Right pleural effusion.\nLung mass in the right lower zone (high confidence).');
+    expect(edits.filter((e) => e.section === 'impression').map((e) => e.rule)).toEqual(['disagrees-with-findings', 'missing-positive']);
+  });
+
+  test('Right middle zone mass. is dropped when the findings put the mass in the right upper zone', () => {
+    const { edits } = draft({ findings: 'A mass in the right upper zone.', impression: 'Right middle zone mass.' }, { mass: { side: 'right', zone: 'upper' } });
+    expect(edits[0]).toMatchObject({ section: 'impression', rule: 'disagrees-with-findings', original: 'Right middle zone mass.' });
+  });
+
+  test('either side of a bilateral effusion agrees with the findings', () => {
+    const { sections, edits } = draft(
+      { findings: 'A large right pleural effusion. A large left pleural effusion.', impression: 'Left pleural effusion.' },
+      { pleural_effusion: { side: 'bilateral', zone: 'lower' } },
+    );
+    expect(sections.impression).toBe('Left pleural effusion.');
+    expect(edits).toEqual([]);
+  });
+});

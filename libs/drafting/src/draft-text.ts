@@ -1,6 +1,7 @@
 import type { ConfidenceBand, Region, TextEdit } from '@cxr/contracts';
 import { normaliseCode, type Side, type Zone } from './finding-geometry.ts';
 import { findingSentence } from './finding-sentence.ts';
+import { placeDisagrees } from './place-agreement.ts';
 import {
   NEGATES_EVERYTHING,
   NO_FINDINGS_TEXT,
@@ -10,6 +11,7 @@ import {
   type SectionName,
   type SentenceMeaning,
   type SentenceWording,
+  type StatedFinding,
 } from './sentence-grammar.ts';
 import { measuredSizeMm, type MeasurableImage } from './size-measurement.ts';
 import { splitSentences } from './sentences.ts';
@@ -33,6 +35,8 @@ import { splitSentences } from './sentences.ts';
  * - restated-finding: a finding already stated in the section is not stated again (two images
  *   of one study, or the decoder saying it twice with different places), except the other side
  *   of a finding the heatmap shows as bilateral;
+ * - disagrees-with-findings (impression only): it places a finding on another side, or a lesion
+ *   in another zone, than the findings section does: dropped (place-agreement.ts);
  * - sizes: a size the model wrote is replaced by the one measured on the image
  *   (size-measurement.ts: pixel spacing and the heatmap's hot area), `measured-size`; where there
  *   is no measurement it is taken out of the sentence, `unmeasured-size` (a free-wording sentence
@@ -40,7 +44,8 @@ import { splitSentences } from './sentences.ts';
  *   for repetition again.
  * Then every positive finding that the section does not state gets its templated sentence
  * (`missing-positive`, one per finding code, from its most probable image), in findings and in
- * impression alike, so the impression agrees with the findings. A study with nothing positive
+ * impression alike, so the impression agrees with the findings; in the impression it is placed
+ * where the findings place the finding. A study with nothing positive
  * keeps an impression that says it is normal, or gets NORMAL_STUDY_IMPRESSION. Each change is
  * returned as a TextEdit, for the draft's provenance.
  */
@@ -67,11 +72,14 @@ export interface DraftText {
   edits: TextEdit[];
 }
 
-/** A finding stated in a section: the code, and the side given (for bilateral findings). */
 interface SectionState {
+  name: SectionName;
   paragraphs: string[][];
-  stated: Map<string, Set<Side | null>>;
+  /** Findings stated so far in this section, by normalised code, with the place each sentence gives. */
+  stated: Map<string, StatedFinding[]>;
   seen: Set<string>;
+  /** In the impression: what the findings section states, which the impression must agree with. */
+  findingsStated: ReadonlyMap<string, readonly StatedFinding[]> | null;
 }
 
 const normalised = (s: string): string => s.trim().replace(/\s+/g, ' ').toLowerCase();
@@ -82,8 +90,9 @@ export function composeDraftText(images: readonly DraftTextImage[], findings: re
   const positiveCodes = new Set(findings.filter((f) => f.positive).map((f) => normaliseCode(f.code)));
   const strongest = strongestPositivePerCode(findings);
 
+  let findingsStated: ReadonlyMap<string, readonly StatedFinding[]> | null = null;
   const section = (name: SectionName): string => {
-    const state: SectionState = { paragraphs: [], stated: new Map(), seen: new Set() };
+    const state: SectionState = { name, paragraphs: [], stated: new Map(), seen: new Set(), findingsStated: name === 'impression' ? findingsStated : null };
     for (const image of images) {
       const text = image.text[name];
       if (image.text.complete === false) {
@@ -97,20 +106,25 @@ export function composeDraftText(images: readonly DraftTextImage[], findings: re
         if (result.edit) edits.push({ section: name, ...result.edit });
         if (result.text === null) continue;
         kept.push(result.text);
-        state.seen.add(normalised(result.text));
-        for (const stated of result.meaning.asserts) {
-          const sides = state.stated.get(stated.code) ?? new Set<Side | null>();
-          sides.add(stated.side);
-          state.stated.set(stated.code, sides);
-        }
+        record(state, result.text, result.meaning.asserts);
       }
       if (kept.length > 0) state.paragraphs.push(kept);
     }
-    const added = [...strongest.values()].filter((f) => !state.stated.has(normaliseCode(f.code))).map(findingSentence);
-    for (const sentence of added) edits.push({ section: name, rule: 'missing-positive', original: null, replacement: sentence });
+    const added: string[] = [];
+    for (const finding of strongest.values()) {
+      if (state.stated.has(normaliseCode(finding.code))) continue;
+      const located = placedAsStated(finding, state.findingsStated);
+      const sentence = findingSentence(located);
+      added.push(sentence);
+      record(state, sentence, [statedOf(located)]);
+      edits.push({ section: name, rule: 'missing-positive', original: null, replacement: sentence });
+    }
     if (added.length > 0) state.paragraphs.push(added);
     const joined = state.paragraphs.map((p) => p.join(' ')).join('\n');
-    if (name === 'findings') return joined || NO_FINDINGS_TEXT;
+    if (name === 'findings') {
+      findingsStated = state.stated;
+      return joined || NO_FINDINGS_TEXT;
+    }
     if (positiveCodes.size > 0) return joined;
     // Nothing positive: the impression must say the study is normal, and nothing else.
     const saysNormal = state.paragraphs.flat().some((s) => readSentence(s, 'impression', context).meaning.normal);
@@ -161,12 +175,14 @@ function checkSentence(
   }
   if (state.seen.has(normalised(sentence))) return drop('repeated', 'the same sentence is already in the section');
   const restated = meaning.asserts.find((a) => {
-    const sides = state.stated.get(a.code);
-    if (!sides) return false;
+    const earlier = state.stated.get(a.code);
+    if (!earlier) return false;
     const bilateral = positiveHere(a.code)?.side === 'bilateral';
-    return !(bilateral && (a.side === 'right' || a.side === 'left') && !sides.has(a.side));
+    return !(bilateral && (a.side === 'right' || a.side === 'left') && !earlier.some((e) => e.side === a.side));
   });
   if (restated) return drop('restated-finding', `${displayOf(restated.code, context)} is already stated`);
+  const disagreeing = state.findingsStated ? meaning.asserts.find((a) => placeDisagrees(a, state.findingsStated!.get(a.code))) : undefined;
+  if (disagreeing) return drop('disagrees-with-findings', `the findings place ${displayOf(disagreeing.code, context)} elsewhere`);
 
   let text = sentence;
   let edit: SentenceOutcome['edit'];
@@ -191,13 +207,31 @@ function checkSentence(
 }
 
 function templated(original: string, rule: TextEdit['rule'], detail: string, finding: DraftTextFinding, state: SectionState): SentenceOutcome {
-  const text = findingSentence(finding);
+  const located = placedAsStated(finding, state.findingsStated);
+  const text = findingSentence(located);
   if (state.seen.has(normalised(text))) return { text: null, meaning: { asserts: [], negates: [], normal: false, size: null }, edit: { rule, original, replacement: null, detail } };
   return {
     text,
-    meaning: { asserts: [{ code: normaliseCode(finding.code), side: finding.side, zone: finding.zone }], negates: [], normal: false, size: null },
+    meaning: { asserts: [statedOf(located)], negates: [], normal: false, size: null },
     edit: { rule, original, replacement: text, detail },
   };
+}
+
+function record(state: SectionState, text: string, asserts: readonly StatedFinding[]): void {
+  state.seen.add(normalised(text));
+  for (const stated of asserts) state.stated.set(stated.code, [...(state.stated.get(stated.code) ?? []), stated]);
+}
+
+const statedOf = (f: DraftTextFinding): StatedFinding => ({ code: normaliseCode(f.code), side: f.side, zone: f.zone });
+
+/**
+ * The finding placed where the findings section first places it (side and zone), so a templated
+ * impression sentence summarises the findings rather than contradicting them; else where its
+ * heatmap is.
+ */
+function placedAsStated(finding: DraftTextFinding, findingsStated: SectionState['findingsStated']): DraftTextFinding {
+  const first = findingsStated?.get(normaliseCode(finding.code))?.find((s) => s.side !== null || s.zone !== null);
+  return first ? { ...finding, side: first.side, zone: first.zone } : finding;
 }
 
 function displayOf(code: string, context: ReadingContext): string {

@@ -13,3 +13,4 @@ export {
 } from './sentence-grammar.ts';
 export { composeDraftText, type DraftText, type DraftTextFinding, type DraftTextImage } from './draft-text.ts';
 export { checkReportText, type TextCheckCounts } from './text-checks.ts';
+export { placeDisagrees } from './place-agreement.ts';

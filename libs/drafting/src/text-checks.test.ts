@@ -39,6 +39,11 @@ describe('checkReportText', () => {
     expect(checkReportText(text, images, findingsWith({ pleural_effusion: {}, pneumothorax: {} }), REFERENCE_WORDING).contradicting).toBe(1);
   });
 
+  test('counts an impression sentence that places a finding elsewhere than the findings', () => {
+    const text = { findings: 'A mass in the right lower zone.', impression: 'Left lower zone mass.' };
+    expect(checkReportText(text, images, findingsWith({ mass: {} }), REFERENCE_WORDING).contradicting).toBe(1);
+  });
+
   test('does not count a size that is the measured one', () => {
     const region = { x: 0.1, y: 0.1, width: 0.1, height: 0.1 };
     const measured = [{ ...images[0]!, pixelSpacingMm: 0.2 }];

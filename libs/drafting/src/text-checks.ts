@@ -1,6 +1,7 @@
 import { normaliseCode } from './finding-geometry.ts';
 import type { DraftTextFinding, DraftTextImage } from './draft-text.ts';
-import { NEGATES_EVERYTHING, readSentence, type ReadingContext, type SectionName, type SentenceWording } from './sentence-grammar.ts';
+import { placeDisagrees } from './place-agreement.ts';
+import { NEGATES_EVERYTHING, readSentence, type ReadingContext, type SectionName, type SentenceWording, type StatedFinding } from './sentence-grammar.ts';
 import { measuredSizeMm } from './size-measurement.ts';
 import { splitSentences } from './sentences.ts';
 
@@ -9,7 +10,8 @@ import { splitSentences } from './sentences.ts';
  * or a final draft), for the evaluation harness:
  * - contradicting: sentences stating a finding no image's classifier calls positive, or negating
  *   one it does (a "normal study" sentence negates every finding), plus findings stated in one
- *   section and not in the other (an impression that disagrees with the findings);
+ *   section and not in the other, and impression sentences that place a finding elsewhere than the
+ *   findings do (an impression that disagrees with the findings);
  * - repeated: sentences equal to an earlier one of the same section (case and spacing aside);
  * - malformed: sentences outside the model's sentence forms or structurally broken;
  * - unmeasuredSizes: sizes and ratios whose value is not the one measured on the image
@@ -32,6 +34,7 @@ export function checkReportText(
   const positive = new Set(findings.filter((f) => f.positive).map((f) => normaliseCode(f.code)));
   const counts: TextCheckCounts = { contradicting: 0, repeated: 0, malformed: 0, unmeasuredSizes: 0 };
   const stated: Record<SectionName, Set<string>> = { findings: new Set(), impression: new Set() };
+  const placed = new Map<string, StatedFinding[]>();
   for (const name of ['findings', 'impression'] as const) {
     const seen = new Set<string>();
     for (const { text } of splitSentences(sections[name])) {
@@ -43,7 +46,10 @@ export function checkReportText(
       const { asserts, negates, size } = reading.meaning;
       for (const a of asserts) stated[name].add(a.code);
       const contradicts =
-        asserts.some((a) => !positive.has(a.code)) || negates.some((code) => (code === NEGATES_EVERYTHING ? positive.size > 0 : positive.has(code)));
+        asserts.some((a) => !positive.has(a.code)) ||
+        negates.some((code) => (code === NEGATES_EVERYTHING ? positive.size > 0 : positive.has(code))) ||
+        (name === 'impression' && asserts.some((a) => placeDisagrees(a, placed.get(a.code))));
+      if (name === 'findings') for (const a of asserts) placed.set(a.code, [...(placed.get(a.code) ?? []), a]);
       if (contradicts) counts.contradicting++;
       if (size && size.value !== measuredValue(size.code, size.kind, images, findings)) counts.unmeasuredSizes++;
     }

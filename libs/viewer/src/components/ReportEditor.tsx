@@ -48,6 +48,7 @@ const TEXT_RULE_LABELS: Record<TextEdit['rule'], string> = {
   'unmeasured-size': 'unmeasured size removed',
   'measured-size': 'size replaced by the measured one',
   'restated-finding': 'finding stated twice',
+  'disagrees-with-findings': 'impression places a finding elsewhere than the findings',
   repeated: 'repeated sentence',
   'missing-positive': 'positive finding added',
   'normal-impression': 'normal-study impression',

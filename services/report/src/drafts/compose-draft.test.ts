@@ -137,7 +137,8 @@ describe('composeDraft: normal-study wording', () => {
   test('drops a model impression that calls the study normal when a finding is positive, and states the finding', () => {
     const result = analysisResult(randomKey(), 1, [fixtureImage()]);
     result.images[0]!.text = { findings: 'Blunting of the right costophrenic angle.', impression: 'No acute cardiopulmonary abnormality.' };
-    expect(composeDraft(result, { composedAt }).sections.impression).toBe('Pleural effusion (high confidence).');
+    // Placed where the findings place it (the right), the heatmap giving no side here.
+    expect(composeDraft(result, { composedAt }).sections.impression).toBe('Pleural effusion on the right (high confidence).');
   });
 });
 
