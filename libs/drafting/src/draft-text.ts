@@ -73,7 +73,6 @@ export interface DraftText {
 }
 
 interface SectionState {
-  name: SectionName;
   paragraphs: string[][];
   /** Findings stated so far in this section, by normalised code, with the place each sentence gives. */
   stated: Map<string, StatedFinding[]>;
@@ -92,7 +91,7 @@ export function composeDraftText(images: readonly DraftTextImage[], findings: re
 
   let findingsStated: ReadonlyMap<string, readonly StatedFinding[]> | null = null;
   const section = (name: SectionName): string => {
-    const state: SectionState = { name, paragraphs: [], stated: new Map(), seen: new Set(), findingsStated: name === 'impression' ? findingsStated : null };
+    const state: SectionState = { paragraphs: [], stated: new Map(), seen: new Set(), findingsStated: name === 'impression' ? findingsStated : null };
     for (const image of images) {
       const text = image.text[name];
       if (image.text.complete === false) {
