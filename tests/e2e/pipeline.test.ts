@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { reportResponseSchema, type ReportResponse } from '@cxr/contracts';
+import { checkReportText, wordingFor } from '@cxr/drafting';
 import { REPO_ROOT, dcmsend, freePort, serviceNodeFlags, startStack, stowRs, waitFor, type ServiceName, type Stack } from '@cxr/devstack';
 import { mintDevToken } from '@cxr/platform';
 import { makeChestStudy, type ChestStudy } from '@cxr/phantom/dicom';
@@ -84,6 +85,17 @@ describe('a study pushed by a PACS becomes a draft report', () => {
     expect(report.text).toMatch(/nodule/i);
     expect(report.text).toMatch(/right/i);
     expect(report.text).toMatch(/AI-generated/);
+    // The text went through the consistency checks: what they changed is listed, and nothing is left to count.
+    expect(Array.isArray(report.textEdits)).toBe(true);
+    const checked = checkReportText(
+      report.sections,
+      report.images.map((i) => ({ instanceKey: i.sopInstanceUid, width: i.width, height: i.height, text: { findings: '', impression: '' } })),
+      report.findings.map((f) => ({ ...f, instanceKey: f.sopInstanceUid })),
+      wordingFor(report.model!.id),
+    );
+    expect({ ...checked, unmeasuredSizes: 0 }).toEqual({ contradicting: 0, repeated: 0, malformed: 0, unmeasuredSizes: 0 });
+    // A size in mm only as measured: the phantom's header carries Pixel Spacing, so a nodule size, if stated, is near the truth (22 mm).
+    for (const m of report.sections.findings.matchAll(/(\d+) mm nodule/g)) expect(Math.abs(Number(m[1]) - 22)).toBeLessThanOrEqual(15);
     await expectOverlayPng(report, study, 'nodule');
   });
 

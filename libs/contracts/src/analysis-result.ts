@@ -66,7 +66,23 @@ export const imageResultSchema = z
     width: z.number().int().positive(),
     height: z.number().int().positive(),
     findings: z.array(findingResultSchema),
-    text: z.object({ findings: z.string().max(8192), impression: z.string().max(4096) }).strict(),
+    /**
+     * Physical size of a pixel of this image (mm; PixelSpacing, else ImagerPixelSpacing), from the
+     * analysis request when ingest knew it. Lets the report state a measured size; results without
+     * it get no sizes in millimetres.
+     */
+    pixelSpacingMm: z.number().positive().max(10).optional(),
+    text: z
+      .object({
+        findings: z.string().max(8192),
+        impression: z.string().max(4096),
+        /**
+         * False when decoding stopped at the decoder's maxLength without its stop token: the text
+         * is cut off somewhere and is not used. Absent in results written before the flag existed.
+         */
+        complete: z.boolean().optional(),
+      })
+      .strict(),
     /** Absent in results written before scope checks: those images were read. */
     scope: imageScopeSchema.optional(),
   })

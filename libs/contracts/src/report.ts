@@ -104,6 +104,48 @@ export const groundedSentenceSchema = z
   .strict();
 export type GroundedSentence = z.infer<typeof groundedSentenceSchema>;
 
+/**
+ * The rules that keep an AI draft's text in line with the classifier (see @cxr/drafting):
+ * - incomplete-text: decoding stopped at its length limit without a stop token; the image's whole text is dropped;
+ * - malformed: a sentence outside the model's sentence forms (e.g. "A large mm mass ..."), replaced by the templated sentence of its finding or dropped;
+ * - asserts-negative: a sentence asserts a finding the classifier calls negative on that image; dropped;
+ * - negates-positive: a sentence negates a finding the classifier calls positive ("No pneumothorax."); dropped;
+ * - unmeasured-size: a size or ratio that was not measured is taken out of the sentence;
+ * - measured-size: the size the text gave is replaced by the one measured on the image;
+ * - restated-finding: a further sentence placing a finding already stated elsewhere; dropped;
+ * - disagrees-with-findings: an impression sentence placing a finding elsewhere than the findings do; dropped;
+ * - repeated: the same sentence again; dropped;
+ * - missing-positive: a positive finding the text does not state gets its templated sentence;
+ * - normal-impression: nothing is positive and the impression does not say so: it becomes the normal-study sentence.
+ */
+export const textRuleSchema = z.enum([
+  'incomplete-text',
+  'malformed',
+  'asserts-negative',
+  'negates-positive',
+  'unmeasured-size',
+  'measured-size',
+  'restated-finding',
+  'disagrees-with-findings',
+  'repeated',
+  'missing-positive',
+  'normal-impression',
+]);
+export type TextRule = z.infer<typeof textRuleSchema>;
+
+/** One change the consistency checks made to the model's text: `original` null = added, `replacement` null = removed. */
+export const textEditSchema = z
+  .object({
+    section: z.enum(['findings', 'impression']),
+    rule: textRuleSchema,
+    original: z.string().max(8192).nullable(),
+    replacement: z.string().max(8192).nullable(),
+    /** Why, in words (e.g. "a unit without a number"). */
+    detail: z.string().max(500).optional(),
+  })
+  .strict();
+export type TextEdit = z.infer<typeof textEditSchema>;
+
 export const signatureSchema = z
   .object({ signedBy: actorSchema, signedAt: isoDateTimeSchema, revision: z.number().int().positive() })
   .strict();
@@ -164,6 +206,11 @@ export const reportResponseSchema = z
     /** Full plain text: disclaimer line, FINDINGS, IMPRESSION (and addenda once signed). */
     text: z.string(),
     sections: z.object({ findings: z.string(), impression: z.string() }).strict(),
+    /**
+     * What the consistency checks changed in the model's text before it became the AI draft
+     * ("edited by consistency checks"); empty when nothing. Absent for drafts composed before the checks.
+     */
+    textEdits: z.array(textEditSchema).optional(),
     sentences: z.array(groundedSentenceSchema),
     /** The analysed images of the study (frontal/lateral), with a grey preview to draw overlays on. */
     images: z.array(reportImageSchema),

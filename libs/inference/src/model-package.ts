@@ -42,7 +42,8 @@ export interface ImageAnalysis {
    */
   scope: ImageScope;
   findings: FindingAnalysis[];
-  text: { findings: string; impression: string };
+  /** `complete: false`: decoding hit maxLength without the stop token (see text-decoder.ts). */
+  text: { findings: string; impression: string; complete: boolean };
   /** This image's share of the batch's time (batch time / batch size). */
   timingsMs: { preprocess: number; vision: number; decode: number; scope: number };
 }
@@ -252,7 +253,7 @@ function createModelPackage(
               peak: heatmapPeak(map, grid, size, boxes[n]!),
             };
           }),
-      text: texts.get(n) ?? { findings: '', impression: '' },
+      text: texts.get(n) ?? { findings: '', impression: '', complete: true },
       timingsMs,
     }));
   }

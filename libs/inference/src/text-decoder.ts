@@ -6,6 +6,11 @@ import type { ModelManifest } from './manifest.ts';
 export interface DecodedText {
   findings: string;
   impression: string;
+  /**
+   * False when decoding reached the decoder's maxLength without its stop token: the text is cut
+   * off somewhere (mid-sentence, or before the impression), so readers treat all of it as failed.
+   */
+  complete: boolean;
 }
 
 export function detokenize(tokens: string[]): string {
@@ -17,8 +22,6 @@ export async function decodeReports(session: ort.InferenceSession, decoder: Mode
   const id = (t: string): number => vocab.indexOf(t);
   const bos = id(decoder.specialTokens.bos);
   const eos = id(decoder.specialTokens.eos);
-  const sep = id(decoder.specialTokens.sep);
-  const pad = id(decoder.specialTokens.pad);
   const V = vocab.length;
   const H = decoder.hiddenSize;
   const tokens = new BigInt64Array(count).fill(BigInt(bos));
@@ -50,9 +53,15 @@ export async function decodeReports(session: ort.InferenceSession, decoder: Mode
     hidden = result.hidden_out as ort.Tensor;
     if (remaining === 0) break;
   }
-  return out.map((ids) => {
-    const cut = ids.indexOf(sep);
-    const words = (list: number[]): string[] => list.filter((t) => t !== pad && t !== bos && t !== sep).map((t) => vocab[t]!);
-    return cut < 0 ? { findings: detokenize(words(ids)), impression: '' } : { findings: detokenize(words(ids.slice(0, cut))), impression: detokenize(words(ids.slice(cut + 1))) };
-  });
+  return out.map((ids, n) => splitDecoded(ids, vocab, decoder.specialTokens, done[n] === 1));
+}
+
+/** Token ids (stop token excluded) to the two sections; `stopped`: the stop token was reached. */
+export function splitDecoded(ids: readonly number[], vocab: readonly string[], special: ModelManifest['decoder']['specialTokens'], stopped: boolean): DecodedText {
+  const id = (t: string): number => vocab.indexOf(t);
+  const [pad, bos, sep] = [id(special.pad), id(special.bos), id(special.sep)];
+  const cut = ids.indexOf(sep);
+  const words = (list: readonly number[]): string[] => list.filter((t) => t !== pad && t !== bos && t !== sep).map((t) => vocab[t]!);
+  const text = cut < 0 ? { findings: detokenize(words(ids)), impression: '' } : { findings: detokenize(words(ids.slice(0, cut))), impression: detokenize(words(ids.slice(cut + 1))) };
+  return { ...text, complete: stopped };
 }

@@ -46,6 +46,15 @@ describe('the OHIF extension', () => {
     extension.preRegistration({ configuration: { reportApiUrl: 'https://reports.example' } });
   });
 
+  test('the panel says when the consistency checks edited the model\'s text, and lists the edits', () => {
+    const textEdits = [{ section: 'findings' as const, rule: 'repeated' as const, original: 'A large left pleural effusion.', replacement: null }];
+    const html = renderToStaticMarkup(
+      createElement(ReportPanel, { configuration: { reportApiUrl: 'https://reports.example' }, initialReport: fixtureReport({ textEdits }) }),
+    );
+    expect(html).toContain('Edited by consistency checks (1 change to the model&#x27;s text)');
+    expect(html).toMatch(/data-rule="repeated"[^>]*>.*<del>A large left pleural effusion\.<\/del>/);
+  });
+
   test('the panel renders the fixture report with the AI-draft banner, findings, editor and sign bar', () => {
     const html = renderToStaticMarkup(
       createElement(ReportPanel, { configuration: { reportApiUrl: 'https://reports.example' }, initialReport: fixtureReport() }),

@@ -16,7 +16,7 @@ export { CONFIDENCE_LABELS, locationOf, percent, probabilityVsThreshold, STATUS_
 export { decodeTokenClaims, isExpired, TOKEN_STORAGE_KEY, tokenFromFragment, type TokenClaims } from './token-source.ts';
 export { FindingsPanel, type FindingsPanelProps } from './components/FindingsPanel.tsx';
 export { ImageWithOverlays, type ImageWithOverlaysProps } from './components/ImageWithOverlays.tsx';
-export { AI_DRAFT_BANNER_DETAIL, AI_DRAFT_BANNER_TITLE, AiDraftBanner, ReportEditor, type ReportEditorProps } from './components/ReportEditor.tsx';
+export { AI_DRAFT_BANNER_DETAIL, AI_DRAFT_BANNER_TITLE, AiDraftBanner, ReportEditor, TEXT_EDITS_NOTE, TextEditsNote, type ReportEditorProps } from './components/ReportEditor.tsx';
 export { SIGN_ATTESTATION, SignBar, type SignBarProps } from './components/SignBar.tsx';
 export { Worklist, type WorklistProps } from './components/Worklist.tsx';
 export { ReviewWorkspace, type ReviewWorkspaceProps } from './components/ReviewWorkspace.tsx';

@@ -3,6 +3,7 @@
 // code the inference worker uses.
 import type { ModelPackage, PresentationImage } from '@cxr/inference';
 import { createRng, FINDING_CODES, generatePhantom, labelReport, toUint16, type FindingCode, type Phantom, type Tier } from '@cxr/phantom';
+import { draftTextChecks } from './draft-text-checks.ts';
 import { auc, bootstrap, calibrationError, confusion, rates, type Interval } from './metrics.ts';
 import { InDistributionScopes, summariseOod, type OodSummary } from './ood-evaluation.ts';
 import { PERTURBATIONS, type Perturbation } from './perturbations.ts';
@@ -57,6 +58,7 @@ export interface EvaluationResult {
     macroAucSubtle: number;
     pointingGame: Record<string, number>;
     reportFindingF1: number;
+    textChecks: TextChecksSummary;
     robustnessMaxAucDrop: number | null;
     msPerImage: number;
     /** Scope checks: false flags on these fresh phantoms, and how the images the model was not built for fare. */
@@ -69,12 +71,40 @@ export interface EvaluationResult {
     normalTextAccuracy: number;
     /** Nodule/mass sentences of the generated text about a finding the image really has. */
     location: { mentions: number; sideZoneMatchesTruth: number; zoneMatchesTruth: number; zoneMatchesHeatmap: number; sideMatchesHeatmap: number };
-    examples: { seed: number; truth: string; generated: string }[];
+    examples: { seed: number; truth: string; generated: string; draft: string }[];
   };
   robustness: { perturbation: string; description: string; macroAuc: number; cleanMacroAuc: number; drop: number }[] | null;
   roc: Record<string, { all: number[][]; subtle: number[][] }>;
   definitions: Record<string, string>;
 }
+
+/** Consistency of the report text (see @cxr/drafting): the final draft text, and the model's raw text. */
+export interface TextChecksSummary {
+  contradicting: number;
+  repeated: number;
+  malformed: number;
+  unmeasuredSizes: number;
+  images: number;
+  /** Images whose text the checks changed. */
+  editedImages: number;
+  /** Edits made, by rule (see textRuleSchema in @cxr/contracts). */
+  editsByRule: Record<string, number>;
+  raw: { contradicting: number; repeated: number; malformed: number; unmeasuredSizes: number; incompleteImages: number };
+  /**
+   * Report finding-level micro F1 of the model's raw text and of the final draft text, and the micro F1
+   * of the classifier's own decisions: the final text states exactly those, so final equals classifier.
+   */
+  findingF1: { raw: number; final: number; classifier: number };
+  /** Nodule/mass sizes stated, against the phantom's true diameter: raw decoder text and final draft (measured). */
+  lesionSizes: { raw: SizeError; final: SizeError };
+}
+
+export interface SizeError {
+  count: number;
+  meanAbsErrorMm: number;
+}
+
+const LESION_SIZE = /\bA (\d+) mm (nodule|mass)\b/g;
 
 export function phantomFor(seed: number, size: number): Phantom {
   const aspect = createRng(seed ^ 0x3141592).uniform(1, 1.25);
@@ -154,6 +184,11 @@ export async function evaluateModel(pkg: ModelPackage, options: EvaluateOptions)
   const grid = Number(pkg.manifest.outputs.find((o) => o.name === 'heatmaps')!.shape[2]);
   const inputSize = pkg.manifest.input.size;
   const reportCounts = Object.fromEntries(FINDING_CODES.map((c) => [c, { tp: 0, fp: 0, fn: 0 }])) as Record<FindingCode, { tp: number; fp: number; fn: number }>;
+  const draftCounts = { tp: 0, fp: 0, fn: 0 };
+  const text = { contradicting: 0, repeated: 0, malformed: 0, unmeasuredSizes: 0, editedImages: 0 };
+  const editsByRule: Record<string, number> = {};
+  const rawText = { contradicting: 0, repeated: 0, malformed: 0, unmeasuredSizes: 0, incompleteImages: 0 };
+  const sizeErrors = { raw: [] as number[], final: [] as number[] };
   const location = { mentions: 0, sideZone: 0, zone: 0, heatZone: 0, heatSide: 0 };
   let normalCount = 0;
   let normalRight = 0;
@@ -200,6 +235,26 @@ export async function evaluateModel(pkg: ModelPackage, options: EvaluateOptions)
         else if (generated[code]) c.fp++;
         else if (p.labels[code]) c.fn++;
       }
+      const checks = draftTextChecks(pkg.manifest, r, { width: p.width, height: p.height, pixelSpacingMm: p.pixelSpacingMm });
+      for (const k of ['contradicting', 'repeated', 'malformed', 'unmeasuredSizes'] as const) {
+        text[k] += checks.final[k];
+        rawText[k] += checks.raw[k];
+      }
+      if (checks.edited) text.editedImages++;
+      for (const rule of checks.rules) editsByRule[rule] = (editsByRule[rule] ?? 0) + 1;
+      if (checks.incomplete) rawText.incompleteImages++;
+      const drafted = labelReport(`${checks.sections.findings} ${checks.sections.impression}`);
+      for (const code of FINDING_CODES) {
+        if (drafted[code] && p.labels[code]) draftCounts.tp++;
+        else if (drafted[code]) draftCounts.fp++;
+        else if (p.labels[code]) draftCounts.fn++;
+      }
+      for (const [which, findingsText] of [['raw', r.text.findings], ['final', checks.sections.findings]] as const) {
+        for (const m of findingsText.matchAll(LESION_SIZE)) {
+          const truth = p.findings.find((x) => x.code === m[2]);
+          if (truth) sizeErrors[which].push(Math.abs(Number(m[1]) - truth.sizeMm));
+        }
+      }
       for (const said of readLesionLocations(r.text.findings)) {
         const truth = p.findings.find((x) => x.code === said.code);
         if (!truth) continue;
@@ -214,7 +269,7 @@ export async function evaluateModel(pkg: ModelPackage, options: EvaluateOptions)
         normalCount++;
         if (r.text.impression === p.reportText.impression) normalRight++;
       }
-      if (examples.length < 8) examples.push({ seed: p.seed, truth: `${p.reportText.findings} ${p.reportText.impression}`, generated: `${r.text.findings} ${r.text.impression}` });
+      if (examples.length < 8) examples.push({ seed: p.seed, truth: `${p.reportText.findings} ${p.reportText.impression}`, generated: `${r.text.findings} ${r.text.impression}`, draft: `${checks.sections.findings} ${checks.sections.impression}` });
     });
     options.onProgress?.(Math.min(options.count, b + batch), options.count);
   }
@@ -248,6 +303,15 @@ export async function evaluateModel(pkg: ModelPackage, options: EvaluateOptions)
 
   const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
   const ood = await summariseOod(pkg, scopes, options.outOfDistribution ?? {});
+  const sizeError = (xs: number[]): SizeError => ({ count: xs.length, meanAbsErrorMm: xs.length ? mean(xs) : Number.NaN });
+  const textChecks: TextChecksSummary = {
+    ...text,
+    images: options.count,
+    editsByRule,
+    raw: rawText,
+    findingF1: { raw: f1(total), final: f1(draftCounts), classifier: f1(classifierCounts(cases)) },
+    lesionSizes: { raw: sizeError(sizeErrors.raw), final: sizeError(sizeErrors.final) },
+  };
   return {
     summary: {
       model: { id: pkg.manifest.id, version: pkg.manifest.version, sha256: pkg.sha256, executionProvider: pkg.executionProvider },
@@ -257,6 +321,7 @@ export async function evaluateModel(pkg: ModelPackage, options: EvaluateOptions)
       macroAucSubtle: mean(FINDING_CODES.map((c) => perFinding[c]!.subtle.auc.value)),
       pointingGame: Object.fromEntries(FINDING_CODES.map((c) => [c, perFinding[c]!.all.pointingGame])),
       reportFindingF1: f1(total),
+      textChecks,
       robustnessMaxAucDrop: robustness ? Math.max(...robustness.map((r) => r.drop)) : null,
       msPerImage: analyseMs / options.count,
       ood,
@@ -289,13 +354,25 @@ export async function evaluateModel(pkg: ModelPackage, options: EvaluateOptions)
       meanIoU: 'mean over positives of IoU(heatmap >= 0.5, mask) on the heatmap grid',
       calibrationError: 'expected calibration error, 10 equal-width bins',
       auc: 'Mann-Whitney AUC with a 95% percentile bootstrap interval (cases resampled)',
-      reportFindingF1: 'micro F1 over images x findings of labelReport(generated findings + impression) against the truth',
+      reportFindingF1: 'micro F1 over images x findings of labelReport(generated findings + impression) against the truth (the model\'s raw text; textChecks.findingF1.final: the final draft text)',
+      textChecks:
+        'final draft text (@cxr/drafting composeDraftText, as the report service writes it, with the phantom\'s pixel spacing) and, under raw, the model\'s decoded text. contradicting: sentences stating a finding the classifier calls negative or negating one it calls positive (a normal-study sentence negates all), plus findings stated in one section and not the other; repeated: a sentence equal to an earlier one of its section; malformed: a sentence outside the model\'s sentence forms or structurally broken; unmeasuredSizes: sizes and ratios that are not the value measured on the image (pixel spacing x heatmap hot area; nodule/mass only). editedImages: images whose text the checks changed; raw.incompleteImages: decoding stopped at maxLength without <eos>. lesionSizes: mean absolute difference of stated nodule/mass sizes from the true diameter',
       reportLocation:
         'over nodule/mass sentences of the generated findings about a finding the image has: share whose side and zone (zone) equal the ground truth, and whose zone (side) equals that of the heatmap peak (report-service cut-offs 0.355 / 0.525 of the height; x < 0.5 = patient right)',
       robustnessMaxAucDrop: 'largest drop of macro AUC under the perturbations, on the first robustness images',
       msPerImage: 'wall time of analyse() per image, batched, this machine',
       ood: 'falseFlagRate: share of these fresh phantoms the scope checks refuse (metrics above are over the rest); per set of images the model was not built for: flaggedShare and the AUROC of the out-of-distribution score against these phantoms; auroc: the lower of the two sets',
     },
+  };
+}
+
+/** Micro confusion counts of the classifier's positive/negative calls over images x findings. */
+function classifierCounts(cases: Record<FindingCode, Case[]>): { tp: number; fp: number; fn: number } {
+  const all = Object.values(cases).flat();
+  return {
+    tp: all.filter((c) => c.positive && c.label === 1).length,
+    fp: all.filter((c) => c.positive && c.label === 0).length,
+    fn: all.filter((c) => !c.positive && c.label === 1).length,
   };
 }
 

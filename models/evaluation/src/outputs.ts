@@ -15,7 +15,12 @@ export function markdownSummary(r: EvaluationResult): string {
     `Package sha256 \`${s.model.sha256}\`. Synthetic data only: not evidence of clinical performance.`,
     '',
     `- macro AUC ${f3(s.macroAuc)} (subtle tier ${f3(s.macroAucSubtle)})`,
-    `- report finding-level F1 ${f3(s.reportFindingF1)}`,
+    `- report finding-level F1 ${f3(s.reportFindingF1)} (model text); ${f3(s.textChecks.findingF1.final)} (final draft text; the classifier's own calls: ${f3(s.textChecks.findingF1.classifier)})`,
+    `- text checks, final draft (model text): contradicting ${s.textChecks.contradicting} (${s.textChecks.raw.contradicting}), repeated ${s.textChecks.repeated} (${s.textChecks.raw.repeated}), ` +
+      `malformed ${s.textChecks.malformed} (${s.textChecks.raw.malformed}), unmeasured sizes ${s.textChecks.unmeasuredSizes} (${s.textChecks.raw.unmeasuredSizes}); ` +
+      `${s.textChecks.editedImages} of ${s.textChecks.images} images edited, ${s.textChecks.raw.incompleteImages} decoded without <eos>`,
+    `- nodule/mass sizes stated: model ${s.textChecks.lesionSizes.raw.count} (mean abs error ${f3(s.textChecks.lesionSizes.raw.meanAbsErrorMm)} mm), ` +
+      `final draft ${s.textChecks.lesionSizes.final.count} measured (mean abs error ${f3(s.textChecks.lesionSizes.final.meanAbsErrorMm)} mm)`,
     `- robustness: largest macro AUC drop ${s.robustnessMaxAucDrop === null ? 'not measured' : f3(s.robustnessMaxAucDrop)}`,
     '',
     '| finding | tier | n (pos) | AUC [95% CI] | sens | spec | prec | F1 | ECE | pointing (cell / strict) | IoU |',
@@ -41,7 +46,7 @@ export function markdownSummary(r: EvaluationResult): string {
     for (const p of r.robustness) lines.push(`| ${p.description} | ${f3(p.macroAuc)} | ${f3(p.drop)} |`);
   }
   lines.push('', '## Example reports', '');
-  for (const e of r.report.examples) lines.push(`- seed ${e.seed}`, `  - truth: ${e.truth}`, `  - model: ${e.generated}`);
+  for (const e of r.report.examples) lines.push(`- seed ${e.seed}`, `  - truth: ${e.truth}`, `  - model: ${e.generated}`, `  - draft: ${e.draft}`);
   lines.push('', '## Definitions', '');
   for (const [k, v] of Object.entries(r.definitions)) lines.push(`- **${k}**: ${v}`);
   return `${lines.join('\n')}\n`;

@@ -92,7 +92,9 @@ describe('analysis worker', () => {
   test('analyses a study, stores one result with its heatmaps inline, and tells the report service', async () => {
     const studyKey = 'b'.repeat(32);
     const phantom = await putPresentation('inputs/b/p.png', 11, [{ code: 'pleural_effusion', side: 'left', tier: 'obvious' }]);
-    const job = await analysisQueue.add('analyse', request(studyKey, 'inputs/b/p.png', phantom.width, phantom.height), { jobId: `${studyKey}.v1` });
+    const sent = request(studyKey, 'inputs/b/p.png', phantom.width, phantom.height);
+    sent.images[0]!.pixelSpacingMm = phantom.pixelSpacingMm;
+    const job = await analysisQueue.add('analyse', sent, { jobId: `${studyKey}.v1` });
     expect(await (await finished(job)).getState()).toBe('completed');
     const events = await eventsFor(studyKey);
     expect(events.map((e) => e.type)).toEqual(['analysis-completed']);
@@ -101,6 +103,9 @@ describe('analysis worker', () => {
     const result = analysisResultSchema.parse(await objects.getJson(bucket, completed.resultKey));
     expect(result.model.id).toBe(model.manifest.id);
     expect(result.model.executionProvider).toBe('cpu');
+    // The pixel size travels on, for measured sizes in the draft; the decoder reached <eos>.
+    expect(result.images[0]!.pixelSpacingMm).toBe(phantom.pixelSpacingMm);
+    expect(result.images[0]!.text.complete).toBe(true);
     const effusion = result.images[0]!.findings.find((f) => f.code === 'pleural_effusion')!;
     expect(effusion.positive).toBe(true);
     expect(effusion.heatmapKey).toBeUndefined();

@@ -96,6 +96,8 @@ describe('ingest service', () => {
     // The worker's small raw input is the same image: same aspect, the long side the reference
     // model takes (INGEST_ANALYSIS_INPUT_SIZE's default), same pixels.
     const image = request.images[0]!;
+    // The presentation image's pixel size, from the header's Pixel Spacing (the report measures sizes with it).
+    expect(image.pixelSpacingMm).toBeCloseTo(study.phantom.pixelSpacingMm * (study.phantom.width / image.width), 4);
     const input = decodeAnalysisInput(await objects.get(buckets.BUCKET_DERIVED, image.analysisInputKey!));
     expect(Math.max(input.width, input.height)).toBe(ANALYSIS_INPUT_LONG_SIDE);
     expect(input.width / input.height).toBeCloseTo(image.width / image.height, 2);

@@ -1,4 +1,4 @@
-import type { GroundedSentence, ReportFinding, ReportResponse } from '@cxr/contracts';
+import type { GroundedSentence, ReportFinding, ReportResponse, TextEdit } from '@cxr/contracts';
 import { formatDateTime } from '../format.ts';
 import { findingKey, type Highlight } from '../review-state.ts';
 
@@ -6,6 +6,8 @@ import { findingKey, type Highlight } from '../review-state.ts';
  * The draft text (Findings and Impression) under a banner that says plainly what it is: an
  * unreviewed AI draft from a reference model trained on synthetic images. Below the editor, the
  * saved text's sentences that name a finding; pointing at one outlines the finding's region.
+ * Where the consistency checks changed the model's text before it became the draft, a note says
+ * so and lists each change (a native <details>: expandable without script state).
  */
 
 export const AI_DRAFT_BANNER_TITLE = 'AI-generated draft — not reviewed or signed';
@@ -33,6 +35,45 @@ export function AiDraftBanner({ report }: { report: Pick<ReportResponse, 'signed
         {report.model ? <span title={`sha256 ${report.model.sha256}`}> (sha256 {report.model.sha256.slice(0, 12)}…)</span> : null}
       </p>
     </section>
+  );
+}
+
+export const TEXT_EDITS_NOTE = 'Edited by consistency checks';
+
+const TEXT_RULE_LABELS: Record<TextEdit['rule'], string> = {
+  'incomplete-text': 'cut-off text removed',
+  malformed: 'malformed sentence',
+  'asserts-negative': 'states a finding the model calls negative',
+  'negates-positive': 'negates a finding the model calls positive',
+  'unmeasured-size': 'unmeasured size removed',
+  'measured-size': 'size replaced by the measured one',
+  'restated-finding': 'finding stated twice',
+  'disagrees-with-findings': 'impression places a finding elsewhere than the findings',
+  repeated: 'repeated sentence',
+  'missing-positive': 'positive finding added',
+  'normal-impression': 'normal-study impression',
+};
+
+/** The changes the consistency checks made to the model's text; nothing when there were none. */
+export function TextEditsNote({ edits }: { edits: readonly TextEdit[] | undefined }) {
+  if (!edits || edits.length === 0) return null;
+  return (
+    <details className="cxr-text-edits" data-testid="text-edits">
+      <summary>
+        {TEXT_EDITS_NOTE} ({edits.length} {edits.length === 1 ? 'change' : 'changes'} to the model&apos;s text)
+      </summary>
+      <ul>
+        {edits.map((edit, i) => (
+          <li key={i} data-testid="text-edit" data-rule={edit.rule}>
+            <span className="cxr-sentence-section">{edit.section === 'findings' ? 'Findings' : 'Impression'}, {TEXT_RULE_LABELS[edit.rule]}:</span>{' '}
+            {edit.original !== null ? <del>{edit.original}</del> : null}
+            {edit.original !== null && edit.replacement !== null ? ' → ' : null}
+            {edit.replacement !== null ? <ins>{edit.replacement}</ins> : null}
+            {edit.detail ? <span className="cxr-muted"> ({edit.detail})</span> : null}
+          </li>
+        ))}
+      </ul>
+    </details>
   );
 }
 
@@ -107,6 +148,7 @@ export function ReportEditor(props: ReportEditorProps) {
         {report.edited ? ', edited' : ''} · updated <time dateTime={report.updatedAt}>{formatDateTime(report.updatedAt)}</time>
         {dirty ? <strong className="cxr-unsaved"> · unsaved changes</strong> : null}
       </p>
+      <TextEditsNote edits={report.textEdits} />
       <label htmlFor="cxr-findings-text">Findings</label>
       <textarea
         id="cxr-findings-text"

@@ -39,6 +39,20 @@ describe('the review components', () => {
     expect(render()).not.toContain('sentence-conflict');
   });
 
+  test('a draft the consistency checks changed says so, with each change listed under an expandable note', () => {
+    const textEdits = [
+      { section: 'findings' as const, rule: 'malformed' as const, original: 'A large mm mass in the right upper zone.', replacement: 'Lung mass in the right upper zone (high confidence).', detail: 'a unit without a number ("mm")' },
+      { section: 'findings' as const, rule: 'negates-positive' as const, original: 'No pneumothorax.', replacement: null },
+    ];
+    const html = render(fixtureReport({ textEdits }));
+    expect(html).toMatch(/<details[^>]*data-testid="text-edits"/);
+    expect(html).toContain('Edited by consistency checks (2 changes to the model&#x27;s text)');
+    expect(html).toMatch(/data-rule="malformed"[^>]*>.*<del>A large mm mass in the right upper zone\.<\/del> → <ins>Lung mass in the right upper zone \(high confidence\)\.<\/ins>/);
+    expect(html).toMatch(/data-rule="negates-positive"[^>]*>.*<del>No pneumothorax\.<\/del>/);
+    expect(render()).not.toContain('text-edits');
+    expect(render(fixtureReport({ textEdits: [] }))).not.toContain('text-edits');
+  });
+
   test('the text areas, overlay controls and buttons have labels', () => {
     const html = render();
     expect(html).toMatch(/<label for="cxr-findings-text">Findings<\/label>/);

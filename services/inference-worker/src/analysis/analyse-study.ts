@@ -60,7 +60,11 @@ export async function analyseStudy(request: AnalysisRequest, deps: AnalyseDeps):
       heatmapPng: encodeHeatmapPng(finding.heatmap).toString('base64'),
       peak: finding.peak,
     }));
-    return { instanceKey: input.instanceKey, imageKey: input.imageKey, width: input.width, height: input.height, findings, text: analysis.text, scope: analysis.scope };
+    return {
+      instanceKey: input.instanceKey, imageKey: input.imageKey, width: input.width, height: input.height,
+      ...(input.pixelSpacingMm !== undefined ? { pixelSpacingMm: input.pixelSpacingMm } : {}),
+      findings, text: analysis.text, scope: analysis.scope,
+    };
   });
   const t3 = performance.now();
   const sum = (k: 'preprocess' | 'vision' | 'decode' | 'scope') => runs.reduce((s, r) => s + r.analysis.timingsMs[k], 0);

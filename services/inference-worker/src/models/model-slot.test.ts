@@ -9,7 +9,7 @@ function fakeModel(version: string) {
     manifest: { id: 'm', version },
     closed: false,
     analyse: (images: PresentationImage[]) =>
-      new Promise<ImageAnalysis[]>((resolve) => pending.push(() => resolve(images.map(() => ({ findings: [], text: { findings: version, impression: '' }, timingsMs: { preprocess: 0, vision: 0, decode: 0, scope: 0 }, scope: { inScope: true as const, score: null, limit: null } }))))),
+      new Promise<ImageAnalysis[]>((resolve) => pending.push(() => resolve(images.map(() => ({ findings: [], text: { findings: version, impression: '', complete: true }, timingsMs: { preprocess: 0, vision: 0, decode: 0, scope: 0 }, scope: { inScope: true as const, score: null, limit: null } }))))),
     async close() {
       model.closed = true;
     },

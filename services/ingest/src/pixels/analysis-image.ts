@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { ANALYSIS_INPUT_RESIZE_KERNEL, analysisInputSize, encodeAnalysisInput } from '@cxr/contracts';
 import { deidentifyMetadata, parseInstance, toPresentation, type DicomJsonDataset, type IsolatedFrameDecoder } from '@cxr/dicom';
+import { presentationPixelSpacingMm } from './pixel-spacing.ts';
 
 export interface AnalysisImage {
   /** 16-bit grey PNG: the DICOM grey-scale pipeline applied, bright = dense. */
@@ -17,6 +18,8 @@ export interface AnalysisImage {
   metadata: DicomJsonDataset;
   width: number;
   height: number;
+  /** mm per pixel of the presentation image, when the header says (see pixel-spacing.ts). */
+  pixelSpacingMm?: number;
 }
 
 const PREVIEW_MAX_SIZE = 1024;
@@ -76,5 +79,6 @@ export async function prepareAnalysisImage(
     .raw({ depth: 'ushort' })
     .toBuffer();
   const analysisInput = encodeAnalysisInput({ ...inputSize, data: new Uint16Array(input16.buffer, input16.byteOffset, input16.length / 2) });
-  return { presentationPng, previewPng, analysisInput, metadata, width: size.width, height: size.height };
+  const pixelSpacingMm = presentationPixelSpacingMm(metadata, presentation.width, size.width);
+  return { presentationPng, previewPng, analysisInput, metadata, width: size.width, height: size.height, ...(pixelSpacingMm !== undefined ? { pixelSpacingMm } : {}) };
 }

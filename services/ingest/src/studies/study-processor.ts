@@ -93,7 +93,11 @@ export class StudyProcessor {
       }
       try {
         const prepared = await withSpan('image.prepare', { attributes: { 'cxr.instance_key': instanceKey } }, () => this.prepare(studyKey, instanceKey, record));
-        images.push({ instanceKey, imageKey: prepared.imageKey, analysisInputKey: prepared.analysisInputKey, metadataKey: prepared.metadataKey, width: prepared.width, height: prepared.height, ...(record.viewPosition ? { viewPosition: record.viewPosition } : {}) });
+        images.push({
+          instanceKey, imageKey: prepared.imageKey, analysisInputKey: prepared.analysisInputKey, metadataKey: prepared.metadataKey, width: prepared.width, height: prepared.height,
+          ...(prepared.pixelSpacingMm !== undefined ? { pixelSpacingMm: prepared.pixelSpacingMm } : {}),
+          ...(record.viewPosition ? { viewPosition: record.viewPosition } : {}),
+        });
         received.push({ instanceKey, sopInstanceUid: sopUid, previewKey: prepared.previewKey, width: prepared.width, height: prepared.height });
       } catch (error) {
         if (!isPermanent(error)) throw error; // storage hiccup: the job retries
@@ -152,7 +156,7 @@ export class StudyProcessor {
       objects.put(buckets.derived, previewKey, image.previewPng, 'image/png'),
       objects.put(buckets.derived, analysisInputKey, image.analysisInput, ANALYSIS_INPUT_CONTENT_TYPE),
     ]);
-    return { imageKey, previewKey, analysisInputKey, metadataKey, width: image.width, height: image.height };
+    return { imageKey, previewKey, analysisInputKey, metadataKey, width: image.width, height: image.height, pixelSpacingMm: image.pixelSpacingMm };
   }
 }
 

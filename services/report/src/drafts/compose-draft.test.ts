@@ -48,12 +48,16 @@ describe('composeDraft', () => {
     expect(draft.findings[2]!.instanceKey).toBe(images[1]!.instanceKey);
   });
 
-  test('keeps a paragraph the model repeats for a second view once', () => {
+  test('keeps a paragraph the model repeats for a second view once, and states a finding once', () => {
     const result = analysisResult(randomKey(), 1, [fixtureImage(), fixtureImage()]);
     result.images[1]!.text = { findings: 'Blunting of the right costophrenic angle.', impression: 'Small right effusion.' };
     const draft = composeDraft(result, { composedAt });
     expect(draft.sections.findings).toBe('Blunting of the right costophrenic angle.');
-    expect(draft.sections.impression).toBe('Right pleural effusion.\nSmall right effusion.');
+    expect(draft.sections.impression).toBe('Right pleural effusion.');
+    expect(draft.textEdits!.map((e) => [e.section, e.rule, e.original])).toEqual([
+      ['findings', 'repeated', 'Blunting of the right costophrenic angle.'],
+      ['impression', 'restated-finding', 'Small right effusion.'],
+    ]);
   });
 
   test('says so when the model generated no text and found nothing', () => {
@@ -64,11 +68,12 @@ describe('composeDraft', () => {
     expect(draft.sections).toEqual({ findings: NO_FINDINGS_TEXT, impression: NORMAL_STUDY_IMPRESSION });
   });
 
-  test('writes a sentence for a positive finding, and says there is no impression, when the model generated no text', () => {
+  test('writes a sentence for a positive finding in both sections when the model generated no text', () => {
     const result = analysisResult(randomKey(), 1, [fixtureImage()]);
     result.images[0]!.text = { findings: '', impression: ' ' };
     const draft = composeDraft(result, { composedAt });
-    expect(draft.sections).toEqual({ findings: 'Pleural effusion (high confidence).', impression: NO_IMPRESSION_TEXT });
+    expect(draft.sections).toEqual({ findings: 'Pleural effusion (high confidence).', impression: 'Pleural effusion (high confidence).' });
+    expect(draft.sections.impression).not.toBe(NO_IMPRESSION_TEXT);
   });
 
   test('produces a draft that matches the stored draft schema and carries the model and analysis', () => {
@@ -123,15 +128,17 @@ describe('composeDraft: normal-study wording', () => {
     },
   );
 
-  test('replaces a model impression that asserts a finding the classifier called negative', () => {
+  test('drops the sentences that assert a finding the classifier called negative, in findings and impression', () => {
     const draft = composeDraft(allNegative({ findings: 'Blunting of the right costophrenic angle.', impression: 'No acute abnormality. Right pleural effusion.' }), { composedAt });
-    expect(draft.sections).toEqual({ findings: 'Blunting of the right costophrenic angle.', impression: NORMAL_STUDY_IMPRESSION });
+    expect(draft.sections).toEqual({ findings: NO_FINDINGS_TEXT, impression: 'No acute abnormality.' });
+    expect(draft.textEdits!.map((e) => e.rule)).toEqual(['asserts-negative', 'asserts-negative']);
   });
 
-  test('leaves the model\'s impression alone when a finding is positive', () => {
+  test('drops a model impression that calls the study normal when a finding is positive, and states the finding', () => {
     const result = analysisResult(randomKey(), 1, [fixtureImage()]);
     result.images[0]!.text = { findings: 'Blunting of the right costophrenic angle.', impression: 'No acute cardiopulmonary abnormality.' };
-    expect(composeDraft(result, { composedAt }).sections.impression).toBe('No acute cardiopulmonary abnormality.');
+    // Placed where the findings place it (the right), the heatmap giving no side here.
+    expect(composeDraft(result, { composedAt }).sections.impression).toBe('Pleural effusion on the right (high confidence).');
   });
 });
 
@@ -145,11 +152,12 @@ describe('composeDraft: sentences for positive findings the model\'s text leaves
     expect(draft.sections.findings).toBe('The lungs are clear.\nPleural effusion in the left lower zone (high confidence).');
   });
 
-  test('adds the sentence even when the model\'s text negates the finding, and keeps that text', () => {
+  test('drops the model\'s sentence that negates a positive finding and adds the finding\'s sentence', () => {
     const result = analysisResult(randomKey(), 1, [fixtureImage()]);
     result.images[0]!.text = { findings: 'No pleural effusion. No pneumothorax.', impression: 'Normal.' };
     const draft = composeDraft(result, { composedAt, geometryOf });
-    expect(draft.sections.findings).toBe('No pleural effusion. No pneumothorax.\nPleural effusion in the left lower zone (high confidence).');
+    expect(draft.sections.findings).toBe('No pneumothorax.\nPleural effusion in the left lower zone (high confidence).');
+    expect(draft.textEdits).toContainEqual({ section: 'findings', rule: 'negates-positive', original: 'No pleural effusion.', replacement: null, detail: 'the classifier calls pleural effusion positive' });
   });
 
   test('adds nothing for a finding the model\'s text already asserts, nor for negative findings', () => {
@@ -179,8 +187,10 @@ describe('composeDraft: sentences for positive findings the model\'s text leaves
       draft.sections,
       draft.findings.map((f) => ({ ...f, sopInstanceUid: '1.2.3.4' })),
     );
-    expect(sentences.filter((s) => s.finding).map((s) => [s.text, s.finding])).toEqual([
-      ['Pleural effusion in the left lower zone (high confidence).', { code: 'pleural-effusion', sopInstanceUid: '1.2.3.4', region: geometryOf().region }],
+    const grounded = ['Pleural effusion in the left lower zone (high confidence).', { code: 'pleural-effusion', sopInstanceUid: '1.2.3.4', region: geometryOf().region }];
+    expect(sentences.filter((s) => s.finding).map((s) => [s.section, s.text, s.finding])).toEqual([
+      ['findings', ...grounded],
+      ['impression', ...grounded],
     ]);
   });
 });

@@ -1,7 +1,5 @@
 import type { GroundedSentence, Region } from '@cxr/contracts';
-import { normaliseCode, type Side, type Zone } from './finding-geometry.ts';
-import { findMentions, termPatterns } from './finding-mentions.ts';
-import { splitSentences } from './sentences.ts';
+import { findMentions, normaliseCode, splitSentences, termPatterns, type Side, type Zone } from '@cxr/drafting';
 
 /**
  * Grounded sentences: each sentence of the report's two sections, with its offsets, linked to

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { confidenceBandSchema, imageScopeCheckSchema, findingCodingSchema, isoDateTimeSchema, pseudonymKeySchema, regionSchema, sideSchema, zoneSchema } from '@cxr/contracts';
-import { confidenceBand } from './confidence.ts';
+import { confidenceBandSchema, findingCodingSchema, imageScopeCheckSchema, isoDateTimeSchema, pseudonymKeySchema, regionSchema, sideSchema, textEditSchema, zoneSchema } from '@cxr/contracts';
+import { confidenceBand } from '@cxr/drafting';
 
 /**
  * The AI draft as the report service stores it (inside a revision in the reports bucket).
@@ -61,6 +61,11 @@ export const reportDraftSchema = z
     findings: z.array(draftFindingSchema),
     /** Images the model refused as outside its scope: no findings or text come from them (absent in older drafts). */
     outOfScope: z.array(draftOutOfScopeSchema).default([]),
+    /**
+     * What the consistency checks changed in the model's text (@cxr/drafting composeDraftText);
+     * absent in drafts composed before the checks existed.
+     */
+    textEdits: z.array(textEditSchema).optional(),
     composedAt: isoDateTimeSchema,
   })
   .strict();

@@ -134,6 +134,9 @@ export function buildReportResponse(input: ReportResponseInput): ReportResponse 
     model: shown ? { id: shown.draft.model.id, version: shown.draft.model.version, sha256: shown.draft.model.sha256 } : null,
     text: shown ? reportText(disclaimer, sections, addenda) : '',
     sections,
+    // What the consistency checks changed in the model's text: provenance of the AI draft, so it
+    // stays with the report after a radiologist's edits. Drafts composed before the checks have none.
+    ...(shown?.draft.textEdits ? { textEdits: shown.draft.textEdits.map((edit) => ({ ...edit })) } : {}),
     sentences: shown
       ? groundSentences(
           sections,
