@@ -8,3 +8,5 @@ export * from './http.ts';
 export * from './auth.ts';
 export * from './tracing.ts';
 export * from './request-context.ts';
+export * from './queue-jobs.ts';
+export * from './validated-worker.ts';

@@ -23,7 +23,7 @@ import { Queue, Worker } from 'bullmq';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import {
-  ANALYSIS_INPUT_CONTENT_TYPE, ANALYSIS_INPUT_RESIZE_KERNEL, QUEUE_NAMES, REPORT_EVENT_JOB_OPTIONS, analysisInputSize, analysisResultSchema, encodeAnalysisInput, objectKeys, type AnalysisRequest,
+  ANALYSIS_INPUT_CONTENT_TYPE, ANALYSIS_INPUT_RESIZE_KERNEL, QUEUE_NAMES, QUEUES, analysisInputSize, analysisResultSchema, encodeAnalysisInput, objectKeys, type AnalysisRequest,
 } from '@cxr/contracts';
 import {
   DEFAULT_BUCKETS, freePort, startRedisServer, startS3Server, startServiceProcess, waitFor,
@@ -270,7 +270,7 @@ async function measureFloor(
   const redis0 = await redisCpuSeconds(connection);
   const queueMain0 = threadCpuMs(process.pid);
   const worker = new Worker<AnalysisRequest>(QUEUE_NAMES.analysis, async (job) => {
-    await events.add('analysis-completed', { studyKey: job.data.studyKey }, { jobId: `${job.data.analysisId}.completed`, ...REPORT_EVENT_JOB_OPTIONS });
+    await events.add('analysis-completed', { studyKey: job.data.studyKey }, { jobId: `${job.data.analysisId}.completed`, ...QUEUES.reportEvents.jobOptions });
     done++;
     return { resultKey: 'x' };
   }, { connection: { host: new URL(ctx.redis.url).hostname, port: Number(new URL(ctx.redis.url).port), maxRetriesPerRequest: null }, prefix, concurrency });

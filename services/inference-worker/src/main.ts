@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { ThreadedModelPackage } from '@cxr/inference';
 import { ObjectStore, createLogger, createMetricsRegistry, createRequestConnection, createWorkerConnection, errorMessage, initTracing } from '@cxr/platform';
-import { startAnalysisWorker } from './analysis-worker.ts';
+import { closeWorkers, initWorkers } from './workers/index.ts';
 import { createApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import { modelKey, watchModelKey } from './models/model-key-watcher.ts';
@@ -47,7 +47,7 @@ const registry = new ModelRegistry({
 // Refuses a bad package (ModelPackageError) by throwing: the pod never becomes ready.
 const models = await registry.start(config.model);
 
-const worker = startAnalysisWorker({
+const workers = initWorkers({
   workerConnection, queueConnection, queuePrefix: config.queuePrefix, objects, derivedBucket: config.buckets.derived, models,
   concurrency: config.concurrency, batch: config.batch, lockDurationMs: config.lockDurationMs, stalledIntervalMs: config.stalledIntervalMs, logger, metrics,
 });
@@ -76,8 +76,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     ready = false;
     watcher.stop();
     logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down');
-    worker
-      .close(config.shutdownGraceMs)
+    closeWorkers(workers, config.shutdownGraceMs)
       .then(async () => {
         await registry.close();
         server.close();

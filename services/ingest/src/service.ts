@@ -1,12 +1,8 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
-import { Queue, Worker, UnrecoverableError } from 'bullmq';
+import { QUEUES } from '@cxr/contracts';
 import {
-  QUEUE_NAMES, studyCompletionJobSchema,
-  type AnalysisRequest, type ReportEvent, type StudyCompletionJob,
-} from '@cxr/contracts';
-import {
-  ObjectStore, createMetricsRegistry, createTokenVerifier, createRequestConnection, createWorkerConnection, errorMessage, prom, runJobInSpan,
+  ObjectStore, createMetricsRegistry, createTokenVerifier, createRequestConnection, createWorkerConnection, errorMessage, openQueue, prom,
   type Logger,
 } from '@cxr/platform';
 import { createHttpApp } from './app.ts';
@@ -18,6 +14,7 @@ import { InstanceRejectedError, InstanceStore, StorageUnavailableError } from '.
 import { CompletionScheduler } from './studies/completion-scheduler.ts';
 import { StudyProcessor } from './studies/study-processor.ts';
 import { StudyRegistry } from './studies/study-registry.ts';
+import { closeWorkers, initWorkers, type IngestWorkers } from './workers/index.ts';
 
 export interface IngestService {
   start(): Promise<{ dimse: { host: string; port: number }; http: { host: string; port: number } }>;
@@ -30,17 +27,17 @@ const DIMSE_FALLBACK_RESCHEDULE_MS = 30_000;
 
 /**
  * Wires the ingest service: DIMSE SCP and STOW-RS receive instances into the InstanceStore;
- * the CompletionScheduler decides when a study is complete; the StudyProcessor (a BullMQ
- * worker on the study-completion queue) prepares inputs and queues analysis.
+ * the CompletionScheduler decides when a study is complete; the StudyProcessor (run by the
+ * study-completion worker, workers/) prepares inputs and queues analysis.
  */
 export function createIngestService(config: IngestConfig, logger: Logger): IngestService {
   const objects = new ObjectStore(config.s3);
   const requestRedis = createRequestConnection(config.redisUrl);
   const workerRedis = createWorkerConnection(config.redisUrl);
   const queueOptions = { connection: requestRedis, prefix: config.queuePrefix };
-  const completionQueue = new Queue<StudyCompletionJob>(QUEUE_NAMES.studyCompletion, queueOptions);
-  const analysisQueue = new Queue<AnalysisRequest>(QUEUE_NAMES.analysis, queueOptions);
-  const reportEventsQueue = new Queue<ReportEvent>(QUEUE_NAMES.reportEvents, queueOptions);
+  const completionQueue = openQueue(QUEUES.studyCompletion, queueOptions);
+  const analysisQueue = openQueue(QUEUES.analysis, queueOptions);
+  const reportEventsQueue = openQueue(QUEUES.reportEvents, queueOptions);
   for (const q of [completionQueue, analysisQueue, reportEventsQueue]) {
     q.on('error', (error) => logger.warn({ queue: q.name, reason: errorMessage(error) }, 'queue connection problem'));
   }
@@ -119,7 +116,7 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
     },
   });
 
-  let completionWorker: Worker<StudyCompletionJob> | undefined;
+  let workers: IngestWorkers | undefined;
   let server: Server | undefined;
   const gaugeTimer = setInterval(() => associations.set(dimse.activeAssociations()), 1000);
   gaugeTimer.unref();
@@ -127,26 +124,10 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
   return {
     async start() {
       await objects.ensureBuckets([config.buckets.originals, config.buckets.derived]);
-      completionWorker = new Worker<StudyCompletionJob>(
-        QUEUE_NAMES.studyCompletion,
-        async (job) => {
-          const parsed = studyCompletionJobSchema.safeParse(job.data);
-          if (!parsed.success) throw new UnrecoverableError(`invalid study-completion job: ${parsed.error.message}`);
-          const { studyInstanceUid, trigger, trace } = parsed.data;
-          const attributes = { 'cxr.study_key': registry.studyKey(studyInstanceUid), 'cxr.trigger': trigger, 'messaging.message.attempt': job.attemptsMade + 1 };
-          return runJobInSpan(QUEUE_NAMES.studyCompletion, trace, attributes, async (span) => {
-            const outcome = await processor.process(studyInstanceUid);
-            span.setAttributes({ 'cxr.outcome': outcome.kind, ...('version' in outcome ? { 'cxr.version': outcome.version } : {}) });
-            studiesCompleted.inc({ outcome: outcome.kind });
-            return outcome;
-          });
-        },
-        { connection: workerRedis, prefix: config.queuePrefix, concurrency: config.studyConcurrency },
-      );
-      completionWorker.on('failed', (job, error) => {
-        logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, reason: errorMessage(error) }, 'study completion failed');
+      workers = initWorkers({
+        connection: workerRedis, prefix: config.queuePrefix, concurrency: config.studyConcurrency,
+        processor, studyKey: (uid) => registry.studyKey(uid), studiesCompleted, logger,
       });
-      completionWorker.on('error', (error) => logger.warn({ reason: errorMessage(error) }, 'study completion worker problem'));
       const dimseAddress = await dimse.listen();
       server = app.listen(config.http.port, config.http.host);
       await once(server, 'listening');
@@ -161,7 +142,7 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
         server.close();
         server.closeAllConnections();
       }
-      await completionWorker?.close();
+      await closeWorkers(workers);
       await decoder.close();
       await Promise.all([completionQueue.close(), analysisQueue.close(), reportEventsQueue.close()]);
       requestRedis.disconnect();

@@ -13,7 +13,7 @@ import { freePort, startRedisServer, startS3Server, waitFor, type RedisServerHan
 import { ModelPackageError, REFERENCE_MODEL_DIR, type ThreadedModelPackage } from '@cxr/inference';
 import { generatePhantom, toUint16 } from '@cxr/phantom';
 import { ObjectStore, createMetricsRegistry, createRequestConnection, createWorkerConnection, type Redis } from '@cxr/platform';
-import { startAnalysisWorker } from '../analysis-worker.ts';
+import { startAnalysisWorker } from '../workers/analysis.ts';
 import { modelKey, watchModelKey } from './model-key-watcher.ts';
 import { formatModelRef, parseModelSource, type ModelRef } from './model-ref.ts';
 import { publishModelPackage } from './model-publisher.ts';

@@ -25,7 +25,7 @@ import { analysisCompletedEvent, analysisResult, fixtureImage, putAnalysisOutput
 import { startBackingServers, type BackingServers, startReportServiceHarness, type ReportServiceHarness } from '../testing/report-service-harness.ts';
 import { createPacsExportMetrics } from './pacs-export-metrics.ts';
 import { PacsExportQueue } from './pacs-export-queue.ts';
-import { startPacsExportWorker } from './pacs-export-worker.ts';
+import { startPacsExportWorker } from '../workers/pacs-export.ts';
 import { orthancMissing, startOrthancPacs, type OrthancPacs } from './pacs-orthanc.test-support.ts';
 import { StowClient } from './stow-client.ts';
 

@@ -13,8 +13,8 @@ import { freePort, startRedisServer, startS3Server, waitFor, type RedisServerHan
 import { REFERENCE_MODEL_DIR, loadModelPackageInThread, type ModelPackage } from '@cxr/inference';
 import { generatePhantom, toUint16 } from '@cxr/phantom';
 import { ObjectStore, createMetricsRegistry, createRequestConnection, createWorkerConnection } from '@cxr/platform';
-import { startAnalysisWorker } from './analysis-worker.ts';
-import { ModelSlot } from './models/model-slot.ts';
+import { startAnalysisWorker } from './analysis.ts';
+import { ModelSlot } from '../models/model-slot.ts';
 
 /** The worker against a real redis-server, s3rver and the reference model (in its thread, as main.ts runs it). */
 const bucket = `derived-${process.pid}`;
