@@ -2,11 +2,12 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { QUEUES } from '@cxr/contracts';
 import {
-  ObjectStore, createMetricsRegistry, createTokenVerifier, createRequestConnection, createWorkerConnection, errorMessage, openQueue, prom,
+  ObjectStore, createTokenVerifier, createRequestConnection, createWorkerConnection, errorMessage, openQueue,
   type Logger,
 } from '@cxr/platform';
 import { createHttpApp } from './app.ts';
 import type { IngestConfig } from './config.ts';
+import { createIngestMetrics } from './metrics.ts';
 import { IsolatedFrameDecoder } from '@cxr/dicom';
 import { createDimseServer } from './dimse/dimse-server.ts';
 import { Pseudonymizer } from './privacy/pseudonym.ts';
@@ -53,10 +54,7 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
     eligibility: config.eligibility, analysisMaxSize: config.analysisMaxSize, analysisInputSize: config.analysisInputSize, maxImagesPerStudy: 8, logger, decoder,
   });
 
-  const metrics = createMetricsRegistry('ingest');
-  const received = new prom.Counter({ name: 'cxr_ingest_instances_total', help: 'Instances received, by protocol and outcome', labelNames: ['protocol', 'outcome'] as const, registers: [metrics] });
-  const studiesCompleted = new prom.Counter({ name: 'cxr_ingest_studies_completed_total', help: 'Study completion runs, by outcome', labelNames: ['outcome'] as const, registers: [metrics] });
-  const associations = new prom.Gauge({ name: 'cxr_ingest_dimse_associations', help: 'Open DIMSE associations', registers: [metrics] });
+  const { registry: metrics, received, studiesCompleted, associations } = createIngestMetrics();
 
   const checkReady = async () => ({
     redis: await registry.ping().catch(() => false),

@@ -4,12 +4,13 @@
  * job id are `QUEUES.analysis` in @cxr/contracts; ingest adds the jobs.
  */
 import type { Job } from 'bullmq';
-import { QUEUE_NAMES, QUEUES, type AnalysisRequest, type ReportEvent } from '@cxr/contracts';
-import { createValidatedWorker, errorMessage, isPermanent, openQueue, prom, publishJob, type Logger, type ObjectStore, type Redis } from '@cxr/platform';
+import { QUEUES, type AnalysisRequest, type ReportEvent } from '@cxr/contracts';
+import { createValidatedWorker, errorMessage, isPermanent, openQueue, publishJob, type Logger, type ObjectStore, type Redis } from '@cxr/platform';
 import type { Registry } from 'prom-client';
 import { analyseStudy } from '../analysis/analyse-study.ts';
 import { MicroBatcher } from '../analysis/micro-batcher.ts';
 import type { PresentationImage } from '@cxr/inference';
+import { createAnalysisMetrics } from '../metrics.ts';
 import type { ModelRun, ModelSlot } from '../models/model-slot.ts';
 
 export interface AnalysisWorkerDeps {
@@ -40,38 +41,9 @@ export function startAnalysisWorker(deps: AnalysisWorkerDeps) {
   const events = openQueue(QUEUES.reportEvents, { connection: deps.queueConnection, prefix: deps.queuePrefix });
   events.on('error', (error) => logger.warn({ reason: errorMessage(error) }, 'report-events queue problem'));
 
-  const jobs = new prom.Counter({ name: 'cxr_worker_jobs_total', help: 'Analysis jobs by outcome', labelNames: ['outcome'] as const, registers: [deps.metrics] });
-  const stageSeconds = new prom.Histogram({
-    name: 'cxr_worker_stage_seconds', help: 'Per-stage latency of analysis jobs', labelNames: ['stage'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [deps.metrics],
-  });
-  // What is really waiting for a worker: BullMQ keeps prioritised jobs in a sorted set, not the
-  // wait list, so a scaler reading only `wait` would see zero. KEDA scales on this gauge.
   const analysisQueue = openQueue(QUEUES.analysis, { connection: deps.queueConnection, prefix: deps.queuePrefix });
   analysisQueue.on('error', (error) => logger.warn({ reason: errorMessage(error) }, 'analysis queue problem'));
-  new prom.Gauge({
-    name: 'cxr_queue_jobs',
-    help: 'Jobs in the analysis queue by state (waiting includes prioritised jobs)',
-    labelNames: ['queue', 'state'] as const,
-    registers: [deps.metrics],
-    async collect() {
-      const counts = await analysisQueue.getJobCounts('wait', 'prioritized', 'delayed', 'active', 'failed').catch(() => undefined);
-      if (!counts) return;
-      this.set({ queue: QUEUE_NAMES.analysis, state: 'waiting' }, (counts.wait ?? 0) + (counts.prioritized ?? 0));
-      this.set({ queue: QUEUE_NAMES.analysis, state: 'delayed' }, counts.delayed ?? 0);
-      this.set({ queue: QUEUE_NAMES.analysis, state: 'active' }, counts.active ?? 0);
-      this.set({ queue: QUEUE_NAMES.analysis, state: 'failed' }, counts.failed ?? 0);
-    },
-  });
-
-  const inputsRead = new prom.Counter({
-    name: 'cxr_worker_inputs_total', help: 'Images read for analysis, by stored form (presentation-png = fallback: old jobs, a removed input, or one with fewer pixels than the model takes)',
-    labelNames: ['kind'] as const, registers: [deps.metrics],
-  });
-  const batchSize = new prom.Histogram({
-    name: 'cxr_worker_batch_size', help: 'Images per model call (dynamic batching)',
-    buckets: [1, 2, 4, 8, 16, 32], registers: [deps.metrics],
-  });
+  const { jobs, stageSeconds, inputsRead, batchSize } = createAnalysisMetrics(deps.metrics, analysisQueue);
   const batcher = new MicroBatcher<PresentationImage, ModelRun>({
     maxItems: deps.batch.maxImages,
     maxWaitMs: deps.batch.maxWaitMs,

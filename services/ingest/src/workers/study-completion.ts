@@ -6,8 +6,7 @@
  */
 import type { Queue, Worker } from 'bullmq';
 import { QUEUES, type StudyCompletionJob } from '@cxr/contracts';
-import { addJob, createValidatedWorker, errorMessage, traceContextOf, type Logger, type Redis } from '@cxr/platform';
-import type { Counter } from 'prom-client';
+import { addJob, createValidatedWorker, errorMessage, traceContextOf, type Logger, type prom, type Redis } from '@cxr/platform';
 import type { StudyOutcome, StudyProcessor } from '../studies/study-processor.ts';
 
 export type { StudyCompletionJob };
@@ -34,7 +33,7 @@ export interface StudyCompletionWorkerDeps {
   processor: Pick<StudyProcessor, 'process'>;
   /** The pseudonymous key of a study (span attributes and logs never carry UIDs). */
   studyKey: (studyInstanceUid: string) => string;
-  studiesCompleted: Counter<'outcome'>;
+  studiesCompleted: prom.Counter<'outcome'>;
   logger: Logger;
 }
 
