@@ -5,4 +5,3 @@ export { modelManifestSchema, tensorSpecSchema, type ModelManifest, type TensorS
 export { preprocess, preprocessInto, letterboxBox, validateImage, type ContentBox, type InputSpec, type PresentationImage, type Preprocessed } from './preprocess.ts';
 export { cropHeatmap, heatmapPeak, type Heatmap } from './heatmap.ts';
 export { decodeReports, detokenize, type DecodedText } from './text-decoder.ts';
-export { REFERENCE_MODEL_DIR } from './paths.ts';

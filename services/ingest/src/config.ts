@@ -48,7 +48,6 @@ export const envSchema = sharedEnvSchema.extend({
   INGEST_ELIGIBLE_BODY_PARTS: listSchema.default(['CHEST', '']),
   INGEST_ELIGIBLE_VIEW_POSITIONS: listSchema.default(['PA', 'AP', '']),
   INGEST_ELIGIBLE_PHOTOMETRIC: listSchema.default(['MONOCHROME1', 'MONOCHROME2']),
-  INGEST_METRICS_ENABLED: booleanSchema.default(true),
 }).extend(authEnvSchema.shape);
 
 export interface IngestConfig extends SharedConfig {
