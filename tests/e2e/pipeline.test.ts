@@ -7,7 +7,7 @@ import { reportResponseSchema, type ReportResponse } from '@cxr/contracts';
 import { REPO_ROOT, dcmsend, freePort, serviceNodeFlags, startStack, stowRs, waitFor, type ServiceName, type Stack } from '@cxr/devstack';
 import { mintDevToken } from '@cxr/platform';
 import { makeChestStudy, type ChestStudy } from '@cxr/phantom/dicom';
-import { referencedMetricNames } from '../k8s/metric-names.ts';
+import { referencedMetricNames } from '../k8s/metric-names.test-support.ts';
 
 /**
  * The whole path with the real parts: redis-server, s3rver, the three services as processes,

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeFrame, initializeCodecs, IsolatedFrameDecoder, parseInstance, toPresentation } from '../src/index.ts';
-import { SAMPLES_DIR } from '../src/test-samples.ts';
+import { SAMPLES_DIR } from '../src/samples.test-support.ts';
 
 const runs = Number(process.argv[2] ?? 10);
 

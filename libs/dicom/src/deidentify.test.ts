@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { DEIDENTIFICATION_METHOD, deidentifyMetadata } from './deidentify.ts';
 import { parseInstance } from './parse.ts';
-import { readSample, SAMPLES_DIR } from './test-samples.ts';
+import { readSample, SAMPLES_DIR } from './samples.test-support.ts';
 
 // The sample files our parser accepts (the malformed ones are refused before de-identification).
 const SAMPLES = [

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, test } from 'vitest';
 import { DicomParseError, PixelDataError } from './errors.ts';
 import { IsolatedFrameDecoder } from './isolated-frame-decoder.ts';
-import { readSample } from './test-samples.ts';
+import { readSample } from './samples.test-support.ts';
 
 const decoder = new IsolatedFrameDecoder({ timeoutMs: 20_000 });
 afterAll(() => decoder.close());

@@ -4,7 +4,7 @@ import { DicomError, DicomParseError, DicomValidationError, UnsupportedTransferS
 import { encodeFileMetaInformation } from './file-meta.ts';
 import { parseInstance } from './parse.ts';
 import { Tag } from './tags.ts';
-import { readSample, SAMPLES_DIR, seededRandom } from './test-samples.ts';
+import { readSample, SAMPLES_DIR, seededRandom } from './samples.test-support.ts';
 import { SopClass, TransferSyntax } from './uids.ts';
 import { encodeDataSet, type DataElement } from './writer.ts';
 

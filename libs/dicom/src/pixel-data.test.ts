@@ -5,7 +5,7 @@ import { DicomError, PixelDataError } from './errors.ts';
 import { parseInstance, type ParsedInstance } from './parse.ts';
 import { decodeFrame, decodeFrameAsync, type DecodedFrame } from './pixel-data.ts';
 import { Tag } from './tags.ts';
-import { readSample, seededRandom } from './test-samples.ts';
+import { readSample, seededRandom } from './samples.test-support.ts';
 
 function sha256(frame: DecodedFrame): string {
   const { buffer, byteOffset, byteLength } = frame.data;

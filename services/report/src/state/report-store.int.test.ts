@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { AuditEntry } from '@cxr/contracts';
 import { createRequestConnection, ObjectStore, type Redis } from '@cxr/platform';
 import { composeDraft } from '../drafts/compose-draft.ts';
-import { analysisCompletedEvent, analysisResult, fixtureImage, randomKey, studyReceivedEvent } from '../testing/fixtures.ts';
-import { startBackingServers, type BackingServers } from '../testing/report-service-harness.ts';
+import { analysisCompletedEvent, analysisResult, fixtureImage, randomKey, studyReceivedEvent } from '../testing/fixtures.test-support.ts';
+import { startBackingServers, type BackingServers } from '../testing/report-service.test-support.ts';
 import { applyAnalysisCompleted, applyStudyReceived, type ReportState } from './report-state.ts';
 import { ReportStore, RevisionExistsError } from './report-store.ts';
 
