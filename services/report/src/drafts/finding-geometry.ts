@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import type { z } from 'zod';
-import type { Region, sideSchema, zoneSchema } from '@cxr/contracts';
+import { LUNG_ZONE_CUTOFFS, zoneOfImageHeight, type Region, type sideSchema, type zoneSchema } from '@cxr/contracts';
 import { PermanentError } from '@cxr/platform';
 
 /**
@@ -25,7 +25,8 @@ import { PermanentError } from '@cxr/platform';
  * - Zone: upper/middle/lower third of the lung fields, from the vertical position of the peak
  *   (the strongest evidence). The bounding box of a pneumothorax or effusion runs along the
  *   pleura across zones, so its centre says less than the peak does. The cut-offs are fixed
- *   fractions of the image height, UPPER_ZONE_END = 0.355 and MIDDLE_ZONE_END = 0.525: thirds of
+ *   fractions of the image height (`LUNG_ZONE_CUTOFFS` in @cxr/contracts, shared with the model
+ *   evaluation), UPPER_ZONE_END = 0.355 and MIDDLE_ZONE_END = 0.525: thirds of
  *   lung fields spanning about 17%–70% of the height, as on frontal images framed like the
  *   phantom generator's (apices at 13–19%, costophrenic angles at 70–75%, aspect 1–1.25). Chosen
  *   on 1,200 phantom nodules and masses, where they agree with the generator's zone 97% of the
@@ -65,8 +66,9 @@ export const MIN_CONTRAST = 12;
 export const MIDLINE_SHARE = 0.25;
 /** A second hot area counts when its peak reaches this share of the main peak's height above background. */
 export const SECOND_AREA_SHARE = 0.75;
-export const UPPER_ZONE_END = 0.355;
-export const MIDDLE_ZONE_END = 0.525;
+/** The zone cut-offs (`LUNG_ZONE_CUTOFFS` in @cxr/contracts), by the names this module's notes use. */
+export const UPPER_ZONE_END = LUNG_ZONE_CUTOFFS.upperEnd;
+export const MIDDLE_ZONE_END = LUNG_ZONE_CUTOFFS.middleEnd;
 const LATERAL_BAND = 0.3;
 const MIDLINE_X = 0.5;
 
@@ -132,7 +134,7 @@ export function findingGeometry(heatmap: HeatmapPixels, peak: { x: number; y: nu
 
 /** Lung zone of a vertical position (0 top .. 1 bottom of the image). */
 export function zoneAt(y: number): Zone {
-  return y < UPPER_ZONE_END ? 'upper' : y < MIDDLE_ZONE_END ? 'middle' : 'lower';
+  return zoneOfImageHeight(y);
 }
 
 /** Finding codes compared without case or separators: `pleural-effusion` is `pleural_effusion`. */
