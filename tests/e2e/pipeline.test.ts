@@ -9,7 +9,7 @@ import { REPO_ROOT, dcmsend, freePort, serviceNodeFlags, startStack, stowRs, wai
 import { mintDevToken } from '@cxr/platform';
 import { makeChestStudy, type ChestStudy } from '@cxr/phantom/dicom';
 import { NEEDS_SHARED, corpus, sharedSamplesDir } from '@cxr/test-corpus';
-import { referencedMetricNames } from '../k8s/metric-names.ts';
+import { referencedMetricNames } from '../k8s/metric-names.test-support.ts';
 
 /**
  * The whole path with the real parts: redis-server, s3rver, the three services as processes,

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { modelScopeKey } from '@cxr/contracts';
 import { runDcmtkSync } from '@cxr/dcmtk';
-import { REFERENCE_MODEL_DIR } from '@cxr/inference';
+import { referenceModelDir } from '@cxr/model-reference-cxr';
 import { parseInstance } from '@cxr/dicom';
 import { mintDevToken } from '@cxr/platform';
 import { NEEDS_SHARED, corpus, sharedSamplesDir } from '@cxr/test-corpus';
@@ -78,7 +78,7 @@ beforeAll(async () => {
   // view of the samples: ingest decides eligibility by the scope of the model that will run.
   const upper = (values: Array<string | undefined>) => [...new Set(values.map((v) => v?.trim().toUpperCase() ?? '').filter(Boolean))];
   const modelDir = join(dir, 'wide-scope-model');
-  cpSync(REFERENCE_MODEL_DIR, modelDir, { recursive: true, filter: (src) => !src.includes('training') });
+  cpSync(referenceModelDir, modelDir, { recursive: true, filter: (src) => !src.includes('training') });
   const manifest = JSON.parse(readFileSync(join(modelDir, 'manifest.json'), 'utf8')) as { scope: Record<string, unknown> };
   manifest.scope = {
     ...manifest.scope,

@@ -15,7 +15,7 @@ import { healthRoutes } from '@cxr/platform';
 import * as ingestConfig from '../../services/ingest/src/config.ts';
 import * as workerConfig from '../../services/inference-worker/src/config.ts';
 import * as reportConfig from '../../services/report/src/config.ts';
-import { seriesNamesInPromQL } from './metric-names.ts';
+import { seriesNamesInPromQL } from './metric-names.test-support.ts';
 
 /**
  * Renders infra/k8s/overlays/{cpu,gpu} with `kubectl kustomize` (the tool operators deploy with, so

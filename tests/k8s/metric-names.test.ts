@@ -6,7 +6,7 @@ import { REPO_ROOT } from '@cxr/devstack';
 import { createMetricsRegistry } from '@cxr/platform';
 import {
   ALERT_RULES_PATH, baseMetricName, expressionsInDashboard, expressionsInRules, referencedMetricNames, seriesNamesInPromQL,
-} from './metric-names.ts';
+} from './metric-names.test-support.ts';
 
 describe('the PromQL metric-name scanner', () => {
   test.each([

@@ -29,16 +29,6 @@ export function pacsExportJobId(studyKey: string, revision: number): string {
   return `pacs-export.${studyKey}.r${revision}`;
 }
 
-/**
- * Retries are the worker's own (hold-and-resend with a capped backoff until the hold time is
- * over), so BullMQ's `attempts` stays 1. Kept a while after the end so the state can be read back.
- */
-export const PACS_EXPORT_JOB_OPTIONS = Object.freeze({
-  attempts: 1,
-  removeOnComplete: { age: 30 * 24 * 3600 },
-  removeOnFail: { age: 90 * 24 * 3600 },
-});
-
 /** `POST /api/studies/{uid}/report/export/pacs` body (may be empty). */
 export const pacsExportRequestSchema = z
   .object({

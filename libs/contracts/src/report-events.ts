@@ -74,14 +74,3 @@ export type ReportEvent = z.infer<typeof reportEventSchema>;
 export function reportEventJobId(event: ReportEvent): string {
   return `${event.type}.${event.studyKey}.v${event.version}`;
 }
-
-/**
- * How producers add report events: retried with backoff until the report service has them,
- * kept a while after completion so a redelivered producer's add (same job id) is a no-op.
- */
-export const REPORT_EVENT_JOB_OPTIONS = Object.freeze({
-  attempts: 10,
-  backoff: { type: 'exponential', delay: 1000 },
-  removeOnComplete: { age: 24 * 3600, count: 50_000 },
-  removeOnFail: { age: 14 * 24 * 3600 },
-});

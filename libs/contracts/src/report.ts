@@ -47,6 +47,20 @@ export type Side = z.infer<typeof sideSchema>;
 export const zoneSchema = z.enum(['upper', 'middle', 'lower']);
 export type Zone = z.infer<typeof zoneSchema>;
 
+/**
+ * Where the lung zones end on a frontal image, as fractions of the image height (0 = top): the one
+ * definition the report's drafts (finding-geometry.ts, which says how they were chosen) and the
+ * model evaluation read a zone from a position with. Fixed fractions, not a segmentation: thirds
+ * of lung fields spanning about 17%–70% of the height, as on images framed like the phantom
+ * generator's (which places lesions in anatomical thirds of each lung).
+ */
+export const LUNG_ZONE_CUTOFFS = Object.freeze({ upperEnd: 0.355, middleEnd: 0.525 });
+
+/** The lung zone of a vertical position (0 top .. 1 bottom); above or below the lung fields count as upper or lower. */
+export function zoneOfImageHeight(y: number): Zone {
+  return y < LUNG_ZONE_CUTOFFS.upperEnd ? 'upper' : y < LUNG_ZONE_CUTOFFS.middleEnd ? 'middle' : 'lower';
+}
+
 /** Axis-aligned box, normalised 0..1 in image coordinates (x right, y down). */
 export const regionSchema = z
   .object({ x: z.number().min(0).max(1), y: z.number().min(0).max(1), width: z.number().min(0).max(1), height: z.number().min(0).max(1) })

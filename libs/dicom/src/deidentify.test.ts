@@ -4,7 +4,7 @@ import { describe, expect, test } from 'vitest';
 import { runDcmtkSync } from '@cxr/dcmtk';
 import { DEIDENTIFICATION_METHOD, deidentifyMetadata } from './deidentify.ts';
 import { parseInstance } from './parse.ts';
-import { CORPUS, corpusPath, HAS_SHARED_SAMPLES, NEEDS_SHARED, readCorpus, readSample, SHARED_SAMPLES_DIR } from './test-samples.ts';
+import { CORPUS, corpusPath, HAS_SHARED_SAMPLES, NEEDS_SHARED, readCorpus, readSample, SHARED_SAMPLES_DIR } from './samples.test-support.ts';
 
 // The corpus files our parser accepts (the malformed ones are refused before de-identification).
 const CORPUS_FILES = CORPUS.filter((c) => !c.refusal).map((c) => c.name);

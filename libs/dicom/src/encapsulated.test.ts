@@ -6,7 +6,7 @@ import { encodeFileMetaInformation } from './file-meta.ts';
 import { parseInstance } from './parse.ts';
 import { decodeFrame } from './pixel-data.ts';
 import { Tag } from './tags.ts';
-import { corpusSourcePixels } from './test-samples.ts';
+import { corpusSourcePixels } from './samples.test-support.ts';
 import { SopClass, TransferSyntax } from './uids.ts';
 import { encodeDataSet, encodeEncapsulatedPixelData } from './writer.ts';
 

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { toPresentation, storedValueReader, voiSourceOf, windowFunction, type PresentationOptions } from './greyscale.ts';
 import { parseInstance } from './parse.ts';
 import { decodeFrameAsync, type DecodedFrame } from './pixel-data.ts';
-import { corpusCase, corpusPath, corpusSourcePixels, HAS_SHARED_SAMPLES, NEEDS_SHARED, readCorpus, readSample } from './test-samples.ts';
+import { corpusCase, corpusPath, corpusSourcePixels, HAS_SHARED_SAMPLES, NEEDS_SHARED, readCorpus, readSample } from './samples.test-support.ts';
 
 /**
  * Expected values from DCMTK 3.6.7: `dcm2pnm <window option> +opw file.dcm` (16-bit ASCII PGM,

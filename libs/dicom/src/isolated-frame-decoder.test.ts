@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, test } from 'vitest';
 import { DicomParseError, PixelDataError } from './errors.ts';
 import { IsolatedFrameDecoder } from './isolated-frame-decoder.ts';
-import { corpusSourcePixels, HAS_SHARED_SAMPLES, NEEDS_SHARED, readCorpus, readSample } from './test-samples.ts';
+import { corpusSourcePixels, HAS_SHARED_SAMPLES, NEEDS_SHARED, readCorpus, readSample } from './samples.test-support.ts';
 
 const decoder = new IsolatedFrameDecoder({ timeoutMs: 20_000 });
 afterAll(() => decoder.close());

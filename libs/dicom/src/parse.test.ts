@@ -7,7 +7,7 @@ import { parseInstance } from './parse.ts';
 import { Tag } from './tags.ts';
 import {
   CORPUS, corpusPath, HAS_SHARED_SAMPLES, NEEDS_SHARED, readCorpus, readSample, SHARED_SAMPLES_DIR, seededRandom, type CorpusCase,
-} from './test-samples.ts';
+} from './samples.test-support.ts';
 import { SopClass, TransferSyntax } from './uids.ts';
 import { encodeDataSet, type DataElement } from './writer.ts';
 

@@ -7,7 +7,7 @@ import { decodeFrame, decodeFrameAsync, type DecodedFrame } from './pixel-data.t
 import { Tag } from './tags.ts';
 import {
   CORPUS, corpusSourcePixels, HAS_SHARED_SAMPLES, NEEDS_SHARED, readCorpus, readSample, seededRandom,
-} from './test-samples.ts';
+} from './samples.test-support.ts';
 
 function sha256(frame: DecodedFrame): string {
   const { buffer, byteOffset, byteLength } = frame.data;

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Region, sideSchema, zoneSchema } from '@cxr/contracts';
+import { LUNG_ZONE_CUTOFFS, zoneOfImageHeight, type Region, type sideSchema, type zoneSchema } from '@cxr/contracts';
 
 /**
  * Where a finding is, read from its raw heatmap: the hot area around the peak (`region`), the
@@ -63,8 +63,9 @@ export const MIN_CONTRAST = 12;
 export const MIDLINE_SHARE = 0.25;
 /** A second hot area counts when its peak reaches this share of the main peak's height above background. */
 export const SECOND_AREA_SHARE = 0.75;
-export const UPPER_ZONE_END = 0.355;
-export const MIDDLE_ZONE_END = 0.525;
+/** The lung zone cut-offs, from their one definition in @cxr/contracts (LUNG_ZONE_CUTOFFS). */
+export const UPPER_ZONE_END = LUNG_ZONE_CUTOFFS.upperEnd;
+export const MIDDLE_ZONE_END = LUNG_ZONE_CUTOFFS.middleEnd;
 const LATERAL_BAND = 0.3;
 const MIDLINE_X = 0.5;
 
@@ -107,7 +108,7 @@ export function findingGeometry(heatmap: HeatmapPixels, peak: { x: number; y: nu
 
 /** Lung zone of a vertical position (0 top .. 1 bottom of the image). */
 export function zoneAt(y: number): Zone {
-  return y < UPPER_ZONE_END ? 'upper' : y < MIDDLE_ZONE_END ? 'middle' : 'lower';
+  return zoneOfImageHeight(y);
 }
 
 /** Finding codes compared without case or separators: `pleural-effusion` is `pleural_effusion`. */

@@ -5,6 +5,5 @@ export { modelManifestSchema, tensorSpecSchema, type ModelManifest, type TensorS
 export { preprocess, preprocessInto, letterboxBox, validateImage, type ContentBox, type InputSpec, type PresentationImage, type Preprocessed } from './preprocess.ts';
 export { cropHeatmap, heatmapPeak, type Heatmap } from './heatmap.ts';
 export { decodeReports, detokenize, splitDecoded, type DecodedText } from './text-decoder.ts';
-export { REFERENCE_MODEL_DIR } from './paths.ts';
 export { checkImage, BLANK_MAX_SD, SATURATED_MIN_SHARE, type ImageCheck, type ImageCheckFailure, type ImageCheckOptions } from './image-checks.ts';
 export { createOodDetector, fitOodStatistics, thresholdForFalseFlagRate, oodSpecSchema, oodStatisticsSchema, type OodDetector, type OodSpec, type OodStatistics } from './ood.ts';

@@ -5,7 +5,7 @@ import { generatePhantom, labelReport, toUint16, type Phantom } from '@cxr/phant
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ModelPackageError } from './errors.ts';
 import { loadModelPackage, type ModelPackage } from './model-package.ts';
-import { REFERENCE_MODEL_DIR } from './paths.ts';
+import { REFERENCE_MODEL_DIR } from './reference-model.test-support.ts';
 import type { PresentationImage } from './preprocess.ts';
 
 const asImage = (p: Phantom): PresentationImage => ({ width: p.width, height: p.height, data: toUint16(p) });

@@ -6,7 +6,7 @@ import { generatePhantom, toUint16 } from '@cxr/phantom';
 import { ModelPackageError, ModelUnavailableError } from './errors.ts';
 import { loadModelPackage, type ModelPackage } from './model-package.ts';
 import { loadModelPackageInThread, type ThreadedModelPackage } from './model-thread.ts';
-import { REFERENCE_MODEL_DIR } from './paths.ts';
+import { REFERENCE_MODEL_DIR } from './reference-model.test-support.ts';
 
 function image(seed: number) {
   const phantom = generatePhantom({ seed, size: 256, aspect: 1.2, findings: [{ code: 'pleural_effusion', side: 'left', tier: 'obvious' }] });

@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ANALYSIS_INPUT_LONG_SIDE, ANALYSIS_INPUT_RESIZE_KERNEL, analysisInputSize } from '@cxr/contracts';
-import { REFERENCE_MODEL_DIR } from './paths.ts';
+import { REFERENCE_MODEL_DIR } from './reference-model.test-support.ts';
 import { cropHeatmap, heatmapPeak } from './heatmap.ts';
 import { letterboxBox, preprocess } from './preprocess.ts';
 

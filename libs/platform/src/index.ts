@@ -9,3 +9,5 @@ export * from './auth.ts';
 export * from './tracing.ts';
 export * from './request-context.ts';
 export * from './multipart-related.ts';
+export * from './queue-jobs.ts';
+export * from './validated-worker.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { errorFromResponse, ReportApiClient, StaleReportError } from './api-client.ts';
-import { fixtureReport } from './testing/fixture-report.ts';
+import { fixtureReport } from './testing/fixture-report.test-support.ts';
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { editRequestOf, findingKey, initialReviewState, reviewReducer, undecidedPositives } from './review-state.ts';
-import { FIXTURE_SOP_UID, fixtureReport } from './testing/fixture-report.ts';
+import { FIXTURE_SOP_UID, fixtureReport } from './testing/fixture-report.test-support.ts';
 
 const noduleKey = `nodule@${FIXTURE_SOP_UID}`;
 const effusionKey = `pleural_effusion@${FIXTURE_SOP_UID}`;

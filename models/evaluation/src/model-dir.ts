@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
-import { REFERENCE_MODEL_DIR } from '@cxr/inference';
+import { referenceModelDir } from '@cxr/model-reference-cxr';
 
 /** A model argument: the id of a package in this repository, or a path to a package folder. */
 export function modelDirOf(model: string): string {
-  return model === 'reference-cxr' ? REFERENCE_MODEL_DIR : resolve(model);
+  return model === 'reference-cxr' ? referenceModelDir : resolve(model);
 }

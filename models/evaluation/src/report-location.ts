@@ -1,5 +1,6 @@
 // Where the generated text puts a nodule or mass ("A 14 mm nodule in the right upper zone."), so
 // the evaluation can check it against the ground truth and against the finding's own heatmap.
+import { zoneOfImageHeight } from '@cxr/contracts';
 import type { Side, Zone } from '@cxr/phantom';
 
 export interface TextLocation {
@@ -16,13 +17,12 @@ export function readLesionLocations(findings: string): TextLocation[] {
 }
 
 /**
- * Lung zone of a heatmap peak's height (0 = top of the image), with the fixed cut-offs the report
- * service uses to read a zone from a heatmap (services/report/src/drafts/finding-geometry.ts:
- * UPPER_ZONE_END 0.355, MIDDLE_ZONE_END 0.525), so "text zone = heatmap zone" here means the
- * same as the draft's grounding check.
+ * Lung zone of a heatmap peak's height (0 = top of the image), with the cut-offs the report
+ * service reads a zone from a heatmap with (`LUNG_ZONE_CUTOFFS` in @cxr/contracts), so "text zone
+ * = heatmap zone" here means the same as the draft's grounding check.
  */
 export function zoneOfHeight(y: number): Zone {
-  return y < 0.355 ? 'upper' : y < 0.525 ? 'middle' : 'lower';
+  return zoneOfImageHeight(y);
 }
 
 /** Patient side of a heatmap peak's x on a PA image (patient right = image left). */

@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { ANALYSIS_INPUT_RESIZE_KERNEL, analysisInputSize, encodeAnalysisInput } from '@cxr/contracts';
 import { freePort, startS3Server } from '@cxr/devstack';
-import { REFERENCE_MODEL_DIR, loadModelPackage } from '@cxr/inference';
+import { loadModelPackage } from '@cxr/inference';
+import { referenceModelDir } from '@cxr/model-reference-cxr';
 import { generatePhantom, toUint16 } from '@cxr/phantom';
 import { ObjectStore } from '@cxr/platform';
 import { decodePresentationPng, encodeHeatmapPng, readAnalysisInput } from '../src/analysis/images.ts';
@@ -22,7 +23,7 @@ import { decodePresentationPng, encodeHeatmapPng, readAnalysisInput } from '../s
 const BUCKET = 'stage-costs';
 const dir = mkdtempSync(join(tmpdir(), 'cxr-stage-costs-'));
 const s3 = await startS3Server({ port: await freePort(), dir, buckets: [BUCKET], reset: true });
-const model = await loadModelPackage(REFERENCE_MODEL_DIR, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
+const model = await loadModelPackage(referenceModelDir, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
 try {
   const objects = new ObjectStore({ endpoint: s3.endpoint, region: 'us-east-1', accessKey: s3.accessKey, secretKey: s3.secretKey });
   const phantom = generatePhantom({ seed: 1, size: 1024, aspect: 1.2 });

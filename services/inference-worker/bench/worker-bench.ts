@@ -23,13 +23,14 @@ import { Queue, Worker } from 'bullmq';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import {
-  ANALYSIS_INPUT_CONTENT_TYPE, ANALYSIS_INPUT_RESIZE_KERNEL, QUEUE_NAMES, REPORT_EVENT_JOB_OPTIONS, analysisInputSize, analysisResultSchema, encodeAnalysisInput, objectKeys, type AnalysisRequest,
+  ANALYSIS_INPUT_CONTENT_TYPE, ANALYSIS_INPUT_RESIZE_KERNEL, QUEUE_NAMES, QUEUES, analysisInputSize, analysisResultSchema, encodeAnalysisInput, objectKeys, type AnalysisRequest,
 } from '@cxr/contracts';
 import {
   DEFAULT_BUCKETS, benchRecord, freePort, startRedisServer, startS3Server, startServiceProcess, waitFor,
   type RedisServerHandle, type S3ServerHandle, type ServiceProcess,
 } from '@cxr/devstack';
-import { REFERENCE_MODEL_DIR, decodeReports, loadModelPackage, preprocess, type ModelPackage, type PresentationImage } from '@cxr/inference';
+import { decodeReports, loadModelPackage, preprocess, type ModelPackage, type PresentationImage } from '@cxr/inference';
+import { referenceModelDir } from '@cxr/model-reference-cxr';
 import { generatePhantom, toUint16 } from '@cxr/phantom';
 import { ObjectStore, createRequestConnection } from '@cxr/platform';
 import { loadConfig } from '../src/config.ts';
@@ -168,8 +169,8 @@ async function measureBare(model: ModelPackage, images: PresentationImage[], bat
   // The same graphs and session options as the worker's defaults (CPU, WORKER_INTRA_OP_THREADS=1),
   // opened directly: no package code between the loop and session.run.
   const sessionOptions: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: BARE_THREADS };
-  const vision = await ort.InferenceSession.create(join(REFERENCE_MODEL_DIR, manifest.input.file), sessionOptions);
-  const decoder = await ort.InferenceSession.create(join(REFERENCE_MODEL_DIR, manifest.decoder.file), sessionOptions);
+  const vision = await ort.InferenceSession.create(join(referenceModelDir, manifest.input.file), sessionOptions);
+  const decoder = await ort.InferenceSession.create(join(referenceModelDir, manifest.decoder.file), sessionOptions);
   const size = manifest.input.size;
   const spec = { size, kernel: manifest.input.resize.kernel, epsilon: manifest.input.normalisation.epsilon };
   const tensors = await Promise.all(images.map(async (img) => (await preprocess(img, spec)).tensor));
@@ -270,7 +271,7 @@ async function measureFloor(
   const redis0 = await redisCpuSeconds(connection);
   const queueMain0 = threadCpuMs(process.pid);
   const worker = new Worker<AnalysisRequest>(QUEUE_NAMES.analysis, async (job) => {
-    await events.add('analysis-completed', { studyKey: job.data.studyKey }, { jobId: `${job.data.analysisId}.completed`, ...REPORT_EVENT_JOB_OPTIONS });
+    await events.add('analysis-completed', { studyKey: job.data.studyKey }, { jobId: `${job.data.analysisId}.completed`, ...QUEUES.reportEvents.jobOptions });
     done++;
     return { resultKey: 'x' };
   }, { connection: { host: new URL(ctx.redis.url).hostname, port: Number(new URL(ctx.redis.url).port), maxRetriesPerRequest: null }, prefix, concurrency });
@@ -476,7 +477,7 @@ async function main(): Promise<void> {
     ctxDescription = `${inputs.width}×${inputs.height} 16-bit PNG inputs, s3rver + redis-server`;
     console.log(`inputs: ${IMAGE_COUNT} presentation PNGs ${inputs.width}×${inputs.height}; jobs: ${JOBS}`);
 
-    const model = await loadModelPackage(REFERENCE_MODEL_DIR, { executionProviders: ['cpu'], intraOpNumThreads: BARE_THREADS });
+    const model = await loadModelPackage(referenceModelDir, { executionProviders: ['cpu'], intraOpNumThreads: BARE_THREADS });
     const batches = [...new Set(CONFIGURATIONS.map((c) => c.batch))].sort((a, b) => a - b);
     console.log(`bare ceiling at batch ${batches.join(', ')} (${BARE_SECONDS} s each)…`);
     // analyse() on the small analysis inputs: what the worker hands the model now.

@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { REFERENCE_MODEL_DIR } from '@cxr/inference';
+import { referenceModelDir } from '@cxr/model-reference-cxr';
 import { parseModelRef, parseModelSource, type ModelRef, type ModelSource } from './models/model-ref.ts';
 import { ConfigError, booleanSchema, listSchema, parseEnv, portSchema, positiveIntSchema, sharedEnvSchema, toSharedConfig, type SharedConfig } from '@cxr/platform';
 
@@ -70,8 +70,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
   let model: WorkerConfig['model'];
   let modelSource: ModelSource;
   try {
-    model = e.WORKER_MODEL ? { kind: 'ref', ref: parseModelRef(e.WORKER_MODEL) } : { kind: 'dir', dir: e.WORKER_MODEL_DIR ?? REFERENCE_MODEL_DIR };
-    modelSource = parseModelSource(e.WORKER_MODEL_SOURCE ?? dirname(REFERENCE_MODEL_DIR));
+    model = e.WORKER_MODEL ? { kind: 'ref', ref: parseModelRef(e.WORKER_MODEL) } : { kind: 'dir', dir: e.WORKER_MODEL_DIR ?? referenceModelDir };
+    modelSource = parseModelSource(e.WORKER_MODEL_SOURCE ?? dirname(referenceModelDir));
   } catch (error) {
     throw new ConfigError(`Invalid configuration: WORKER_MODEL / WORKER_MODEL_SOURCE: ${(error as Error).message}`);
   }

@@ -203,7 +203,7 @@ async function main(): Promise<void> {
       const prefix = `ingest-bench-${process.pid}`;
       const config = loadConfig({
         REDIS_URL: redis.url, S3_ENDPOINT: s3.endpoint, QUEUE_PREFIX: prefix, ...buckets,
-        INGEST_DIMSE_PORT: String(await freePort()), INGEST_HTTP_PORT: String(await freePort()), INGEST_METRICS_ENABLED: 'false',
+        INGEST_DIMSE_PORT: String(await freePort()), INGEST_HTTP_PORT: String(await freePort()),
       });
       const ingest = createIngestService(config, pino({ level: 'silent' }));
       const address = await ingest.start();

@@ -43,7 +43,6 @@ export const envSchema = sharedEnvSchema.extend({
    * pixels, and a larger input would only cost every worker a bigger GET.
    */
   INGEST_ANALYSIS_INPUT_SIZE: positiveIntSchema.max(4096).default(ANALYSIS_INPUT_LONG_SIDE),
-  INGEST_METRICS_ENABLED: booleanSchema.default(true),
 }).extend(authEnvSchema.shape);
 
 export interface IngestConfig extends SharedConfig {

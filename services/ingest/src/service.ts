@@ -1,16 +1,13 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
-import { Queue, Worker, UnrecoverableError } from 'bullmq';
+import { QUEUES } from '@cxr/contracts';
 import {
-  QUEUE_NAMES, studyCompletionJobSchema,
-  type AnalysisRequest, type ReportEvent, type StudyCompletionJob,
-} from '@cxr/contracts';
-import {
-  ObjectStore, createMetricsRegistry, createTokenVerifier, createRequestConnection, createWorkerConnection, errorMessage, prom, runJobInSpan,
+  ObjectStore, createTokenVerifier, createRequestConnection, createWorkerConnection, errorMessage, openQueue,
   type Logger,
 } from '@cxr/platform';
 import { createHttpApp } from './app.ts';
 import type { IngestConfig } from './config.ts';
+import { createIngestMetrics } from './metrics.ts';
 import { IsolatedFrameDecoder } from '@cxr/dicom';
 import { createDimseServer } from '@cxr/dimse';
 import { createDimseHandlers } from './dimse/dimse-handlers.ts';
@@ -20,6 +17,7 @@ import { CompletionScheduler } from './studies/completion-scheduler.ts';
 import { redisModelScopeSource } from './studies/eligibility.ts';
 import { StudyProcessor } from './studies/study-processor.ts';
 import { StudyRegistry } from './studies/study-registry.ts';
+import { closeWorkers, initWorkers, type IngestWorkers } from './workers/index.ts';
 
 export interface IngestService {
   start(): Promise<{ dimse: { host: string; port: number }; http: { host: string; port: number } }>;
@@ -30,17 +28,17 @@ const DIMSE_FALLBACK_COMPLETION_MS = 5 * 60_000;
 
 /**
  * Wires the ingest service: DIMSE SCP and STOW-RS receive instances into the InstanceStore;
- * the CompletionScheduler decides when a study is complete; the StudyProcessor (a BullMQ
- * worker on the study-completion queue) prepares inputs and queues analysis.
+ * the CompletionScheduler decides when a study is complete; the StudyProcessor (run by the
+ * study-completion worker, workers/) prepares inputs and queues analysis.
  */
 export function createIngestService(config: IngestConfig, logger: Logger): IngestService {
   const objects = new ObjectStore(config.s3);
   const requestRedis = createRequestConnection(config.redisUrl);
   const workerRedis = createWorkerConnection(config.redisUrl);
   const queueOptions = { connection: requestRedis, prefix: config.queuePrefix };
-  const completionQueue = new Queue<StudyCompletionJob>(QUEUE_NAMES.studyCompletion, queueOptions);
-  const analysisQueue = new Queue<AnalysisRequest>(QUEUE_NAMES.analysis, queueOptions);
-  const reportEventsQueue = new Queue<ReportEvent>(QUEUE_NAMES.reportEvents, queueOptions);
+  const completionQueue = openQueue(QUEUES.studyCompletion, queueOptions);
+  const analysisQueue = openQueue(QUEUES.analysis, queueOptions);
+  const reportEventsQueue = openQueue(QUEUES.reportEvents, queueOptions);
   for (const q of [completionQueue, analysisQueue, reportEventsQueue]) {
     q.on('error', (error) => logger.warn({ queue: q.name, reason: errorMessage(error) }, 'queue connection problem'));
   }
@@ -56,10 +54,7 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
     scope: redisModelScopeSource(requestRedis, config.queuePrefix, (reason) => logger.warn({ reason }, 'model scope')), analysisMaxSize: config.analysisMaxSize, analysisInputSize: config.analysisInputSize, maxImagesPerStudy: 8, logger, decoder,
   });
 
-  const metrics = createMetricsRegistry('ingest');
-  const received = new prom.Counter({ name: 'cxr_ingest_instances_total', help: 'Instances received, by protocol and outcome', labelNames: ['protocol', 'outcome'] as const, registers: [metrics] });
-  const studiesCompleted = new prom.Counter({ name: 'cxr_ingest_studies_completed_total', help: 'Study completion runs, by outcome', labelNames: ['outcome'] as const, registers: [metrics] });
-  const associations = new prom.Gauge({ name: 'cxr_ingest_dimse_associations', help: 'Open DIMSE associations', registers: [metrics] });
+  const { registry: metrics, received, studiesCompleted, associations } = createIngestMetrics();
 
   const checkReady = async () => ({
     redis: await registry.ping().catch(() => false),
@@ -84,7 +79,7 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
     ...createDimseHandlers({ instances, scheduler, registry, received, logger }),
   });
 
-  let completionWorker: Worker<StudyCompletionJob> | undefined;
+  let workers: IngestWorkers | undefined;
   let server: Server | undefined;
   const gaugeTimer = setInterval(() => associations.set(dimse.activeAssociations()), 1000);
   gaugeTimer.unref();
@@ -92,26 +87,10 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
   return {
     async start() {
       await objects.ensureBuckets([config.buckets.originals, config.buckets.derived]);
-      completionWorker = new Worker<StudyCompletionJob>(
-        QUEUE_NAMES.studyCompletion,
-        async (job) => {
-          const parsed = studyCompletionJobSchema.safeParse(job.data);
-          if (!parsed.success) throw new UnrecoverableError(`invalid study-completion job: ${parsed.error.message}`);
-          const { studyInstanceUid, trigger, trace } = parsed.data;
-          const attributes = { 'cxr.study_key': registry.studyKey(studyInstanceUid), 'cxr.trigger': trigger, 'messaging.message.attempt': job.attemptsMade + 1 };
-          return runJobInSpan(QUEUE_NAMES.studyCompletion, trace, attributes, async (span) => {
-            const outcome = await processor.process(studyInstanceUid);
-            span.setAttributes({ 'cxr.outcome': outcome.kind, ...('version' in outcome ? { 'cxr.version': outcome.version } : {}) });
-            studiesCompleted.inc({ outcome: outcome.kind });
-            return outcome;
-          });
-        },
-        { connection: workerRedis, prefix: config.queuePrefix, concurrency: config.studyConcurrency },
-      );
-      completionWorker.on('failed', (job, error) => {
-        logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, reason: errorMessage(error) }, 'study completion failed');
+      workers = initWorkers({
+        connection: workerRedis, prefix: config.queuePrefix, concurrency: config.studyConcurrency,
+        processor, studyKey: (uid) => registry.studyKey(uid), studiesCompleted, logger,
       });
-      completionWorker.on('error', (error) => logger.warn({ reason: errorMessage(error) }, 'study completion worker problem'));
       const dimseAddress = await dimse.listen();
       server = app.listen(config.http.port, config.http.host);
       await once(server, 'listening');
@@ -126,7 +105,7 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
         server.close();
         server.closeAllConnections();
       }
-      await completionWorker?.close();
+      await closeWorkers(workers);
       await decoder.close();
       await Promise.all([completionQueue.close(), analysisQueue.close(), reportEventsQueue.close()]);
       requestRedis.disconnect();

@@ -1,6 +1,6 @@
 export { createApp, type AppDeps } from './app.ts';
 export { loadConfig, envSchema, type ReportConfig } from './config.ts';
-export { startReportEventsConsumer, type ReportEventsConsumerDeps, type ReportEventResult } from './events/report-events-consumer.ts';
+export { startReportEventsConsumer, type ReportEventsConsumerDeps, type ReportEventResult } from './workers/report-events.ts';
 export { ReportEventHandler, type EventOutcome } from './events/report-event-handler.ts';
 export { composeDraft } from './drafts/compose-draft.ts';
 export { renderOverlay } from './drafts/overlays.ts';

@@ -1,21 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { once } from 'node:events';
-import { Queue } from 'bullmq';
-import { QUEUE_NAMES } from '@cxr/contracts';
-import { createLogger, createRequestConnection, createTokenVerifier, createWorkerConnection, errorMessage, initTracing, ObjectStore } from '@cxr/platform';
+import type { Queue } from 'bullmq';
+import { QUEUES, type PacsExportJob } from '@cxr/contracts';
+import { createLogger, createRequestConnection, createTokenVerifier, createWorkerConnection, errorMessage, initTracing, ObjectStore, openQueue } from '@cxr/platform';
 import { createApp } from './app.ts';
 import { createHttpAuth } from './auth/index.ts';
 import { ReportUpdatesHub } from './live/report-updates-hub.ts';
 import { loadConfig } from './config.ts';
-import { startReportEventsConsumer } from './events/report-events-consumer.ts';
 import { createPacsExportMetrics } from './exports/pacs-export-metrics.ts';
 import { PacsExportQueue } from './exports/pacs-export-queue.ts';
-import { startPacsExportWorker } from './exports/pacs-export-worker.ts';
 import { StowClient } from './exports/stow-client.ts';
 import { createReportService } from './review/report-service.ts';
 import { createReportMetrics } from './metrics.ts';
 import { ReportStore } from './state/report-store.ts';
+import { closeWorkers, initWorkers, type ReportWorkersDeps } from './workers/index.ts';
 
 /** Wires config and clients into the HTTP app and the report-events consumer; shuts down on signals. */
 async function main(): Promise<void> {
@@ -46,26 +45,27 @@ async function main(): Promise<void> {
   const hub = new ReportUpdatesHub(subscriberConnection, `${config.queuePrefix}:report:updates`, logger);
   await hub.start();
 
-  const worker = startReportEventsConsumer({ config, logger, connection: workerConnection, objects, reports: consumerReports, metrics });
   // Sending reports to the PACS (REPORT_PACS_STOW_URL): the queue for the API, the worker here.
-  let pacs: { queue: Queue; exports: PacsExportQueue; worker: ReturnType<typeof startPacsExportWorker> } | undefined;
+  let pacsQueue: Queue<PacsExportJob> | undefined;
+  let pacsExports: PacsExportQueue | undefined;
+  let pacsWorker: ReportWorkersDeps['pacs'];
   if (config.pacs.stowUrl) {
-    const queue = new Queue(QUEUE_NAMES.pacsExport, { connection: requestConnection, prefix: config.queuePrefix });
+    pacsQueue = openQueue(QUEUES.pacsExport, { connection: requestConnection, prefix: config.queuePrefix });
     // The queue also feeds the gauges of exports held for the PACS (read at scrape time).
-    const pacsMetrics = createPacsExportMetrics(metrics.registry, { queue });
-    const pacsWorker = startPacsExportWorker({
+    const pacsMetrics = createPacsExportMetrics(metrics.registry, { queue: pacsQueue });
+    pacsWorker = {
       config,
-      logger,
-      connection: workerConnection,
-      objects,
       service: createReportService({ reports: consumerReports, signUrl: (path) => auth.signUrl(path), publicUrl: config.publicUrl, buckets: config.buckets }),
       stow: new StowClient({ baseUrl: config.pacs.stowUrl, authorization: config.pacs.authorization }),
       metrics: pacsMetrics,
-    });
-    pacs = { queue, worker: pacsWorker, exports: new PacsExportQueue({ queue, sendOnSign: config.pacs.sendOnSign, logger, metrics: pacsMetrics }) };
+    };
+    pacsExports = new PacsExportQueue({ queue: pacsQueue, sendOnSign: config.pacs.sendOnSign, logger, metrics: pacsMetrics });
     logger.info({ sendOnSign: config.pacs.sendOnSign, maxHoldHours: config.pacs.maxHoldHours }, 'sending reports to the PACS over STOW-RS');
   }
-  const app = createApp({ config, logger, objects, reports: apiReports, redis: requestConnection, metrics, auth, hub, ...(pacs ? { pacsExports: pacs.exports } : {}) });
+  const workers = initWorkers({
+    config, logger, connection: workerConnection, objects, reports: consumerReports, metrics, ...(pacsWorker ? { pacs: pacsWorker } : {}),
+  });
+  const app = createApp({ config, logger, objects, reports: apiReports, redis: requestConnection, metrics, auth, hub, ...(pacsExports ? { pacsExports } : {}) });
   const server = createServer(app);
   server.listen(config.http.port, config.http.host);
   await once(server, 'listening');
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
     server.closeIdleConnections();
     // Event streams never end by themselves: end them (clients reconnect to another replica).
     await hub.close();
-    await Promise.allSettled([closed, worker.close(), pacs?.worker.close(), pacs?.queue.close()]);
+    await Promise.allSettled([closed, closeWorkers(workers), pacsQueue?.close()]);
     await Promise.allSettled([workerConnection.quit(), requestConnection.quit(), subscriberConnection.quit()]);
     await tracing.shutdown().catch(() => undefined); // sends the spans still buffered
     logger.info('stopped');

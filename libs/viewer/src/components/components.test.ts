@@ -2,7 +2,7 @@ import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, test } from 'vitest';
 import { ReportApiClient } from '../api-client.ts';
-import { FIXTURE_SOP_UID, fixtureReport } from '../testing/fixture-report.ts';
+import { FIXTURE_SOP_UID, fixtureReport } from '../testing/fixture-report.test-support.ts';
 import { ImageWithOverlays } from './ImageWithOverlays.tsx';
 import { ReviewWorkspace } from './ReviewWorkspace.tsx';
 

@@ -10,10 +10,11 @@ import {
   ANALYSIS_INPUT_CONTENT_TYPE, ANALYSIS_INPUT_RESIZE_KERNEL, QUEUE_NAMES, analysisInputSize, analysisResultSchema, encodeAnalysisInput, type AnalysisRequest,
 } from '@cxr/contracts';
 import { freePort, startRedisServer, startS3Server, waitFor, type RedisServerHandle, type S3ServerHandle } from '@cxr/devstack';
-import { ModelPackageError, REFERENCE_MODEL_DIR, type ThreadedModelPackage } from '@cxr/inference';
+import { ModelPackageError, type ThreadedModelPackage } from '@cxr/inference';
+import { referenceModelDir } from '@cxr/model-reference-cxr';
 import { generatePhantom, toUint16 } from '@cxr/phantom';
 import { ObjectStore, createMetricsRegistry, createRequestConnection, createWorkerConnection, type Redis } from '@cxr/platform';
-import { startAnalysisWorker } from '../analysis-worker.ts';
+import { startAnalysisWorker } from '../workers/analysis.ts';
 import { modelKey, watchModelKey } from './model-key-watcher.ts';
 import { formatModelRef, parseModelSource, type ModelRef } from './model-ref.ts';
 import { publishModelPackage } from './model-publisher.ts';
@@ -39,7 +40,7 @@ const registries: ModelRegistry[] = [];
  */
 async function packageVersion(version: string): Promise<{ dir: string; ref: ModelRef }> {
   const out = join(dir, `pkg-${version}`);
-  await cp(REFERENCE_MODEL_DIR, out, { recursive: true, filter: (path) => !path.includes('training') && !path.includes('/src') });
+  await cp(referenceModelDir, out, { recursive: true, filter: (path) => !path.includes('training') && !path.includes('/src') });
   const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
   manifest.version = version;
   for (const label of manifest.labels) label.display = `${label.display} [${version}]`;

@@ -4,8 +4,9 @@
 // running finish on the old model, which is then closed. A package that fails any check is refused
 // with its reason logged and counted, and the old model stays in service.
 import { ModelPackageError, loadModelPackage, loadModelPackageInThread, type LoadOptions, type ModelPackage } from '@cxr/inference';
-import { errorMessage, prom, type Logger } from '@cxr/platform';
+import { errorMessage, type Logger, type prom } from '@cxr/platform';
 import type { Registry } from 'prom-client';
+import { createModelMetrics } from '../metrics.ts';
 import { describeSource, formatModelRef, type ModelRef } from './model-ref.ts';
 import { ModelSlot } from './model-slot.ts';
 import { resolveModelPackage, type ModelStoreDeps } from './model-store.ts';
@@ -47,15 +48,10 @@ export class ModelRegistry {
   private readonly switches: prom.Counter<'outcome'>;
 
   constructor(private readonly deps: ModelRegistryDeps) {
-    this.info = new prom.Gauge({
-      name: 'cxr_worker_model_info', help: 'The model package in service (1): id, version, sha256 of its manifest, execution provider',
-      labelNames: ['id', 'version', 'sha256', 'provider'] as const, registers: [deps.metrics],
-    });
-    this.provider = new prom.Gauge({ name: 'cxr_worker_execution_provider', help: 'Execution provider in use (1 = active)', labelNames: ['provider'] as const, registers: [deps.metrics] });
-    this.switches = new prom.Counter({
-      name: 'cxr_worker_model_switches_total', help: 'Attempts to put a new model version into service, by outcome (switched, refused)',
-      labelNames: ['outcome'] as const, registers: [deps.metrics],
-    });
+    const metrics = createModelMetrics(deps.metrics);
+    this.info = metrics.info;
+    this.provider = metrics.provider;
+    this.switches = metrics.switches;
   }
 
   /** The slot model calls go through; set once `start` has succeeded. */

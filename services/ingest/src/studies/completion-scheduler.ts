@@ -1,6 +1,4 @@
-import type { Queue } from 'bullmq';
-import type { StudyCompletionJob } from '@cxr/contracts';
-import { traceContextOf } from '@cxr/platform';
+import { addStudyCompletionJob, type StudyCompletionJob, type StudyCompletionQueue } from '../workers/study-completion.ts';
 
 /**
  * Decides when a study is complete without making the radiologist wait:
@@ -8,10 +6,10 @@ import { traceContextOf } from '@cxr/platform';
  * - STOW-RS: after a quiet period (`stableMs`) with no new instance for the study;
  * - DIMSE fallback: if an association never ends cleanly, after `dimseFallbackMs`.
  *
- * There is one completion job per study (BullMQ deduplication by study): a new instance
- * reschedules the pending job instead of adding another, and `keepLastIfActive` queues exactly
- * one follow-up run if instances arrive while the study is being processed, so no two runs of
- * the same study overlap and no late instance is missed.
+ * There is one completion job per study (BullMQ deduplication by study, `QUEUES.studyCompletion`):
+ * a new instance reschedules the pending job instead of adding another, and `keepLastIfActive`
+ * queues exactly one follow-up run if instances arrive while the study is being processed, so no
+ * two runs of the same study overlap and no late instance is missed.
  *
  * The job carries the caller's trace context (the C-STORE or STOW-RS request that scheduled it),
  * so the study's processing joins that trace. Rescheduling keeps the first job's data: a study
@@ -19,24 +17,13 @@ import { traceContextOf } from '@cxr/platform';
  */
 export class CompletionScheduler {
   constructor(
-    private readonly queue: Queue<StudyCompletionJob>,
+    private readonly queue: StudyCompletionQueue,
     private readonly stableMs: number,
     private readonly dimseFallbackMs: number,
   ) {}
 
-  private async schedule(studyInstanceUid: string, trigger: StudyCompletionJob['trigger'], delay: number): Promise<void> {
-    await this.queue.add(
-      'complete-study',
-      { schemaVersion: 1, studyInstanceUid, trigger, ...withTrace() },
-      {
-        delay,
-        deduplication: { id: `study.${studyInstanceUid}`, keepLastIfActive: true, reschedule: true },
-        attempts: 8,
-        backoff: { type: 'exponential', delay: 1000 },
-        removeOnComplete: { age: 3600, count: 10_000 },
-        removeOnFail: { age: 7 * 24 * 3600 },
-      },
-    );
+  private schedule(studyInstanceUid: string, trigger: StudyCompletionJob['trigger'], delay: number): Promise<void> {
+    return addStudyCompletionJob(this.queue, studyInstanceUid, trigger, delay);
   }
 
   instanceOverHttp(studyInstanceUid: string): Promise<void> {
@@ -50,9 +37,4 @@ export class CompletionScheduler {
   associationEnded(studyInstanceUid: string): Promise<void> {
     return this.schedule(studyInstanceUid, 'association-end', 0);
   }
-}
-
-function withTrace(): Pick<StudyCompletionJob, 'trace'> {
-  const trace = traceContextOf();
-  return trace ? { trace } : {};
 }

@@ -1,10 +1,10 @@
 import type { Queue } from 'bullmq';
 import type { IsolatedFrameDecoder } from '@cxr/dicom';
 import {
-  ANALYSIS_INPUT_CONTENT_TYPE, QUEUE_NAMES, QUEUE_PRIORITY, REPORT_EVENT_JOB_OPTIONS, analysisIdOf, objectKeys, reportEventJobId,
+  ANALYSIS_INPUT_CONTENT_TYPE, QUEUES, analysisIdOf, objectKeys,
   type AnalysisRequest, type ReportEvent, type StudyPriority, type StudyReceivedEvent,
 } from '@cxr/contracts';
-import { errorMessage, isPermanent, publishInSpan, withSpan, type Logger, type ObjectStore } from '@cxr/platform';
+import { errorMessage, isPermanent, publishJob, withSpan, type Logger, type ObjectStore } from '@cxr/platform';
 import { prepareAnalysisImage } from '../pixels/analysis-image.ts';
 import { decideEligibility, type ModelScopeSource } from './eligibility.ts';
 import { fingerprintOf, type InstanceRecord, type StudyRegistry } from './study-registry.ts';
@@ -120,9 +120,7 @@ export class StudyProcessor {
       receivedAt: now,
     };
     const spanAttributes = { 'cxr.study_key': studyKey, 'cxr.version': version };
-    await publishInSpan(QUEUE_NAMES.reportEvents, { ...spanAttributes, 'cxr.event_type': event.type }, (trace) =>
-      this.deps.reportEventsQueue.add(event.type, { ...event, ...(trace ? { trace } : {}) }, { jobId: reportEventJobId(event), ...REPORT_EVENT_JOB_OPTIONS }),
-    );
+    await publishJob(this.deps.reportEventsQueue, QUEUES.reportEvents, event, { ...spanAttributes, 'cxr.event_type': event.type });
 
     let outcome: StudyOutcome = { kind: 'not-eligible', version };
     if (images.length > 0) {
@@ -131,9 +129,7 @@ export class StudyProcessor {
       const request: AnalysisRequest = {
         schemaVersion: 1, analysisId, studyKey, version, priority, images, requestedAt: now, ...(completedAt ? { studyCompletedAt: completedAt } : {}),
       };
-      await publishInSpan(QUEUE_NAMES.analysis, { ...spanAttributes, 'cxr.images': images.length }, (trace) =>
-        this.deps.analysisQueue.add('analyse', { ...request, ...(trace ? { trace } : {}) }, { jobId: analysisId, priority: QUEUE_PRIORITY[priority], ...ANALYSIS_JOB_OPTIONS }),
-      );
+      await publishJob(this.deps.analysisQueue, QUEUES.analysis, request, { ...spanAttributes, 'cxr.images': images.length });
       outcome = { kind: 'queued', version, analysisId, images: images.length };
     }
     await registry.setAnalysed(studyUid, { version, fingerprint });
@@ -160,10 +156,3 @@ export class StudyProcessor {
   }
 }
 
-
-const ANALYSIS_JOB_OPTIONS = {
-  attempts: 5,
-  backoff: { type: 'exponential', delay: 2000 },
-  removeOnComplete: { age: 24 * 3600, count: 50_000 },
-  removeOnFail: { age: 14 * 24 * 3600 },
-} as const;

@@ -4,7 +4,7 @@ import { composeDraft, findingSentence, NO_FINDINGS_TEXT, NO_IMPRESSION_TEXT, NO
 import type { FindingGeometry } from './finding-geometry.ts';
 import { groundSentences } from './grounding.ts';
 import { reportDraftSchema } from './report-draft.ts';
-import { analysisResult, fixtureImage, randomKey } from '../testing/fixtures.ts';
+import { analysisResult, fixtureImage, randomKey } from '../testing/fixtures.test-support.ts';
 
 const composedAt = '2026-01-02T03:06:00.000Z';
 

@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { describe, expect, test } from 'vitest';
 import { HEAT_COLOUR_MAP } from './colour-map.ts';
 import { COLD_CUTOFF, heatAlpha, legendPlacement, MAX_ALPHA, OverlayInputError, renderOverlay } from './overlays.ts';
-import { greyPng, hotBoxHeatmap } from '../testing/fixtures.ts';
+import { greyPng, hotBoxHeatmap } from '../testing/fixtures.test-support.ts';
 
 async function rgbPixels(png: Buffer) {
   const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });

@@ -107,16 +107,11 @@ export class ReportEventHandler {
       if (ignored) return ignored;
       const transition = applyAnalysisCompleted(state, event, draft, await reports.nextRevisionNumber(state, event.studyKey), now);
       if (!transition.applied) return transition.reason;
-      // Revision, then its audit entry, then the state that names it (see report-service.ts).
-      await reports.writeRevision(transition.revision);
-      await reports.appendAudit(event.studyKey, {
-        at: now,
-        actor: AI_DRAFT_AUTHOR,
-        action: 'ai-draft',
-        revision: transition.revision.revision,
-        detail: aiDraftDetail(transition, state),
+      await reports.commit({
+        revision: transition.revision,
+        audit: { at: now, actor: AI_DRAFT_AUTHOR, action: 'ai-draft', revision: transition.revision.revision, detail: aiDraftDetail(transition, state) },
+        state: transition.state,
       });
-      await reports.saveState(transition.state);
       return 'applied';
     });
   }
@@ -173,10 +168,10 @@ export class ReportEventHandler {
       const now = this.now().toISOString();
       const outcome = transition(await reports.readState(studyKey), now);
       if (!outcome.applied) return outcome.reason;
-      if (failure !== undefined) {
-        await reports.appendAudit(studyKey, { at: now, actor: AI_DRAFT_AUTHOR, action: 'analysis-failed', revision: null, detail: failure });
-      }
-      await reports.saveState(outcome.state);
+      await reports.commit({
+        ...(failure !== undefined ? { audit: { at: now, actor: AI_DRAFT_AUTHOR, action: 'analysis-failed' as const, revision: null, detail: failure } } : {}),
+        state: outcome.state,
+      });
       return 'applied';
     });
   }

@@ -8,7 +8,7 @@ import { dcmtk, problemLines } from './dcmtk-tools.ts';
 import { srUids, toDicomSr } from './dicom-sr.ts';
 import { readHeaderAttributes } from './part10.ts';
 import { NothingToExportError } from './report-content.ts';
-import { draftReportFixture, findingFixture, signedReportFixture, sourceStudyFixture } from './test-fixtures.ts';
+import { draftReportFixture, findingFixture, signedReportFixture, sourceStudyFixture } from './report-fixtures.test-support.ts';
 
 // Runs DCMTK's dsrdump and dcmdump (Debian package `dcmtk`) on the SR documents built here.
 

@@ -4,7 +4,7 @@ import { describe, expect, test } from 'vitest';
 import { AI_DRAFT_DISCLAIMER } from '@cxr/contracts';
 import { CxrFhirUri, FhirSystem, toFhirDiagnosticReport } from './fhir-diagnostic-report.ts';
 import { NothingToExportError } from './report-content.ts';
-import { draftReportFixture, findingFixture, signedReportFixture, sourceStudyFixture } from './test-fixtures.ts';
+import { draftReportFixture, findingFixture, signedReportFixture, sourceStudyFixture } from './report-fixtures.test-support.ts';
 
 // HL7's FHIR R4 JSON schema (fhir.schema.json), as packaged on npm with an ajv wrapper.
 const require = createRequire(import.meta.url);

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { HttpError } from '@cxr/platform';
 import type { PacsDelivery, PacsExportJob } from '@cxr/contracts';
 import { assertSendable, exportStateOf, exportStatusOf, progressOf, type ExportJobView } from './pacs-export-queue.ts';
-import { draftReportFixture, signedReportFixture } from './test-fixtures.ts';
+import { draftReportFixture, signedReportFixture } from './report-fixtures.test-support.ts';
 
 const UID = '1.2.826.0.1.3680043.8.498.101';
 const JOB: PacsExportJob = {

@@ -15,11 +15,10 @@
  */
 import type { Job, JobState, Queue } from 'bullmq';
 import {
-  PACS_EXPORT_JOB_OPTIONS,
   pacsExportJobId,
   pacsExportJobSchema,
   pacsExportStatusResponseSchema,
-  QUEUE_NAMES,
+  QUEUES,
   type Actor,
   type PacsDelivery,
   type PacsExportJob,
@@ -27,7 +26,7 @@ import {
   type PacsExportStatusResponse,
   type ReportResponse,
 } from '@cxr/contracts';
-import { errorMessage, HttpError, publishInSpan, type Logger } from '@cxr/platform';
+import { errorMessage, HttpError, publishJob, type Logger } from '@cxr/platform';
 import type { ReportService, ReportView } from '../review/report-service.ts';
 import { isExportable } from './report-content.ts';
 import type { PacsExportMetrics } from './pacs-export-metrics.ts';
@@ -100,8 +99,8 @@ export function exportStatusOf(studyInstanceUid: string, job: ExportJobView, sta
 }
 
 export interface PacsExportQueueOptions {
-  /** A BullMQ queue named `QUEUE_NAMES.pacsExport` on the service's prefix. */
-  queue: Queue;
+  /** The `pacs-export` queue on the service's prefix (`openQueue(QUEUES.pacsExport, ...)`). */
+  queue: Queue<PacsExportJob>;
   /** Queue an export (signed reports) whenever a report is signed. */
   sendOnSign: boolean;
   logger: Logger;
@@ -112,12 +111,12 @@ export interface PacsExportQueueOptions {
 export class PacsExportQueue {
   readonly sendOnSign: boolean;
   readonly metrics: PacsExportMetrics | undefined;
-  private readonly queue: Queue;
+  private readonly queue: Queue<PacsExportJob>;
   private readonly logger: Logger;
   private readonly now: () => Date;
 
   constructor(options: PacsExportQueueOptions) {
-    if (options.queue.name !== QUEUE_NAMES.pacsExport) throw new Error(`the PACS export queue must be named ${QUEUE_NAMES.pacsExport}`);
+    if (options.queue.name !== QUEUES.pacsExport.name) throw new Error(`the PACS export queue must be named ${QUEUES.pacsExport.name}`);
     this.queue = options.queue;
     this.sendOnSign = options.sendOnSign;
     this.metrics = options.metrics;
@@ -153,9 +152,7 @@ export class PacsExportQueue {
       requestedBy: actor,
       requestedAt: this.now().toISOString(),
     });
-    const job = await publishInSpan(QUEUE_NAMES.pacsExport, { 'cxr.study_key': studyKey, 'cxr.revision': report.revision }, (trace) =>
-      this.queue.add('export', trace ? { ...data, trace } : data, { ...PACS_EXPORT_JOB_OPTIONS, jobId }),
-    );
+    const job = await publishJob(this.queue, QUEUES.pacsExport, data, { 'cxr.study_key': studyKey, 'cxr.revision': report.revision });
     this.metrics?.exports.inc({ outcome: 'queued' });
     this.logger.info({ studyKey, jobId, revision: report.revision, signed: report.signed }, 'PACS export queued');
     const state = await job.getState();

@@ -21,11 +21,11 @@ import { createLogger, createRequestConnection, createWorkerConnection, prom } f
 import { createApp } from '../app.ts';
 import { createReportMetrics } from '../metrics.ts';
 import { createReportService } from '../review/report-service.ts';
-import { analysisCompletedEvent, analysisResult, fixtureImage, putAnalysisOutputs, randomKey, studyReceivedEvent } from '../testing/fixtures.ts';
-import { startBackingServers, type BackingServers, startReportServiceHarness, type ReportServiceHarness } from '../testing/report-service-harness.ts';
+import { analysisCompletedEvent, analysisResult, fixtureImage, putAnalysisOutputs, randomKey, studyReceivedEvent } from '../testing/fixtures.test-support.ts';
+import { startBackingServers, type BackingServers, startReportServiceHarness, type ReportServiceHarness } from '../testing/report-service.test-support.ts';
 import { createPacsExportMetrics } from './pacs-export-metrics.ts';
 import { PacsExportQueue } from './pacs-export-queue.ts';
-import { startPacsExportWorker } from './pacs-export-worker.ts';
+import { startPacsExportWorker } from '../workers/pacs-export.ts';
 import { orthancMissing, startOrthancPacs, type OrthancPacs } from './pacs-orthanc.test-support.ts';
 import { StowClient } from './stow-client.ts';
 

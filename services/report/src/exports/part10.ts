@@ -8,7 +8,7 @@
  *   value is not plain ASCII, and left out (default repertoire) when all are: DCMTK 3.6's VR checker
  *   warns on ISO_IR 192, so ASCII-only objects (the usual case) read back without any warning.
  * - dcmjs logs through its own logger, and some of its warnings quote attribute values (patient
- *   names): it is silenced. It also cuts over-long values silently, so the values composed here
+ *   names): it is silenced, on first use. It also cuts over-long values silently, so the values composed here
  *   are fitted to their VR first (`fitText`); copied identifiers come from a valid object.
  * - Exported objects get UIDs derived from what they are (study, revision, image, finding), so
  *   exporting the same thing twice gives the same SOP Instance UID and a PACS keeps one copy.
@@ -17,11 +17,21 @@ import { createHash } from 'node:crypto';
 import dcmjs, { type NaturalDataset } from 'dcmjs';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, TransferSyntax, UUID_UID_ROOT } from '@cxr/dicom';
 
-dcmjs.log.setLevel('silent');
-
 const { DicomDict, DicomMessage, DicomMetaDictionary } = dcmjs.data;
 
 export type { NaturalDataset };
+
+let dcmjsSilenced = false;
+
+/**
+ * dcmjs's logger is process-wide: it is silenced when this module first reads or writes with dcmjs,
+ * not when the module is imported (importing it changes nothing).
+ */
+function silenceDcmjs(): void {
+  if (dcmjsSilenced) return;
+  dcmjs.log.setLevel('silent');
+  dcmjsSilenced = true;
+}
 
 /** An export could not be encoded (a value too long for its VR, a malformed UID): our bug or bad input, not worth retrying. */
 export class ExportEncodingError extends Error {
@@ -75,6 +85,7 @@ export function writePart10(dataset: NaturalDataset): Buffer {
   if (typeof sopClassUid !== 'string' || typeof sopInstanceUid !== 'string') {
     throw new ExportEncodingError('a data set to write needs SOPClassUID and SOPInstanceUID');
   }
+  silenceDcmjs();
   const unknown = unknownKeywords(dataset);
   if (unknown.length > 0) throw new ExportEncodingError(`unknown DICOM keywords: ${unknown.join(', ')}`);
   const { SpecificCharacterSet: _ignored, ...rest } = dataset;
@@ -101,6 +112,7 @@ export function writePart10(dataset: NaturalDataset): Buffer {
 
 /** The naturalised attributes of a Part 10 file up to (not including) Pixel Data. */
 export function readHeaderAttributes(bytes: Uint8Array): NaturalDataset {
+  silenceDcmjs();
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   const message = DicomMessage.readFile(buffer, { untilTag: '7FE00010', includeUntilTagValue: false });
   return DicomMetaDictionary.naturalizeDataset(message.dict);

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { parseInstance, SopClass } from '@cxr/dicom';
 import { dcmtk, problemLines, renderRgb } from './dcmtk-tools.ts';
 import { OVERLAY_SERIES_DESCRIPTION, OverlaySourceMissingError, overlayUids, toOverlaySecondaryCapture } from './secondary-capture.ts';
-import { draftReportFixture, findingFixture, signedReportFixture, sourceStudyFixture } from './test-fixtures.ts';
+import { draftReportFixture, findingFixture, signedReportFixture, sourceStudyFixture } from './report-fixtures.test-support.ts';
 
 // Renders the Secondary Capture objects with DCMTK's dcm2pnm and compares them with the overlay PNG.
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { applyStudyReceived, type ReportState } from '../state/report-state.ts';
-import { fixtureImage, randomKey, studyReceivedEvent } from '../testing/fixtures.ts';
+import { fixtureImage, randomKey, studyReceivedEvent } from '../testing/fixtures.test-support.ts';
 import { checkIfMatch, ifMatchTags, reportEtag } from './etag.ts';
 
 function pendingState(): ReportState {

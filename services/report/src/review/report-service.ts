@@ -26,9 +26,8 @@ import { buildReportResponse, buildRevisionResponse, findingsWithUids, revisionS
  * only parse requests and send what comes back.
  *
  * Every change runs under the study's lock and checks If-Match against the *stored* state (not
- * the Redis index), then writes, in order: the revision, its audit entry, the state (and with it
- * the index). An audit entry therefore exists for every change; one whose state write then failed
- * names a revision the report never showed (the client saw an error and retries).
+ * the Redis index), then commits the revision, its audit entry and the state together
+ * (`ReportStore.commit`, which says in what order and why).
  */
 
 export interface ReportServiceDeps {
@@ -143,9 +142,11 @@ export function createReportService(deps: ReportServiceDeps): ReportService {
         now: at,
       });
       if (!result.ok) throw refusalError(result);
-      await reports.writeRevision(result.revision);
-      await reports.appendAudit(studyKey, { at, actor, revision: result.revision.revision, ...describe(loaded.shown, result.revision) });
-      await reports.saveState(result.state);
+      await reports.commit({
+        revision: result.revision,
+        audit: { at, actor, revision: result.revision.revision, ...describe(loaded.shown, result.revision) },
+        state: result.state,
+      });
       return respond(studyInstanceUid, { state: result.state, shown: result.revision });
     });
   }

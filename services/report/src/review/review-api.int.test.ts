@@ -29,8 +29,8 @@ import {
   randomKey,
   studyReceivedEvent,
   type FixtureImage,
-} from '../testing/fixtures.ts';
-import { startBackingServers, type BackingServers, startReportServiceHarness, type ReportServiceHarness } from '../testing/report-service-harness.ts';
+} from '../testing/fixtures.test-support.ts';
+import { startBackingServers, type BackingServers, startReportServiceHarness, type ReportServiceHarness } from '../testing/report-service.test-support.ts';
 
 // One redis-server and one s3rver for the file; each test starts the service on its own queue
 // prefix and buckets (the harness), removed after it.

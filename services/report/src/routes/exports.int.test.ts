@@ -16,7 +16,7 @@ import { createLogger, errorHandler, HttpError, ObjectStore, TransientError } fr
 import { createTestAuth } from '../auth/index.ts';
 import { dcmtk, problemLines, renderRgb } from '../exports/dcmtk-tools.ts';
 import { readHeaderAttributes } from '../exports/part10.ts';
-import { draftReportFixture, signedReportFixture } from '../exports/test-fixtures.ts';
+import { draftReportFixture, signedReportFixture } from '../exports/report-fixtures.test-support.ts';
 import { exportRoutes } from './exports.ts';
 
 // Real s3rver (originals and reports buckets), a real original DICOM written by the phantom

@@ -16,7 +16,7 @@ import type { ReportService } from '../review/report-service.ts';
  * - `GET` (read roles): the latest export's state (queued, sending, retrying, delivered, failed);
  *   404 `no-pacs-export` when none was asked for.
  * Both answer 503 `pacs-not-configured` when `REPORT_PACS_STOW_URL` is empty. The work is in
- * exports/pacs-export-queue.ts (queuing) and exports/pacs-export-worker.ts (sending).
+ * exports/pacs-export-queue.ts (queuing) and workers/pacs-export.ts (sending).
  */
 
 export interface PacsExportRoutesDeps {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { composeDraft } from '../drafts/compose-draft.ts';
-import { analysisResult, fixtureImage, randomKey, studyReceivedEvent } from '../testing/fixtures.ts';
+import { analysisResult, fixtureImage, randomKey, studyReceivedEvent } from '../testing/fixtures.test-support.ts';
 import { currentRevisionOfV1, migrateRevisionV1, migrateStateV1, reportRevisionV1Schema, reportStateV1Schema, type ReportStateV1 } from './migrate.ts';
 import { reportRevisionSchema, reportStateSchema, reportStatusOf, shownRevisionOf } from './report-state.ts';
 

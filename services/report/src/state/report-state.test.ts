@@ -11,7 +11,7 @@ import {
   shownRevisionOf,
   type ReportState,
 } from './report-state.ts';
-import { analysisCompletedEvent, analysisFailedEvent, analysisResult, fixtureImage, randomKey, studyReceivedEvent } from '../testing/fixtures.ts';
+import { analysisCompletedEvent, analysisFailedEvent, analysisResult, fixtureImage, randomKey, studyReceivedEvent } from '../testing/fixtures.test-support.ts';
 
 const t1 = '2026-01-02T03:10:00.000Z';
 const t2 = '2026-01-02T03:11:00.000Z';

@@ -32,6 +32,16 @@ export interface ReportStoreOptions {
   lockWaitMs?: number;
 }
 
+/** One change of a study's report (`ReportStore.commit`). */
+export interface ReportCommit {
+  /** A new revision, when the change makes one. */
+  revision?: ReportRevision;
+  /** What the change was, for the study's audit trail. */
+  audit?: AuditEntry;
+  /** The study's state after the change. */
+  state: ReportState;
+}
+
 export const DEFAULT_URGENT_FINDINGS: readonly string[] = Object.freeze(['pneumothorax']);
 
 export class CorruptReportStateError extends PermanentError {
@@ -92,8 +102,23 @@ export class ReportStore {
     return parsed.data;
   }
 
+  /**
+   * Writes one change of a study, in order: the new revision (if any), its audit entry (if any),
+   * then the state that names it (and with it the index). So a state never names a revision that
+   * is not stored, and an audit entry exists for every change; one whose state write then failed
+   * names a revision the report never showed (the caller saw an error and retries; the next
+   * revision number skips it). Call under the study lock.
+   */
+  async commit(change: ReportCommit): Promise<void> {
+    const { revision, audit, state } = change;
+    if (revision && revision.studyKey !== state.studyKey) throw new Error(`revision of study ${revision.studyKey} committed with the state of ${state.studyKey}`);
+    if (revision) await this.writeRevision(revision);
+    if (audit) await this.appendAudit(state.studyKey, audit);
+    await this.saveState(state);
+  }
+
   /** Writes the state object, then the index (which announces the change). */
-  async saveState(state: ReportState): Promise<void> {
+  private async saveState(state: ReportState): Promise<void> {
     await this.objects.putJson(this.bucket, objectKeys.reportState(state.studyKey), reportStateSchema.parse(state));
     await this.index.write(state);
   }
@@ -105,7 +130,7 @@ export class ReportStore {
   }
 
   /** Stores a new revision; refuses to replace one (call under the study lock). */
-  async writeRevision(revision: ReportRevision): Promise<void> {
+  private async writeRevision(revision: ReportRevision): Promise<void> {
     const key = objectKeys.reportRevision(revision.studyKey, revision.revision);
     if (await this.objects.stat(this.bucket, key)) throw new RevisionExistsError(revision.studyKey, revision.revision);
     await this.objects.putJson(this.bucket, key, reportRevisionSchema.parse(revision));

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { Actor } from '@cxr/contracts';
 import { composeDraft } from '../drafts/compose-draft.ts';
-import { analysisCompletedEvent, analysisResult, fixtureImage, randomKey, studyReceivedEvent } from '../testing/fixtures.ts';
+import { analysisCompletedEvent, analysisResult, fixtureImage, randomKey, studyReceivedEvent } from '../testing/fixtures.test-support.ts';
 import {
   applyAnalysisCompleted,
   applyStudyReceived,

@@ -13,9 +13,9 @@ import {
   randomKey,
   studyReceivedEvent,
   type FixtureImage,
-} from '../testing/fixtures.ts';
+} from '../testing/fixtures.test-support.ts';
 import type { RedisServerHandle, S3ServerHandle } from '@cxr/devstack';
-import { startBackingServers, type BackingServers, startReportServiceHarness, type ReportServiceHarness } from '../testing/report-service-harness.ts';
+import { startBackingServers, type BackingServers, startReportServiceHarness, type ReportServiceHarness } from '../testing/report-service.test-support.ts';
 
 // One redis-server and one s3rver for the file; each test gets its own queue prefix and
 // buckets (the harness), removed after it.

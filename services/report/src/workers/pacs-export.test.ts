@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { DEFAULT_RETRY_POLICY, retryDelayMs } from './pacs-export-worker.ts';
+import { DEFAULT_RETRY_POLICY, retryDelayMs } from './pacs-export.ts';
 
 describe('retryDelayMs', () => {
   test('waits 5 s after the first failure and doubles up to 10 minutes', () => {

@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue, type Worker } from 'bullmq';
 import type { Express } from 'express';
-import { QUEUE_NAMES, reportEventJobId, type ReportEvent, type Role } from '@cxr/contracts';
+import { QUEUES, type ReportEvent, type Role } from '@cxr/contracts';
 import { freePort, startRedisServer, startS3Server, type RedisServerHandle, type S3ServerHandle } from '@cxr/devstack';
 import { createLogger, createRequestConnection, createWorkerConnection, ObjectStore, type Redis } from '@cxr/platform';
 import { createApp } from '../app.ts';
 import { createTestAuth, type HttpAuth } from '../auth/index.ts';
 import { loadConfig, type ReportConfig } from '../config.ts';
-import { startReportEventsConsumer, type ReportEventResult } from '../events/report-events-consumer.ts';
+import { startReportEventsConsumer, type ReportEventResult } from '../workers/report-events.ts';
 import { createReportMetrics } from '../metrics.ts';
 import { ReportStore } from '../state/report-store.ts';
 
@@ -59,7 +59,7 @@ export interface ReportServiceHarness {
   queue: Queue;
   worker: Worker<unknown, ReportEventResult>;
   app: Express;
-  /** Adds an event as producers do (job id from the contract, retries with backoff). */
+  /** Adds an event as producers do (job id from the contract, retries with a short fixed backoff), valid or not. */
   addEvent(event: unknown, jobId?: string): Promise<string>;
   /** Waits until a job has completed or failed for good. */
   waitForJob(jobId: string, timeoutMs?: number): Promise<'completed' | 'failed'>;
@@ -103,7 +103,7 @@ export async function startReportServiceHarness(
   await worker.waitUntilReady();
   const { auth, token } = await createTestAuth();
   const app = createApp({ config, logger, objects, reports, redis: requestConnection, metrics, auth });
-  const queue = new Queue(QUEUE_NAMES.reportEvents, { connection: queueConnection, prefix: config.queuePrefix });
+  const queue = new Queue(QUEUES.reportEvents.name, { connection: queueConnection, prefix: config.queuePrefix });
 
   return {
     config,
@@ -117,7 +117,7 @@ export async function startReportServiceHarness(
     app,
     async addEvent(event, jobId) {
       const job = await queue.add((event as { type?: string }).type ?? 'invalid', event, {
-        jobId: jobId ?? reportEventJobId(event as ReportEvent),
+        jobId: jobId ?? QUEUES.reportEvents.jobId(event as ReportEvent),
         attempts: 3,
         backoff: { type: 'fixed', delay: 100 },
       });

@@ -1,14 +1,17 @@
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import {
-  QUEUE_NAMES, REPORT_EVENT_JOB_OPTIONS, analysisRequestSchema, reportEventJobId,
-  type AnalysisRequest, type ReportEvent,
-} from '@cxr/contracts';
-import { errorMessage, isPermanent, prom, publishInSpan, runJobInSpan, type Logger, type ObjectStore, type Redis } from '@cxr/platform';
+/**
+ * The `analysis` queue (ingest → inference-worker): the worker that analyses one version of a
+ * study and tells the report service how it went on `report-events`. Name, schema, options and
+ * job id are `QUEUES.analysis` in @cxr/contracts; ingest adds the jobs.
+ */
+import type { Job } from 'bullmq';
+import { QUEUES, type AnalysisRequest, type ReportEvent } from '@cxr/contracts';
+import { createValidatedWorker, errorMessage, isPermanent, openQueue, publishJob, type Logger, type ObjectStore, type Redis } from '@cxr/platform';
 import type { Registry } from 'prom-client';
-import { analyseStudy } from './analysis/analyse-study.ts';
-import { MicroBatcher } from './analysis/micro-batcher.ts';
+import { analyseStudy } from '../analysis/analyse-study.ts';
+import { MicroBatcher } from '../analysis/micro-batcher.ts';
 import type { PresentationImage } from '@cxr/inference';
-import type { ModelRun, ModelSlot } from './models/model-slot.ts';
+import { createAnalysisMetrics } from '../metrics.ts';
+import type { ModelRun, ModelSlot } from '../models/model-slot.ts';
 
 export interface AnalysisWorkerDeps {
   workerConnection: Redis;
@@ -35,46 +38,12 @@ export interface AnalysisWorkerDeps {
  */
 export function startAnalysisWorker(deps: AnalysisWorkerDeps) {
   const { logger } = deps;
-  const events = new Queue<ReportEvent>(QUEUE_NAMES.reportEvents, { connection: deps.queueConnection, prefix: deps.queuePrefix });
+  const events = openQueue(QUEUES.reportEvents, { connection: deps.queueConnection, prefix: deps.queuePrefix });
   events.on('error', (error) => logger.warn({ reason: errorMessage(error) }, 'report-events queue problem'));
 
-  const jobs = new prom.Counter({ name: 'cxr_worker_jobs_total', help: 'Analysis jobs by outcome', labelNames: ['outcome'] as const, registers: [deps.metrics] });
-  const stageSeconds = new prom.Histogram({
-    name: 'cxr_worker_stage_seconds', help: 'Per-stage latency of analysis jobs', labelNames: ['stage'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [deps.metrics],
-  });
-  // What is really waiting for a worker: BullMQ keeps prioritised jobs in a sorted set, not the
-  // wait list, so a scaler reading only `wait` would see zero. KEDA scales on this gauge.
-  const analysisQueue = new Queue<AnalysisRequest>(QUEUE_NAMES.analysis, { connection: deps.queueConnection, prefix: deps.queuePrefix });
+  const analysisQueue = openQueue(QUEUES.analysis, { connection: deps.queueConnection, prefix: deps.queuePrefix });
   analysisQueue.on('error', (error) => logger.warn({ reason: errorMessage(error) }, 'analysis queue problem'));
-  new prom.Gauge({
-    name: 'cxr_queue_jobs',
-    help: 'Jobs in the analysis queue by state (waiting includes prioritised jobs)',
-    labelNames: ['queue', 'state'] as const,
-    registers: [deps.metrics],
-    async collect() {
-      const counts = await analysisQueue.getJobCounts('wait', 'prioritized', 'delayed', 'active', 'failed').catch(() => undefined);
-      if (!counts) return;
-      this.set({ queue: QUEUE_NAMES.analysis, state: 'waiting' }, (counts.wait ?? 0) + (counts.prioritized ?? 0));
-      this.set({ queue: QUEUE_NAMES.analysis, state: 'delayed' }, counts.delayed ?? 0);
-      this.set({ queue: QUEUE_NAMES.analysis, state: 'active' }, counts.active ?? 0);
-      this.set({ queue: QUEUE_NAMES.analysis, state: 'failed' }, counts.failed ?? 0);
-    },
-  });
-
-  const inputsRead = new prom.Counter({
-    name: 'cxr_worker_inputs_total', help: 'Images read for analysis, by stored form (presentation-png = fallback: old jobs, a removed input, or one with fewer pixels than the model takes)',
-    labelNames: ['kind'] as const, registers: [deps.metrics],
-  });
-  const imagesByScope = new prom.Counter({
-    name: 'cxr_worker_images_scope_total',
-    help: 'Images scored against the model scope, by outcome (in-scope, or the check that flagged it: out-of-distribution, blank, saturated, too-small, polarity) and model version',
-    labelNames: ['outcome', 'model'] as const, registers: [deps.metrics],
-  });
-  const batchSize = new prom.Histogram({
-    name: 'cxr_worker_batch_size', help: 'Images per model call (dynamic batching)',
-    buckets: [1, 2, 4, 8, 16, 32], registers: [deps.metrics],
-  });
+  const { jobs, stageSeconds, inputsRead, imagesByScope, batchSize } = createAnalysisMetrics(deps.metrics, analysisQueue);
   const batcher = new MicroBatcher<PresentationImage, ModelRun>({
     maxItems: deps.batch.maxImages,
     maxWaitMs: deps.batch.maxWaitMs,
@@ -84,23 +53,10 @@ export function startAnalysisWorker(deps: AnalysisWorkerDeps) {
 
   /** The event carries this publish span's trace context: the report service continues the trace from it. */
   async function emit(event: ReportEvent): Promise<void> {
-    await publishInSpan(QUEUE_NAMES.reportEvents, { 'cxr.study_key': event.studyKey, 'cxr.version': event.version, 'cxr.event_type': event.type }, (trace) =>
-      events.add(event.type, { ...event, ...(trace ? { trace } : {}) }, { jobId: reportEventJobId(event), ...REPORT_EVENT_JOB_OPTIONS }),
-    );
+    await publishJob(events, QUEUES.reportEvents, event, { 'cxr.study_key': event.studyKey, 'cxr.version': event.version, 'cxr.event_type': event.type });
   }
 
-  async function process(job: Job<AnalysisRequest>) {
-    const parsed = analysisRequestSchema.safeParse(job.data);
-    if (!parsed.success) {
-      jobs.inc({ outcome: 'invalid' });
-      throw new UnrecoverableError(`invalid analysis request: ${parsed.error.message}`);
-    }
-    const request = parsed.data;
-    const attributes = { 'cxr.study_key': request.studyKey, 'cxr.version': request.version, 'cxr.images': request.images.length, 'messaging.message.attempt': job.attemptsMade + 1 };
-    return runJobInSpan(QUEUE_NAMES.analysis, request.trace, attributes, () => analyse(job, request));
-  }
-
-  async function analyse(job: Job<AnalysisRequest>, request: AnalysisRequest) {
+  async function analyse(request: AnalysisRequest, job: Job) {
     const log = logger.child({ analysisId: request.analysisId, jobId: job.id, attempt: job.attemptsMade + 1 });
     const started = performance.now();
     try {
@@ -132,19 +88,20 @@ export function startAnalysisWorker(deps: AnalysisWorkerDeps) {
         type: 'analysis-failed', studyKey: request.studyKey, version: request.version, analysisId: request.analysisId,
         reason: errorMessage(error), failedAt: new Date().toISOString(),
       });
-      throw new UnrecoverableError(errorMessage(error));
+      throw error; // permanent: the worker fails the job without retrying
     }
   }
 
-  const worker = new Worker<AnalysisRequest>(QUEUE_NAMES.analysis, process, {
+  const worker = createValidatedWorker<AnalysisRequest, { resultKey: string }>({
+    queue: QUEUES.analysis,
     connection: deps.workerConnection,
     prefix: deps.queuePrefix,
-    concurrency: deps.concurrency,
-    lockDuration: deps.lockDurationMs,
-    stalledInterval: deps.stalledIntervalMs,
-    maxStalledCount: 2,
+    logger,
+    settings: { concurrency: deps.concurrency, lockDuration: deps.lockDurationMs, stalledInterval: deps.stalledIntervalMs, maxStalledCount: 2 },
+    spanAttributes: (request) => ({ 'cxr.study_key': request.studyKey, 'cxr.version': request.version, 'cxr.images': request.images.length }),
+    onInvalid: () => jobs.inc({ outcome: 'invalid' }),
+    handle: (request, { job }) => analyse(request, job),
   });
-  worker.on('error', (error) => logger.warn({ reason: errorMessage(error) }, 'analysis worker problem'));
 
   return {
     worker,

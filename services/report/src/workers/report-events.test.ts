@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { AnalysisCompletedEvent, ReportEvent } from '@cxr/contracts';
-import { draftLatencySeconds } from './report-events-consumer.ts';
+import { draftLatencySeconds } from './report-events.ts';
 
 const completed: AnalysisCompletedEvent = {
   type: 'analysis-completed',

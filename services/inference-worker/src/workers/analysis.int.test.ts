@@ -10,11 +10,12 @@ import {
   type AnalysisRequest, type ReportEvent,
 } from '@cxr/contracts';
 import { freePort, startRedisServer, startS3Server, waitFor, type RedisServerHandle, type S3ServerHandle } from '@cxr/devstack';
-import { REFERENCE_MODEL_DIR, loadModelPackageInThread, type ModelPackage } from '@cxr/inference';
+import { loadModelPackageInThread, type ModelPackage } from '@cxr/inference';
+import { referenceModelDir } from '@cxr/model-reference-cxr';
 import { generatePhantom, toUint16 } from '@cxr/phantom';
 import { ObjectStore, createMetricsRegistry, createRequestConnection, createWorkerConnection } from '@cxr/platform';
-import { startAnalysisWorker } from './analysis-worker.ts';
-import { ModelSlot } from './models/model-slot.ts';
+import { startAnalysisWorker } from './analysis.ts';
+import { ModelSlot } from '../models/model-slot.ts';
 
 /** The worker against a real redis-server, s3rver and the reference model (in its thread, as main.ts runs it). */
 const bucket = `derived-${process.pid}`;
@@ -34,7 +35,7 @@ beforeAll(async () => {
   redis = await startRedisServer({ port: await freePort(), dir: join(dir, 'redis') });
   s3 = await startS3Server({ port: await freePort(), dir: join(dir, 's3'), buckets: [bucket], reset: true });
   objects = new ObjectStore({ endpoint: s3.endpoint, region: 'us-east-1', accessKey: s3.accessKey, secretKey: s3.secretKey });
-  model = await loadModelPackageInThread(REFERENCE_MODEL_DIR, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
+  model = await loadModelPackageInThread(referenceModelDir, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
   worker = startAnalysisWorker({
     workerConnection: createWorkerConnection(redis.url), queueConnection: createRequestConnection(redis.url), queuePrefix: prefix,
     objects, derivedBucket: bucket, models: new ModelSlot(model), concurrency: 2, batch: { maxImages: 4, maxWaitMs: 5 }, lockDurationMs: 10_000, stalledIntervalMs: 5_000,

@@ -1,5 +1,6 @@
 /**
- * The BullMQ worker on `pacs-export`: builds a report's DICOM SR and the Secondary Capture of
+ * The `pacs-export` queue (report → report; name, schema, options and job id are
+ * `QUEUES.pacsExport` in @cxr/contracts, jobs are added by exports/pacs-export-queue.ts): builds a report's DICOM SR and the Secondary Capture of
  * each finding present in the report (with the same builders as the download routes), and stores
  * them on the PACS in one STOW-RS request.
  *
@@ -19,18 +20,18 @@
  * - Both ends are written to the study's audit trail (`export`, actor = who asked): "sent ... to
  *   the PACS" or "sending to the PACS failed: ...". Logs carry the study key, never UIDs.
  */
-import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { pacsExportJobSchema, QUEUE_NAMES, type AuditEntry, type PacsDelivery, type PacsExportJob, type ReportFinding, type ReportResponse } from '@cxr/contracts';
-import { errorMessage, HttpError, isPermanent, ObjectNotFoundError, PermanentError, runJobInSpan, TransientError, type Logger, type ObjectStore, type Redis } from '@cxr/platform';
+import { DelayedError, UnrecoverableError, type Worker } from 'bullmq';
+import { QUEUES, type AuditEntry, type PacsDelivery, type PacsExportJob, type ReportFinding, type ReportResponse } from '@cxr/contracts';
+import { createValidatedWorker, errorMessage, HttpError, isPermanent, ObjectNotFoundError, PermanentError, TransientError, type Logger, type ObjectStore, type Redis } from '@cxr/platform';
 import type { ReportConfig } from '../config.ts';
 import type { ReportService } from '../review/report-service.ts';
-import { toDicomSr } from './dicom-sr.ts';
-import { progressOf, assertSendable, type PacsExportProgress } from './pacs-export-queue.ts';
-import type { PacsExportMetrics } from './pacs-export-metrics.ts';
-import { isPresentInReport } from './report-content.ts';
-import { toOverlaySecondaryCapture } from './secondary-capture.ts';
-import { readSourceStudy } from './source-study.ts';
-import { StowUnavailableError, type StowResponse } from './stow-client.ts';
+import { toDicomSr } from '../exports/dicom-sr.ts';
+import { progressOf, assertSendable, type PacsExportProgress } from '../exports/pacs-export-queue.ts';
+import type { PacsExportMetrics } from '../exports/pacs-export-metrics.ts';
+import { isPresentInReport } from '../exports/report-content.ts';
+import { toOverlaySecondaryCapture } from '../exports/secondary-capture.ts';
+import { readSourceStudy } from '../exports/source-study.ts';
+import { StowUnavailableError, type StowResponse } from '../exports/stow-client.ts';
 
 export interface RetryPolicy {
   /** First wait after a failed attempt; default 5 s. */
@@ -114,88 +115,76 @@ export function startPacsExportWorker(deps: PacsExportWorkerDeps): Worker<unknow
     await service.recordAudit(job.studyKey, entry);
   }
 
-  const worker = new Worker<unknown, PacsDelivery>(
-    QUEUE_NAMES.pacsExport,
-    async (job: Job<unknown, PacsDelivery>, token?: string) => {
-      const parsed = pacsExportJobSchema.safeParse(job.data);
-      if (!parsed.success) {
-        const problems = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-        logger.warn({ jobId: job.id, problems }, 'invalid PACS export job');
-        throw new UnrecoverableError(`invalid PACS export job: ${problems.join('; ')}`);
-      }
-      const data = parsed.data;
+  return createValidatedWorker<PacsExportJob, PacsDelivery>({
+    queue: QUEUES.pacsExport,
+    connection: deps.connection,
+    prefix: config.queuePrefix,
+    logger,
+    // A send cut short by a crash is simply sent again (same UIDs): allow a few.
+    settings: { concurrency: deps.concurrency ?? 2, maxStalledCount: 5 },
+    // The attempts are the worker's own (hold-and-resend), counted in the job's progress.
+    spanAttributes: (data, job) => ({ 'cxr.study_key': data.studyKey, 'cxr.revision': data.revision, 'messaging.message.attempt': progressOf(job).attempts + 1 }),
+    async handle(data, { job, token, span }) {
       const before = progressOf(job);
       const attempt = before.attempts + 1;
       const log = logger.child({ jobId: job.id, studyKey: data.studyKey, attempt });
-      const attributes = { 'cxr.study_key': data.studyKey, 'cxr.revision': data.revision, 'messaging.message.attempt': attempt };
-      return runJobInSpan(QUEUE_NAMES.pacsExport, data.trace, attributes, async (span) => {
-        let built: Built | undefined;
-        try {
-          built = await build(data);
-          const answer = await stow.store(built.files);
-          const delivery: PacsDelivery = {
-            revision: built.report.revision,
-            signed: built.report.signed,
-            httpStatus: answer.httpStatus,
-            stored: answer.parsed ? answer.stored.length : built.files.length,
-            overlays: built.overlays,
-            warnings: answer.warnings.slice(0, 100),
-          };
-          await audit(
-            data,
-            built.report.revision,
-            `sent to the PACS (STOW-RS ${answer.httpStatus}): ${built.report.signed ? 'verified SR' : 'unverified draft SR'} and ${built.overlays} overlay` +
-              `${built.overlays === 1 ? '' : 's'}${attempt > 1 ? ` after ${attempt} attempts` : ''}${delivery.warnings.length > 0 ? `; warnings: ${delivery.warnings.join(', ')}` : ''}`,
-          );
-          await job.updateProgress({ attempts: attempt, lastError: null, nextAttemptAt: null } satisfies PacsExportProgress);
-          metrics.exports.inc({ outcome: 'delivered' });
-          span.setAttribute('cxr.outcome', 'delivered');
-          log.info({ revision: delivery.revision, overlays: delivery.overlays, httpStatus: delivery.httpStatus }, 'report sent to the PACS');
-          return delivery;
-        } catch (caught) {
-          const error = asPermanent(caught);
-          const reason = errorMessage(error);
-          const requestedAt = Date.parse(data.requestedAt);
-          const holdForRetry = async (why: string, retryAfterMs?: number): Promise<never> => {
-            const delay = retryDelayMs(attempt, policy, retryAfterMs);
-            // Within the hold time, the last attempt is at its end; past it (only to record a failure), after the delay.
-            const at = now().getTime();
-            const nextAttemptAt = at < requestedAt + maxHoldMs ? Math.min(at + delay, requestedAt + maxHoldMs) : at + delay;
-            await job.updateProgress({ attempts: attempt, lastError: why, nextAttemptAt: new Date(nextAttemptAt).toISOString() } satisfies PacsExportProgress);
-            await job.moveToDelayed(nextAttemptAt, token);
-            metrics.exports.inc({ outcome: 'retrying' });
-            span.setAttribute('cxr.outcome', 'retrying');
-            log.warn({ err: why, retryInMs: nextAttemptAt - at }, 'PACS export held for a retry');
-            throw new DelayedError();
-          };
-          if (!isPermanent(error) && now().getTime() - requestedAt < maxHoldMs) {
-            return holdForRetry(reason, error instanceof StowUnavailableError ? error.retryAfterMs : undefined);
-          }
-          const finalReason = isPermanent(error)
-            ? reason
-            : `the PACS could not take the report for ${config.pacs.maxHoldHours} h (${attempt} attempts); last error: ${reason}`;
-          try {
-            await audit(data, built?.report.revision ?? data.revision, `sending to the PACS failed: ${finalReason}`);
-          } catch (auditError) {
-            // A failure is final only with its audit entry: hold the job and decide again.
-            return holdForRetry(`recording the failure in the audit trail failed (${errorMessage(auditError)}); the failure was: ${finalReason}`);
-          }
-          await job.updateProgress({ attempts: attempt, lastError: reason, nextAttemptAt: null } satisfies PacsExportProgress);
-          metrics.exports.inc({ outcome: 'failed' });
-          span.setAttribute('cxr.outcome', 'failed');
-          log.warn({ err: finalReason }, 'PACS export failed');
-          throw new UnrecoverableError(finalReason);
+      let built: Built | undefined;
+      try {
+        built = await build(data);
+        const answer = await stow.store(built.files);
+        const delivery: PacsDelivery = {
+          revision: built.report.revision,
+          signed: built.report.signed,
+          httpStatus: answer.httpStatus,
+          stored: answer.parsed ? answer.stored.length : built.files.length,
+          overlays: built.overlays,
+          warnings: answer.warnings.slice(0, 100),
+        };
+        await audit(
+          data,
+          built.report.revision,
+          `sent to the PACS (STOW-RS ${answer.httpStatus}): ${built.report.signed ? 'verified SR' : 'unverified draft SR'} and ${built.overlays} overlay` +
+            `${built.overlays === 1 ? '' : 's'}${attempt > 1 ? ` after ${attempt} attempts` : ''}${delivery.warnings.length > 0 ? `; warnings: ${delivery.warnings.join(', ')}` : ''}`,
+        );
+        await job.updateProgress({ attempts: attempt, lastError: null, nextAttemptAt: null } satisfies PacsExportProgress);
+        metrics.exports.inc({ outcome: 'delivered' });
+        span.setAttribute('cxr.outcome', 'delivered');
+        log.info({ revision: delivery.revision, overlays: delivery.overlays, httpStatus: delivery.httpStatus }, 'report sent to the PACS');
+        return delivery;
+      } catch (caught) {
+        const error = asPermanent(caught);
+        const reason = errorMessage(error);
+        const requestedAt = Date.parse(data.requestedAt);
+        const holdForRetry = async (why: string, retryAfterMs?: number): Promise<never> => {
+          const delay = retryDelayMs(attempt, policy, retryAfterMs);
+          // Within the hold time, the last attempt is at its end; past it (only to record a failure), after the delay.
+          const at = now().getTime();
+          const nextAttemptAt = at < requestedAt + maxHoldMs ? Math.min(at + delay, requestedAt + maxHoldMs) : at + delay;
+          await job.updateProgress({ attempts: attempt, lastError: why, nextAttemptAt: new Date(nextAttemptAt).toISOString() } satisfies PacsExportProgress);
+          await job.moveToDelayed(nextAttemptAt, token);
+          metrics.exports.inc({ outcome: 'retrying' });
+          span.setAttribute('cxr.outcome', 'retrying');
+          log.warn({ err: why, retryInMs: nextAttemptAt - at }, 'PACS export held for a retry');
+          throw new DelayedError();
+        };
+        if (!isPermanent(error) && now().getTime() - requestedAt < maxHoldMs) {
+          return holdForRetry(reason, error instanceof StowUnavailableError ? error.retryAfterMs : undefined);
         }
-      });
+        const finalReason = isPermanent(error)
+          ? reason
+          : `the PACS could not take the report for ${config.pacs.maxHoldHours} h (${attempt} attempts); last error: ${reason}`;
+        try {
+          await audit(data, built?.report.revision ?? data.revision, `sending to the PACS failed: ${finalReason}`);
+        } catch (auditError) {
+          // A failure is final only with its audit entry: hold the job and decide again.
+          return holdForRetry(`recording the failure in the audit trail failed (${errorMessage(auditError)}); the failure was: ${finalReason}`);
+        }
+        await job.updateProgress({ attempts: attempt, lastError: reason, nextAttemptAt: null } satisfies PacsExportProgress);
+        metrics.exports.inc({ outcome: 'failed' });
+        span.setAttribute('cxr.outcome', 'failed');
+        log.warn({ err: finalReason }, 'PACS export failed');
+        throw new UnrecoverableError(finalReason);
+      }
     },
-    {
-      connection: deps.connection,
-      prefix: config.queuePrefix,
-      concurrency: deps.concurrency ?? 2,
-      // A send cut short by a crash is simply sent again (same UIDs): allow a few.
-      maxStalledCount: 5,
-    },
-  );
-  worker.on('error', (error) => logger.error({ err: errorMessage(error) }, 'PACS export worker error'));
-  return worker;
+  });
 }

@@ -1,0 +1,113 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import { modelScopeKey, type PublishedModelScope } from '@cxr/contracts';
+import type { ThreadedModelPackage } from '@cxr/inference';
+import { ObjectStore, createMetricsRegistry, createRequestConnection, createWorkerConnection, errorMessage, type Logger } from '@cxr/platform';
+import { createApp } from './app.ts';
+import type { WorkerConfig } from './config.ts';
+import { modelKey, watchModelKey } from './models/model-key-watcher.ts';
+import { ModelRegistry } from './models/model-registry.ts';
+import { closeWorkers, initWorkers, type WorkerServiceWorkers } from './workers/index.ts';
+
+export interface WorkerService {
+  /** Loads and warms up the model, starts the analysis worker and the HTTP surface; ready when it resolves. */
+  start(): Promise<{ http: { host: string; port: number }; model: string }>;
+  /** Reads the model key again now, giving refused versions another chance (SIGHUP). */
+  reloadModel(): Promise<void>;
+  /** Stops taking jobs, lets running ones finish within the grace period, closes everything. */
+  stop(): Promise<void>;
+}
+
+export interface WorkerServiceOptions {
+  /**
+   * Told when the worker cannot go on in this process (its model thread died): main.ts exits so the
+   * orchestrator starts a fresh one. Jobs in flight failed as transient (ModelUnavailableError) and are retried.
+   */
+  onFatal(error: unknown): void;
+}
+
+/**
+ * Wires the inference worker: the model registry (the model in service, replaced without dropping
+ * jobs when the Redis model key names a new version), the analysis worker (workers/) and the
+ * health/metrics HTTP surface. Reads no environment and opens nothing until `start`.
+ */
+export function createWorkerService(config: WorkerConfig, logger: Logger, options: WorkerServiceOptions): WorkerService {
+  const metrics = createMetricsRegistry('inference-worker');
+  const objects = new ObjectStore(config.s3);
+  const workerConnection = createWorkerConnection(config.redisUrl);
+  const queueConnection = createRequestConnection(config.redisUrl);
+  let ready = false;
+
+  const app = createApp({
+    metrics,
+    logger,
+    checkReady: async () => ({
+      model: ready,
+      redis: (await queueConnection.ping().catch(() => '')) === 'PONG',
+      storage: await objects.ping(config.buckets.derived),
+    }),
+  });
+
+  const registry = new ModelRegistry({
+    store: { source: config.modelSource, cacheDir: config.modelCacheDir, objects },
+    loadOptions: { executionProviders: config.executionProviders, intraOpNumThreads: config.intraOpThreads },
+    thread: config.modelThread,
+    warmUpImages: config.batch.maxImages,
+    logger,
+    metrics,
+    requireOodDetector: !config.allowModelsWithoutOod,
+    onActivated(model) {
+      // Ingest decides eligibility by the scope of the model that will run: publish it.
+      const published: PublishedModelScope = { model: `${model.manifest.id}@${model.manifest.version}`, scope: model.scope, publishedAt: new Date().toISOString() };
+      queueConnection.set(modelScopeKey(config.queuePrefix), JSON.stringify(published)).catch((error: unknown) => logger.warn({ reason: errorMessage(error) }, 'could not publish the model scope'));
+      // A dead model thread cannot be brought back in this process. A thread closed because its
+      // model was replaced ends normally.
+      (model as Partial<ThreadedModelPackage>).exited?.catch((error: unknown) => {
+        logger.error({ err: error }, 'model thread died');
+        options.onFatal(error);
+      });
+    },
+  });
+
+  // A new version is picked up from the Redis key (polled, and read at once on SIGHUP), loaded and
+  // warmed beside the current one, then switched to without dropping jobs.
+  const watcher = watchModelKey({
+    redis: queueConnection, key: modelKey(config.queuePrefix), intervalMs: config.modelPollMs, logger,
+    onRef: (ref) => registry.switchTo(ref),
+  });
+
+  let server: Server | undefined;
+  let workers: WorkerServiceWorkers | undefined;
+
+  return {
+    async start() {
+      server = app.listen(config.http.port, config.http.host);
+      await once(server, 'listening');
+      // Refuses a bad package (ModelPackageError) by throwing: the worker never becomes ready.
+      const models = await registry.start(config.model);
+      workers = initWorkers({
+        workerConnection, queueConnection, queuePrefix: config.queuePrefix, objects, derivedBucket: config.buckets.derived, models,
+        concurrency: config.concurrency, batch: config.batch, lockDurationMs: config.lockDurationMs, stalledIntervalMs: config.stalledIntervalMs, logger, metrics,
+      });
+      await watcher.checkNow();
+      ready = true;
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : config.http.port;
+      return { http: { host: config.http.host, port }, model: `${models.model.manifest.id}@${models.model.manifest.version}` };
+    },
+    async reloadModel() {
+      logger.info({ key: modelKey(config.queuePrefix) }, 'reading the model key again');
+      registry.forgetRefusals();
+      await watcher.checkNow().catch((error: unknown) => logger.warn({ reason: errorMessage(error) }, 'model key check failed'));
+    },
+    async stop() {
+      ready = false;
+      watcher.stop();
+      await closeWorkers(workers, config.shutdownGraceMs);
+      await registry.close();
+      server?.close();
+      workerConnection.disconnect();
+      queueConnection.disconnect();
+    },
+  };
+}

@@ -1,0 +1,20 @@
+import { createMetricsRegistry, prom } from '@cxr/platform';
+
+/** The service's Prometheus metrics, on one registry served at /metrics. */
+export interface IngestMetrics {
+  registry: prom.Registry;
+  /** Instances received, by protocol (dimse, stow-rs) and outcome (stored, duplicate, conflict, rejected, unavailable). */
+  received: prom.Counter<'protocol' | 'outcome'>;
+  /** Study completion runs, by outcome (queued, not-eligible, unchanged, empty). */
+  studiesCompleted: prom.Counter<'outcome'>;
+  /** Open DIMSE associations (set every second). */
+  associations: prom.Gauge<never>;
+}
+
+export function createIngestMetrics(): IngestMetrics {
+  const registry = createMetricsRegistry('ingest');
+  const received = new prom.Counter({ name: 'cxr_ingest_instances_total', help: 'Instances received, by protocol and outcome', labelNames: ['protocol', 'outcome'] as const, registers: [registry] });
+  const studiesCompleted = new prom.Counter({ name: 'cxr_ingest_studies_completed_total', help: 'Study completion runs, by outcome', labelNames: ['outcome'] as const, registers: [registry] });
+  const associations = new prom.Gauge({ name: 'cxr_ingest_dimse_associations', help: 'Open DIMSE associations', registers: [registry] });
+  return { registry, received, studiesCompleted, associations };
+}
