@@ -2,11 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { type ModelPackage, ModelPackageError, ModelUnavailableError, type ThreadedModelPackage, loadModelPackage, loadModelPackageInThread } from '@cxr/inference';
 import { generatePhantom, toUint16 } from '@cxr/phantom';
-import { ModelPackageError, ModelUnavailableError } from './errors.ts';
-import { loadModelPackage, type ModelPackage } from './model-package.ts';
-import { loadModelPackageInThread, type ThreadedModelPackage } from './model-thread.ts';
-import { REFERENCE_MODEL_DIR } from './reference-model.test-support.ts';
+import { referenceModelDir as REFERENCE_MODEL_DIR } from './index.ts';
 
 function image(seed: number) {
   const phantom = generatePhantom({ seed, size: 256, aspect: 1.2, findings: [{ code: 'pleural_effusion', side: 'left', tier: 'obvious' }] });

@@ -3,10 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generatePhantom, labelReport, toUint16, type Phantom } from '@cxr/phantom';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ModelPackageError } from './errors.ts';
-import { loadModelPackage, type ModelPackage } from './model-package.ts';
-import { REFERENCE_MODEL_DIR } from './reference-model.test-support.ts';
-import type { PresentationImage } from './preprocess.ts';
+import { ModelPackageError, loadModelPackage, type ModelPackage, type PresentationImage } from '@cxr/inference';
+import { referenceModelDir as REFERENCE_MODEL_DIR } from './index.ts';
 
 const asImage = (p: Phantom): PresentationImage => ({ width: p.width, height: p.height, data: toUint16(p) });
 
