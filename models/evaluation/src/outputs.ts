@@ -21,6 +21,10 @@ export function markdownSummary(r: EvaluationResult): string {
       `${s.textChecks.editedImages} of ${s.textChecks.images} images edited, ${s.textChecks.raw.incompleteImages} decoded without <eos>`,
     `- nodule/mass sizes stated: model ${s.textChecks.lesionSizes.raw.count} (mean abs error ${f3(s.textChecks.lesionSizes.raw.meanAbsErrorMm)} mm), ` +
       `final draft ${s.textChecks.lesionSizes.final.count} measured (mean abs error ${f3(s.textChecks.lesionSizes.final.meanAbsErrorMm)} mm)`,
+    `- scope checks: ${s.ood.inDistribution.flagged} of ${s.ood.inDistribution.images} fresh phantoms refused (false-flag rate ${f3(s.ood.falseFlagRate)}, threshold ${s.ood.threshold ?? 'none'}); ` +
+      [['real radiographs', s.ood.realRadiographs], ['non-chest images', s.ood.nonChest]]
+        .map(([name, set]) => (set && typeof set === 'object' ? `${name as string} ${set.flagged}/${set.images} refused (AUROC ${set.auroc === null ? 'n/a' : f3(set.auroc)})` : `${name as string} not measured`))
+        .join(', '),
     `- robustness: largest macro AUC drop ${s.robustnessMaxAucDrop === null ? 'not measured' : f3(s.robustnessMaxAucDrop)}`,
     '',
     '| finding | tier | n (pos) | AUC [95% CI] | sens | spec | prec | F1 | ECE | pointing (cell / strict) | IoU |',
