@@ -122,6 +122,17 @@ describe('toDicomSr', () => {
     expect(tree).toContain('=(1234567890123456789,SCT,"Long coded finding")>');
   });
 
+  test('names the images the AI model refused as outside its scope in a comment, and no finding comes from them', async () => {
+    const refused = { sopInstanceUid: '1.2.826.0.1.3680043.8.498.104', check: 'polarity' as const, reason: 'The AI model was not built for this image: the image appears inverted', score: 20.1, limit: 8.9 };
+    const { tree } = await dump(toDicomSr(draftReportFixture({ outOfScopeImages: [refused] }), source));
+    expect(tree).toContain(`<contains TEXT:(121106,DCM,"Comment")="AI not applied to 1 image (no AI findings from it): ${refused.sopInstanceUid}: ${refused.reason}">`);
+    expect(tree).not.toContain(`IMAGE:=(DX image,"${refused.sopInstanceUid}")`);
+  });
+
+  test('refuses an out-of-scope study: the model read none of its images, so there is no draft', () => {
+    expect(() => toDicomSr(draftReportFixture({ status: 'out-of-scope', findings: [], model: null }), source)).toThrow(NothingToExportError);
+  });
+
   test('refuses a report that has no draft', () => {
     expect(() => toDicomSr(draftReportFixture({ status: 'pending', findings: [], model: null }), source)).toThrow(NothingToExportError);
   });
