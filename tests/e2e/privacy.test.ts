@@ -107,15 +107,21 @@ beforeAll(async () => {
     expect([200, 202, 400, 409, 415]).toContain(res.status);
   }
   const token = await mintDevToken({ role: 'viewer' });
-  for (const studyUid of new Set(acceptedStudies())) {
-    await waitFor(`study ${studyUid.slice(-6)} to be processed`, async () => {
+  // All studies at once (they are processed in parallel); on a time-out the message says which were
+  // still unknown to the report service (404) or pending, so a slow CI run can be told from a lost study.
+  const waiting = new Map([...new Set(acceptedStudies())].map((uid) => [uid, 'unknown']));
+  await waitFor(`every accepted study to be processed (${waiting.size})`, async () => {
+    for (const studyUid of [...waiting.keys()]) {
       const res = await fetch(`${stack.reportUrl}/api/studies/${studyUid}/report`, { headers: { Authorization: `Bearer ${token}` } });
-      if (res.status !== 200) return undefined;
-      const body = (await res.json()) as { status: string };
-      return body.status === 'pending' ? undefined : body;
-    }, 120_000, 250);
-  }
-}, 300_000);
+      const status = res.status === 200 ? ((await res.json()) as { status: string }).status : `HTTP ${res.status}`;
+      if (status !== 'pending' && status !== 'HTTP 404') waiting.delete(studyUid);
+      else waiting.set(studyUid, status);
+    }
+    return waiting.size === 0 ? true : undefined;
+  }, 240_000, 500).catch((error: unknown) => {
+    throw new Error(`${(error as Error).message}; still waiting: ${[...waiting].map(([uid, status]) => `${uid.slice(-8)} ${status}`).join(', ')}`);
+  });
+}, 420_000);
 
 afterAll(async () => {
   await stack?.stop();
