@@ -1,13 +1,16 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { modelScopeKey, type PublishedModelScope } from '@cxr/contracts';
-import type { ThreadedModelPackage } from '@cxr/inference';
+import type { ModelPackage, ThreadedModelPackage } from '@cxr/inference';
 import { ObjectStore, createMetricsRegistry, createRequestConnection, createWorkerConnection, errorMessage, type Logger } from '@cxr/platform';
 import { createApp } from './app.ts';
 import type { WorkerConfig } from './config.ts';
 import { modelKey, watchModelKey } from './models/model-key-watcher.ts';
 import { ModelRegistry } from './models/model-registry.ts';
 import { closeWorkers, initWorkers, type WorkerServiceWorkers } from './workers/index.ts';
+
+/** How often the worker publishes its model's scope again (see publishScope). */
+const SCOPE_REPUBLISH_MS = 30_000;
 
 export interface WorkerService {
   /** Loads and warms up the model, starts the analysis worker and the HTTP surface; ready when it resolves. */
@@ -48,6 +51,15 @@ export function createWorkerService(config: WorkerConfig, logger: Logger, option
     }),
   });
 
+  // Ingest decides eligibility by the scope of the model that will run: published when a model goes
+  // into service, and again every SCOPE_REPUBLISH_MS so a Redis that lost its data (restart without
+  // AOF, FLUSHDB) has it back soon instead of ingest falling back to the default scope until the next switch.
+  function publishScope(model: ModelPackage): void {
+    const published: PublishedModelScope = { model: `${model.manifest.id}@${model.manifest.version}`, scope: model.scope, publishedAt: new Date().toISOString() };
+    queueConnection.set(modelScopeKey(config.queuePrefix), JSON.stringify(published)).catch((error: unknown) => logger.warn({ reason: errorMessage(error) }, 'could not publish the model scope'));
+  }
+  let republish: NodeJS.Timeout | undefined;
+
   const registry = new ModelRegistry({
     store: { source: config.modelSource, cacheDir: config.modelCacheDir, objects },
     loadOptions: { executionProviders: config.executionProviders, intraOpNumThreads: config.intraOpThreads },
@@ -57,9 +69,7 @@ export function createWorkerService(config: WorkerConfig, logger: Logger, option
     metrics,
     requireOodDetector: !config.allowModelsWithoutOod,
     onActivated(model) {
-      // Ingest decides eligibility by the scope of the model that will run: publish it.
-      const published: PublishedModelScope = { model: `${model.manifest.id}@${model.manifest.version}`, scope: model.scope, publishedAt: new Date().toISOString() };
-      queueConnection.set(modelScopeKey(config.queuePrefix), JSON.stringify(published)).catch((error: unknown) => logger.warn({ reason: errorMessage(error) }, 'could not publish the model scope'));
+      publishScope(model);
       // A dead model thread cannot be brought back in this process. A thread closed because its
       // model was replaced ends normally.
       (model as Partial<ThreadedModelPackage>).exited?.catch((error: unknown) => {
@@ -90,6 +100,8 @@ export function createWorkerService(config: WorkerConfig, logger: Logger, option
         concurrency: config.concurrency, batch: config.batch, lockDurationMs: config.lockDurationMs, stalledIntervalMs: config.stalledIntervalMs, logger, metrics,
       });
       await watcher.checkNow();
+      republish = setInterval(() => publishScope(registry.models.model), SCOPE_REPUBLISH_MS);
+      republish.unref();
       ready = true;
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : config.http.port;
@@ -102,6 +114,7 @@ export function createWorkerService(config: WorkerConfig, logger: Logger, option
     },
     async stop() {
       ready = false;
+      clearInterval(republish);
       watcher.stop();
       await closeWorkers(workers, config.shutdownGraceMs);
       await registry.close();
