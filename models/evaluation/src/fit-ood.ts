@@ -80,10 +80,12 @@ const spec: OodSpec = oodSpecSchema.parse({
   threshold: Number(threshold.toFixed(4)),
   falseFlagRate: { target: rate, heldOut: heldOutRate, heldOutCount: heldOut.length },
   fit: {
-    command: `npm run model:fit-ood -- --model ${values.model} --train-seed ${values['train-seed']} --train-count ${values['train-count']} --holdout-seed ${values['holdout-seed']} --holdout-count ${values['holdout-count']} --rate ${values.rate} --shrinkage ${values.shrinkage} --output ${values.output} --start ${values.start} --length ${values.length}`,
+    // The command as it was run (the defaults it relied on are recorded below).
+    command: ['npm run model:fit-ood --', ...process.argv.slice(2)].join(' '),
     training: values['train-dir'] ? `DICOM images in ${values['train-dir']}` : `phantoms, seeds ${values['train-seed']}..${Number(values['train-seed']) + Number(values['train-count']) - 1}, ${values.size} px wide (the model's training distribution)`,
     heldOut: values['holdout-dir'] ? `DICOM images in ${values['holdout-dir']}` : `phantoms, seeds ${values['holdout-seed']}..${Number(values['holdout-seed']) + Number(values['holdout-count']) - 1} (the validation split)`,
     shrinkage: Number(values.shrinkage),
+    rate,
   },
   description: `Mahalanobis distance of the ${slice.length} global image features (${values.output}[${slice.start}..${slice.start + slice.length - 1}]) from the training mean, under the shrunk training covariance; above the threshold the image is out of distribution.`,
 });

@@ -2,6 +2,7 @@
 // the false-flag rate on fresh in-distribution images (from the phantom evaluation), and for each
 // folder of images it was not built for (real radiographs, non-chest images), the share flagged and
 // the AUROC of the out-of-distribution score against the fresh in-distribution images.
+import { basename } from 'node:path';
 import type { ModelPackage } from '@cxr/inference';
 import { auc } from './metrics.ts';
 import { readDicomImages } from './dicom-images.ts';
@@ -68,7 +69,8 @@ export async function evaluateOodSet(pkg: ModelPackage, dir: string, inDistribut
   }
   const canScore = scores.length > 0 && inDistributionScores.length > 0;
   return {
-    dir,
+    // The folder's name only: an absolute path says nothing to a reader of the record elsewhere.
+    dir: basename(dir),
     images: chosen.length,
     flagged,
     flaggedShare: chosen.length ? flagged / chosen.length : Number.NaN,
