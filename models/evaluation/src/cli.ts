@@ -31,6 +31,12 @@ async function main(): Promise<void> {
       'non-chest-dir': { type: 'string' },
     },
   });
+  for (const [flag, dir] of [['--real-dir', values['real-dir']], ['--non-chest-dir', values['non-chest-dir']]] as const) {
+    if (dir !== undefined && !existsSync(dir)) {
+      console.error(`${flag} ${dir}: no such folder`);
+      process.exit(2);
+    }
+  }
   const pkg = await loadModelPackage(modelDirOf(values.model), { executionProviders: ['cuda', 'cpu'], intraOpNumThreads: Number(values.threads) });
   try {
     const result = await evaluateModel(pkg, {

@@ -9,6 +9,7 @@
 // distribution is the phantom generator's (the seeds it was trained and validated on). `--check`
 // folders are only reported (how many of their images are flagged): they never move the threshold.
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -38,6 +39,14 @@ const { values } = parseArgs({
   },
 });
 
+for (const [flag, folders] of [['--check', values.check], ['--train-dir', values['train-dir'] ? [values['train-dir']] : []], ['--holdout-dir', values['holdout-dir'] ? [values['holdout-dir']] : []]] as const) {
+  for (const folder of folders) {
+    if (!existsSync(folder)) {
+      console.error(`${flag} ${folder}: no such folder`);
+      process.exit(2);
+    }
+  }
+}
 const dir = modelDirOf(values.model);
 const rate = Number(values.rate);
 if (!(rate > 0 && rate <= 0.01)) throw new Error('--rate: the false-flag rate must be in (0, 0.01]');
