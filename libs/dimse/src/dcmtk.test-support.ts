@@ -3,6 +3,7 @@
  * socket SCU for what no well-behaved tool will do (garbage, oversized PDUs, dropping mid-store).
  */
 import net from 'node:net';
+import { freePort } from '@cxr/devstack';
 import { runDcmtk, startDcmtk } from '@cxr/dcmtk';
 import { PdvFlag, PduType } from './dimse-constants.ts';
 
@@ -147,18 +148,6 @@ export class RawPeer {
       await new Promise((r) => setTimeout(r, 10));
     }
   }
-}
-
-/** A port that was free a moment ago (for peers that cannot be told to pick one). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**
