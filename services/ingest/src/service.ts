@@ -25,6 +25,20 @@ export interface IngestService {
 }
 
 const DIMSE_FALLBACK_COMPLETION_MS = 5 * 60_000;
+/** Longest a shutdown step may take before the service goes on without it (workers: their grace, then force). */
+const STOP_STEP_MS = 5_000;
+const WORKER_CLOSE_GRACE_MS = 10_000;
+
+async function boundedStep(what: string, work: Promise<unknown>, ms: number, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), ms);
+  });
+  const outcome = await Promise.race([work.then(() => 'done' as const, (error: unknown) => error), late]);
+  clearTimeout(timer);
+  if (outcome === 'late') logger.warn({ step: what, ms }, 'shutdown step did not finish in time; going on without it');
+  else if (outcome !== 'done') logger.warn({ step: what, reason: errorMessage(outcome) }, 'shutdown step failed');
+}
 
 /**
  * Wires the ingest service: DIMSE SCP and STOW-RS receive instances into the InstanceStore;
@@ -100,14 +114,18 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
     },
     async stop() {
       clearInterval(gaugeTimer);
-      await dimse.close();
+      // Each step is bounded: after Redis restarted, BullMQ's closes can wait for ever on a connection
+      // that never settles, and a shutdown that never ends is worse than one that drops those connections
+      // (nothing accepted is lost: what was acknowledged is stored and recorded, jobs are re-run).
+      const step = (what: string, work: Promise<unknown>, ms = STOP_STEP_MS) => boundedStep(what, work, ms, logger);
+      await step('DIMSE server', dimse.close());
       if (server) {
         server.close();
         server.closeAllConnections();
       }
-      await closeWorkers(workers);
-      await decoder.close();
-      await Promise.all([completionQueue.close(), analysisQueue.close(), reportEventsQueue.close()]);
+      await step('queue workers', closeWorkers(workers, WORKER_CLOSE_GRACE_MS), WORKER_CLOSE_GRACE_MS + STOP_STEP_MS);
+      await step('frame decoder', decoder.close());
+      await step('queues', Promise.all([completionQueue.close(), analysisQueue.close(), reportEventsQueue.close()]));
       requestRedis.disconnect();
       workerRedis.disconnect();
     },
