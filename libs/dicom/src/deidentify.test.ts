@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { runDcmtkSync } from '@cxr/dcmtk';
-import { DEIDENTIFICATION_METHOD, deidentifyMetadata } from './deidentify.ts';
+import { cleanPatientAge, DEIDENTIFICATION_METHOD, deidentifyMetadata } from './deidentify.ts';
+import { writeGreyImageInstance } from './grey-image-instance.ts';
 import { parseInstance } from './parse.ts';
 import { CORPUS, corpusPath, HAS_SHARED_SAMPLES, NEEDS_SHARED, readCorpus, readSample, SHARED_SAMPLES_DIR } from './samples.test-support.ts';
 
@@ -20,6 +21,8 @@ const KEPT_OR_WRITTEN = new Set([
   '00280002', '00280004', '00280008', '00280010', '00280011', '00280030', '00280100', '00280101', '00280102', '00280103', '00281040',
   '00281050', '00281051', '00281052', '00281053', '00281054', '00281056', '00280301', '00282110', '20500020',
   '0020000D', '0020000E', '00080018', '00200052', '00100010', '00100020', '00120062', '00120063', '00120064', '00280303',
+  // Retain Device Identity (manufacturer, model name) and Retain Patient Characteristics (sex, age).
+  '00080070', '00081090', '00100040', '00101010',
 ]);
 
 const replace = (uid: string) => `2.25.${BigInt(`0x${createHash('sha256').update(uid).digest('hex').slice(0, 30)}`)}`;
@@ -51,10 +54,11 @@ function checkNothingIdentifyingLeft(bytes: Buffer, path: string): void {
   const out = deidentifyMetadata(instance, replace);
   const json = JSON.stringify(out);
   // A removed attribute may share its value with a kept one (Body Part Examined "WHOLE BODY"
-  // and a protocol name, DCM in a code sequence): that value was kept on its own merits.
-  const keptValues = new Set(JSON.stringify(out).match(/"[^"]*"/g)!.map((v) => v.slice(1, -1)));
+  // and a protocol name, DCM in a code sequence), or its value may be part of one (Institution Name
+  // "TOSHIBA" in the kept Manufacturer "TOSHIBA_MEC"): that value was kept on its own merits.
+  const keptValues = [...new Set(JSON.stringify(out).match(/"[^"]*"/g)!.map((v) => v.slice(1, -1)))];
   const identifying = identifyingValues(path);
-  const leaked = identifying.filter((value) => json.includes(value) && !keptValues.has(value));
+  const leaked = identifying.filter((value) => json.includes(value) && !keptValues.some((kept) => kept.includes(value)));
   expect(leaked).toEqual([]);
   for (const phi of [instance.patientName, instance.patientId, instance.accessionNumber, instance.studyDate]) {
     if (phi && phi.trim().length >= 2) expect(json).not.toContain(phi.trim());
@@ -97,6 +101,44 @@ describe('deidentifyMetadata (PS3.15 Basic Application Confidentiality Profile) 
     const out = deidentifyMetadata(parseInstance(readCorpus('mr-big-endian.dcm')), replace);
     expect(out['00280010']).toEqual({ vr: 'US', Value: [64] });
     expect(out['00280011']).toEqual({ vr: 'US', Value: [64] });
+  });
+});
+
+describe('deidentifyMetadata: the Retain Patient Characteristics and Retain Device Identity options', () => {
+  const instanceWith = (age: string | undefined) =>
+    parseInstance(
+      writeGreyImageInstance({
+        image: { width: 4, height: 4, data: new Float32Array(16).fill(0.5) },
+        pixelSpacingMm: 0.2, modality: 'DX', photometric: 'MONOCHROME2',
+        patient: { id: 'ID123456', name: 'DOE^JANE', sex: 'F', ...(age !== undefined ? { age } : {}) },
+        study: { instanceUid: '1.2.3.4' }, series: { instanceUid: '1.2.3.4.5' }, sopInstanceUid: '1.2.3.4.5.6',
+        equipment: { manufacturer: 'ACME Imaging', modelName: 'Flatpanel 9' },
+      }),
+    );
+
+  test('keeps the sex and the make and model of the device', () => {
+    const out = deidentifyMetadata(instanceWith('047Y'), replace);
+    expect(out['00100040']).toEqual({ vr: 'CS', Value: ['F'] });
+    expect(out['00080070']).toEqual({ vr: 'LO', Value: ['ACME Imaging'] });
+    expect(out['00081090']).toEqual({ vr: 'LO', Value: ['Flatpanel 9'] });
+    expect(JSON.stringify(out)).not.toContain('DOE');
+  });
+
+  test.each([
+    ['047Y', '047Y'],
+    ['089Y', '089Y'],
+    ['090Y', '090Y'],
+    ['104Y', '090Y'],
+    ['018M', '001Y'],
+    ['003W', '000Y'],
+    ['400D', '001Y'],
+  ])('keeps a Patient\'s Age of %s as %s (whole years, 90 and over as 090Y)', (age, kept) => {
+    expect(cleanPatientAge(age)).toBe(kept);
+    expect(deidentifyMetadata(instanceWith(age), replace)['00101010']).toEqual({ vr: 'AS', Value: [kept] });
+  });
+
+  test.each([['45'], ['045X'], ['']])('drops a malformed Patient\'s Age %j instead of guessing', (age) => {
+    expect(deidentifyMetadata(instanceWith(age), replace)['00101010']).toBeUndefined();
   });
 });
 

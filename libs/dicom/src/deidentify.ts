@@ -7,7 +7,12 @@ import { Tag, type TagKey } from './tags.ts';
  * Application Confidentiality Profile), as a DICOM JSON model object (PS3.18 F.2).
  *
  * Method: an allowlist. Only technical attributes that describe the image and its acquisition,
- * none of which the Basic Profile lists for removal, are kept (K); the study, series, instance
+ * none of which the Basic Profile lists for removal, are kept (K), and, under two of the profile's
+ * options, what a model's performance is measured by (per patient group and per device: the local
+ * evaluation, monitoring): Retain Patient Characteristics keeps Patient's Sex and Patient's Age,
+ * the age cleaned (C) to whole years with 90 and over written `090Y` (older ages identify; HIPAA
+ * Safe Harbor), and Retain Device Identity keeps Manufacturer and Manufacturer's Model Name only
+ * (not Device Serial Number or Station Name, which name one machine at one site); the study, series, instance
  * and frame-of-reference UIDs are replaced (U) by the caller's stable keyed mapping; Patient's
  * Name and ID are present but empty (Z); everything else — dates, times, names, descriptions,
  * device serials, private attributes, sequences — is removed (X). Removing all that is not known
@@ -19,7 +24,7 @@ import { Tag, type TagKey } from './tags.ts';
  * whether the pixels may still carry identifying text.
  */
 
-type Vr = 'CS' | 'DS' | 'IS' | 'LO' | 'UI' | 'US';
+type Vr = 'AS' | 'CS' | 'DS' | 'IS' | 'LO' | 'UI' | 'US';
 
 /** Kept attributes: tag, VR, keyword (the keyword is for readers of the output and tests). */
 const KEPT: ReadonlyArray<readonly [TagKey, Vr]> = [
@@ -54,6 +59,11 @@ const KEPT: ReadonlyArray<readonly [TagKey, Vr]> = [
   [Tag.BurnedInAnnotation, 'CS'],
   [Tag.LossyImageCompression, 'CS'],
   [Tag.PresentationLutShape, 'CS'],
+  // Retain Device Identity Option (in part): the make and model, not the serial or station.
+  [Tag.Manufacturer, 'LO'],
+  [Tag.ManufacturerModelName, 'LO'],
+  // Retain Patient Characteristics Option: sex as written; age cleaned below (cleanPatientAge).
+  [Tag.PatientSex, 'CS'],
 ];
 
 const FRAME_OF_REFERENCE_UID = 'x00200052';
@@ -67,7 +77,22 @@ export type DicomJsonAttribute =
 export type DicomJsonDataset = Record<string, DicomJsonAttribute>;
 
 export const DEIDENTIFICATION_METHOD =
-  'PS3.15 E.1 Basic Application Confidentiality Profile: allowlist of technical attributes kept, UIDs replaced by a keyed hash, patient name and ID emptied, all else removed';
+  "PS3.15 E.1 Basic Application Confidentiality Profile with the Retain Patient Characteristics (sex; age in whole years, 90 and over as 090Y) and Retain Device Identity (manufacturer and model name only) options: allowlist of technical attributes kept, UIDs replaced by a keyed hash, patient name and ID emptied, all else removed";
+
+/** Patient's Age oldest written as such; older ages are written as this (they identify: HIPAA Safe Harbor). */
+export const MAX_KEPT_AGE_YEARS = 90;
+
+/**
+ * Patient's Age (0010,1010) as kept: whole years (`047Y`; under a year `000Y`), 90 and over as
+ * `090Y`; undefined for an absent or malformed value (dropped, not guessed).
+ */
+export function cleanPatientAge(value: string | undefined): string | undefined {
+  const match = /^(\d{3})([DWMY])$/.exec((value ?? '').replace(/\0/g, '').trim().toUpperCase());
+  if (!match) return undefined;
+  const perYear = { D: 365.25, W: 52.1775, M: 12, Y: 1 }[match[2] as 'D' | 'W' | 'M' | 'Y'];
+  const years = Math.min(MAX_KEPT_AGE_YEARS, Math.floor(Number(match[1]) / perYear));
+  return `${String(years).padStart(3, '0')}Y`;
+}
 
 /** Longest string value kept; longer ones (hostile or broken files) are dropped. */
 const MAX_VALUE_LENGTH = 1024;
@@ -80,6 +105,8 @@ export function deidentifyMetadata(instance: ParsedInstance, replaceUid: (uid: s
     const attribute = readAttribute(dataSet, tag, vr);
     if (attribute) out[jsonTag(tag)] = attribute;
   }
+  const age = cleanPatientAge(dataSet.string(Tag.PatientAge));
+  if (age) out[jsonTag(Tag.PatientAge)] = { vr: 'AS', Value: [age] };
   for (const tag of REPLACED_UIDS) {
     const uid = dataSet.string(tag)?.replace(/\0/g, '').trim();
     if (uid) out[jsonTag(tag)] = { vr: 'UI', Value: [replaceUid(uid)] };

@@ -28,7 +28,10 @@ export interface GreyImageInstanceInput {
   photometric: 'MONOCHROME2' | 'MONOCHROME1';
   /** 8..16; default 12. */
   bitsStored?: number;
-  patient: { id: string; name: string; birthDate?: string; sex?: 'M' | 'F' | 'O' };
+  /** `age`: Patient's Age (0010,1010) as an AS value, e.g. `045Y`. */
+  patient: { id: string; name: string; birthDate?: string; sex?: 'M' | 'F' | 'O'; age?: string };
+  /** General Equipment: Manufacturer (default MANUFACTURER) and Manufacturer's Model Name. */
+  equipment?: { manufacturer?: string; modelName?: string };
   study: {
     instanceUid: string;
     id?: string;
@@ -140,6 +143,7 @@ export function writeGreyImageInstance(input: GreyImageInstanceInput): Buffer {
     { tag: Tag.PatientId, vr: 'LO', value: input.patient.id },
     { tag: Tag.PatientBirthDate, vr: 'DA', value: input.patient.birthDate ?? '' },
     { tag: Tag.PatientSex, vr: 'CS', value: input.patient.sex ?? '' },
+    ...(input.patient.age !== undefined ? [{ tag: Tag.PatientAge, vr: 'AS' as const, value: input.patient.age }] : []),
     // General Study
     { tag: Tag.StudyInstanceUid, vr: 'UI', value: input.study.instanceUid },
     { tag: Tag.StudyDate, vr: 'DA', value: studyDate },
@@ -154,7 +158,8 @@ export function writeGreyImageInstance(input: GreyImageInstanceInput): Buffer {
     { tag: Tag.SeriesDate, vr: 'DA', value: studyDate },
     { tag: Tag.SeriesTime, vr: 'TM', value: studyTime },
     // General Equipment
-    { tag: Tag.Manufacturer, vr: 'LO', value: MANUFACTURER },
+    { tag: Tag.Manufacturer, vr: 'LO', value: input.equipment?.manufacturer ?? MANUFACTURER },
+    ...(input.equipment?.modelName !== undefined ? [{ tag: Tag.ManufacturerModelName, vr: 'LO' as const, value: input.equipment.modelName }] : []),
     // General Image / acquisition
     { tag: Tag.InstanceNumber, vr: 'IS', value: input.instanceNumber ?? 1 },
     // Rows go to the patient's left and columns to the feet for a frontal film shown as if facing

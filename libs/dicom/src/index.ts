@@ -74,5 +74,5 @@ export {
   MANUFACTURER,
   type GreyImageInstanceInput,
 } from './grey-image-instance.ts';
-export { deidentifyMetadata, DEIDENTIFICATION_METHOD, type DicomJsonDataset, type DicomJsonAttribute } from './deidentify.ts';
+export { cleanPatientAge, deidentifyMetadata, DEIDENTIFICATION_METHOD, MAX_KEPT_AGE_YEARS, type DicomJsonDataset, type DicomJsonAttribute } from './deidentify.ts';
 export { readOrderAttributes, type OrderAttributes } from './order-attributes.ts';

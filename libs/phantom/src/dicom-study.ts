@@ -17,6 +17,12 @@ export interface ChestStudyOptions {
   viewPosition?: 'PA' | 'AP' | 'LL';
   /** Put the instance into an existing study (a late or additional image). */
   studyInstanceUid?: string;
+  /** Patient's Sex (default O) and Patient's Age as an AS value (e.g. `045Y`; default absent). */
+  patient?: { sex?: 'M' | 'F' | 'O'; age?: string };
+  /** Manufacturer (default the writer's own) and Manufacturer's Model Name (default absent). */
+  equipment?: { manufacturer?: string; modelName?: string };
+  /** Changes the rendered pixels (0..1, in place) before they are written: a degraded detector. */
+  degrade?: (pixels: Float32Array, width: number, height: number) => void;
 }
 
 export interface ChestStudy {
@@ -44,6 +50,7 @@ export function makeChestStudy(options: ChestStudyOptions): ChestStudy {
     ...(options.tier ? { tier: options.tier } : {}),
     ...(options.findings ? { findings: options.findings } : {}),
   });
+  options.degrade?.(phantom.pixels, phantom.width, phantom.height);
   const studyInstanceUid = options.studyInstanceUid ?? generateUid();
   const seriesInstanceUid = generateUid();
   const sopInstanceUid = generateUid();
@@ -54,7 +61,8 @@ export function makeChestStudy(options: ChestStudyOptions): ChestStudy {
     pixelSpacingMm: phantom.pixelSpacingMm,
     modality: options.modality ?? 'DX',
     photometric: options.photometric ?? 'MONOCHROME2',
-    patient: { id: patient.id, name: patient.name, sex: 'O' },
+    patient: { id: patient.id, name: patient.name, sex: options.patient?.sex ?? 'O', ...(options.patient?.age !== undefined ? { age: options.patient.age } : {}) },
+    ...(options.equipment ? { equipment: options.equipment } : {}),
     study: {
       instanceUid: studyInstanceUid,
       accessionNumber,

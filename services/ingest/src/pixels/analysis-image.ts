@@ -14,7 +14,7 @@ export interface AnalysisImage {
    * full-size PNG per image, nor resizes it again.
    */
   analysisInput: Buffer;
-  /** The instance's metadata, de-identified (PS3.15 Basic Profile), as DICOM JSON. */
+  /** The instance's metadata, de-identified (PS3.15 Basic Profile, retaining sex, age in years and the device make and model), as DICOM JSON. */
   metadata: DicomJsonDataset;
   width: number;
   height: number;
