@@ -39,7 +39,8 @@ export function localMarkdown(r: LocalEvaluationResult): string {
   for (const attribute of SUBGROUP_ATTRIBUTES) {
     lines.push('', `## By ${attribute}`, '', '| group | studies | evaluated | OOD flag rate | macro AUC | finding: n (pos) AUC [95% CI] |', '|---|---|---|---|---|---|');
     for (const [group, g] of Object.entries(s.subgroups[attribute])) {
-      const cells = Object.entries(g.perFinding).map(([code, m]) => `${code}: ${m.count} (${m.positives}) ${ci(m.auc)}`).join('<br>');
+      // Findings with both classes in the group only (the others have no AUC).
+      const cells = Object.entries(g.perFinding).filter(([, m]) => Number.isFinite(m.auc.value)).map(([code, m]) => `${code}: ${m.count} (${m.positives}) ${ci(m.auc)}`).join('<br>');
       lines.push(`| ${escapeMd(group)} | ${g.studies} | ${g.evaluated} | ${f3(g.outOfDistribution.flagRate)} | ${f3(g.macroAuc)} | ${cells} |`);
     }
   }
