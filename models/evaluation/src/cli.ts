@@ -13,6 +13,7 @@ import { loadModelPackage } from '@cxr/inference';
 import { evaluateModel } from './evaluate.ts';
 import { evaluateDataset } from './local/local-evaluation.ts';
 import { writeLocalEvaluation } from './local/local-outputs.ts';
+import { LabelsError } from './local/study-labels.ts';
 import { modelDirOf } from './model-dir.ts';
 import { writeEvaluation } from './outputs.ts';
 
@@ -104,6 +105,11 @@ async function localEvaluation(values: { dataset?: string | undefined; labels?: 
     onProgress: (images) => {
       if (images % 200 < Number(values.batch)) process.stderr.write(`analysed ${images} images\n`);
     },
+  }).catch((error: unknown) => {
+    // Bad labels: one line naming the file and line, not a stack.
+    if (!(error instanceof LabelsError)) throw error;
+    console.error(error.message);
+    process.exit(2);
   });
   const settings = { mode: 'local dataset', model: result.summary.model.id, version: result.summary.model.version, labels: result.summary.labels.source, rounds: Number(values.rounds) };
   const paths = await writeLocalEvaluation(result, out, benchRecord('eval', settings, {}));

@@ -7,7 +7,7 @@ describe('subgroupValuesOf', () => {
   test('reads sex, age band, view, make and model from the de-identified metadata', () => {
     const values = subgroupValuesOf({
       '00100040': { vr: 'CS', Value: ['f'] },
-      '00101010': { vr: 'AS' as 'CS', Value: ['063Y'] },
+      '00101010': { vr: 'AS', Value: ['063Y'] },
       '00185101': { vr: 'CS', Value: ['AP'] },
       '00080070': { vr: 'LO', Value: ['ACME '] },
       '00081090': { vr: 'LO', Value: ['Flatpanel 9'] },
