@@ -14,10 +14,12 @@ import { join, relative } from 'node:path';
 import { ANALYSIS_INPUT_LONG_SIDE, decideScopeByAttributes, parsePatientAge, type ModelScope } from '@cxr/contracts';
 import { deidentifyMetadata, parseInstance, type IsolatedFrameDecoder, type ParsedInstance } from '@cxr/dicom';
 import type { PresentationImage } from '@cxr/inference';
-// The services' own modules (their packages export no API; these are the files that run).
+// The services' own modules (their packages export no API; these are the files that run). The
+// worker's are imported by path, not through a package dependency: the worker's `model:publish
+// --evaluate` runs this evaluation, and a dependency each way would be a cycle in the workspace graph.
 import { prepareAnalysisImage } from '@cxr/ingest/src/pixels/analysis-image.ts';
-import { decodePresentationPng, readAnalysisInput } from '@cxr/inference-worker/src/analysis/images.ts';
-import { inputCoversModel } from '@cxr/inference-worker/src/analysis/study-inputs.ts';
+import { decodePresentationPng, readAnalysisInput } from '../../../../services/inference-worker/src/analysis/images.ts';
+import { inputCoversModel } from '../../../../services/inference-worker/src/analysis/study-inputs.ts';
 import { subgroupValuesOf, type SubgroupValues } from './subgroups.ts';
 
 /** Ingest's defaults (services/ingest: INGEST_ANALYSIS_MAX_SIZE, INGEST_ANALYSIS_INPUT_SIZE, maxImagesPerStudy). */
