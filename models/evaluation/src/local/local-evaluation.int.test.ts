@@ -53,6 +53,7 @@ describe('evaluateDataset on DICOM phantoms where one device make has a planted 
     // Make and model name split the studies the same way here; the make is listed first.
     expect(gap.attribute).toBe('manufacturer');
     expect(gap.lower.group).toBe(WEAK.manufacturer);
+    expect(gap.groups).toEqual([gap.higher.group, WEAK.manufacturer]);
     expect(gap.gap).toBeCloseTo(gap.higher.auc.value - gap.lower.auc.value, 12);
     expect(gap.gap).toBeGreaterThan(0.2);
     const byMake = result.summary.subgroups.manufacturer;

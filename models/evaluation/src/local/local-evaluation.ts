@@ -73,6 +73,8 @@ export interface OodCounts {
 export interface SubgroupGap {
   attribute: SubgroupAttribute;
   finding: string;
+  /** The two groups compared: [higher AUC, lower AUC]. */
+  groups: [string, string];
   gap: number;
   higher: { group: string; count: number; positives: number; auc: Interval };
   lower: { group: string; count: number; positives: number; auc: Interval };
@@ -356,7 +358,7 @@ export function largestGap(subgroups: Record<SubgroupAttribute, Record<string, G
       const higher = comparable[0]!;
       const lower = comparable[comparable.length - 1]!;
       const gap = higher.auc.value - lower.auc.value;
-      if (best === null || gap > best.gap) best = { attribute, finding, gap, higher, lower, intervalsSeparate: lower.auc.hi < higher.auc.lo };
+      if (best === null || gap > best.gap) best = { attribute, finding, groups: [higher.group, lower.group], gap, higher, lower, intervalsSeparate: lower.auc.hi < higher.auc.lo };
     }
   }
   return best;
