@@ -57,11 +57,13 @@ export function localMarkdown(r: LocalEvaluationResult): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** ROC panels (240 px each): one per finding, then the largest gap's two groups (red the lower). */
+/** ROC panels (240 px each): one per finding with both classes, then the largest gap's two groups (red the lower). */
 export function localRocSvg(r: LocalEvaluationResult): string {
   const P = 240;
   const M = 24;
-  const panels: { title: string; curves: { points: { fpr: number; tpr: number }[]; colour: string }[] }[] = Object.entries(r.roc).map(([code, points]) => ({
+  // Findings with both classes only: without positives or negatives there is no curve.
+  const drawn = Object.entries(r.roc).filter(([code]) => Number.isFinite(r.summary.perFinding[code]?.auc.value ?? Number.NaN));
+  const panels: { title: string; curves: { points: { fpr: number; tpr: number }[]; colour: string }[] }[] = drawn.map(([code, points]) => ({
     title: `${code} (AUC ${f3(r.summary.perFinding[code]?.auc.value)})`,
     curves: [{ points, colour: '#000' }],
   }));
