@@ -30,7 +30,7 @@ export function checkReportText(
   findings: readonly DraftTextFinding[],
   wording: SentenceWording | null,
 ): TextCheckCounts {
-  const context: ReadingContext = { wording, findings };
+  const context: ReadingContext = { wording, findings, answers: true };
   const positive = new Set(findings.filter((f) => f.positive).map((f) => normaliseCode(f.code)));
   const counts: TextCheckCounts = { contradicting: 0, repeated: 0, malformed: 0, unmeasuredSizes: 0 };
   const stated: Record<SectionName, Set<string>> = { findings: new Set(), impression: new Set() };
