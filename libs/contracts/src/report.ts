@@ -102,7 +102,7 @@ export type ReportFinding = z.infer<typeof reportFindingSchema>;
  */
 export const groundedSentenceSchema = z
   .object({
-    section: z.enum(['findings', 'impression', 'indication']),
+    section: z.enum(['findings', 'impression']),
     text: z.string(),
     /** Character offsets of the sentence in its section's text. */
     start: z.number().int().nonnegative(),
@@ -153,7 +153,7 @@ export type TextRule = z.infer<typeof textRuleSchema>;
 /** One change the consistency checks made to the model's text: `original` null = added, `replacement` null = removed. */
 export const textEditSchema = z
   .object({
-    section: z.enum(['findings', 'impression', 'indication']),
+    section: z.enum(['findings', 'impression']),
     rule: textRuleSchema,
     original: z.string().max(8192).nullable(),
     replacement: z.string().max(8192).nullable(),
