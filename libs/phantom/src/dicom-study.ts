@@ -17,6 +17,8 @@ export interface ChestStudyOptions {
   viewPosition?: 'PA' | 'AP' | 'LL';
   /** Put the instance into an existing study (a late or additional image). */
   studyInstanceUid?: string;
+  /** Order attributes (the clinical question): see writeGreyImageInstance's `order`. */
+  order?: { reason?: string; requestedProcedureDescription?: string; history?: string };
 }
 
 export interface ChestStudy {
@@ -65,6 +67,7 @@ export function makeChestStudy(options: ChestStudyOptions): ChestStudy {
     sopInstanceUid,
     bodyPart: 'CHEST',
     viewPosition: options.viewPosition ?? 'PA',
+    ...(options.order ? { order: options.order } : {}),
   });
   return { phantom, studyInstanceUid, seriesInstanceUid, sopInstanceUid, patient, accessionNumber, file };
 }
