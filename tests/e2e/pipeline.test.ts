@@ -99,8 +99,11 @@ describe('a study pushed by a PACS becomes a draft report', () => {
     await expectOverlayPng(report, study, 'nodule');
   });
 
-  test('a MONOCHROME1 CR sent by STOW-RS gets a draft whose findings match the phantom', async () => {
-    const study = makeChestStudy({ seed: 202, modality: 'CR', photometric: 'MONOCHROME1', findings: [{ code: 'pleural_effusion', side: 'left', tier: 'obvious' }] });
+  test('a MONOCHROME1 CR sent by STOW-RS with a clinical question gets a draft that matches the phantom and answers it', async () => {
+    const study = makeChestStudy({
+      seed: 202, modality: 'CR', photometric: 'MONOCHROME1', findings: [{ code: 'pleural_effusion', side: 'left', tier: 'obvious' }],
+      order: { reason: '? pneumothorax, r/o effusion', history: 'SOB since 02/12/2026' },
+    });
     const { status, body } = await stowRs(stack.ingestUrl, [study.file]);
     expect(status).toBe(200);
     expect(JSON.stringify(body)).toContain(study.sopInstanceUid);
@@ -109,6 +112,10 @@ describe('a study pushed by a PACS becomes a draft report', () => {
     expect(report.status).toBe('draft');
     expect(report.findings.filter((f) => f.positive).map((f) => f.code)).toEqual(['pleural_effusion']);
     expect(report.text).toMatch(/effusion/i);
+    // The order's question, scrubbed in ingest, is the INDICATION; the impression answers it first.
+    expect(report.sections.indication).toBe('? pneumothorax, r/o effusion; SOB since [removed]');
+    const [answer] = report.sections.impression.split('\n');
+    expect(answer).toMatch(/^No pneumothorax\. .*effusion/i);
     await expectOverlayPng(report, study, 'pleural_effusion');
   });
 
