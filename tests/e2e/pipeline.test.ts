@@ -92,6 +92,7 @@ describe('a study pushed by a PACS becomes a draft report', () => {
       report.images.map((i) => ({ instanceKey: i.sopInstanceUid, width: i.width, height: i.height, text: { findings: '', impression: '' } })),
       report.findings.map((f) => ({ ...f, instanceKey: f.sopInstanceUid })),
       wordingFor(report.model!.id),
+      { answers: true },
     );
     expect({ ...checked, unmeasuredSizes: 0 }).toEqual({ contradicting: 0, repeated: 0, malformed: 0, unmeasuredSizes: 0 });
     // A size in mm only as measured: the phantom's header carries Pixel Spacing, so a nodule size, if stated, is near the truth (22 mm).
@@ -116,6 +117,14 @@ describe('a study pushed by a PACS becomes a draft report', () => {
     expect(report.sections.indication).toBe('? pneumothorax, r/o effusion; SOB since [removed]');
     const [answer] = report.sections.impression.split('\n');
     expect(answer).toMatch(/^No pneumothorax\. .*effusion/i);
+    const checked = checkReportText(
+      report.sections,
+      report.images.map((i) => ({ instanceKey: i.sopInstanceUid, width: i.width, height: i.height, text: { findings: '', impression: '' } })),
+      report.findings.map((f) => ({ ...f, instanceKey: f.sopInstanceUid })),
+      wordingFor(report.model!.id),
+      { answers: true },
+    );
+    expect({ contradicting: checked.contradicting, malformed: checked.malformed }).toEqual({ contradicting: 0, malformed: 0 });
     await expectOverlayPng(report, study, 'pleural_effusion');
   });
 

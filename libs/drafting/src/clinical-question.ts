@@ -24,7 +24,7 @@ import { splitSentences } from './sentences.ts';
  *   call is borderline (low confidence)." — neither a yes nor a no.
  * Every sentence added is a drafting sentence form (sentence-grammar.ts): the answers assert
  * nothing and negate only what the classifier calls negative, so the draft keeps agreeing with its
- * findings (checkReportText counts nothing new). Each change is returned as an `answers-question` edit.
+ * findings (checkReportText with `answers` counts nothing new). Each change is returned as an `answers-question` edit.
  */
 
 export interface QuestionTopic {
