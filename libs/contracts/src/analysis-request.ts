@@ -50,7 +50,7 @@ export const analysisRequestSchema = z
     trace: traceContextSchema.optional(),
     /**
      * The clinical question from the order (Reason for the Requested Procedure, Additional Patient
-     * History, ...: see ingest's `studies/indication.ts`), scrubbed of names, dates and identifiers
+     * History, ...: see ingest's `studies/study-indication.ts`), scrubbed of names, dates and identifiers
      * in ingest. Absent when the images carry none. Passed on in the result to the report's INDICATION.
      */
     indication: indicationSchema.optional(),
