@@ -92,6 +92,7 @@ describe('a study pushed by a PACS becomes a draft report', () => {
       report.images.map((i) => ({ instanceKey: i.sopInstanceUid, width: i.width, height: i.height, text: { findings: '', impression: '' } })),
       report.findings.map((f) => ({ ...f, instanceKey: f.sopInstanceUid })),
       wordingFor(report.model!.id),
+      { answers: true },
     );
     expect({ ...checked, unmeasuredSizes: 0 }).toEqual({ contradicting: 0, repeated: 0, malformed: 0, unmeasuredSizes: 0 });
     // A size in mm only as measured: the phantom's header carries Pixel Spacing, so a nodule size, if stated, is near the truth (22 mm).
@@ -99,8 +100,11 @@ describe('a study pushed by a PACS becomes a draft report', () => {
     await expectOverlayPng(report, study, 'nodule');
   });
 
-  test('a MONOCHROME1 CR sent by STOW-RS gets a draft whose findings match the phantom', async () => {
-    const study = makeChestStudy({ seed: 202, modality: 'CR', photometric: 'MONOCHROME1', findings: [{ code: 'pleural_effusion', side: 'left', tier: 'obvious' }] });
+  test('a MONOCHROME1 CR sent by STOW-RS with a clinical question gets a draft that matches the phantom and answers it', async () => {
+    const study = makeChestStudy({
+      seed: 202, modality: 'CR', photometric: 'MONOCHROME1', findings: [{ code: 'pleural_effusion', side: 'left', tier: 'obvious' }],
+      order: { reason: '? pneumothorax, r/o effusion', history: 'SOB since 02/12/2026' },
+    });
     const { status, body } = await stowRs(stack.ingestUrl, [study.file]);
     expect(status).toBe(200);
     expect(JSON.stringify(body)).toContain(study.sopInstanceUid);
@@ -109,6 +113,18 @@ describe('a study pushed by a PACS becomes a draft report', () => {
     expect(report.status).toBe('draft');
     expect(report.findings.filter((f) => f.positive).map((f) => f.code)).toEqual(['pleural_effusion']);
     expect(report.text).toMatch(/effusion/i);
+    // The order's question, scrubbed in ingest, is the INDICATION; the impression answers it first.
+    expect(report.sections.indication).toBe('? pneumothorax, r/o effusion; SOB since [removed]');
+    const [answer] = report.sections.impression.split('\n');
+    expect(answer).toMatch(/^No pneumothorax\. .*effusion/i);
+    const checked = checkReportText(
+      report.sections,
+      report.images.map((i) => ({ instanceKey: i.sopInstanceUid, width: i.width, height: i.height, text: { findings: '', impression: '' } })),
+      report.findings.map((f) => ({ ...f, instanceKey: f.sopInstanceUid })),
+      wordingFor(report.model!.id),
+      { answers: true },
+    );
+    expect({ contradicting: checked.contradicting, malformed: checked.malformed }).toEqual({ contradicting: 0, malformed: 0 });
     await expectOverlayPng(report, study, 'pleural_effusion');
   });
 

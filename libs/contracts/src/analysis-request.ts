@@ -26,6 +26,11 @@ export const analysisImageSchema = z
   .strict();
 export type AnalysisImage = z.infer<typeof analysisImageSchema>;
 
+/** Longest indication carried (characters): an order's reason is a line or two; this only bounds a broken one. */
+export const MAX_INDICATION_LENGTH = 2000;
+/** The clinical question of a study, de-identified free text (see `analysisRequestSchema.indication`). */
+export const indicationSchema = z.string().trim().min(1).max(MAX_INDICATION_LENGTH);
+
 /** ingest → inference-worker. The job id is `analysisId`, so each study version is queued once. */
 export const analysisRequestSchema = z
   .object({
@@ -43,6 +48,12 @@ export const analysisRequestSchema = z
      */
     studyCompletedAt: isoDateTimeSchema.optional(),
     trace: traceContextSchema.optional(),
+    /**
+     * The clinical question from the order (Reason for the Requested Procedure, Additional Patient
+     * History, ...: see ingest's `studies/study-indication.ts`), scrubbed of names, dates and identifiers
+     * in ingest. Absent when the images carry none. Passed on in the result to the report's INDICATION.
+     */
+    indication: indicationSchema.optional(),
   })
   .strict();
 export type AnalysisRequest = z.infer<typeof analysisRequestSchema>;

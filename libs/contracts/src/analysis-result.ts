@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { indicationSchema } from './analysis-request.ts';
 import { findingCodingSchema, isoDateTimeSchema, pseudonymKeySchema } from './common.ts';
 
 export const executionProviderSchema = z.enum(['cuda', 'cpu']);
@@ -111,6 +112,8 @@ export const analysisResultSchema = z
     images: z.array(imageResultSchema).min(1),
     timingsMs: z.record(z.string(), z.number().nonnegative()),
     completedAt: isoDateTimeSchema,
+    /** The request's clinical question, passed on unchanged (absent when the request had none). */
+    indication: indicationSchema.optional(),
   })
   .strict();
 export type AnalysisResult = z.infer<typeof analysisResultSchema>;

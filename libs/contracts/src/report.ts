@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { dicomUidSchema, findingCodingSchema, isoDateTimeSchema, studyPrioritySchema } from './common.ts';
+import { MAX_INDICATION_LENGTH } from './analysis-request.ts';
 
 /**
  * The review API between the report service and the radiologist's viewer (the standalone
@@ -130,7 +131,8 @@ export type GroundedSentence = z.infer<typeof groundedSentenceSchema>;
  * - disagrees-with-findings: an impression sentence placing a finding elsewhere than the findings do; dropped;
  * - repeated: the same sentence again; dropped;
  * - missing-positive: a positive finding the text does not state gets its templated sentence;
- * - normal-impression: nothing is positive and the impression does not say so: it becomes the normal-study sentence.
+ * - normal-impression: nothing is positive and the impression does not say so: it becomes the normal-study sentence;
+ * - answers-question: the indication asks about a finding ("? pneumothorax"): the impression answers it ("No pneumothorax.", the positive finding first, or that the call is borderline).
  */
 export const textRuleSchema = z.enum([
   'incomplete-text',
@@ -144,6 +146,7 @@ export const textRuleSchema = z.enum([
   'repeated',
   'missing-positive',
   'normal-impression',
+  'answers-question',
 ]);
 export type TextRule = z.infer<typeof textRuleSchema>;
 
@@ -217,9 +220,10 @@ export const reportResponseSchema = z
     /** Strong entity tag of the current revision; send it back in If-Match to edit or sign. */
     etag: z.string(),
     model: z.object({ id: z.string(), version: z.string(), sha256: z.string() }).strict().nullable(),
-    /** Full plain text: disclaimer line, FINDINGS, IMPRESSION (and addenda once signed). */
+    /** Full plain text: disclaimer line, INDICATION (when there is one), FINDINGS, IMPRESSION (and addenda once signed). */
     text: z.string(),
-    sections: z.object({ findings: z.string(), impression: z.string() }).strict(),
+    /** `indication`: the clinical question from the order (de-identified), absent when the order gave none. */
+    sections: z.object({ findings: z.string(), impression: z.string(), indication: z.string().optional() }).strict(),
     /**
      * What the consistency checks changed in the model's text before it became the AI draft
      * ("edited by consistency checks"); empty when nothing. Absent for drafts composed before the checks.
@@ -243,7 +247,8 @@ export type ReportResponse = z.infer<typeof reportResponseSchema>;
 /** viewer → report: `PUT /api/studies/{uid}/report` with `If-Match: <etag>`. */
 export const reportEditRequestSchema = z
   .object({
-    sections: z.object({ findings: z.string().max(20_000), impression: z.string().max(10_000) }).strict(),
+    /** `indication` left out: the shown revision's indication is kept. */
+    sections: z.object({ findings: z.string().max(20_000), impression: z.string().max(10_000), indication: z.string().max(MAX_INDICATION_LENGTH).optional() }).strict(),
     decisions: z
       .array(z.object({ code: z.string().max(64), sopInstanceUid: dicomUidSchema, decision: findingDecisionSchema.nullable() }).strict())
       .max(1000)
@@ -308,7 +313,7 @@ export const revisionResponseSchema = revisionSummarySchema
     /** Whether this is the report's current revision. */
     current: z.boolean(),
     edited: z.boolean(),
-    sections: z.object({ findings: z.string(), impression: z.string() }).strict(),
+    sections: z.object({ findings: z.string(), impression: z.string(), indication: z.string().optional() }).strict(),
     decisions: z.array(z.object({ code: z.string(), sopInstanceUid: dicomUidSchema, decision: findingDecisionSchema }).strict()),
     signature: signatureSchema.nullable(),
     addenda: z.array(addendumSchema),

@@ -44,6 +44,11 @@ export interface GreyImageInstanceInput {
     /** Written as Requested Procedure Priority (0040,1003). */
     priority?: 'STAT' | 'ROUTINE';
   };
+  /**
+   * The order as a RIS fills it in: the reason and the requested procedure in one Request Attributes
+   * Sequence (0040,0275) item, the history as Additional Patient History (0010,21B0).
+   */
+  order?: { reason?: string; requestedProcedureDescription?: string; history?: string };
   series: { instanceUid: string; number?: number; description?: string };
   sopInstanceUid: string;
   instanceNumber?: number;
@@ -192,6 +197,14 @@ export function writeGreyImageInstance(input: GreyImageInstanceInput): Buffer {
   if (input.study.description !== undefined) elements.push({ tag: Tag.StudyDescription, vr: 'LO', value: input.study.description });
   if (input.series.description !== undefined) elements.push({ tag: Tag.SeriesDescription, vr: 'LO', value: input.series.description });
   if (input.study.priority !== undefined) elements.push({ tag: Tag.RequestedProcedurePriority, vr: 'CS', value: input.study.priority });
+  const order = input.order;
+  if (order?.history !== undefined) elements.push({ tag: Tag.AdditionalPatientHistory, vr: 'LT', value: order.history });
+  if (order?.reason !== undefined || order?.requestedProcedureDescription !== undefined) {
+    const item: DataElement[] = [];
+    if (order.requestedProcedureDescription !== undefined) item.push({ tag: Tag.RequestedProcedureDescription, vr: 'LO', value: order.requestedProcedureDescription });
+    if (order.reason !== undefined) item.push({ tag: Tag.ReasonForTheRequestedProcedure, vr: 'LO', value: order.reason });
+    elements.push({ tag: Tag.RequestAttributesSequence, vr: 'SQ', value: [item] });
+  }
   if (bodyPart === 'CHEST') {
     elements.push({
       tag: Tag.AnatomicRegionSequence,

@@ -8,9 +8,10 @@ export { confidenceBand, HIGH_CONFIDENCE_LOG_ODDS, logit, MODERATE_CONFIDENCE_LO
 export { findingSentence, type SentenceFinding } from './finding-sentence.ts';
 export { MAX_LESION_ASPECT, measuredSizeMm, NODULE_MAX_MM, type MeasurableImage } from './size-measurement.ts';
 export {
-  NEGATES_EVERYTHING, NO_FINDINGS_TEXT, NO_IMPRESSION_TEXT, NORMAL_STUDY_IMPRESSION, REFERENCE_WORDING, readSentence, structuralDefect, wordingFor,
+  BORDERLINE_CALL, NEGATES_EVERYTHING, NO_FINDINGS_TEXT, NO_IMPRESSION_TEXT, NORMAL_STUDY_IMPRESSION, REFERENCE_WORDING, readSentence, structuralDefect, wordingFor,
   type ReadingContext, type SectionName, type SentenceForm, type SentenceMeaning, type SentenceReading, type SentenceSize, type SentenceWording, type StatedFinding,
 } from './sentence-grammar.ts';
 export { composeDraftText, type DraftText, type DraftTextFinding, type DraftTextImage } from './draft-text.ts';
 export { checkReportText, type TextCheckCounts } from './text-checks.ts';
 export { placeDisagrees } from './place-agreement.ts';
+export { answerClinicalQuestion, readClinicalQuestion, type ClinicalQuestion, type QuestionAnswer, type QuestionTopic } from './clinical-question.ts';

@@ -74,6 +74,8 @@ export const NEGATES_EVERYTHING = '*';
 export const NO_FINDINGS_TEXT = 'No findings text was generated.';
 export const NO_IMPRESSION_TEXT = 'No impression was generated.';
 export const NORMAL_STUDY_IMPRESSION = 'No acute cardiopulmonary abnormality detected by the AI model.';
+/** Why an answer to the clinical question is neither yes nor no (clinical-question.ts). */
+export const BORDERLINE_CALL = 'the AI call is borderline (low confidence)';
 
 const LUNG_FINDINGS = ['nodule', 'mass', 'pleural_effusion', 'pneumothorax'];
 
@@ -179,7 +181,7 @@ const NORMAL_STATEMENT =
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Forms every model shares: what the drafting code itself writes. */
-function draftingForms(findings: readonly FindingTerms[]): SentenceForm[] {
+function draftingForms(findings: readonly FindingTerms[], answers: boolean): SentenceForm[] {
   const byDisplay = new Map<string, string>();
   for (const f of findings) {
     const name = f.display.charAt(0).toUpperCase() + f.display.slice(1);
@@ -192,6 +194,17 @@ function draftingForms(findings: readonly FindingTerms[]): SentenceForm[] {
   ];
   if (byDisplay.size > 0) {
     const names = [...byDisplay.keys()].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|');
+    // The answers to the clinical question (clinical-question.ts), in the impression. Only where the
+    // text may hold them: the model's own text has not been answered yet, and these are not its forms.
+    if (answers) {
+      const lowerNames = new Map([...byDisplay].map(([name, code]) => [name.toLowerCase(), code]));
+      const lower = [...lowerNames.keys()].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|');
+      forms.push(
+        { name: 'answered negative', section: 'impression', pattern: new RegExp(`^No (${lower})\\.$`), read: (m) => ({ ...none(), negates: [lowerNames.get(m[1]!)!] }) },
+        { name: 'answered borderline negative', section: 'impression', pattern: new RegExp(`^(?:${names}) is not excluded: ${escapeRegExp(BORDERLINE_CALL)}\\.$`), read: none },
+        { name: 'answered borderline positive', section: 'impression', pattern: new RegExp(`^The AI call on (?:${lower}) is borderline \\(low confidence\\)\\.$`), read: none },
+      );
+    }
     forms.push({
       name: 'templated finding',
       section: 'any',
@@ -209,12 +222,14 @@ export interface ReadingContext {
   wording: SentenceWording | null;
   /** The classifier's findings (code and display), for the templated form and for reading free wording. */
   findings: readonly FindingTerms[];
+  /** Whether the text may hold the drafting code's answers to the clinical question (a finished draft: yes; the model's text: no). */
+  answers?: boolean;
 }
 
 /** Reads one sentence (as splitSentences gives it) of the given section. */
 export function readSentence(sentence: string, section: SectionName, context: ReadingContext): SentenceReading {
   const text = sentence.trim();
-  const forms = [...draftingForms(context.findings), ...(context.wording?.forms ?? [])];
+  const forms = [...draftingForms(context.findings, context.answers === true), ...(context.wording?.forms ?? [])];
   for (const form of forms) {
     if (form.section !== 'any' && form.section !== section) continue;
     const match = form.pattern.exec(text);

@@ -16,6 +16,8 @@ import { splitSentences } from './sentences.ts';
  * - malformed: sentences outside the model's sentence forms or structurally broken;
  * - unmeasuredSizes: sizes and ratios whose value is not the one measured on the image
  *   (size-measurement.ts), including every one that cannot be measured.
+ * `answers`: the text is a draft whose impression may hold the answers to the clinical question
+ * (clinical-question.ts), which are drafting sentence forms; a model's own text is read without them.
  */
 export interface TextCheckCounts {
   contradicting: number;
@@ -29,8 +31,9 @@ export function checkReportText(
   images: readonly DraftTextImage[],
   findings: readonly DraftTextFinding[],
   wording: SentenceWording | null,
+  options: { answers?: boolean } = {},
 ): TextCheckCounts {
-  const context: ReadingContext = { wording, findings };
+  const context: ReadingContext = { wording, findings, answers: options.answers === true };
   const positive = new Set(findings.filter((f) => f.positive).map((f) => normaliseCode(f.code)));
   const counts: TextCheckCounts = { contradicting: 0, repeated: 0, malformed: 0, unmeasuredSizes: 0 };
   const stated: Record<SectionName, Set<string>> = { findings: new Set(), impression: new Set() };

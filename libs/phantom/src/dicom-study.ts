@@ -23,6 +23,8 @@ export interface ChestStudyOptions {
   equipment?: { manufacturer?: string; modelName?: string };
   /** Changes the rendered pixels (0..1, in place) before they are written: a degraded detector. */
   degrade?: (pixels: Float32Array, width: number, height: number) => void;
+  /** Order attributes (the clinical question): see writeGreyImageInstance's `order`. */
+  order?: { reason?: string; requestedProcedureDescription?: string; history?: string };
 }
 
 export interface ChestStudy {
@@ -73,6 +75,7 @@ export function makeChestStudy(options: ChestStudyOptions): ChestStudy {
     sopInstanceUid,
     bodyPart: 'CHEST',
     viewPosition: options.viewPosition ?? 'PA',
+    ...(options.order ? { order: options.order } : {}),
   });
   return { phantom, studyInstanceUid, seriesInstanceUid, sopInstanceUid, patient, accessionNumber, file };
 }

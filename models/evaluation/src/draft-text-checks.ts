@@ -52,7 +52,7 @@ export function draftTextChecks(
   return {
     sections: draft.sections,
     raw: checkReportText(analysis.text, images, findings, wording),
-    final: checkReportText(draft.sections, images, findings, wording),
+    final: checkReportText(draft.sections, images, findings, wording, { answers: true }),
     edited: draft.edits.length > 0,
     rules: draft.edits.map((e) => e.rule),
     incomplete: analysis.text.complete === false,

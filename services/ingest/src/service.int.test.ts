@@ -129,6 +129,21 @@ describe('ingest service', () => {
     expect(keys).toHaveLength(1);
   });
 
+  test('carries the order\'s clinical question in the analysis request, scrubbed of the name and date it held', async () => {
+    const probe = makeChestStudy({ seed: 12, size: 64 });
+    const family = probe.patient.name.split('^')[1]!;
+    const study = makeChestStudy({ seed: 12, size: 256, order: { reason: `${family} 02/11/2026 ? pneumothorax after line`, history: 'SOB, fever' } });
+    expect((await stowRs(urls.http, [study.file])).status).toBe(200);
+    const job = await waitFor('the analysis job with an indication', async () => {
+      const found = await queuedJobs(QUEUE_NAMES.analysis);
+      return found.find((j) => typeof j.data.indication === 'string' && j.data.indication.includes('pneumothorax'));
+    }, 15_000);
+    const request = analysisRequestSchema.parse(job.data);
+    expect(request.indication).toBe('[removed] ? pneumothorax after line; SOB, fever');
+    const serialised = JSON.stringify(request);
+    for (const phi of [family, '02/11/2026', study.patient.id, study.accessionNumber]) expect(serialised).not.toContain(phi);
+  });
+
   async function refusesMalformedInstance(truncated: Buffer): Promise<void> {
     const res = await stowRs(urls.http, [truncated]);
     expect(res.status).toBe(409);

@@ -3,7 +3,8 @@ import { formatDateTime } from '../format.ts';
 import { findingKey, type Highlight } from '../review-state.ts';
 
 /**
- * The draft text (Findings and Impression) under a banner that says plainly what it is: an
+ * The clinical question from the order (Indication, read-only: it is the requester's, not the
+ * reader's), then the draft text (Findings and Impression) under a banner that says plainly what it is: an
  * unreviewed AI draft from a reference model trained on synthetic images. Below the editor, the
  * saved text's sentences that name a finding; pointing at one outlines the finding's region.
  * Where the consistency checks changed the model's text before it became the draft, a note says
@@ -52,6 +53,7 @@ const TEXT_RULE_LABELS: Record<TextEdit['rule'], string> = {
   repeated: 'repeated sentence',
   'missing-positive': 'positive finding added',
   'normal-impression': 'normal-study impression',
+  'answers-question': 'answers the clinical question',
 };
 
 /** The changes the consistency checks made to the model's text; nothing when there were none. */
@@ -74,6 +76,17 @@ export function TextEditsNote({ edits }: { edits: readonly TextEdit[] | undefine
         ))}
       </ul>
     </details>
+  );
+}
+
+/** The order's clinical question, as ingest read it (scrubbed of identifiers); nothing when the order gave none. */
+export function Indication({ text }: { text: string | undefined }) {
+  if (text === undefined || text.trim() === '') return null;
+  return (
+    <section className="cxr-indication" aria-labelledby="cxr-indication-heading" data-testid="indication">
+      <h3 id="cxr-indication-heading">Indication</h3>
+      <p data-testid="indication-text">{text}</p>
+    </section>
   );
 }
 
@@ -149,6 +162,7 @@ export function ReportEditor(props: ReportEditorProps) {
         {dirty ? <strong className="cxr-unsaved"> · unsaved changes</strong> : null}
       </p>
       <TextEditsNote edits={report.textEdits} />
+      <Indication text={report.sections.indication} />
       <label htmlFor="cxr-findings-text">Findings</label>
       <textarea
         id="cxr-findings-text"

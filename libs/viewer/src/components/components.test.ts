@@ -53,6 +53,21 @@ describe('the review components', () => {
     expect(render(fixtureReport({ textEdits: [] }))).not.toContain('text-edits');
   });
 
+  test('shows the order\'s clinical question above the findings, and no indication when there is none', () => {
+    const report = fixtureReport();
+    const html = render({ ...report, sections: { ...report.sections, indication: '? pneumothorax after line insertion' } });
+    expect(html).toContain('<h3 id="cxr-indication-heading">Indication</h3>');
+    expect(html).toContain('<p data-testid="indication-text">? pneumothorax after line insertion</p>');
+    expect(html.indexOf('data-testid="indication"')).toBeLessThan(html.indexOf('data-testid="findings-text"'));
+    expect(render()).not.toContain('data-testid="indication"');
+  });
+
+  test('an answer to the clinical question is listed among the draft\'s changes', () => {
+    const report = fixtureReport();
+    const html = render({ ...report, textEdits: [{ section: 'impression', rule: 'answers-question', original: null, replacement: 'No pneumothorax.', detail: 'the indication asks about pneumothorax ("? pneumothorax")' }] });
+    expect(html).toMatch(/data-rule="answers-question"[^>]*>.*answers the clinical question/);
+  });
+
   test('the text areas, overlay controls and buttons have labels', () => {
     const html = render();
     expect(html).toMatch(/<label for="cxr-findings-text">Findings<\/label>/);

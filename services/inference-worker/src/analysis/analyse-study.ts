@@ -81,6 +81,8 @@ export async function analyseStudy(request: AnalysisRequest, deps: AnalyseDeps):
       encode: t3 - t2, // heatmap PNG encodes (the result PUT that follows is not counted)
     },
     completedAt: new Date().toISOString(),
+    // The clinical question goes on to the report unchanged (ingest scrubbed it).
+    ...(request.indication !== undefined ? { indication: request.indication } : {}),
   };
   const resultKey = objectKeys.analysisResult(request.studyKey, request.version);
   await withSpan('analysis.store-result', {}, () => objects.putJson(derivedBucket, resultKey, result));

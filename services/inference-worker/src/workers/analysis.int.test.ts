@@ -95,6 +95,7 @@ describe('analysis worker', () => {
     const phantom = await putPresentation('inputs/b/p.png', 11, [{ code: 'pleural_effusion', side: 'left', tier: 'obvious' }]);
     const sent = request(studyKey, 'inputs/b/p.png', phantom.width, phantom.height);
     sent.images[0]!.pixelSpacingMm = phantom.pixelSpacingMm;
+    sent.indication = '? effusion';
     const job = await analysisQueue.add('analyse', sent, { jobId: `${studyKey}.v1` });
     expect(await (await finished(job)).getState()).toBe('completed');
     const events = await eventsFor(studyKey);
@@ -107,6 +108,8 @@ describe('analysis worker', () => {
     // The pixel size travels on, for measured sizes in the draft; the decoder reached <eos>.
     expect(result.images[0]!.pixelSpacingMm).toBe(phantom.pixelSpacingMm);
     expect(result.images[0]!.text.complete).toBe(true);
+    // The clinical question goes on to the report unchanged.
+    expect(result.indication).toBe('? effusion');
     const effusion = result.images[0]!.findings.find((f) => f.code === 'pleural_effusion')!;
     expect(effusion.positive).toBe(true);
     expect(effusion.heatmapKey).toBeUndefined();

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { objectKeys, parsePatientAge } from '@cxr/contracts';
 import { parseInstance, readFileMetaInformation, type ParsedInstance } from '@cxr/dicom';
 import { PermanentError, TransientError, errorMessage, withSpan, type Logger, type ObjectStore } from '@cxr/platform';
+import { studyIndicationOf } from '../studies/study-indication.ts';
 import type { StudyRegistry, InstanceRecord } from '../studies/study-registry.ts';
 
 /** DIMSE C-STORE failure statuses (PS3.4 B.2.3) and the STOW-RS Failure Reason they map to. */
@@ -126,6 +127,7 @@ export class InstanceStore {
         numberOfFrames: instance.numberOfFrames,
         hasPixelData: instance.hasPixelData,
         ...ageOf(instance.patientAge),
+        ...indicationOf(instance),
         priority: priorityOf(instance),
         receivedAt: new Date().toISOString(),
         protocol: source.protocol,
@@ -150,4 +152,10 @@ export class InstanceStore {
 function ageOf(patientAge: string | undefined): { patientAgeYears?: number } {
   const years = parsePatientAge(patientAge);
   return years === undefined ? {} : { patientAgeYears: Math.min(90, Math.round(years * 100) / 100) };
+}
+
+/** The clinical question of the order, already scrubbed (the record is handed on without identifiers). */
+function indicationOf(instance: ParsedInstance): { indication?: string } {
+  const indication = studyIndicationOf(instance);
+  return indication === undefined ? {} : { indication };
 }

@@ -7,6 +7,7 @@ import {
 import { errorMessage, isPermanent, publishJob, withSpan, type Logger, type ObjectStore } from '@cxr/platform';
 import { prepareAnalysisImage } from '../pixels/analysis-image.ts';
 import { decideEligibility, type ModelScopeSource } from './eligibility.ts';
+import { joinIndication } from './study-indication.ts';
 import { fingerprintOf, type InstanceRecord, type StudyRegistry } from './study-registry.ts';
 
 export interface StudyProcessorDeps {
@@ -126,8 +127,12 @@ export class StudyProcessor {
     if (images.length > 0) {
       const analysisId = analysisIdOf(studyKey, version);
       const completedAt = studyCompletedAt(instances.values());
+      // The instances of a study normally carry the same order; where they differ, each part once.
+      const indication = joinIndication(ordered.flatMap(([, record]) => (record.indication ? [record.indication] : [])));
       const request: AnalysisRequest = {
-        schemaVersion: 1, analysisId, studyKey, version, priority, images, requestedAt: now, ...(completedAt ? { studyCompletedAt: completedAt } : {}),
+        schemaVersion: 1, analysisId, studyKey, version, priority, images, requestedAt: now,
+        ...(completedAt ? { studyCompletedAt: completedAt } : {}),
+        ...(indication !== undefined ? { indication } : {}),
       };
       await publishJob(this.deps.analysisQueue, QUEUES.analysis, request, { ...spanAttributes, 'cxr.images': images.length });
       outcome = { kind: 'queued', version, analysisId, images: images.length };

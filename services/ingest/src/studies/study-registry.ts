@@ -20,6 +20,8 @@ export interface InstanceRecord {
   hasPixelData: boolean;
   /** Patient's Age in years (capped at 90: older ages identify, PS3.15), when the instance states it. */
   patientAgeYears?: number;
+  /** The order's clinical question, scrubbed of identifiers (study-indication.ts), when the instance carries one. */
+  indication?: string;
   priority: StudyPriority;
   receivedAt: string;
   protocol: 'dimse' | 'stow-rs';

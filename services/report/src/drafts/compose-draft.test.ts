@@ -225,4 +225,43 @@ describe('reportDraftSchema', () => {
     const stored = { ...draft, findings: [{ ...draft.findings[0]!, side: 'anterior' }] };
     expect(reportDraftSchema.safeParse(stored).success).toBe(false);
   });
+
+  describe('the clinical question', () => {
+    const withIndication = (indication: string | undefined, images = [fixtureImage()]) => {
+      const result = analysisResult(randomKey(), 1, images);
+      return indication === undefined ? result : { ...result, indication };
+    };
+
+    test('shows the indication as its own section and first in the text', () => {
+      const draft = composeDraft(withIndication('SOB, fever, ?pneumonia'), { composedAt });
+      expect(draft.sections.indication).toBe('SOB, fever, ?pneumonia');
+      expect(draft.text).toBe(`${AI_DRAFT_DISCLAIMER}\n\nINDICATION:\nSOB, fever, ?pneumonia\n\nFINDINGS:\nBlunting of the right costophrenic angle.\n\nIMPRESSION:\nRight pleural effusion.`);
+      expect(reportDraftSchema.parse(draft)).toEqual(draft);
+    });
+
+    test('answers "? pneumothorax" with an explicit "No pneumothorax." when the classifier calls it negative', () => {
+      const draft = composeDraft(withIndication('? pneumothorax'), { composedAt });
+      expect(draft.sections.impression).toBe('No pneumothorax.\nRight pleural effusion.');
+      expect(draft.textEdits!.at(-1)).toMatchObject({ section: 'impression', rule: 'answers-question', replacement: 'No pneumothorax.' });
+    });
+
+    test('states the positive finding asked about first', () => {
+      const result = withIndication('r/o effusion');
+      result.images[0]!.text = { findings: 'Blunting of the right costophrenic angle.', impression: 'No acute change. Right pleural effusion.' };
+      const draft = composeDraft(result, { composedAt });
+      expect(draft.sections.impression).toBe('Right pleural effusion.\nNo acute change.');
+    });
+
+    test('the answer never contradicts the findings: grounding links the answer to no negative finding', () => {
+      const draft = composeDraft(withIndication('? pneumothorax'), { composedAt });
+      const sentences = groundSentences(draft.sections, draft.findings.map((f) => ({ ...f, sopInstanceUid: '1.2.3' })));
+      expect(sentences.find((s) => s.text === 'No pneumothorax.')?.finding).toBeNull();
+    });
+
+    test('has no indication section, and the impression is unchanged, without a question', () => {
+      const draft = composeDraft(withIndication(undefined), { composedAt });
+      expect(draft.sections).toEqual({ findings: 'Blunting of the right costophrenic angle.', impression: 'Right pleural effusion.' });
+      expect(draft.text).not.toContain('INDICATION');
+    });
+  });
 });

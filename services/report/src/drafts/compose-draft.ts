@@ -1,5 +1,5 @@
 import { AI_DRAFT_DISCLAIMER, imageInScope, objectKeys, outOfScopeSentence, type AnalysisResult } from '@cxr/contracts';
-import { composeDraftText, confidenceBand, NO_GEOMETRY, wordingFor, type FindingGeometry } from '@cxr/drafting';
+import { answerClinicalQuestion, composeDraftText, confidenceBand, NO_GEOMETRY, readClinicalQuestion, wordingFor, type FindingGeometry } from '@cxr/drafting';
 import type { DraftFinding, ReportDraft } from './report-draft.ts';
 
 export { findingSentence, NO_FINDINGS_TEXT, NO_IMPRESSION_TEXT, NORMAL_STUDY_IMPRESSION } from '@cxr/drafting';
@@ -19,6 +19,11 @@ export { findingSentence, NO_FINDINGS_TEXT, NO_IMPRESSION_TEXT, NORMAL_STUDY_IMP
  * sentence where the model's text leaves it out, e.g. "Pneumothorax in the right upper zone (high
  * confidence)."). What the checks changed is kept in the draft as `textEdits`. The sentence
  * forms are those of the model that wrote the text (wordingFor its id).
+ *
+ * Clinical question: the result's `indication` (the order's reason, de-identified by ingest)
+ * becomes `sections.indication`, and the impression answers what it asks (@cxr/drafting
+ * answerClinicalQuestion: "No pneumothorax.", the positive finding first, or that the call is
+ * borderline), recorded as `answers-question` edits. Nothing is answered when no image was read.
  */
 export interface DraftContext {
   /** When the draft is composed (ISO 8601); passed in to keep the function pure. */
@@ -56,7 +61,7 @@ export function composeDraft(result: AnalysisResult, context: DraftContext): Rep
       : [],
   );
   const read = result.images.filter(imageInScope);
-  const { sections, edits } =
+  const composed =
     read.length === 0
       ? { sections: { findings: '', impression: '' }, edits: [] }
       : composeDraftText(
@@ -70,6 +75,16 @@ export function composeDraft(result: AnalysisResult, context: DraftContext): Rep
           findings,
           wordingFor(result.model.id),
         );
+  const answer =
+    result.indication !== undefined && read.length > 0
+      ? answerClinicalQuestion(composed.sections.impression, readClinicalQuestion(result.indication), findings, wordingFor(result.model.id))
+      : null;
+  const sections = {
+    ...(result.indication !== undefined ? { indication: result.indication } : {}),
+    findings: composed.sections.findings,
+    impression: answer ? answer.impression : composed.sections.impression,
+  };
+  const edits = [...composed.edits, ...(answer?.edits ?? [])];
   return {
     studyKey: result.studyKey,
     version: result.version,
@@ -84,7 +99,8 @@ export function composeDraft(result: AnalysisResult, context: DraftContext): Rep
   };
 }
 
-/** The plain-text report: first line says it is an AI draft, then the two sections. */
-export function formatReportText(sections: { findings: string; impression: string }): string {
-  return `${AI_DRAFT_DISCLAIMER}\n\nFINDINGS:\n${sections.findings}\n\nIMPRESSION:\n${sections.impression}`;
+/** The plain-text report: first line says it is an AI draft, then INDICATION (when there is one), FINDINGS and IMPRESSION. */
+export function formatReportText(sections: { findings: string; impression: string; indication?: string | undefined }): string {
+  const indication = sections.indication !== undefined ? `INDICATION:\n${sections.indication}\n\n` : '';
+  return `${AI_DRAFT_DISCLAIMER}\n\n${indication}FINDINGS:\n${sections.findings}\n\nIMPRESSION:\n${sections.impression}`;
 }

@@ -49,14 +49,19 @@ export const draftOutOfScopeSchema = z
   .strict();
 export type DraftOutOfScope = z.infer<typeof draftOutOfScopeSchema>;
 
+/** A report's sections as stored (in the draft and in each revision). */
+export const draftSectionsSchema = z.object({ findings: z.string(), impression: z.string(), indication: z.string().optional() }).strict();
+export type DraftSections = z.infer<typeof draftSectionsSchema>;
+
 export const reportDraftSchema = z
   .object({
     studyKey: pseudonymKeySchema,
     version: z.number().int().positive(),
     analysisId: z.string(),
     model: z.object({ id: z.string(), version: z.string(), sha256: z.string(), executionProvider: z.string() }).strict(),
-    sections: z.object({ findings: z.string(), impression: z.string() }).strict(),
-    /** Disclaimer line, then FINDINGS and IMPRESSION. */
+    /** `indication`: the clinical question from the analysis result (absent when the order gave none, and in older drafts). */
+    sections: draftSectionsSchema,
+    /** Disclaimer line, then INDICATION (when there is one), FINDINGS and IMPRESSION. */
     text: z.string(),
     findings: z.array(draftFindingSchema),
     /** Images the model refused as outside its scope: no findings or text come from them (absent in older drafts). */

@@ -129,6 +129,20 @@ describe('toDicomSr', () => {
     expect(tree).not.toContain(`IMAGE:=(DX image,"${refused.sopInstanceUid}")`);
   });
 
+  test('carries the clinical question in an Indications for Procedure container before the findings, which dsrdump reads', async () => {
+    const draft = draftReportFixture();
+    const report = draftReportFixture({ sections: { ...draft.sections, indication: '? pneumothorax after line insertion' } });
+    const { tree } = await dump(toDicomSr(report, source));
+    expect(tree).toContain('<contains CONTAINER:(18785-6,LN,"Indications for Procedure")=SEPARATE>');
+    expect(tree).toContain('<contains TEXT:(55115-0,LN,"Request")="? pneumothorax after line insertion">');
+    expect(tree.indexOf('Indications for Procedure')).toBeLessThan(tree.indexOf('(59776-5,LN,"Findings")'));
+  });
+
+  test('has no Indications for Procedure container when the report has no indication', async () => {
+    const { tree } = await dump(toDicomSr(draftReportFixture(), source));
+    expect(tree).not.toContain('Indications for Procedure');
+  });
+
   test('refuses an out-of-scope study: the model read none of its images, so there is no draft', () => {
     expect(() => toDicomSr(draftReportFixture({ status: 'out-of-scope', findings: [], model: null }), source)).toThrow(NothingToExportError);
   });

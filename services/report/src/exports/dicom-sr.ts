@@ -6,6 +6,7 @@
  *     HAS CONCEPT MOD  language: English
  *     HAS OBS CONTEXT  observer: the AI model as a device (TID 1004); once signed, also the signer (TID 1003)
  *     CONTAINS         TEXT Comment: the AI disclaimer (draft) or the AI-assisted notice and signer (signed)
+ *     CONTAINS         CONTAINER Indications for Procedure / TEXT Request: the clinical question (when there is one)
  *     CONTAINS         CONTAINER Findings
  *                        HAS CONCEPT MOD  algorithm name, version, parameters (TID 4019)
  *                        CONTAINS TEXT Finding: the findings text
@@ -53,6 +54,9 @@ export const SrConcept = Object.freeze({
   deviceObserverManufacturer: { value: '121014', scheme: 'DCM', meaning: 'Device Observer Manufacturer' },
   deviceObserverModelName: { value: '121015', scheme: 'DCM', meaning: 'Device Observer Model Name' },
   comment: { value: '121106', scheme: 'DCM', meaning: 'Comment' },
+  // A heading of CID 7001 and a report element of CID 7002 (TID 2002): the order's question.
+  indicationsForProcedure: { value: '18785-6', scheme: 'LN', meaning: 'Indications for Procedure' },
+  request: { value: '55115-0', scheme: 'LN', meaning: 'Request' },
   findings: { value: '59776-5', scheme: 'LN', meaning: 'Findings' },
   finding: { value: '121071', scheme: 'DCM', meaning: 'Finding' },
   impressions: { value: '19005-8', scheme: 'LN', meaning: 'Impressions' },
@@ -223,6 +227,8 @@ export function toDicomSr(report: ReportResponse, source: SourceStudy, options: 
   const signed = report.signed && report.signature !== null;
   const outOfScope = outOfScopeStatement(report);
 
+  const indication = report.sections.indication?.trim();
+  const indicationSection = indication ? [containerItem('CONTAINS', SrConcept.indicationsForProcedure, [textItem('CONTAINS', SrConcept.request, indication)])] : [];
   const findingsSection = containerItem('CONTAINS', SrConcept.findings, [
     ...algorithmIdentification(report),
     ...(report.sections.findings.trim() ? [textItem('CONTAINS', SrConcept.finding, report.sections.findings)] : []),
@@ -285,6 +291,7 @@ export function toDicomSr(report: ReportResponse, source: SourceStudy, options: 
       ...observerContext(report),
       textItem('CONTAINS', SrConcept.comment, signed ? report.disclaimer : AI_DRAFT_DISCLAIMER),
       ...(outOfScope ? [textItem('CONTAINS', SrConcept.comment, outOfScope)] : []),
+      ...indicationSection,
       findingsSection,
       impressionSection,
       ...addenda,

@@ -55,7 +55,8 @@ describe('toFhirDiagnosticReport', () => {
   });
 
   test('resolves every local reference to a contained resource, and every contained resource is referenced', () => {
-    for (const report of [draftReportFixture(), signedReportFixture({ addenda: true })]) {
+    const withIndication = draftReportFixture({ sections: { ...draftReportFixture().sections, indication: '? pneumothorax' } });
+    for (const report of [draftReportFixture(), signedReportFixture({ addenda: true }), withIndication]) {
       const resource = toFhirDiagnosticReport(report, source);
       const ids = (resource.contained ?? []).map((r) => r.id);
       expect(new Set(ids).size).toBe(ids.length);
@@ -175,6 +176,38 @@ describe('toFhirDiagnosticReport', () => {
   test.each(['pending', 'failed', 'not-eligible'] as const)('refuses a %s report: there is nothing to export', (status) => {
     const report = draftReportFixture({ status, findings: [], model: null });
     expect(() => toFhirDiagnosticReport(report, source)).toThrow(NothingToExportError);
+  });
+
+  describe('the clinical question', () => {
+    const withIndication = (indication: string) => {
+      const draft = draftReportFixture();
+      return draftReportFixture({ sections: { ...draft.sections, indication } });
+    };
+
+    test('carries the indication as the reason of a contained ServiceRequest that basedOn references, with the accession number', () => {
+      const resource = toFhirDiagnosticReport(withIndication('? pneumothorax after line insertion'), source, { accessionNumberSystem: 'urn:oid:1.2.3.5' });
+      expect(schemaErrors(resource)).toEqual([]);
+      const [order] = contained(resource, 'ServiceRequest');
+      expect(order).toMatchObject({ id: 'order', status: 'unknown', intent: 'order', subject: { reference: '#patient' }, reasonCode: [{ text: '? pneumothorax after line insertion' }] });
+      expect(order!.identifier).toEqual([expect.objectContaining({ system: 'urn:oid:1.2.3.5', value: 'ACC0000042' })]);
+      expect(resource.basedOn).toEqual([expect.objectContaining({ reference: '#order', type: 'ServiceRequest', identifier: expect.objectContaining({ value: 'ACC0000042' }) })]);
+      const ids = (resource.contained ?? []).map((r) => r.id);
+      expect(new Set(ids).size).toBe(ids.length);
+    });
+
+    test('carries the indication without an accession number too', () => {
+      const bare = sourceStudyFixture({ study: { ...source.study, accessionNumber: null } });
+      const resource = toFhirDiagnosticReport(withIndication('r/o effusion'), bare);
+      expect(schemaErrors(resource)).toEqual([]);
+      expect(contained(resource, 'ServiceRequest')[0]).not.toHaveProperty('identifier');
+      expect(resource.basedOn).toEqual([{ reference: '#order', type: 'ServiceRequest' }]);
+    });
+
+    test('has no ServiceRequest when the report has no indication', () => {
+      const resource = toFhirDiagnosticReport(draftReportFixture(), source);
+      expect(contained(resource, 'ServiceRequest')).toEqual([]);
+      expect(resource.basedOn?.[0]?.reference).toBeUndefined();
+    });
   });
 
   test('leaves out what the source study lacks', () => {

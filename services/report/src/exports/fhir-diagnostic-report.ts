@@ -15,6 +15,11 @@
  * - An Observation's value is whether the finding is present in the report: the model's call,
  *   or its opposite when the radiologist rejected it. The model's probability and operating
  *   threshold are components; `interpretation` says what the radiologist decided.
+ * - The clinical question (the draft's INDICATION) is the reason of the order the report is based
+ *   on: R4's DiagnosticReport has no reason of its own, so it is `reasonCode.text` of a contained
+ *   ServiceRequest (status `unknown`: the order's state is the RIS's) that `basedOn` references,
+ *   with the accession number as its identifier. Without an indication, `basedOn` is a logical
+ *   reference by accession number alone.
  * - Identifiers (patient ID, name, birth date, accession number) are in the body: this output is
  *   for the hospital. Nothing here logs.
  */
@@ -32,6 +37,7 @@ import type {
   Practitioner,
   Provenance,
   Reference,
+  ServiceRequest,
 } from 'fhir/r4.js';
 import { AI_DRAFT_DISCLAIMER, type ReportFinding, type ReportResponse } from '@cxr/contracts';
 import { findingSiteText, isExportable, isPresentInReport, NothingToExportError, outOfScopeStatement } from './report-content.ts';
@@ -295,15 +301,35 @@ export function toFhirDiagnosticReport(report: ReportResponse, source: SourceStu
   if (effective) resource.effectiveDateTime = effective;
   // FHIR strings may not be empty.
   if (report.sections.impression.trim() !== '') resource.conclusion = report.sections.impression;
+  let accession: Identifier | undefined;
   if (source.study.accessionNumber) {
-    const accession: Identifier = {
+    accession = {
       type: { coding: [{ system: FhirSystem.identifierType, code: 'ACSN', display: 'Accession ID' }] },
       value: source.study.accessionNumber,
     };
     if (options.accessionNumberSystem) accession.system = options.accessionNumberSystem;
+  }
+  const indication = report.sections.indication?.trim();
+  if (indication) {
+    contained.push(orderResource(indication, accession));
+    resource.basedOn = [{ reference: '#order', type: 'ServiceRequest', ...(accession ? { identifier: accession } : {}) }];
+  } else if (accession) {
     resource.basedOn = [{ type: 'ServiceRequest', identifier: accession }];
   }
   if (signer) resource.resultsInterpreter = [{ reference: '#signer', display: signer.name?.[0]?.text }];
   if (observations.length > 0) resource.result = observations.map((o) => ({ reference: `#${o.id}`, display: o.code.text }));
   return resource;
+}
+
+/** The order the report answers, as far as the report knows it: its reason (the clinical question) and accession number. */
+function orderResource(indication: string, accession: Identifier | undefined): ServiceRequest {
+  return {
+    resourceType: 'ServiceRequest',
+    id: 'order',
+    status: 'unknown',
+    intent: 'order',
+    ...(accession ? { identifier: [accession] } : {}),
+    subject: { reference: '#patient' },
+    reasonCode: [{ text: indication }],
+  };
 }

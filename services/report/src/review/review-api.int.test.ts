@@ -81,6 +81,8 @@ interface StudyOptions {
   /** Whether the fixture's pleural effusion is a positive finding (default yes). */
   effusion?: boolean;
   analyse?: boolean;
+  /** The clinical question the analysis result carries. */
+  indication?: string;
 }
 
 /** A study received (and analysed unless told not to), waited for until its report shows it. */
@@ -97,7 +99,7 @@ async function study(options: StudyOptions = {}) {
     await waitForReport(uid, (r) => r.status === 'pending');
     return { studyKey, uid, images, received, report: null };
   }
-  const result = analysisResult(studyKey, 1, images);
+  const result = { ...analysisResult(studyKey, 1, images), ...(options.indication !== undefined ? { indication: options.indication } : {}) };
   if (options.effusion === false) {
     const effusion = result.images[0]!.findings[0]!;
     Object.assign(effusion, { probability: 0.1, positive: false });
@@ -180,6 +182,18 @@ describe('reading a report', () => {
     expect(actions.filter((a) => a !== 'view')).toEqual(['ai-draft']);
     // Waiting for the draft viewed it too; then the GET above.
     expect(actions.filter((a) => a === 'view').length).toBeGreaterThanOrEqual(2);
+  });
+
+  test('the draft of a study with a clinical question has an INDICATION and an impression that answers it, and an edit keeps it', async () => {
+    await start();
+    const { uid, report } = await study({ indication: '? pneumothorax' });
+    expect(report!.sections.indication).toBe('? pneumothorax');
+    expect(report!.sections.impression.split('\n')[0]).toBe('No pneumothorax.');
+    expect(report!.text).toContain('INDICATION:\n? pneumothorax\n\nFINDINGS:');
+    const edited = await put(uid, report!.etag, { sections });
+    expect(edited.status).toBe(200);
+    const after = reportResponseSchema.parse((await getReport(uid)).body);
+    expect(after.sections).toEqual({ ...sections, indication: '? pneumothorax' });
   });
 
   test('the audit trail is for admins and radiologists only', async () => {

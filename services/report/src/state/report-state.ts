@@ -15,7 +15,7 @@ import {
   type ReportStatus,
   type StudyReceivedEvent,
 } from '@cxr/contracts';
-import { reportDraftSchema, type ReportDraft } from '../drafts/report-draft.ts';
+import { draftSectionsSchema, reportDraftSchema, type ReportDraft } from '../drafts/report-draft.ts';
 
 /**
  * A study's report state and its revisions, as stored in the reports bucket (the system of
@@ -154,7 +154,7 @@ export const reportRevisionSchema = z
     draft: reportDraftSchema,
     /** Whether a person has changed the AI's text or decided on a finding along the way. */
     edited: z.boolean(),
-    sections: z.object({ findings: z.string(), impression: z.string() }).strict(),
+    sections: draftSectionsSchema,
     decisions: z.array(storedDecisionSchema),
     signature: storedSignatureSchema.nullable(),
     addenda: z.array(addendumSchema),

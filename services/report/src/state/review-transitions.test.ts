@@ -23,11 +23,11 @@ const t2 = '2026-01-02T03:30:00.000Z';
 /** Stored revisions by number, as the store would hold them. */
 type Stored = Map<number, ReportRevision>;
 
-function draftStudy(): { state: ReportState; stored: Stored; sop: string } {
+function draftStudy(indication?: string): { state: ReportState; stored: Stored; sop: string } {
   const studyKey = randomKey();
   const image = fixtureImage();
   const received = studyReceivedEvent(studyKey, 1, [image]);
-  const result = analysisResult(studyKey, 1, [image]);
+  const result = { ...analysisResult(studyKey, 1, [image]), ...(indication !== undefined ? { indication } : {}) };
   let state = (applyStudyReceived(null, received, t0) as { state: ReportState }).state;
   const completed = applyAnalysisCompleted(state, analysisCompletedEvent(result, 'r.json'), composeDraft(result, { composedAt: t0 }), 1, t0);
   if (!completed.applied) throw new Error('not applied');
@@ -61,6 +61,21 @@ describe('review transitions', () => {
     expect(revision.draft).toEqual(stored.get(1)!.draft);
     expect(after.current).toBe(2);
     expect(reportStatusOf(after).status).toBe('draft');
+  });
+
+  test('an edit keeps the indication of the order unless it rewrites it', () => {
+    const { state, stored } = draftStudy('? pneumothorax');
+    expect(stored.get(1)!.sections.indication).toBe('? pneumothorax');
+    const kept = ok(applyEdit(context(state, stored), { sections, decisions: [] }), stored);
+    expect(stored.get(2)!.sections).toEqual({ ...sections, indication: '? pneumothorax' });
+    ok(applyEdit(context(kept, stored, t2), { sections: { ...sections, indication: '? pneumothorax, chest drain in situ' }, decisions: [] }), stored);
+    expect(stored.get(3)!.sections.indication).toBe('? pneumothorax, chest drain in situ');
+  });
+
+  test('an edit of a report without an indication adds none', () => {
+    const { state, stored } = draftStudy();
+    ok(applyEdit(context(state, stored), { sections, decisions: [] }), stored);
+    expect(stored.get(2)!.sections).toEqual(sections);
   });
 
   test('a null decision withdraws an earlier one, and a rejected finding no longer counts as positive', () => {

@@ -34,6 +34,8 @@ export interface ReviewContext {
 
 const keyOf = (instanceKey: string, code: string): string => `${instanceKey}/${code}`;
 
+const indicationOf = (indication: string | undefined): { indication?: string } => (indication !== undefined ? { indication } : {});
+
 /** New sections, and decisions on the shown revision's findings (a null decision withdraws one). */
 export function applyEdit(context: ReviewContext, edit: ReportEditRequest): ReviewResult {
   const { state, shown } = context;
@@ -58,7 +60,8 @@ export function applyEdit(context: ReviewContext, edit: ReportEditRequest): Revi
   return next(context, shown, {
     kind: 'edit',
     edited: true,
-    sections: { findings: edit.sections.findings, impression: edit.sections.impression },
+    // The indication is the order's: kept unless the edit rewrites it.
+    sections: { ...indicationOf(edit.sections.indication ?? shown.sections.indication), findings: edit.sections.findings, impression: edit.sections.impression },
     // In the draft's order, so equal content stores equally.
     decisions: shown.draft.findings.flatMap((f) => {
       const d = decisions.get(keyOf(f.instanceKey, f.code));
