@@ -123,7 +123,8 @@ export function toParametricMap(input: ParametricMapInput): Buffer {
     ContentLabel: 'AI_PROBABILITY',
     ContentDescription: fitText('AI probability maps, not clinically validated', 'LO'),
     ContentCreatorName: '',
-    ImageComments: `${AI_RESULT_NOTICE}. ${report.signed ? report.disclaimer : 'Draft: not reviewed or signed by a radiologist.'}`,
+    // The same whatever the report's state: the object's UID is per analysis, not per revision.
+    ImageComments: `${AI_RESULT_NOTICE}; the model's output as it is, not reviewed by a radiologist (the radiologist's report is a separate SR).`,
     BurnedInAnnotation: 'NO',
     RecognizableVisualFeatures: 'NO',
     LossyImageCompression: '00',

@@ -121,7 +121,8 @@ export function toSegmentation(input: SegmentationInput): Buffer {
     ContentLabel: 'AI_FINDINGS',
     ContentDescription: fitText('AI probability segments, not clinically validated', 'LO'),
     ContentCreatorName: '',
-    ImageComments: `${AI_RESULT_NOTICE}. ${report.signed ? report.disclaimer : 'Draft: not reviewed or signed by a radiologist.'}`,
+    // The same whatever the report's state: the object's UID is per analysis, not per revision.
+    ImageComments: `${AI_RESULT_NOTICE}; the model's output as it is, not reviewed by a radiologist (the radiologist's report is a separate SR).`,
     BurnedInAnnotation: 'NO',
     LossyImageCompression: '00',
     SamplesPerPixel: 1,
