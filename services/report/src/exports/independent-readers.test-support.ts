@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 export interface IodCheck {
-  /** The IOD dciodvfy checked against (its first line), e.g. "ParametricMap". */
+  /** The IOD dciodvfy checked against (its line that is neither an error nor a warning), e.g. "ParametricMap". */
   iod: string;
   errors: string[];
   warnings: string[];
@@ -29,7 +29,7 @@ export async function dciodvfy(file: string): Promise<IodCheck> {
   }
   const lines = stderr.split('\n').filter((line) => line.trim() !== '');
   return {
-    iod: lines[0]?.trim() ?? '',
+    iod: lines.find((line) => !/^(Error|Warning)\b/.test(line))?.trim() ?? '',
     errors: lines.filter((line) => /^Error\b/.test(line)),
     warnings: lines.filter((line) => /^Warning\b/.test(line)),
   };
