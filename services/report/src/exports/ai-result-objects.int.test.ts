@@ -187,7 +187,7 @@ describe('toMeasurementReport', () => {
   test('writes the AI findings as a TID 1500 measurement report that dciodvfy passes, dsrdump reads and pydicom walks', async () => {
     const report = draftReportFixture();
     const file = save(toMeasurementReport(report, source, { now: new Date('2026-01-05T12:00:00Z') }));
-    await expectValidIod(file, 'ComprehensiveSR');
+    await expectValidIod(file, 'Comprehensive3DSR');
 
     const sr = await dcmtk('dsrdump', ['+Pc', '+Pl', '+Pt', '+Pu', file]);
     expect(sr.code).toBe(0);
@@ -211,6 +211,8 @@ describe('toMeasurementReport', () => {
     expect(tree).toContain('<contains NUM:(111012,DCM,"Certainty of Finding")="0.91" ({probability},UCUM,"probability")>');
     expect(tree).toContain('<contains SCOORD:(111030,DCM,"Image Region")=(POLYLINE,40/288,160/288,160/408,40/408,40/288)>');
     expect(tree).toContain('<selected from IMAGE:=(DX image,"1.2.826.0.1.3680043.8.498.103")>');
+    expect(tree).toContain('<inferred from IMAGE:(121112,DCM,"Source of Measurement")=(DX image,"1.2.826.0.1.3680043.8.498.103")>');
+    expect(tree).toContain('Comprehensive 3D SR Document');
     // The negative finding without a region: a TID 1501 group, absent, with its probability.
     expect(tree).toContain('<contains CONTAINER:(125007,DCM,"Measurement Group")=SEPARATE>  # TID 1501 (DCMR)');
     expect(tree).toContain('<contains CODE:(705057003,SCT,"Presence")=(272519000,SCT,"Absent")>');
@@ -219,7 +221,7 @@ describe('toMeasurementReport', () => {
 
     if (!python) return;
     const reading = await readWithPydicom(python, file);
-    expect(reading.sopClassUid).toBe(SopClass.ComprehensiveSR);
+    expect(reading.sopClassUid).toBe(SopClass.Comprehensive3DSR);
     expect(reading.sr?.root).toBe('Imaging Measurement Report');
     expect(reading.sr?.template).toBe('1500');
     expect(reading.sr?.concepts.filter((c) => c.endsWith('Measurement Group'))).toHaveLength(2);

@@ -17,7 +17,7 @@
 import sharp from 'sharp';
 import type { ReportFinding, ReportResponse } from '@cxr/contracts';
 import { MANUFACTURER } from '@cxr/dicom';
-import { codeItem, derivedUid, findingConcept, fitText, type CodedConcept, type NaturalDataset } from './part10.ts';
+import { codeItem, derivedUid, findingConcept, fitText, LOCAL_SCHEME, type CodedConcept, type NaturalDataset } from './part10.ts';
 import type { SourceInstance, SourceStudy } from './source-study.ts';
 
 /** The wording every AI-result object carries (IHE AIR: a result says it is an AI result). */
@@ -39,6 +39,15 @@ export const AiConcept = Object.freeze({
   clinicalFinding: { value: '404684003', scheme: 'SCT', meaning: 'Clinical finding' },
   probability: { value: '{probability}', scheme: 'UCUM', meaning: 'probability' },
 } satisfies Record<string, CodedConcept>);
+
+/** SOP Common's Coding Scheme Identification: the local scheme of the model's uncoded findings (PS3.3 C.12.1.1.2). */
+export function codingSchemeIdentification(): NaturalDataset {
+  return {
+    CodingSchemeIdentificationSequence: [
+      { CodingSchemeDesignator: LOCAL_SCHEME, CodingSchemeName: 'CXR-ASSIST model finding codes', CodingSchemeResponsibleOrganization: MANUFACTURER },
+    ],
+  };
+}
 
 /** The UIDs of one AI-result object: per study and analysis version (SR), and per image (PMAP, SEG). */
 export function aiResultUids(report: ReportResponse, kind: AiSeriesKind, sopInstanceUid?: string): { seriesInstanceUid: string; sopInstanceUid: string } {

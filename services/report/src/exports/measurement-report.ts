@@ -1,7 +1,7 @@
 /**
- * The AI model's findings as a DICOM TID 1500 Measurement Report (Comprehensive SR), the form
- * viewers (OHIF's cornerstone-dicom-sr, PACS measurement panels) list as measurements and IHE AIR
- * names for AI results:
+ * The AI model's findings as a DICOM TID 1500 Measurement Report in a Comprehensive 3D SR (the
+ * SR IOD IHE AIR names for AI results; its 2D SCOORDs are what a radiograph needs), the form viewers
+ * (OHIF's cornerstone-dicom-sr, PACS measurement panels) list as measurements:
  *
  *   CONTAINER (126000, DCM, "Imaging Measurement Report")                       TID 1500
  *     HAS CONCEPT MOD  Language = English
@@ -17,6 +17,7 @@
  *                        CONTAINS        SCOORD Image Region (POLYLINE) > SELECTED FROM IMAGE    TID 1410
  *                                        (findings without a region: TID 1501, no SCOORD)
  *                        CONTAINS        NUM Certainty of Finding = the model's probability (0..1)
+ *                                          > INFERRED FROM IMAGE Source of Measurement             TID 300
  *                        CONTAINS        CODE Presence = Present / Absent (the model's call at its threshold)
  *     CONTAINS         CONTAINER Qualitative Evaluations > TEXT Comment: "AI generated, not clinically validated, ..."
  *
@@ -29,7 +30,7 @@
  */
 import type { ReportFinding, ReportResponse } from '@cxr/contracts';
 import { SopClass } from '@cxr/dicom';
-import { AI_RESULT_NOTICE, AiConcept, AiSeries, aiResultUids, analysedInstances, deviceObserverUid, equipmentModule } from './ai-results.ts';
+import { AI_RESULT_NOTICE, AiConcept, AiSeries, aiResultUids, codingSchemeIdentification, analysedInstances, deviceObserverUid, equipmentModule } from './ai-results.ts';
 import { codeContent, containerItem, imageItem, named, SrConcept, textItem } from './dicom-sr.ts';
 import { codeItem, derivedUid, dicomDateTime, findingConcept, writePart10, type CodedConcept, type NaturalDataset } from './part10.ts';
 import { isExportable, NothingToExportError } from './report-content.ts';
@@ -47,16 +48,19 @@ export const Tid1500Concept = Object.freeze({
   trackingUid: { value: '112040', scheme: 'DCM', meaning: 'Tracking Unique Identifier' },
   qualitativeEvaluations: { value: 'C0034375', scheme: 'UMLS', meaning: 'Qualitative Evaluations' },
   deviceObserverSerialNumber: { value: '121016', scheme: 'DCM', meaning: 'Device Observer Serial Number' },
+  sourceOfMeasurement: { value: '121112', scheme: 'DCM', meaning: 'Source of Measurement' },
 } satisfies Record<string, CodedConcept>);
 
 export interface MeasurementReportOptions {
   now?: Date;
 }
 
-function numProbability(probability: number): NaturalDataset {
+/** The model's probability as a measurement (TID 300), inferred from the image it was computed on. */
+function numProbability(probability: number, instance: SourceInstance | undefined): NaturalDataset {
   return {
     ...named('CONTAINS', 'NUM', SrConcept.certaintyOfFinding),
     MeasuredValueSequence: [{ NumericValue: Number(probability.toFixed(4)), MeasurementUnitsCodeSequence: [codeItem(AiConcept.probability)] }],
+    ...(instance ? { ContentSequence: [{ ...imageItem('INFERRED FROM', instance), ConceptNameCodeSequence: [codeItem(Tid1500Concept.sourceOfMeasurement)] }] } : {}),
   };
 }
 
@@ -93,7 +97,7 @@ function measurementGroup(report: ReportResponse, finding: ReportFinding, instan
       : []),
     ...(finding.side && finding.side !== 'midline' ? [codeContent('HAS CONCEPT MOD', SrConcept.laterality, SIDE_CONCEPT[finding.side])] : []),
     ...(region ? [region] : []),
-    numProbability(finding.probability),
+    numProbability(finding.probability, instance),
     codeContent('CONTAINS', SrConcept.presence, finding.positive ? SrConcept.present : SrConcept.absent),
   ];
   return {
@@ -131,10 +135,11 @@ export function toMeasurementReport(report: ReportResponse, source: SourceStudy,
   const bySop = new Map(source.instances.map((i) => [i.sopInstanceUid, i]));
 
   const dataset: NaturalDataset = {
-    SOPClassUID: SopClass.ComprehensiveSR,
+    SOPClassUID: SopClass.Comprehensive3DSR,
     SOPInstanceUID: sopInstanceUid,
     InstanceCreationDate: created.date,
     InstanceCreationTime: created.time,
+    ...codingSchemeIdentification(),
     ...patientAndStudyModules(source),
     // SR Document Series
     Modality: 'SR',

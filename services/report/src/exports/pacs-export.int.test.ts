@@ -356,7 +356,7 @@ describe.skipIf(missing !== undefined)('sending reports to a PACS (Orthanc over 
     });
     const instances = await storedInstances(pacs);
     expect(instances.map((i) => String(i.tags.SOPClassUID)).sort()).toEqual(
-      [SopClass.ComprehensiveSR, SopClass.ComprehensiveSR, SopClass.ParametricMapStorage, SopClass.SegmentationStorage].sort(),
+      [SopClass.ComprehensiveSR, SopClass.Comprehensive3DSR, SopClass.ParametricMapStorage, SopClass.SegmentationStorage].sort(),
     );
     for (const instance of instances) expect(instance.tags).toMatchObject({ StudyInstanceUID: study.studyInstanceUid, PatientID: study.patient.id });
     const seg = instances.find((i) => i.tags.SOPClassUID === SopClass.SegmentationStorage)!;

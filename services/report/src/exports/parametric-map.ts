@@ -21,6 +21,7 @@ import {
   AiConcept,
   AiSeries,
   aiResultUids,
+  codingSchemeIdentification,
   commonInstanceReference,
   equipmentModule,
   findingCodeItem,
@@ -102,6 +103,7 @@ export function toParametricMap(input: ParametricMapInput): Buffer {
     SOPInstanceUID: sopInstanceUid,
     InstanceCreationDate: created.date,
     InstanceCreationTime: created.time,
+    ...codingSchemeIdentification(),
     ...patientAndStudyModules(source),
     // General Series, Parametric Map Series
     Modality: 'OT',

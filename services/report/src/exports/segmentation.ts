@@ -20,6 +20,7 @@ import {
   AiConcept,
   AiSeries,
   aiResultUids,
+  codingSchemeIdentification,
   commonInstanceReference,
   equipmentModule,
   findingCodeItem,
@@ -102,6 +103,7 @@ export function toSegmentation(input: SegmentationInput): Buffer {
     SOPInstanceUID: sopInstanceUid,
     InstanceCreationDate: created.date,
     InstanceCreationTime: created.time,
+    ...codingSchemeIdentification(),
     ...patientAndStudyModules(source),
     // General Series, Segmentation Series
     Modality: 'SEG',

@@ -148,8 +148,8 @@ describe('GET /api/studies/:uid/report/ai-results/*', () => {
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('application/dicom');
     const bytes = res.body as Buffer;
-    expect(parseInstance(bytes).sopClassUid).toBe(SopClass.ComprehensiveSR);
-    const file = await expectNoIodErrors(bytes, 'ComprehensiveSR');
+    expect(parseInstance(bytes).sopClassUid).toBe(SopClass.Comprehensive3DSR);
+    const file = await expectNoIodErrors(bytes, 'Comprehensive3DSR');
     const sr = await dcmtk('dsrdump', ['+Pc', '+Pu', file]);
     expect(problemLines(sr)).toEqual([]);
     expect(sr.stdout).toContain(`<contains IMAGE:=(DX image,"${frontal.sopInstanceUid}")>`);
