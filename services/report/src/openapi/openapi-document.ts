@@ -222,7 +222,7 @@ export function buildOpenApiDocument(options: { serverUrl: string; version?: str
       '/api/studies/{studyInstanceUid}/report/export/pacs': {
         parameters: [studyUid],
         post: {
-          summary: 'Send the report to the PACS (STOW-RS): its DICOM SR and an overlay Secondary Capture per finding present',
+          summary: 'Send the report to the PACS (STOW-RS): the objects REPORT_PACS_OBJECTS names (default: its DICOM SR and an overlay Secondary Capture per finding present)',
           description:
             'Roles: radiologist, integration. Queues the export of the report shown now; asking again while it is queued returns the same job, ' +
             'while it is held for a retry runs it now, and after it was delivered or failed sends it again (same UIDs: the PACS keeps one copy). ' +
