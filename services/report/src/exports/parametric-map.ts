@@ -32,7 +32,7 @@ import {
   resultGrid,
   type ImageHeatmaps,
 } from './ai-results.ts';
-import { codeItem, derivedUid, dicomDateTime, fitText, writePart10, type CodedConcept, type NaturalDataset } from './part10.ts';
+import { codeItem, derivedUid, dicomDateTime, fitText, float32LittleEndian, writePart10, type CodedConcept, type NaturalDataset } from './part10.ts';
 import { isExportable, NothingToExportError } from './report-content.ts';
 import { patientAndStudyModules, type SourceStudy } from './source-study.ts';
 
@@ -162,7 +162,6 @@ export function toParametricMap(input: ParametricMapInput): Buffer {
     ...commonInstanceReference([instance]),
     // Acquisition Context (Type 2: nothing to say about an acquisition the map did not make)
     AcquisitionContextSequence: [],
-    FloatPixelData: [pixels.buffer],
   };
-  return writePart10(dataset);
+  return writePart10(dataset, { keyword: 'FloatPixelData', vr: 'OF', bytes: float32LittleEndian(pixels) });
 }

@@ -154,8 +154,6 @@ export function toSegmentation(input: SegmentationInput): Buffer {
       },
     ],
     ...commonInstanceReference([instance]),
-    PixelData: [pixels.buffer],
-    _vrMap: { PixelData: 'OB' },
   };
-  return writePart10(dataset);
+  return writePart10(dataset, { keyword: 'PixelData', vr: 'OB', bytes: pixels });
 }
