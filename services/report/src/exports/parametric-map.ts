@@ -1,6 +1,7 @@
 /**
  * The AI model's finding heatmaps of one image as a DICOM Parametric Map: one 32-bit float frame
- * per finding, each value the model's probability (0..1) for that finding at that pixel.
+ * per finding, each value the model's output (0..1) for that finding there (the sigmoid of its
+ * spatial logit map, resampled: not a calibrated per-pixel probability).
  *
  * Choices, and why:
  * - Float Pixel Data (7FE0,0008) with an identity Real World Value Mapping (slope 1, intercept 0,
@@ -8,10 +9,10 @@
  *   frame is about; the frames are told apart by a dimension on the mapping's LUT Label.
  * - Registered to the source image by reference, not geometry: Derivation Image Sequence (Source
  *   Image Sequence, purpose 121322) per frame, Referenced Image Sequence in the shared groups, the
- *   same pixel grid (see ai-results.ts) and the source's Frame of Reference when it has one. A
- *   projection radiograph without one gets a Frame of Reference UID derived from the image (the
- *   IOD requires the module); the Plane Position/Orientation macros are left out since there is
- *   no patient geometry to state, and Pixel Measures given only when the source has a spacing.
+ *   same pixel grid (see ai-results.ts). The IOD requires plane geometry, which a projection
+ *   radiograph does not have: the frames get a Frame of Reference derived from the image that
+ *   stands only for its pixel plane (`planeGeometry`), never the source's own (whose patient
+ *   coordinates we do not know).
  * - Window 0..1 (Frame VOI LUT) so a viewer shows the probabilities as they are.
  */
 import type { ReportResponse } from '@cxr/contracts';

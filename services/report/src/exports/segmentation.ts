@@ -45,7 +45,7 @@ const SEGMENT_COLOURS_LAB: ReadonlyArray<[number, number, number]> = [
   [34885, 53485, 50171], // red
   [57400, 23000, 60000], // yellow-green
   [30000, 36000, 12000], // blue
-  [50000, 60000, 40000], // orange-pink
+  [50000, 60000, 40000], // pink
   [45000, 20000, 35000], // green
 ];
 
