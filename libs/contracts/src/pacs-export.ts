@@ -55,9 +55,14 @@ export const pacsDeliverySchema = z
     revision: z.number().int().positive(),
     signed: z.boolean(),
     httpStatus: z.number().int(),
-    /** Instances the PACS says it stored (SR + overlays). */
+    /** Instances the PACS says it stored (SR, overlays, AI results). */
     stored: z.number().int().nonnegative(),
     overlays: z.number().int().nonnegative(),
+    /**
+     * The AI-result objects sent (TID 1500 measurement report, Parametric Maps, Segmentations),
+     * when the report service is set to send them; absent in deliveries recorded before.
+     */
+    aiResults: z.object({ measurementReports: z.number().int().nonnegative(), parametricMaps: z.number().int().nonnegative(), segmentations: z.number().int().nonnegative() }).strict().optional(),
     /** STOW-RS warnings (Warning Reason codes, e.g. "B000: coercion of data elements"). */
     warnings: z.array(z.string().max(256)).max(100),
   })

@@ -17,8 +17,8 @@ describe('Debian packages the tests need', () => {
     );
   });
 
-  test('names every package the integration tests start a part from', () => {
-    expect(TEST_PACKAGES.map((p) => p.name)).toEqual(['redis-server', 'dcmtk', 'libgdcm-tools', 'orthanc', 'orthanc-dicomweb']);
-    expect(installCommand(TEST_PACKAGES)).toBe('sudo apt-get update && sudo apt-get install -y redis-server dcmtk libgdcm-tools orthanc orthanc-dicomweb');
+  test('names every package the integration tests start a part from or check their output with', () => {
+    expect(TEST_PACKAGES.map((p) => p.name)).toEqual(['redis-server', 'dcmtk', 'libgdcm-tools', 'orthanc', 'orthanc-dicomweb', 'dicom3tools', 'python3-pydicom']);
+    expect(installCommand(TEST_PACKAGES)).toBe('sudo apt-get update && sudo apt-get install -y redis-server dcmtk libgdcm-tools orthanc orthanc-dicomweb dicom3tools python3-pydicom');
   });
 });

@@ -29,6 +29,8 @@ export const TEST_PACKAGES: readonly DebianPackage[] = Object.freeze([
   { name: 'libgdcm-tools', for: 'JPEG 2000 in the test corpus', present: () => hasCommand('gdcmconv') },
   { name: 'orthanc', for: 'a real PACS', present: () => hasCommand('Orthanc') },
   { name: 'orthanc-dicomweb', for: "the PACS's STOW-RS", present: () => dicomWebPluginPath() !== undefined },
+  { name: 'dicom3tools', for: "dciodvfy, the IOD checker of the report's DICOM exports", present: () => hasCommand('dciodvfy') },
+  { name: 'python3-pydicom', for: "pydicom reading the report's DICOM exports back", present: () => spawnSync('/usr/bin/python3', ['-c', 'import pydicom, numpy'], { stdio: 'ignore' }).status === 0 },
 ]);
 
 /** What the browser test needs on top. */

@@ -41,6 +41,8 @@ export const SopClass = Object.freeze({
   BasicTextSR: '1.2.840.10008.5.1.4.1.1.88.11',
   EnhancedSR: '1.2.840.10008.5.1.4.1.1.88.22',
   ComprehensiveSR: '1.2.840.10008.5.1.4.1.1.88.33',
+  Comprehensive3DSR: '1.2.840.10008.5.1.4.1.1.88.34',
+  ParametricMapStorage: '1.2.840.10008.5.1.4.1.1.30',
   EncapsulatedPdfStorage: '1.2.840.10008.5.1.4.1.1.104.1',
   SegmentationStorage: '1.2.840.10008.5.1.4.1.1.66.4',
   RTPlanStorage: '1.2.840.10008.5.1.4.1.1.481.5',

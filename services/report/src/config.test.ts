@@ -54,7 +54,7 @@ describe('loadConfig', () => {
 
 describe('loadConfig: sending to the PACS', () => {
   test('is off by default and holds exports for 72 hours', () => {
-    expect(loadConfig({}).pacs).toEqual({ stowUrl: undefined, authorization: undefined, sendOnSign: false, maxHoldHours: 72 });
+    expect(loadConfig({}).pacs).toEqual({ stowUrl: undefined, authorization: undefined, sendOnSign: false, maxHoldHours: 72, objects: ['report-sr', 'overlays'] });
   });
 
   test('reads the DICOMweb base without a trailing slash, the credential, send-on-sign and the hold time', () => {
@@ -64,7 +64,11 @@ describe('loadConfig: sending to the PACS', () => {
       REPORT_PACS_SEND_ON_SIGN: 'true',
       REPORT_PACS_MAX_HOLD_HOURS: '24',
     });
-    expect(config.pacs).toEqual({ stowUrl: 'http://orthanc:8042/dicom-web', authorization: 'Bearer abc.def', sendOnSign: true, maxHoldHours: 24 });
+    expect(config.pacs).toEqual({ stowUrl: 'http://orthanc:8042/dicom-web', authorization: 'Bearer abc.def', sendOnSign: true, maxHoldHours: 24, objects: ['report-sr', 'overlays'] });
+  });
+
+  test('reads which objects an export sends, once each', () => {
+    expect(loadConfig({ REPORT_PACS_OBJECTS: ' ai-sr, seg ,pmap,seg' }).pacs.objects).toEqual(['ai-sr', 'seg', 'pmap']);
   });
 
   test('refuses credentials in the URL without echoing them', () => {
@@ -83,6 +87,8 @@ describe('loadConfig: sending to the PACS', () => {
     [{ REPORT_PACS_SEND_ON_SIGN: 'true' }, /REPORT_PACS_SEND_ON_SIGN: needs REPORT_PACS_STOW_URL/],
     [{ REPORT_PACS_STOW_URL: 'ftp://pacs/dicom-web' }, /REPORT_PACS_STOW_URL: malformed setting/],
     [{ REPORT_PACS_MAX_HOLD_HOURS: '0' }, /REPORT_PACS_MAX_HOLD_HOURS: malformed setting/],
+    [{ REPORT_PACS_OBJECTS: 'report-sr,pdf' }, /REPORT_PACS_OBJECTS: malformed setting/],
+    [{ REPORT_PACS_OBJECTS: ' , ' }, /REPORT_PACS_OBJECTS: malformed setting/],
   ])('names the setting that is wrong (%o)', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });

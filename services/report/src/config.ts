@@ -1,6 +1,23 @@
 import { z } from 'zod';
 import { authEnvSchema, booleanSchema, ConfigError, parseEnv, portSchema, positiveIntSchema, sharedEnvSchema, toAuthConfig, toSharedConfig, type AuthConfig, type SharedConfig } from '@cxr/platform';
 
+/**
+ * What a PACS export sends: the report's SR (TID 2000) and the overlays (Secondary Capture) as
+ * before, and the AI results as standard objects: the TID 1500 measurement report (`ai-sr`), the
+ * heatmaps as Parametric Maps (`pmap`) and as fractional Segmentations (`seg`).
+ */
+export const PACS_OBJECTS = ['report-sr', 'overlays', 'ai-sr', 'pmap', 'seg'] as const;
+export type PacsObject = (typeof PACS_OBJECTS)[number];
+export const DEFAULT_PACS_OBJECTS: readonly PacsObject[] = Object.freeze(['report-sr', 'overlays']);
+
+const pacsObjectsSchema = z
+  .string()
+  .transform((value) => [...new Set(value.split(',').map((name) => name.trim()).filter((name) => name !== ''))])
+  .refine((names) => names.length > 0 && names.every((name) => (PACS_OBJECTS as readonly string[]).includes(name)), {
+    message: `expected a comma-separated list of some of ${PACS_OBJECTS.join(', ')}`,
+  })
+  .transform((names) => names as PacsObject[]);
+
 /** Environment variables of the report service, on top of the ones every service shares. */
 export const envSchema = sharedEnvSchema.extend({
   REPORT_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
@@ -25,6 +42,8 @@ export const envSchema = sharedEnvSchema.extend({
   REPORT_PACS_SEND_ON_SIGN: booleanSchema.default(false),
   /** How long an export keeps being retried while the PACS cannot take it (hold-and-resend). */
   REPORT_PACS_MAX_HOLD_HOURS: positiveIntSchema.max(24 * 90).default(72),
+  /** Which objects a PACS export sends (see PACS_OBJECTS), comma-separated. */
+  REPORT_PACS_OBJECTS: pacsObjectsSchema.default([...DEFAULT_PACS_OBJECTS]),
 }).extend(authEnvSchema.shape);
 
 export interface ReportConfig extends SharedConfig {
@@ -49,6 +68,8 @@ export interface PacsConfig {
   authorization: string | undefined;
   sendOnSign: boolean;
   maxHoldHours: number;
+  /** What an export sends. */
+  objects: readonly PacsObject[];
 }
 
 /** The PACS settings; errors name the setting but never echo its value (credentials). */
@@ -67,7 +88,7 @@ function toPacsConfig(parsed: z.infer<typeof envSchema>): PacsConfig {
   if (parsed.REPORT_PACS_SEND_ON_SIGN && !stowUrl) {
     throw new ConfigError('Invalid configuration:\n  REPORT_PACS_SEND_ON_SIGN: needs REPORT_PACS_STOW_URL');
   }
-  return { stowUrl, authorization, sendOnSign: parsed.REPORT_PACS_SEND_ON_SIGN, maxHoldHours: parsed.REPORT_PACS_MAX_HOLD_HOURS };
+  return { stowUrl, authorization, sendOnSign: parsed.REPORT_PACS_SEND_ON_SIGN, maxHoldHours: parsed.REPORT_PACS_MAX_HOLD_HOURS, objects: parsed.REPORT_PACS_OBJECTS };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv): ReportConfig {

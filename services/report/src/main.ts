@@ -60,7 +60,7 @@ async function main(): Promise<void> {
       metrics: pacsMetrics,
     };
     pacsExports = new PacsExportQueue({ queue: pacsQueue, sendOnSign: config.pacs.sendOnSign, logger, metrics: pacsMetrics });
-    logger.info({ sendOnSign: config.pacs.sendOnSign, maxHoldHours: config.pacs.maxHoldHours }, 'sending reports to the PACS over STOW-RS');
+    logger.info({ sendOnSign: config.pacs.sendOnSign, maxHoldHours: config.pacs.maxHoldHours, objects: config.pacs.objects }, 'sending reports to the PACS over STOW-RS');
   }
   const workers = initWorkers({
     config, logger, connection: workerConnection, objects, reports: consumerReports, metrics, ...(pacsWorker ? { pacs: pacsWorker } : {}),

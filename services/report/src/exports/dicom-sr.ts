@@ -92,30 +92,30 @@ export interface SrExportOptions {
   organization?: string;
 }
 
-type Relationship = 'CONTAINS' | 'HAS OBS CONTEXT' | 'HAS CONCEPT MOD' | 'HAS PROPERTIES' | 'INFERRED FROM' | 'SELECTED FROM';
+export type Relationship = 'CONTAINS' | 'HAS OBS CONTEXT' | 'HAS CONCEPT MOD' | 'HAS PROPERTIES' | 'INFERRED FROM' | 'SELECTED FROM';
 
-function named(relationship: Relationship, valueType: string, concept: CodedConcept): NaturalDataset {
+export function named(relationship: Relationship, valueType: string, concept: CodedConcept): NaturalDataset {
   return { RelationshipType: relationship, ValueType: valueType, ConceptNameCodeSequence: [codeItem(concept)] };
 }
 
-function textItem(relationship: Relationship, concept: CodedConcept, value: string): NaturalDataset {
+export function textItem(relationship: Relationship, concept: CodedConcept, value: string): NaturalDataset {
   return { ...named(relationship, 'TEXT', concept), TextValue: value };
 }
 
-function codeContent(relationship: Relationship, concept: CodedConcept, value: CodedConcept, children: NaturalDataset[] = []): NaturalDataset {
+export function codeContent(relationship: Relationship, concept: CodedConcept, value: CodedConcept, children: NaturalDataset[] = []): NaturalDataset {
   return { ...named(relationship, 'CODE', concept), ConceptCodeSequence: [codeItem(value)], ...(children.length > 0 ? { ContentSequence: children } : {}) };
 }
 
-function numItem(relationship: Relationship, concept: CodedConcept, value: number, unit: CodedConcept): NaturalDataset {
+export function numItem(relationship: Relationship, concept: CodedConcept, value: number, unit: CodedConcept): NaturalDataset {
   // DS holds at most 16 characters: two decimals of a percentage is plenty.
   return { ...named(relationship, 'NUM', concept), MeasuredValueSequence: [{ NumericValue: Number(value.toFixed(2)), MeasurementUnitsCodeSequence: [codeItem(unit)] }] };
 }
 
-function containerItem(relationship: Relationship, concept: CodedConcept, children: NaturalDataset[]): NaturalDataset {
+export function containerItem(relationship: Relationship, concept: CodedConcept, children: NaturalDataset[]): NaturalDataset {
   return { ...named(relationship, 'CONTAINER', concept), ContinuityOfContent: 'SEPARATE', ContentSequence: children };
 }
 
-function imageItem(relationship: Relationship, instance: SourceInstance): NaturalDataset {
+export function imageItem(relationship: Relationship, instance: SourceInstance): NaturalDataset {
   return {
     RelationshipType: relationship,
     ValueType: 'IMAGE',

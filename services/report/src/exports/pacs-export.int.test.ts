@@ -335,6 +335,47 @@ describe.skipIf(missing !== undefined)('sending reports to a PACS (Orthanc over 
     expectNoIdentifiersIn(s.logs, study);
   });
 
+  test('sends the AI results as a TID 1500 SR, a Parametric Map and a Segmentation when REPORT_PACS_OBJECTS names them, held while the PACS is down', async () => {
+    const port = await freePort(); // nothing listens there yet
+    const s = await setUp({
+      REPORT_PACS_STOW_URL: `http://127.0.0.1:${port}/dicom-web/`,
+      REPORT_PACS_AUTHORIZATION: PACS_AUTHORIZATION,
+      REPORT_PACS_SEND_ON_SIGN: 'true',
+      REPORT_PACS_OBJECTS: 'report-sr,ai-sr,pmap,seg',
+    });
+    const { study, report } = await draftStudy(s);
+    const signed = await sign(s, report!);
+    await waitForExport(s, study.studyInstanceUid, (x) => x.state === 'retrying' && x.attempts >= 1);
+    const pacs = await startPacs(port);
+    const delivered = await waitForExport(s, study.studyInstanceUid, (x) => x.state === 'delivered');
+    expect(delivered.delivery).toMatchObject({
+      revision: signed.revision,
+      stored: 4,
+      overlays: 0,
+      aiResults: { measurementReports: 1, parametricMaps: 1, segmentations: 1 },
+    });
+    const instances = await storedInstances(pacs);
+    expect(instances.map((i) => String(i.tags.SOPClassUID)).sort()).toEqual(
+      [SopClass.ComprehensiveSR, SopClass.Comprehensive3DSR, SopClass.ParametricMapStorage, SopClass.SegmentationStorage].sort(),
+    );
+    for (const instance of instances) expect(instance.tags).toMatchObject({ StudyInstanceUID: study.studyInstanceUid, PatientID: study.patient.id });
+    const seg = instances.find((i) => i.tags.SOPClassUID === SopClass.SegmentationStorage)!;
+    expect(seg.tags).toMatchObject({ Modality: 'SEG', SegmentationType: 'FRACTIONAL' });
+    expect((seg.tags.SegmentSequence as unknown[]).length).toBe(report!.findings.length);
+    const pmap = instances.find((i) => i.tags.SOPClassUID === SopClass.ParametricMapStorage)!;
+    expect(String(pmap.tags.SeriesDescription)).toMatch(/AI generated, not validated/);
+    const [entry] = await auditDetails(s, study.studyInstanceUid);
+    expect(entry?.detail).toMatch(
+      /^sent to the PACS \(STOW-RS 200\): verified SR; AI results: TID 1500 measurement report, 1 parametric map, 1 segmentation after \d+ attempts$/,
+    );
+
+    // Sent again: the same AI objects (UIDs per study, analysis and image), so one copy of each.
+    expect((await exportReport(s, study.studyInstanceUid)).status).toBe(202);
+    await waitFor('the second delivery', async () => ((await auditDetails(s, study.studyInstanceUid)).length === 2 ? true : undefined), 30_000, 100);
+    expect((await storedInstances(pacs)).map((i) => i.id).sort()).toEqual(instances.map((i) => i.id).sort());
+    expectNoIdentifiersIn(s.logs, study);
+  });
+
   test('sends an unsigned draft only when asked to, as a partial, unverified, preliminary SR', async () => {
     const pacs = await startPacs();
     const s = await setUp({ REPORT_PACS_STOW_URL: pacs.dicomWebUrl, REPORT_PACS_AUTHORIZATION: PACS_AUTHORIZATION });

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { isValidUid, SopClass } from '@cxr/dicom';
-import { codeItem, derivedUid, ExportEncodingError, findingConcept, fitText, personName, readHeaderAttributes, writePart10 } from './part10.ts';
+import dcmjs from 'dcmjs';
+import { codeItem, derivedUid, ExportEncodingError, findingConcept, fitText, float32LittleEndian, personName, readHeaderAttributes, writePart10 } from './part10.ts';
 
 describe('part10 helpers', () => {
   test('derives valid, stable UIDs that differ with their parts', () => {
@@ -39,5 +40,26 @@ describe('part10 helpers', () => {
     const read = readHeaderAttributes(bytes);
     expect(read.PatientName).toEqual([{ Alphabetic: 'A^B' }]);
     expect(read.SpecificCharacterSet).toBeUndefined();
+  });
+
+  test('appends raw pixel data as the last element, padded to an even length, where a DICOM reader finds it', () => {
+    const bytes = writePart10(
+      { SOPClassUID: SopClass.SecondaryCaptureImageStorage, SOPInstanceUID: '1.2.3.4', Rows: 1, Columns: 3 },
+      { keyword: 'PixelData', vr: 'OB', bytes: Uint8Array.of(7, 8, 9) },
+    );
+    // (7FE0,0010) OB, 2 reserved bytes, length 4, then 07 08 09 and one pad byte.
+    expect([...bytes.subarray(bytes.length - 16)]).toEqual([0xe0, 0x7f, 0x10, 0x00, 0x4f, 0x42, 0, 0, 4, 0, 0, 0, 7, 8, 9, 0]);
+    const read = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer).dict);
+    expect(read.Columns).toBe(3);
+    expect([...new Uint8Array((read.PixelData as ArrayBuffer[])[0]!)]).toEqual([7, 8, 9, 0]);
+  });
+
+  test('writes float pixels little endian', () => {
+    expect([...float32LittleEndian(Float32Array.of(1, -2))]).toEqual([0, 0, 0x80, 0x3f, 0, 0, 0, 0xc0]);
+  });
+
+  test('refuses pixel data given twice', () => {
+    const dataset = { SOPClassUID: SopClass.SecondaryCaptureImageStorage, SOPInstanceUID: '1.2.3.4', PixelData: [new ArrayBuffer(2)] };
+    expect(() => writePart10(dataset, { keyword: 'PixelData', vr: 'OB', bytes: Uint8Array.of(1, 2) })).toThrow(ExportEncodingError);
   });
 });

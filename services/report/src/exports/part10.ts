@@ -76,10 +76,44 @@ function unknownKeywords(dataset: NaturalDataset, found: string[] = []): string[
 }
 
 /**
- * A Part 10 file (explicit VR little endian) of a naturalised data set that has SOPClassUID and
- * SOPInstanceUID. Sets Specific Character Set (see above).
+ * Pixel data appended as the data set's last element, bypassing dcmjs: it copies a value several
+ * times while writing (a 70 MB float map took 6 s and 330 MB), while this is one copy.
  */
-export function writePart10(dataset: NaturalDataset): Buffer {
+export interface RawPixelElement {
+  keyword: 'PixelData' | 'FloatPixelData';
+  vr: 'OB' | 'OW' | 'OF';
+  /** The value's bytes, little endian. */
+  bytes: Uint8Array;
+}
+
+const PIXEL_ELEMENT = { PixelData: 0x0010, FloatPixelData: 0x0008 } as const;
+
+/** An explicit VR little endian element header with a 4-byte length (the OB/OW/OF form). */
+function longElementHeader(group: number, element: number, vr: string, length: number): Buffer {
+  const header = Buffer.alloc(12);
+  header.writeUInt16LE(group, 0);
+  header.writeUInt16LE(element, 2);
+  header.write(vr, 4, 'ascii');
+  header.writeUInt32LE(length, 8);
+  return header;
+}
+
+/** A Float32Array's values as little-endian bytes (the view itself on a little-endian machine). */
+export function float32LittleEndian(values: Float32Array): Uint8Array {
+  const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  if (new Uint8Array(Float32Array.of(1).buffer)[3] === 0x3f) return bytes;
+  const swapped = new Uint8Array(bytes.length);
+  const view = new DataView(swapped.buffer);
+  values.forEach((v, i) => view.setFloat32(i * 4, v, true));
+  return swapped;
+}
+
+/**
+ * A Part 10 file (explicit VR little endian) of a naturalised data set that has SOPClassUID and
+ * SOPInstanceUID. Sets Specific Character Set (see above). `pixels`, when given, is written as the
+ * last element (the data set must then hold no pixel data of its own).
+ */
+export function writePart10(dataset: NaturalDataset, pixels?: RawPixelElement): Buffer {
   const sopClassUid = dataset.SOPClassUID;
   const sopInstanceUid = dataset.SOPInstanceUID;
   if (typeof sopClassUid !== 'string' || typeof sopInstanceUid !== 'string') {
@@ -88,6 +122,9 @@ export function writePart10(dataset: NaturalDataset): Buffer {
   silenceDcmjs();
   const unknown = unknownKeywords(dataset);
   if (unknown.length > 0) throw new ExportEncodingError(`unknown DICOM keywords: ${unknown.join(', ')}`);
+  if (pixels && Object.keys(dataset).some((name) => name.endsWith('PixelData'))) {
+    throw new ExportEncodingError('pixel data given both in the data set and as a raw element');
+  }
   const { SpecificCharacterSet: _ignored, ...rest } = dataset;
   const full: NaturalDataset = hasNonAscii(rest) ? { SpecificCharacterSet: 'ISO_IR 192', ...rest } : rest;
   const meta = {
@@ -107,7 +144,11 @@ export function writePart10(dataset: NaturalDataset): Buffer {
     // dcmjs messages may quote values: keep only that it failed.
     throw new ExportEncodingError(`could not encode the ${String(sopClassUid)} object (${error instanceof Error ? error.name : 'error'})`);
   }
-  return Buffer.from(bytes);
+  if (!pixels) return Buffer.from(bytes);
+  const padding = pixels.bytes.length % 2 === 1 ? Buffer.alloc(1) : Buffer.alloc(0);
+  const length = pixels.bytes.length + padding.length;
+  if (length > 0xfffffffe) throw new ExportEncodingError('pixel data too long for one element');
+  return Buffer.concat([Buffer.from(bytes), longElementHeader(0x7fe0, PIXEL_ELEMENT[pixels.keyword], pixels.vr, length), pixels.bytes, padding]);
 }
 
 /** The naturalised attributes of a Part 10 file up to (not including) Pixel Data. */

@@ -57,6 +57,9 @@ describe('readSourceStudy', () => {
       rows: frontal.phantom.height,
       columns: frontal.phantom.width,
       patientOrientation: ['L', 'F'],
+      frameOfReferenceUid: null,
+      // Pixel Spacing as written (DS, 16 characters at most).
+      pixelSpacingMm: [expect.closeTo(frontal.phantom.pixelSpacingMm, 12), expect.closeTo(frontal.phantom.pixelSpacingMm, 12)],
     });
     expect(byUid.get(lateral.sopInstanceUid)?.sopClassUid).toBe(SopClass.ComputedRadiographyImageStorage);
 

@@ -20,6 +20,10 @@ export interface SourceInstance {
   columns: number | null;
   /** Patient Orientation (0020,0020) values, e.g. ['L', 'F']; empty when unknown. */
   patientOrientation: string[];
+  /** Frame of Reference UID (0020,0052), when the image has one (most projection radiographs do not). */
+  frameOfReferenceUid?: string | null;
+  /** Row and column spacing in mm: Pixel Spacing, else Imager Pixel Spacing; null when neither is given. */
+  pixelSpacingMm?: [number, number] | null;
 }
 
 export interface SourceStudy {
@@ -61,6 +65,12 @@ function text(value: unknown): string | null {
 function strings(value: unknown): string[] {
   if (value === undefined || value === null) return [];
   return (Array.isArray(value) ? value : [value]).map((v) => String(v).trim()).filter((v) => v !== '');
+}
+
+/** A two-valued DS spacing (row, column) in mm, or null when absent or not two positive numbers. */
+function spacing(value: unknown): [number, number] | null {
+  const values = strings(value).map(Number);
+  return values.length === 2 && values.every((v) => Number.isFinite(v) && v > 0) ? [values[0]!, values[1]!] : null;
 }
 
 async function readObject(objects: ObjectStore, bucket: string, key: string): Promise<Buffer | null> {
@@ -109,6 +119,8 @@ export async function readSourceStudy(objects: ObjectStore, bucket: string, stud
       rows: instance.rows ?? null,
       columns: instance.columns ?? null,
       patientOrientation: strings(attributes.PatientOrientation),
+      frameOfReferenceUid: text(attributes.FrameOfReferenceUID),
+      pixelSpacingMm: spacing(attributes.PixelSpacing) ?? spacing(attributes.ImagerPixelSpacing),
     });
   }
   if (!header) throw new SourceStudyNotFoundError();

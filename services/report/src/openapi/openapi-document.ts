@@ -195,10 +195,34 @@ export function buildOpenApiDocument(options: { serverUrl: string; version?: str
         parameters: [studyUid, sopUid('path', true), { name: 'code', in: 'path', required: true, schema: { type: 'string' } }],
         get: { summary: 'A finding\'s overlay as a DICOM Secondary Capture image referencing the source image', description: `Roles: ${readers}. Audited as an export.`, responses: { '200': dicom('DICOM Secondary Capture.'), ...reportErrors } },
       },
+      '/api/studies/{studyInstanceUid}/report/ai-results/sr': {
+        parameters: [studyUid],
+        get: {
+          summary: 'The AI findings as a DICOM TID 1500 Measurement Report (the model as observer device, a region per finding, probability and presence)',
+          description: `Roles: ${readers}. Audited as an export. 409 \`no-ai-results\` when the report has no AI findings. See docs/ihe-air.md.`,
+          responses: { '200': dicom('Comprehensive SR, TID 1500 (Part 10 file).'), ...reportErrors },
+        },
+      },
+      '/api/studies/{studyInstanceUid}/report/ai-results/pmap': {
+        parameters: [studyUid],
+        get: {
+          summary: 'The AI heatmaps as a DICOM Parametric Map per image (float probabilities on the image grid)',
+          description: `Roles: ${readers}. Audited as an export. One Part 10 file, or \`multipart/related; type="application/dicom"\` with one per image when several images have findings.`,
+          responses: { '200': dicom('Parametric Map (Part 10 file), or multipart/related of them.'), ...reportErrors },
+        },
+      },
+      '/api/studies/{studyInstanceUid}/report/ai-results/seg': {
+        parameters: [studyUid],
+        get: {
+          summary: 'The AI heatmaps as a fractional (probability) DICOM Segmentation per image, one segment per finding',
+          description: `Roles: ${readers}. Audited as an export. One Part 10 file, or \`multipart/related; type="application/dicom"\` with one per image when several images have findings.`,
+          responses: { '200': dicom('Segmentation (Part 10 file), or multipart/related of them.'), ...reportErrors },
+        },
+      },
       '/api/studies/{studyInstanceUid}/report/export/pacs': {
         parameters: [studyUid],
         post: {
-          summary: 'Send the report to the PACS (STOW-RS): its DICOM SR and an overlay Secondary Capture per finding present',
+          summary: 'Send the report to the PACS (STOW-RS): the objects REPORT_PACS_OBJECTS names (default: its DICOM SR and an overlay Secondary Capture per finding present)',
           description:
             'Roles: radiologist, integration. Queues the export of the report shown now; asking again while it is queued returns the same job, ' +
             'while it is held for a retry runs it now, and after it was delivered or failed sends it again (same UIDs: the PACS keeps one copy). ' +

@@ -1,12 +1,18 @@
 import express, { type Response, type Router } from 'express';
 import { dicomUidSchema, type AuditEntry, type ReportResponse } from '@cxr/contracts';
-import { HttpError, ObjectNotFoundError, TransientError, type ObjectStore } from '@cxr/platform';
+import { encodeMultipartRelated, HttpError, ObjectNotFoundError, TransientError, type ObjectStore } from '@cxr/platform';
 import { actorOf, principalOf, READ_ROLES, type HttpAuth } from '../auth/index.ts';
+import { UnsizedSourceImageError } from '../exports/ai-results.ts';
 import { toDicomSr } from '../exports/dicom-sr.ts';
+import { readImageHeatmaps } from '../exports/finding-heatmaps.ts';
+import { toMeasurementReport } from '../exports/measurement-report.ts';
+import { toParametricMap } from '../exports/parametric-map.ts';
+import { toSegmentation } from '../exports/segmentation.ts';
 import { toFhirDiagnosticReport, type FhirExportOptions } from '../exports/fhir-diagnostic-report.ts';
-import { isExportable } from '../exports/report-content.ts';
+import { isExportable, NothingToExportError } from '../exports/report-content.ts';
 import { OverlaySourceMissingError, toOverlaySecondaryCapture } from '../exports/secondary-capture.ts';
 import { readSourceStudy, SourceStudyNotFoundError, type SourceStudy } from '../exports/source-study.ts';
+import type { StoredImage } from '../review/report-service.ts';
 
 /**
  * Standard outputs of a report, for the hospital's systems:
@@ -14,7 +20,11 @@ import { readSourceStudy, SourceStudyNotFoundError, type SourceStudy } from '../
  * - `GET /api/studies/:uid/report/fhir`: FHIR R4 DiagnosticReport (`application/fhir+json`);
  * - `GET /api/studies/:uid/report/sr`: DICOM Comprehensive SR (`application/dicom`, as a download);
  * - `GET /api/studies/:uid/report/overlays/:sopInstanceUid/:code.dcm`: a finding's overlay as a
- *   DICOM Secondary Capture image.
+ *   DICOM Secondary Capture image;
+ * - `GET /api/studies/:uid/report/ai-results/sr`: the AI findings as a TID 1500 Measurement Report;
+ * - `GET /api/studies/:uid/report/ai-results/pmap` and `.../seg`: the heatmaps as a Parametric Map
+ *   or a fractional Segmentation per image (one Part 10 file, or `multipart/related` of them when
+ *   several images have findings).
  *
  * Any reading role may export (integration systems among them). Each export is recorded in the
  * study's audit trail as `export` before its body is sent; an export that cannot be recorded is
@@ -29,8 +39,8 @@ export interface ExportRoutesDeps {
   /** The report as the API shows it and the study's key; throws HttpError 404 for an unknown study. */
   loadReportView(studyInstanceUid: string): Promise<{ response: ReportResponse; studyKey: string }>;
   recordAudit(studyKey: string, entry: AuditEntry): Promise<void>;
-  /** Where a finding's overlay PNG is stored (the report service's `findingImage`); HttpError 404 when there is none. */
-  findingImage(studyInstanceUid: string, code: string, sopInstanceUid: string | undefined, kind: 'overlay'): Promise<{ bucket: string; key: string }>;
+  /** Where a finding's overlay or heatmap PNG is stored (the report service's `findingImage`); HttpError 404 when there is none. */
+  findingImage(studyInstanceUid: string, code: string, sopInstanceUid: string | undefined, kind: 'overlay' | 'heatmap'): Promise<StoredImage>;
   fhir?: FhirExportOptions;
   /** Verifying Organization written into signed SR documents. */
   organization?: string;
@@ -119,6 +129,44 @@ export function exportRoutes(deps: ExportRoutesDeps): Router {
     await audit(res, studyKey, report, `DICOM Secondary Capture overlay of ${code}`);
     sendDicom(res, bytes, `overlay-${code}.dcm`);
   });
+
+  /** Builds an AI-result object, mapping "nothing to build" to 409. */
+  function buildAiResult<T>(build: () => T): T {
+    try {
+      return build();
+    } catch (error) {
+      if (error instanceof NothingToExportError) throw new HttpError(409, 'no-ai-results', 'the report has no AI findings to export as AI results');
+      if (error instanceof UnsizedSourceImageError) throw new HttpError(409, 'source-image-unsized', error.message);
+      throw error;
+    }
+  }
+
+  router.get('/api/studies/:studyInstanceUid/report/ai-results/sr', auth.require(...READ_ROLES), async (req, res) => {
+    const { report, studyKey, source } = await loadExportable(String(req.params.studyInstanceUid));
+    const bytes = buildAiResult(() => toMeasurementReport(report, source, { now: now() }));
+    await audit(res, studyKey, report, 'DICOM TID 1500 measurement report of the AI findings');
+    sendDicom(res, bytes, `ai-results-v${report.analysisVersion}.dcm`);
+  });
+
+  const MAP_KINDS = {
+    pmap: { build: toParametricMap, what: 'Parametric Map' },
+    seg: { build: toSegmentation, what: 'fractional Segmentation' },
+  } as const;
+  for (const [kind, { build, what }] of Object.entries(MAP_KINDS)) {
+    router.get(`/api/studies/:studyInstanceUid/report/ai-results/${kind}`, auth.require(...READ_ROLES), async (req, res) => {
+      const { report, studyKey, source } = await loadExportable(String(req.params.studyInstanceUid));
+      const images = await readImageHeatmaps(objects, (uid, code, sop) => deps.findingImage(uid, code, sop, 'heatmap'), report, source);
+      if (images.length === 0) throw new HttpError(409, 'no-ai-results', 'the report has no AI findings on a stored image to export as AI results');
+      const files = images.map((image) => buildAiResult(() => build({ report, source, image, now: now() })));
+      await audit(res, studyKey, report, `DICOM ${what} of the AI heatmaps (${files.length} image${files.length === 1 ? '' : 's'})`);
+      if (files.length === 1) {
+        sendDicom(res, files[0]!, `ai-${kind}-v${report.analysisVersion}.dcm`);
+        return;
+      }
+      const { body, contentType } = encodeMultipartRelated(files);
+      res.status(200).set({ 'Content-Type': contentType, 'Cache-Control': 'private, no-store' }).send(body);
+    });
+  }
 
   return router;
 }

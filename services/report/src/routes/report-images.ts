@@ -1,7 +1,8 @@
 import { pipeline } from 'node:stream/promises';
 import express, { type Response, type Router } from 'express';
-import { analysisResultSchema, dicomUidSchema, findingHeatmapPng } from '@cxr/contracts';
-import { HttpError, ObjectNotFoundError, TransientError, type ObjectStore } from '@cxr/platform';
+import { dicomUidSchema } from '@cxr/contracts';
+import { HttpError, ObjectNotFoundError, type ObjectStore } from '@cxr/platform';
+import { readHeatmapPng } from '../exports/finding-heatmaps.ts';
 import { READ_ROLES, type HttpAuth } from '../auth/index.ts';
 import type { ReportService, StoredImage } from '../review/report-service.ts';
 
@@ -46,7 +47,7 @@ export function reportImageRoutes(deps: ReportImageRoutesDeps): Router {
 
 async function sendPng(res: Response, objects: ObjectStore, image: StoredImage, what: string): Promise<void> {
   if (image.inResult) {
-    const png = await inlineHeatmap(objects, image, image.inResult);
+    const png = await readHeatmapPng(objects, image);
     res.status(200).set({ 'Content-Type': 'image/png', 'Cache-Control': 'private, no-cache' }).send(png);
     return;
   }
@@ -59,23 +60,4 @@ async function sendPng(res: Response, objects: ObjectStore, image: StoredImage, 
   }
   res.status(200).set({ 'Content-Type': 'image/png', 'Cache-Control': 'private, no-cache' });
   await pipeline(stream, res);
-}
-
-/** A finding's heatmap PNG out of the analysis result that holds it inline. */
-async function inlineHeatmap(objects: ObjectStore, image: StoredImage, which: { instanceKey: string; code: string }): Promise<Buffer> {
-  let raw: unknown;
-  try {
-    raw = await objects.getJson(image.bucket, image.key);
-  } catch (error) {
-    if (error instanceof ObjectNotFoundError) throw new HttpError(404, 'heatmap-not-found', 'the heatmap image is missing');
-    // The storage error's message names the key (which holds the study key): keep it out of the log.
-    throw new TransientError(`reading an analysis result failed (${error instanceof Error ? error.name : 'error'})`);
-  }
-  const parsed = analysisResultSchema.safeParse(raw);
-  const finding = parsed.success
-    ? parsed.data.images.find((i) => i.instanceKey === which.instanceKey)?.findings.find((f) => f.code === which.code)
-    : undefined;
-  const png = finding ? findingHeatmapPng(finding) : null;
-  if (!png) throw new HttpError(404, 'heatmap-not-found', 'the heatmap image is missing');
-  return png;
 }

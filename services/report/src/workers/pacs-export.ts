@@ -1,8 +1,10 @@
 /**
  * The `pacs-export` queue (report → report; name, schema, options and job id are
- * `QUEUES.pacsExport` in @cxr/contracts, jobs are added by exports/pacs-export-queue.ts): builds a report's DICOM SR and the Secondary Capture of
- * each finding present in the report (with the same builders as the download routes), and stores
- * them on the PACS in one STOW-RS request.
+ * `QUEUES.pacsExport` in @cxr/contracts, jobs are added by exports/pacs-export-queue.ts): builds
+ * the objects `REPORT_PACS_OBJECTS` names (by default the report's DICOM SR and the Secondary
+ * Capture of each finding present in the report; optionally the AI results as a TID 1500 SR and
+ * a Parametric Map and a Segmentation per image), with the same builders as the download routes,
+ * and stores them on the PACS in one STOW-RS request.
  *
  * Choices, and why:
  * - The report is sent as it is when the job runs (an addendum added while the PACS was down goes
@@ -23,9 +25,13 @@
 import { DelayedError, UnrecoverableError, type Worker } from 'bullmq';
 import { QUEUES, type AuditEntry, type PacsDelivery, type PacsExportJob, type ReportFinding, type ReportResponse } from '@cxr/contracts';
 import { createValidatedWorker, errorMessage, HttpError, isPermanent, ObjectNotFoundError, PermanentError, TransientError, type Logger, type ObjectStore, type Redis } from '@cxr/platform';
-import type { ReportConfig } from '../config.ts';
+import { DEFAULT_PACS_OBJECTS, type PacsObject, type ReportConfig } from '../config.ts';
 import type { ReportService } from '../review/report-service.ts';
 import { toDicomSr } from '../exports/dicom-sr.ts';
+import { readImageHeatmaps } from '../exports/finding-heatmaps.ts';
+import { toMeasurementReport } from '../exports/measurement-report.ts';
+import { toParametricMap } from '../exports/parametric-map.ts';
+import { toSegmentation } from '../exports/segmentation.ts';
 import { progressOf, assertSendable, type PacsExportProgress } from '../exports/pacs-export-queue.ts';
 import type { PacsExportMetrics } from '../exports/pacs-export-metrics.ts';
 import { isPresentInReport } from '../exports/report-content.ts';
@@ -49,7 +55,8 @@ export function retryDelayMs(attempt: number, policy: RetryPolicy, retryAfterMs?
 }
 
 export interface PacsExportWorkerDeps {
-  config: Pick<ReportConfig, 'queuePrefix' | 'buckets'> & { pacs: { maxHoldHours: number } };
+  /** `pacs.objects`: what an export sends (default: the report SR and the overlays). */
+  config: Pick<ReportConfig, 'queuePrefix' | 'buckets'> & { pacs: { maxHoldHours: number; objects?: readonly PacsObject[] } };
   logger: Logger;
   /** From `createWorkerConnection`: BullMQ needs `maxRetriesPerRequest: null`. */
   connection: Redis;
@@ -71,7 +78,27 @@ interface Built {
   report: ReportResponse;
   studyKey: string;
   files: Buffer[];
-  overlays: number;
+  reportSr: boolean;
+  /** Null when the overlays are not among the objects sent. */
+  overlays: number | null;
+  aiResults: NonNullable<PacsDelivery['aiResults']> | null;
+}
+
+/** What was sent, in words, for the audit trail: "verified SR and 1 overlay; AI results: ...". */
+function sentText(built: Built): string {
+  const parts = [
+    ...(built.reportSr ? [built.report.signed ? 'verified SR' : 'unverified draft SR'] : []),
+    ...(built.overlays !== null ? [`${built.overlays} overlay${built.overlays === 1 ? '' : 's'}`] : []),
+  ];
+  const ai = built.aiResults;
+  const aiText = ai
+    ? [
+        ...(ai.measurementReports > 0 ? ['TID 1500 measurement report'] : []),
+        ...(ai.parametricMaps > 0 ? [`${ai.parametricMaps} parametric map${ai.parametricMaps === 1 ? '' : 's'}`] : []),
+        ...(ai.segmentations > 0 ? [`${ai.segmentations} segmentation${ai.segmentations === 1 ? '' : 's'}`] : []),
+      ].join(', ')
+    : '';
+  return [parts.join(' and '), ...(aiText ? [`AI results: ${aiText}`] : [])].filter(Boolean).join('; ');
 }
 
 /** Errors that are requests for something not there (404/409 from the review service): no retry. */
@@ -85,6 +112,7 @@ export function startPacsExportWorker(deps: PacsExportWorkerDeps): Worker<unknow
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...deps.retry };
   const now = deps.now ?? (() => new Date());
   const maxHoldMs = config.pacs.maxHoldHours * 3600_000;
+  const chosen = new Set<PacsObject>(config.pacs.objects ?? DEFAULT_PACS_OBJECTS);
 
   async function overlayFile(report: ReportResponse, finding: ReportFinding, source: Awaited<ReturnType<typeof readSourceStudy>>): Promise<Buffer> {
     const stored = await service.findingImage(report.studyInstanceUid, finding.code, finding.sopInstanceUid, 'overlay');
@@ -104,10 +132,36 @@ export function startPacsExportWorker(deps: PacsExportWorkerDeps): Worker<unknow
     if (studyKey !== job.studyKey) throw new PermanentError('the study is now known under another key');
     assertSendable(report, job.allowDraft);
     const source = await readSourceStudy(objects, config.buckets.originals, job.studyInstanceUid);
-    const sr = toDicomSr(report, source, { now: now(), ...(deps.organization ? { organization: deps.organization } : {}) });
-    const overlays: Buffer[] = [];
-    for (const finding of report.findings.filter(isPresentInReport)) overlays.push(await overlayFile(report, finding, source));
-    return { report, studyKey, files: [sr, ...overlays], overlays: overlays.length };
+    const files: Buffer[] = [];
+    if (chosen.has('report-sr')) files.push(toDicomSr(report, source, { now: now(), ...(deps.organization ? { organization: deps.organization } : {}) }));
+    let overlays: number | null = null;
+    if (chosen.has('overlays')) {
+      overlays = 0;
+      for (const finding of report.findings.filter(isPresentInReport)) {
+        files.push(await overlayFile(report, finding, source));
+        overlays += 1;
+      }
+    }
+    let aiResults: Built['aiResults'] = null;
+    if (chosen.has('ai-sr') || chosen.has('pmap') || chosen.has('seg')) {
+      aiResults = { measurementReports: 0, parametricMaps: 0, segmentations: 0 };
+      // A report whose model found nothing to say (no findings) has no AI results to send.
+      if (chosen.has('ai-sr') && report.findings.length > 0) {
+        files.push(toMeasurementReport(report, source, { now: now() }));
+        aiResults.measurementReports = 1;
+      }
+      if (chosen.has('pmap') || chosen.has('seg')) {
+        const images = await readImageHeatmaps(objects, (uid, code, sop) => service.findingImage(uid, code, sop, 'heatmap'), report, source);
+        for (const image of images) {
+          if (chosen.has('pmap')) files.push(toParametricMap({ report, source, image, now: now() }));
+          if (chosen.has('seg')) files.push(toSegmentation({ report, source, image, now: now() }));
+        }
+        if (chosen.has('pmap')) aiResults.parametricMaps = images.length;
+        if (chosen.has('seg')) aiResults.segmentations = images.length;
+      }
+    }
+    if (files.length === 0) throw new PermanentError('nothing to send: the objects REPORT_PACS_OBJECTS names are not there for this report');
+    return { report, studyKey, files, reportSr: chosen.has('report-sr'), overlays, aiResults };
   }
 
   async function audit(job: PacsExportJob, revision: number, detail: string): Promise<void> {
@@ -137,19 +191,20 @@ export function startPacsExportWorker(deps: PacsExportWorkerDeps): Worker<unknow
           signed: built.report.signed,
           httpStatus: answer.httpStatus,
           stored: answer.parsed ? answer.stored.length : built.files.length,
-          overlays: built.overlays,
+          overlays: built.overlays ?? 0,
+          ...(built.aiResults ? { aiResults: built.aiResults } : {}),
           warnings: answer.warnings.slice(0, 100),
         };
         await audit(
           data,
           built.report.revision,
-          `sent to the PACS (STOW-RS ${answer.httpStatus}): ${built.report.signed ? 'verified SR' : 'unverified draft SR'} and ${built.overlays} overlay` +
-            `${built.overlays === 1 ? '' : 's'}${attempt > 1 ? ` after ${attempt} attempts` : ''}${delivery.warnings.length > 0 ? `; warnings: ${delivery.warnings.join(', ')}` : ''}`,
+          `sent to the PACS (STOW-RS ${answer.httpStatus}): ${sentText(built)}` +
+            `${attempt > 1 ? ` after ${attempt} attempts` : ''}${delivery.warnings.length > 0 ? `; warnings: ${delivery.warnings.join(', ')}` : ''}`,
         );
         await job.updateProgress({ attempts: attempt, lastError: null, nextAttemptAt: null } satisfies PacsExportProgress);
         metrics.exports.inc({ outcome: 'delivered' });
         span.setAttribute('cxr.outcome', 'delivered');
-        log.info({ revision: delivery.revision, overlays: delivery.overlays, httpStatus: delivery.httpStatus }, 'report sent to the PACS');
+        log.info({ revision: delivery.revision, overlays: delivery.overlays, aiResults: delivery.aiResults, httpStatus: delivery.httpStatus }, 'report sent to the PACS');
         return delivery;
       } catch (caught) {
         const error = asPermanent(caught);
