@@ -73,8 +73,13 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
 
   const { registry: metrics, received, studiesCompleted, associations } = createIngestMetrics();
 
+  // Readiness has its own connection: its probe must neither wait behind the C-STOREs' commands nor,
+  // when writes are paused, leave one of its own blocking that connection for them.
+  const probeRedis = createRequestConnection(config.redisUrl);
+  probeRedis.on('error', () => undefined); // reported by readiness itself
+  const probeRegistry = new StudyRegistry(probeRedis, config.queuePrefix, new Pseudonymizer(config.pseudonymSecret));
   const readiness = new ReadinessProbe({
-    redis: () => registry.ping(),
+    redis: () => probeRegistry.ping(),
     storage: () => objects.ping(config.buckets.originals),
   }, config.readyTimeoutMs);
   const checkReady = () => readiness.check();
@@ -135,6 +140,7 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
       await step('queues', Promise.all([completionQueue.close(), analysisQueue.close(), reportEventsQueue.close()]));
       requestRedis.disconnect();
       workerRedis.disconnect();
+      probeRedis.disconnect();
     },
   };
 }

@@ -32,6 +32,8 @@ export interface OrphanSweepOptions {
   /** Count what would be done, change nothing. */
   dryRun?: boolean;
   now?: Date;
+  /** Called with the study of each orphan recorded (to schedule its completion). */
+  onRecorded?: (studyInstanceUid: string) => Promise<void>;
 }
 
 export class OrphanSweep {
@@ -67,6 +69,7 @@ export class OrphanSweep {
           logger.warn({ bucket, reason: match ? 'not the instance its key names' : 'not an original key' }, 'orphan object removed');
         } else {
           result.recorded += 1;
+          if (!options.dryRun && options.onRecorded) await options.onRecorded(match![1]!);
         }
       } catch (error) {
         result.failed += 1;

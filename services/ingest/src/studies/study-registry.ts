@@ -169,8 +169,12 @@ export class StudyRegistry {
     await this.redis.set(this.key('study', studyUid, 'analysed'), JSON.stringify(state));
   }
 
+  /**
+   * Whether Redis takes a write now (readiness): a PING is answered even while writes are paused
+   * (CLIENT PAUSE WRITE, a replica failing over), when no instance could be recorded.
+   */
   async ping(): Promise<boolean> {
-    return (await this.redis.ping()) === 'PONG';
+    return (await this.redis.set(this.key('ready-probe'), '1', 'PX', 10_000)) === 'OK';
   }
 }
 
