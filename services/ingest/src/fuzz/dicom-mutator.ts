@@ -25,13 +25,18 @@ export const MUTATIONS: readonly Mutation[] = Object.freeze(['bit-flips', 'rando
 const SHORT_VRS = new Set(['AE', 'AS', 'AT', 'CS', 'DA', 'DS', 'DT', 'FL', 'FD', 'IS', 'LO', 'LT', 'PN', 'SH', 'SL', 'SS', 'ST', 'TM', 'UI', 'UL', 'US']);
 const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT', 'OV', 'SV', 'UV']);
 
+const vrCode = (vr: string) => (vr.charCodeAt(0) << 8) | vr.charCodeAt(1);
+/** 1 for a short VR's code, 2 for a long one's, by (first byte << 8 | second byte). */
+const VR_KIND = new Uint8Array(65536);
+for (const vr of SHORT_VRS) VR_KIND[vrCode(vr)] = 1;
+for (const vr of LONG_VRS) VR_KIND[vrCode(vr)] = 2;
+
 /** Offsets that look like explicit VR little endian element headers (even group, known VR). */
 export function elementOffsets(bytes: Buffer, from = 132): number[] {
   const out: number[] = [];
   for (let i = from; i + 8 <= bytes.length; i++) {
     if ((bytes[i]! & 1) !== 0) continue;
-    const vr = String.fromCharCode(bytes[i + 4]!, bytes[i + 5]!);
-    if (SHORT_VRS.has(vr) || LONG_VRS.has(vr)) out.push(i);
+    if (VR_KIND[(bytes[i + 4]! << 8) | bytes[i + 5]!] !== 0) out.push(i);
   }
   return out;
 }
@@ -82,9 +87,9 @@ export function mutate(bytes: Buffer, kind: Mutation, random: () => number): Buf
       const offsets = elementOffsets(bytes);
       if (offsets.length === 0) return mutate(bytes, 'bit-flips', random);
       const at = offsets[intBelow(random, offsets.length)]!;
-      const vr = String.fromCharCode(bytes[at + 4]!, bytes[at + 5]!);
+      const long = VR_KIND[(bytes[at + 4]! << 8) | bytes[at + 5]!] === 2;
       const huge = [0xffffffff, 0xfffffffe, 0x7fffffff, 0x40000000, bytes.length * 2][intBelow(random, 5)]!;
-      if (LONG_VRS.has(vr) && at + 12 <= bytes.length) bytes.writeUInt32LE(huge >>> 0, at + 8);
+      if (long && at + 12 <= bytes.length) bytes.writeUInt32LE(huge >>> 0, at + 8);
       else bytes.writeUInt16LE([0xffff, 0xfffe, 0x8000][intBelow(random, 3)]!, at + 6);
       return bytes;
     }

@@ -52,6 +52,9 @@ export interface FuzzReport {
   stow: ReceiverCounts & { requests: number; statuses: Record<string, number> };
   dimse: ReceiverCounts & { associations: number; statuses: Record<string, number> };
   readBack: number;
+  /** When each receiver's last answer came, from the start (ms). */
+  stowMs: number;
+  dimseMs: number;
   violations: string[];
   peakRssBytes: number;
   ms: number;
@@ -67,7 +70,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     seed, count,
     stow: { sent: 0, accepted: 0, refused: 0, unavailable: 0, requests: 0, statuses: {} },
     dimse: { sent: 0, accepted: 0, refused: 0, unavailable: 0, associations: 0, statuses: {} },
-    readBack: 0, violations: [], peakRssBytes: process.memoryUsage().rss, ms: 0,
+    readBack: 0, stowMs: 0, dimseMs: 0, violations: [], peakRssBytes: process.memoryUsage().rss, ms: 0,
   };
   const rssTimer = setInterval(() => (report.peakRssBytes = Math.max(report.peakRssBytes, process.memoryUsage().rss)), 100);
   const sentFiles = new Set<string>();
@@ -172,48 +175,55 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   };
 
   try {
-    await Promise.all([stowLoop(), dimseLoop()]);
+    await Promise.all([stowLoop().then(() => (report.stowMs = Date.now() - started)), dimseLoop().then(() => (report.dimseMs = Date.now() - started))]);
     // Read back what was accepted.
-    for (const url of retrieveUrls) {
+    await inParallel(retrieveUrls, 8, async (url) => {
       const res = await fetch(url);
       if (res.status !== 200) {
         violation(`RetrieveURL answered ${res.status}`);
-        continue;
+        return;
       }
       const { boundary } = parseMultipartRelatedType(res.headers.get('content-type') ?? undefined);
       const part = parseMultipartRelated(Buffer.from(await res.arrayBuffer()), boundary, 2)[0];
       if (!part || !sentFiles.has(sha256(part.body))) violation('a RetrieveURL served bytes that were never sent');
       else report.readBack += 1;
-    }
+    });
     if (dimseAccepted.length > 0) {
       const byHash = new Map<string, string>();
       for (const key of await target.objects.list(target.originalsBucket, 'studies/')) {
         const hash = /\/([0-9a-f]{64})\.dcm$/.exec(key)?.[1];
         if (hash) byHash.set(hash, key);
       }
-      for (const accepted of dimseAccepted) {
+      await inParallel(dimseAccepted, 8, async (accepted) => {
         const key = byHash.get(accepted.dataSetSha);
         if (!key) {
           violation(`DIMSE file ${accepted.index} was acknowledged but no object holds its data set`);
-          continue;
+          return;
         }
         const stored = await target.objects.get(target.originalsBucket, key);
         if (!stored.subarray(stored.length - accepted.dataSet.length).equals(accepted.dataSet)) {
           violation(`DIMSE file ${accepted.index}: the stored object's data set differs from what was sent`);
-          continue;
+          return;
         }
         const [, study, series, sop] = /^studies\/([^/]+)\/series\/([^/]+)\/instances\/([^/]+)\//.exec(key) ?? [];
         const res = await fetch(`${target.http}/dicomweb/studies/${study}/series/${series}/instances/${sop}`);
         await res.arrayBuffer();
         if (res.status !== 200) violation(`DIMSE file ${accepted.index}: its RetrieveURL answered ${res.status}`);
         else report.readBack += 1;
-      }
+      });
     }
   } finally {
     clearInterval(rssTimer);
   }
   report.ms = Date.now() - started;
   return report;
+}
+
+async function inParallel<T>(items: T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  }));
 }
 
 function uniqueContexts(sources: FuzzSource[]): ProposedContext[] {
