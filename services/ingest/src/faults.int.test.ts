@@ -87,11 +87,11 @@ function newStudy(): ChestStudy {
   return makeChestStudy({ seed, size: 256 });
 }
 
-/** The C-STORE by storescu: its exit code and what it printed (verbose: the response status). */
-async function cStore(study: ChestStudy): Promise<{ ok: boolean; output: string }> {
+/** The C-STORE by storescu, killed after `timeoutMs`: whether it succeeded and what it printed (verbose: the response status). */
+async function cStore(study: ChestStudy, timeoutMs = 60_000): Promise<{ ok: boolean; output: string }> {
   const file = join(dir, `${study.sopInstanceUid}.dcm`);
   writeFileSync(file, study.file);
-  const result = await runDcmtk('storescu', ['-v', '-aet', 'PACS', '-aec', 'INGEST', dimse.host, String(dimse.port), file], { allowFailure: true, timeoutMs: 60_000 });
+  const result = await runDcmtk('storescu', ['-v', '-aet', 'PACS', '-aec', 'INGEST', dimse.host, String(dimse.port), file], { allowFailure: true, timeoutMs });
   return { ok: result.code === 0, output: `${result.stdout}\n${result.stderr}` };
 }
 
@@ -130,12 +130,7 @@ describe('ingest while object storage fails', () => {
     const bound = worstCaseMs(config.storage) + 3000; // the storage bound plus parsing, Redis and the sender's own work
     proxy.stall();
     try {
-      const t = Date.now();
-      const [stowAnswer, storeAnswer, ready] = await Promise.all([
-        fetchStow(stow.file, bound).then((a) => (console.log('TIMING s3-stalled stow', Date.now() - t), a)),
-        cStore(dimseStudy).then((a) => (console.log('TIMING s3-stalled cstore', Date.now() - t), a)),
-        readiness(1000).then((a) => (console.log('TIMING s3-stalled readyz', Date.now() - t), a)),
-      ]);
+      const [ready, stowAnswer, storeAnswer] = await Promise.all([readiness(1000), fetchStow(stow.file, bound), cStore(dimseStudy, bound)]);
       expect(stowAnswer.status).toBe(503);
       expect(stowAnswer.retryAfter).toBeTruthy();
       expect(storeAnswer.ok).toBe(false);
@@ -156,8 +151,7 @@ describe('ingest while object storage fails', () => {
     const study = newStudy();
     await s3.stop();
     try {
-      const t = Date.now();
-      const [answer, ready] = await Promise.all([fetchStow(study.file, worstCaseMs(config.storage) + 3000).then((a) => (console.log('TIMING s3-stopped stow', Date.now() - t), a)), readiness(1000).then((a) => (console.log('TIMING s3-stopped readyz', Date.now() - t), a))]);
+      const [ready, answer] = await Promise.all([readiness(1000), fetchStow(study.file, worstCaseMs(config.storage) + 3000)]);
       expect(answer.status).toBe(503);
       expect(ready).toBe(503);
       expect((await cStore(study)).ok).toBe(false);
@@ -180,11 +174,11 @@ describe('ingest while Redis stalls', () => {
     // the study is recorded with nothing scheduled to complete it. The C-STORE starts a second later,
     // behind that record on the same connection, and times out too.
     await control.call('CLIENT', 'PAUSE', '6500', 'WRITE');
-    const t = Date.now();
-    const [stowAnswer, storeAnswer, ready] = await Promise.all([
-      fetchStow(stow.file, 15_000).then((a) => (console.log('TIMING redis stow', Date.now() - t), a)),
-      new Promise((resolve) => setTimeout(resolve, 1000)).then(() => cStore(dimseStudy)).then((a) => (console.log('TIMING redis cstore', Date.now() - t), a)),
-      readiness(1000).then((a) => (console.log('TIMING redis readyz', Date.now() - t), a)),
+    // The bound: the 5 s Redis command timeout, plus the second's wait before the C-STORE and the sender's own work.
+    const [ready, stowAnswer, storeAnswer] = await Promise.all([
+      readiness(1000),
+      fetchStow(stow.file, 9000),
+      new Promise((resolve) => setTimeout(resolve, 1000)).then(() => cStore(dimseStudy, 9000)),
     ]);
     expect(stowAnswer.status).toBe(503);
     expect(storeAnswer.ok).toBe(false);
