@@ -46,7 +46,7 @@ if not existing then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
   redis.call('SADD', KEYS[2], ARGV[4])
   local now = redis.call('TIME')
-  redis.call('ZADD', KEYS[4], tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000), ARGV[4])
+  redis.call('ZADD', KEYS[4], tonumber(now[1]) * 1000000 + tonumber(now[2]), ARGV[4])
   return 'stored'
 end
 local current = cjson.decode(existing)
@@ -133,8 +133,8 @@ export class StudyRegistry {
   }
 
   /**
-   * When the study's latest instance was stored (Redis time, ms) if its completion has not run
-   * since; null when it has (or the study is unknown).
+   * When the study's latest instance was stored (Redis time in µs: two records never share a value,
+   * Redis runs one script at a time) if its completion has not run since; null when it has.
    */
   async awaitingCompletionSince(studyUid: string): Promise<number | null> {
     const score = await this.redis.zscore(this.key('awaiting-completion'), studyUid);
@@ -144,7 +144,7 @@ export class StudyRegistry {
   /** Studies whose latest instance was stored at least `graceMs` ago and that have not been completed since. */
   async studiesAwaitingCompletion(graceMs: number, limit = 1000): Promise<string[]> {
     const [seconds, micros] = await this.redis.time();
-    const cutoff = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - graceMs;
+    const cutoff = Number(seconds) * 1_000_000 + Number(micros) - graceMs * 1000;
     return this.redis.zrangebyscore(this.key('awaiting-completion'), '-inf', cutoff, 'LIMIT', 0, limit);
   }
 
