@@ -173,8 +173,10 @@ describe('ingest while Redis stalls', () => {
     // PUT, its record times out (5 s) and Redis runs it when the pause ends (issue 16, finding 5), so
     // the study is recorded with nothing scheduled to complete it. The C-STORE starts a second later,
     // behind that record on the same connection, and times out too.
-    await control.call('CLIENT', 'PAUSE', '6500', 'WRITE');
-    // The bound: the 5 s Redis command timeout, plus the second's wait before the C-STORE and the sender's own work.
+    // 9 s: longer than the C-STORE's wait behind that record plus its own 5 s timeout, so it cannot
+    // simply be served once the pause ends.
+    await control.call('CLIENT', 'PAUSE', '9000', 'WRITE');
+    // The bound: the 5 s Redis command timeout, plus the sender's own work.
     const [ready, stowAnswer, storeAnswer] = await Promise.all([
       readiness(1000),
       fetchStow(stow.file, 9000),
