@@ -66,7 +66,10 @@ export class OrphanSweep {
         if (outcome === 'mismatch') {
           if (!options.dryRun) await objects.remove(bucket, key);
           result.removed += 1;
-          logger.warn({ bucket, reason: match ? 'not the instance its key names' : 'not an original key' }, 'orphan object removed');
+          logger.warn(
+            { bucket, reason: match ? 'not the instance its key names' : 'not an original key' },
+            options.dryRun ? 'orphan object would be removed (dry run)' : 'orphan object removed',
+          );
         } else {
           result.recorded += 1;
           if (!options.dryRun && options.onRecorded) await options.onRecorded(match![1]!);
