@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { Client } from 'minio';
@@ -39,6 +41,35 @@ export interface ObjectInfo {
   metadata: Record<string, string>;
 }
 
+export interface ObjectStoreOptions {
+  /**
+   * Abandon a request to storage once its connection has been idle this long (no byte either
+   * way): connecting, waiting for the answer, or in the middle of a body. Unset: no limit (the
+   * client's default). When set, the client's own retry is off too: the caller decides what to retry.
+   */
+  requestTimeoutMs?: number;
+}
+
+/** A storage request abandoned after `requestTimeoutMs` without progress (transient: storage stalled). */
+export class ObjectStorageTimeoutError extends TransientError {
+  readonly code = 'RequestTimeout';
+  constructor(ms: number) {
+    super(`no answer from object storage within ${ms} ms`);
+    this.name = 'ObjectStorageTimeoutError';
+  }
+}
+
+/** The client's transport with a socket idle timeout that destroys the request (Node only emits 'timeout'). */
+function transportWithTimeout(base: typeof http | typeof https, ms: number): Pick<typeof http, 'request'> {
+  return {
+    request: ((options: http.RequestOptions, callback?: (res: http.IncomingMessage) => void) => {
+      const req = base.request(options, callback);
+      req.setTimeout(ms, () => req.destroy(new ObjectStorageTimeoutError(ms)));
+      return req;
+    }) as typeof http.request,
+  };
+}
+
 // Objects up to this size go up as a single PUT. s3rver (local runs) lacks the multipart
 // listing the client uses above its part size, and nothing we store comes near it.
 const SINGLE_PUT_LIMIT = 512 * 1024 * 1024;
@@ -65,10 +96,14 @@ function wrap(error: unknown, what: string): Error {
 export class ObjectStore {
   readonly client: Client;
 
-  constructor(settings: S3Settings) {
+  constructor(settings: S3Settings, options: ObjectStoreOptions = {}) {
     const url = new URL(settings.endpoint);
     const useSSL = url.protocol === 'https:';
+    const timeout = options.requestTimeoutMs;
     this.client = new Client({
+      ...(timeout !== undefined
+        ? { transport: transportWithTimeout(useSSL ? https : http, timeout), retryOptions: { disableRetry: true } }
+        : {}),
       endPoint: url.hostname,
       port: url.port ? Number(url.port) : useSSL ? 443 : 80,
       useSSL,

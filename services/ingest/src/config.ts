@@ -4,6 +4,7 @@ import {
   authEnvSchema, booleanSchema, listSchema, parseEnv, portSchema, positiveIntSchema, sharedEnvSchema, toSharedConfig,
   toAuthConfig, type AuthConfig, type SharedConfig,
 } from '@cxr/platform';
+import type { StorageRetryPolicy } from './storage/resilient-object-store.ts';
 
 export const envSchema = sharedEnvSchema.extend({
   INGEST_DIMSE_HOST: z.string().default('127.0.0.1'),
@@ -43,6 +44,21 @@ export const envSchema = sharedEnvSchema.extend({
    * pixels, and a larger input would only cost every worker a bigger GET.
    */
   INGEST_ANALYSIS_INPUT_SIZE: positiveIntSchema.max(4096).default(ANALYSIS_INPUT_LONG_SIDE),
+  /** An object-storage request idle this long (no byte either way) is abandoned. */
+  INGEST_S3_TIMEOUT_MS: positiveIntSchema.default(3000),
+  /** Tries per object-storage call, the first included (transient failures only). */
+  INGEST_S3_ATTEMPTS: positiveIntSchema.max(10).default(3),
+  /** Backoff before the first retry, doubled for each further one (plus jitter). */
+  INGEST_S3_BACKOFF_MS: positiveIntSchema.default(100),
+  /** Longest each readiness check (Redis, storage) may take before it counts as down. */
+  INGEST_READY_TIMEOUT_MS: positiveIntSchema.max(5000).default(500),
+  /** How often the reconciler looks for recorded studies whose completion was never scheduled. */
+  INGEST_RECONCILE_INTERVAL_MS: positiveIntSchema.default(60_000),
+  /**
+   * A study recorded this long ago and still not completed gets its completion scheduled. Longer
+   * than the DIMSE fallback completion (5 minutes), so a study the normal paths will complete is left to them.
+   */
+  INGEST_RECONCILE_GRACE_MS: positiveIntSchema.default(10 * 60_000),
 }).extend(authEnvSchema.shape);
 
 export interface IngestConfig extends SharedConfig {
@@ -64,6 +80,9 @@ export interface IngestConfig extends SharedConfig {
   pseudonymSecret: string;
   analysisMaxSize: number;
   analysisInputSize: number;
+  storage: StorageRetryPolicy;
+  readyTimeoutMs: number;
+  reconcile: { intervalMs: number; graceMs: number };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv): IngestConfig {
@@ -95,5 +114,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): IngestConfig {
     pseudonymSecret: e.PSEUDONYM_SECRET,
     analysisMaxSize: e.INGEST_ANALYSIS_MAX_SIZE,
     analysisInputSize: e.INGEST_ANALYSIS_INPUT_SIZE,
+    storage: { timeoutMs: e.INGEST_S3_TIMEOUT_MS, attempts: e.INGEST_S3_ATTEMPTS, backoffMs: e.INGEST_S3_BACKOFF_MS },
+    readyTimeoutMs: e.INGEST_READY_TIMEOUT_MS,
+    reconcile: { intervalMs: e.INGEST_RECONCILE_INTERVAL_MS, graceMs: e.INGEST_RECONCILE_GRACE_MS },
   };
 }

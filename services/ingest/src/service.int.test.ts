@@ -9,7 +9,7 @@ import { ANALYSIS_INPUT_LONG_SIDE, QUEUE_NAMES, analysisRequestSchema, decodeAna
 import { runDcmtk } from '@cxr/dcmtk';
 import { dcmsend, freePort, startRedisServer, startS3Server, stowRs, waitFor, type RedisServerHandle, type S3ServerHandle } from '@cxr/devstack';
 import { makeChestStudy } from '@cxr/phantom/dicom';
-import { ObjectStore, createWorkerConnection } from '@cxr/platform';
+import { ObjectStore, createWorkerConnection, parseMultipartRelated, parseMultipartRelatedType } from '@cxr/platform';
 import { parseInstance } from '@cxr/dicom';
 import { NEEDS_SHARED, corpus, sharedSamplesDir } from '@cxr/test-corpus';
 import { loadConfig } from './config.ts';
@@ -50,11 +50,13 @@ afterAll(async () => {
 });
 
 async function queuedJobs(name: string) {
-  const queue = new Queue(name, { connection: createWorkerConnection(redis.url), prefix });
+  const connection = createWorkerConnection(redis.url);
+  const queue = new Queue(name, { connection, prefix });
   try {
     return await queue.getJobs(['waiting', 'prioritized', 'delayed', 'active', 'completed']);
   } finally {
     await queue.close();
+    connection.disconnect(); // a queue does not close a connection it was given
   }
 }
 
@@ -142,6 +144,20 @@ describe('ingest service', () => {
     expect(request.indication).toBe('[removed] ? pneumothorax after line; SOB, fever');
     const serialised = JSON.stringify(request);
     for (const phi of [family, '02/11/2026', study.patient.id, study.accessionNumber]) expect(serialised).not.toContain(phi);
+  });
+
+  test('keeps the bytes STOW-RS stored first when DIMSE sends the same instance again, so the RetrieveURL serves them (issue 16, finding 6)', async () => {
+    const study = makeChestStudy({ seed: 12, size: 256 });
+    const stored = await stowRs(urls.http, [study.file]);
+    expect(stored.status).toBe(200);
+    const retrieveUrl = (stored.body as Record<string, { Value: Record<string, { Value: string[] }>[] }>)['00081199']!.Value[0]!['00081190']!.Value[0]!;
+    const file = join(dir, 'stow-then-dimse.dcm');
+    writeFileSync(file, study.file);
+    await dcmsend([file], urls.dimse); // its file meta header is ingest's own, with the calling AE title
+    const res = await fetch(retrieveUrl);
+    expect(res.status).toBe(200);
+    const { boundary } = parseMultipartRelatedType(res.headers.get('content-type') ?? undefined);
+    expect(parseMultipartRelated(Buffer.from(await res.arrayBuffer()), boundary, 2)[0]!.body.equals(study.file)).toBe(true);
   });
 
   async function refusesMalformedInstance(truncated: Buffer): Promise<void> {

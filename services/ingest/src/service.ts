@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { QUEUES } from '@cxr/contracts';
 import {
-  ObjectStore, createTokenVerifier, createRequestConnection, createWorkerConnection, errorMessage, openQueue,
+  createTokenVerifier, createRequestConnection, createWorkerConnection, errorMessage, openQueue,
   type Logger,
 } from '@cxr/platform';
 import { createHttpApp } from './app.ts';
@@ -12,7 +12,10 @@ import { IsolatedFrameDecoder } from '@cxr/dicom';
 import { createDimseServer } from '@cxr/dimse';
 import { createDimseHandlers } from './dimse/dimse-handlers.ts';
 import { Pseudonymizer } from './privacy/pseudonym.ts';
+import { ReadinessProbe } from './readiness.ts';
 import { InstanceStore } from './storage/instance-store.ts';
+import { ResilientObjectStore } from './storage/resilient-object-store.ts';
+import { CompletionReconciler } from './studies/completion-reconciler.ts';
 import { CompletionScheduler } from './studies/completion-scheduler.ts';
 import { redisModelScopeSource } from './studies/eligibility.ts';
 import { StudyProcessor } from './studies/study-processor.ts';
@@ -46,7 +49,7 @@ async function boundedStep(what: string, work: Promise<unknown>, ms: number, log
  * study-completion worker, workers/) prepares inputs and queues analysis.
  */
 export function createIngestService(config: IngestConfig, logger: Logger): IngestService {
-  const objects = new ObjectStore(config.s3);
+  const objects = new ResilientObjectStore(config.s3, config.storage);
   const requestRedis = createRequestConnection(config.redisUrl);
   const workerRedis = createWorkerConnection(config.redisUrl);
   const queueOptions = { connection: requestRedis, prefix: config.queuePrefix };
@@ -70,10 +73,17 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
 
   const { registry: metrics, received, studiesCompleted, associations } = createIngestMetrics();
 
-  const checkReady = async () => ({
-    redis: await registry.ping().catch(() => false),
-    storage: await objects.ping(config.buckets.originals),
-  });
+  // Readiness has its own connection: its probe must neither wait behind the C-STOREs' commands nor,
+  // when writes are paused, leave one of its own blocking that connection for them.
+  const probeRedis = createRequestConnection(config.redisUrl);
+  probeRedis.on('error', () => undefined); // reported by readiness itself
+  const probeRegistry = new StudyRegistry(probeRedis, config.queuePrefix, new Pseudonymizer(config.pseudonymSecret));
+  const readiness = new ReadinessProbe({
+    redis: () => probeRegistry.ping(),
+    storage: () => objects.ping(config.buckets.originals),
+  }, config.readyTimeoutMs);
+  const checkReady = () => readiness.check();
+  const reconciler = new CompletionReconciler({ registry, scheduler, logger, graceMs: config.reconcile.graceMs, intervalMs: config.reconcile.intervalMs });
 
   const app = createHttpApp({
     instances, scheduler, registry, objects, originalsBucket: config.buckets.originals,
@@ -105,6 +115,7 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
         connection: workerRedis, prefix: config.queuePrefix, concurrency: config.studyConcurrency,
         processor, studyKey: (uid) => registry.studyKey(uid), studiesCompleted, logger,
       });
+      reconciler.start();
       const dimseAddress = await dimse.listen();
       server = app.listen(config.http.port, config.http.host);
       await once(server, 'listening');
@@ -119,6 +130,7 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
       // (nothing accepted is lost: what was acknowledged is stored and recorded, jobs are re-run).
       const step = (what: string, work: Promise<unknown>, ms = STOP_STEP_MS) => boundedStep(what, work, ms, logger);
       await step('DIMSE server', dimse.close());
+      await step('completion reconciler', reconciler.stop());
       if (server) {
         server.close();
         server.closeAllConnections();
@@ -128,6 +140,7 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
       await step('queues', Promise.all([completionQueue.close(), analysisQueue.close(), reportEventsQueue.close()]));
       requestRedis.disconnect();
       workerRedis.disconnect();
+      probeRedis.disconnect();
     },
   };
 }

@@ -34,7 +34,8 @@ export class StorageUnavailableError extends TransientError {
 }
 
 export interface InstanceSource {
-  protocol: 'dimse' | 'stow-rs';
+  /** 'recovered': an orphan original recorded by the orphan sweep. */
+  protocol: 'dimse' | 'stow-rs' | 'recovered';
   /** Calling AE title or STOW-RS sender name. */
   sender: string;
   /**
@@ -60,9 +61,10 @@ function priorityOf(instance: ParsedInstance): InstanceRecord['priority'] {
 }
 
 /**
- * Accepting an instance: validate, store the bytes unchanged under a content-addressed key,
- * then record it. Success is reported only after both; a failure of either is transient and
- * the sender's retry finds the object already there (same hash) and just records it.
+ * Accepting an instance: validate, store the bytes unchanged under a content-addressed key (unless
+ * that object is already recorded: first stored bytes win), then record it. Success is reported
+ * only after both; a failure of either is transient and the sender retries. An object stored whose
+ * record then failed is an orphan until the sender's retry records it, or the orphan sweep does.
  */
 export class InstanceStore {
   constructor(
@@ -85,58 +87,25 @@ export class InstanceStore {
   }
 
   private async store(bytes: Buffer, source: InstanceSource): Promise<AcceptedInstance> {
-    const { logger } = this.deps;
-    if (bytes.length > this.deps.maxInstanceBytes) {
-      throw new InstanceRejectedError(`instance of ${bytes.length} bytes exceeds the ${this.deps.maxInstanceBytes}-byte limit`, StoreStatus.outOfResources);
-    }
-    let instance: ParsedInstance;
+    const { logger, registry } = this.deps;
+    const { instance, sha256, key } = this.identify(bytes, source);
+    const ids = idsOf(instance);
     try {
-      instance = parseInstance(bytes, { maxBytes: this.deps.maxInstanceBytes });
-    } catch (error) {
-      const reason = errorMessage(error);
-      logger.warn({ protocol: source.protocol, sender: source.sender, bytes: bytes.length, reason }, 'instance refused');
-      throw new InstanceRejectedError(`refused: ${reason}`, StoreStatus.cannotUnderstand, { cause: error });
-    }
-    // The hash covers the data set, not the file meta header: a DIMSE receiver writes its own
-    // header while STOW-RS keeps the sender's, and the same instance sent both ways is one object.
-    const sha256 = source.sha256?.dataSet ?? createHash('sha256').update(bytes.subarray(readFileMetaInformation(bytes).dataSetOffset)).digest('hex');
-    const key = objectKeys.original(instance.studyInstanceUid, instance.seriesInstanceUid, instance.sopInstanceUid, sha256);
-    const ids = {
-      sopClassUid: instance.sopClassUid,
-      sopInstanceUid: instance.sopInstanceUid,
-      studyInstanceUid: instance.studyInstanceUid,
-      seriesInstanceUid: instance.seriesInstanceUid,
-    };
-    try {
-      // No stat first: the key is content-addressed, so writing it again stores the same bytes,
-      // and a stat before every put cost a storage round trip per instance (~20% of a small
-      // instance's C-STORE time against s3rver) to save an upload only on resends.
-      await this.deps.objects.put(this.deps.bucket, key, bytes, 'application/dicom', source.sha256 ? { sha256: source.sha256.file } : {});
-      const record: InstanceRecord = {
-        sha256,
-        objectKey: key,
-        seriesInstanceUid: instance.seriesInstanceUid,
-        sopClassUid: instance.sopClassUid,
-        transferSyntaxUid: instance.transferSyntaxUid,
-        modality: instance.modality ?? '',
-        bodyPartExamined: instance.bodyPartExamined ?? '',
-        viewPosition: instance.viewPosition ?? '',
-        photometricInterpretation: instance.photometricInterpretation ?? '',
-        rows: instance.rows ?? 0,
-        columns: instance.columns ?? 0,
-        numberOfFrames: instance.numberOfFrames,
-        hasPixelData: instance.hasPixelData,
-        ...ageOf(instance.patientAge),
-        ...indicationOf(instance),
-        priority: priorityOf(instance),
-        receivedAt: new Date().toISOString(),
-        protocol: source.protocol,
-        sender: source.sender,
-      };
-      const outcome = await this.deps.registry.recordInstance(instance.studyInstanceUid, instance.sopInstanceUid, record);
+      // The first stored bytes of an instance are kept: an object already recorded under this key
+      // (the same data set sent again, perhaps by the other protocol with another file meta header)
+      // is not written again, so a RetrieveURL handed out for it keeps serving what was stored. The
+      // check is the Redis record, not the bucket (s3rver has no conditional PUT, and a stat per
+      // instance costs a storage round trip): two sends of one instance racing each other can both
+      // find no record, and then the later PUT's bytes (same data set, its own meta header) win.
+      const recorded = await registry.instance(instance.studyInstanceUid, instance.sopInstanceUid);
+      const alreadyStored = recorded !== null && (recorded.objectKey === key || (recorded.conflicts ?? []).includes(key));
+      if (!alreadyStored) {
+        await this.deps.objects.put(this.deps.bucket, key, bytes, 'application/dicom', source.sha256 ? { sha256: source.sha256.file } : {});
+      }
+      const outcome = await registry.recordInstance(instance.studyInstanceUid, instance.sopInstanceUid, recordOf(instance, key, sha256, source));
       if (outcome === 'conflict') {
         logger.warn(
-          { studyKey: this.deps.registry.studyKey(instance.studyInstanceUid), sha256, protocol: source.protocol, sender: source.sender },
+          { studyKey: registry.studyKey(instance.studyInstanceUid), sha256, protocol: source.protocol, sender: source.sender },
           'a different object claims an already stored SOP Instance UID; kept apart and flagged',
         );
       }
@@ -146,6 +115,81 @@ export class InstanceStore {
       throw new StorageUnavailableError(`cannot store the instance now: ${errorMessage(error)}`, { cause: error });
     }
   }
+
+  /** Parses and hashes an instance, and names the object it is stored as. */
+  private identify(bytes: Buffer, source: InstanceSource): { instance: ParsedInstance; sha256: string; key: string } {
+    if (bytes.length > this.deps.maxInstanceBytes) {
+      throw new InstanceRejectedError(`instance of ${bytes.length} bytes exceeds the ${this.deps.maxInstanceBytes}-byte limit`, StoreStatus.outOfResources);
+    }
+    let instance: ParsedInstance;
+    let dataSetOffset: number;
+    try {
+      instance = parseInstance(bytes, { maxBytes: this.deps.maxInstanceBytes });
+      dataSetOffset = source.sha256 ? 0 : readFileMetaInformation(bytes).dataSetOffset;
+    } catch (error) {
+      const reason = errorMessage(error);
+      this.deps.logger.warn({ protocol: source.protocol, sender: source.sender, bytes: bytes.length, reason }, 'instance refused');
+      throw new InstanceRejectedError(`refused: ${reason}`, StoreStatus.cannotUnderstand, { cause: error });
+    }
+    // The hash covers the data set, not the file meta header: a DIMSE receiver writes its own
+    // header while STOW-RS keeps the sender's, and the same instance sent both ways is one object.
+    const sha256 = source.sha256?.dataSet ?? createHash('sha256').update(bytes.subarray(dataSetOffset)).digest('hex');
+    const key = objectKeys.original(instance.studyInstanceUid, instance.seriesInstanceUid, instance.sopInstanceUid, sha256);
+    return { instance, sha256, key };
+  }
+
+  /**
+   * Records an object found in the originals bucket without a record (an orphan: stored, then the
+   * record failed and the sender was told to retry). Only an object whose key is what its bytes
+   * would be stored as is recorded; 'mismatch' otherwise (and for bytes that do not parse).
+   */
+  async adopt(key: string, bytes: Buffer, options: { dryRun?: boolean } = {}): Promise<'stored' | 'duplicate' | 'conflict' | 'mismatch'> {
+    const source: InstanceSource = { protocol: 'recovered', sender: 'orphan-sweep' };
+    let identified;
+    try {
+      identified = this.identify(bytes, source);
+    } catch (error) {
+      if (error instanceof InstanceRejectedError) return 'mismatch';
+      throw error;
+    }
+    const { instance, sha256 } = identified;
+    if (identified.key !== key) return 'mismatch';
+    if (options.dryRun) return 'stored';
+    return this.deps.registry.recordInstance(instance.studyInstanceUid, instance.sopInstanceUid, recordOf(instance, key, sha256, source));
+  }
+}
+
+function idsOf(instance: ParsedInstance): Omit<AcceptedInstance, 'outcome'> {
+  return {
+    sopClassUid: instance.sopClassUid,
+    sopInstanceUid: instance.sopInstanceUid,
+    studyInstanceUid: instance.studyInstanceUid,
+    seriesInstanceUid: instance.seriesInstanceUid,
+  };
+}
+
+function recordOf(instance: ParsedInstance, key: string, sha256: string, source: InstanceSource): InstanceRecord {
+  return {
+    sha256,
+    objectKey: key,
+    seriesInstanceUid: instance.seriesInstanceUid,
+    sopClassUid: instance.sopClassUid,
+    transferSyntaxUid: instance.transferSyntaxUid,
+    modality: instance.modality ?? '',
+    bodyPartExamined: instance.bodyPartExamined ?? '',
+    viewPosition: instance.viewPosition ?? '',
+    photometricInterpretation: instance.photometricInterpretation ?? '',
+    rows: instance.rows ?? 0,
+    columns: instance.columns ?? 0,
+    numberOfFrames: instance.numberOfFrames,
+    hasPixelData: instance.hasPixelData,
+    ...ageOf(instance.patientAge),
+    ...indicationOf(instance),
+    priority: priorityOf(instance),
+    receivedAt: new Date().toISOString(),
+    protocol: source.protocol,
+    sender: source.sender,
+  };
 }
 
 /** Patient's Age in whole years, capped at 90 (ages over 89 identify a patient: PS3.15, HIPAA). */

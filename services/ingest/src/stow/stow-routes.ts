@@ -109,7 +109,7 @@ export function stowRoutes(deps: StowDeps): Router {
   router.get('/dicomweb/studies/:study/series/:series/instances/:instance', auth, async (req, res, next) => {
     try {
       const { study, series, instance } = req.params as Record<string, string>;
-      const record = (await deps.registry.instances(study)).get(instance);
+      const record = await deps.registry.instance(study, instance);
       if (!record || record.seriesInstanceUid !== series) throw new HttpError(404, 'not-found', 'no such instance');
       const body = await deps.objects.get(deps.originalsBucket, record.objectKey);
       const answer = encodeMultipartRelated([body]);

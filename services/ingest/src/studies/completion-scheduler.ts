@@ -37,4 +37,9 @@ export class CompletionScheduler {
   associationEnded(studyInstanceUid: string): Promise<void> {
     return this.schedule(studyInstanceUid, 'association-end', 0);
   }
+
+  /** A study recorded but never completed (CompletionReconciler): completed now. */
+  reconciled(studyInstanceUid: string): Promise<void> {
+    return this.schedule(studyInstanceUid, 'reindex', 0);
+  }
 }

@@ -61,7 +61,19 @@ function highestPriority(records: Iterable<InstanceRecord>): StudyPriority {
 export class StudyProcessor {
   constructor(private readonly deps: StudyProcessorDeps) {}
 
+  /**
+   * Completes the study and then clears its "awaiting completion" mark, unless an instance was
+   * stored after the mark was read (that one's own completion, or the reconciler, covers it).
+   */
   async process(studyUid: string): Promise<StudyOutcome> {
+    const { registry } = this.deps;
+    const since = await registry.awaitingCompletionSince(studyUid);
+    const outcome = await this.complete(studyUid);
+    if (since !== null) await registry.completed(studyUid, since);
+    return outcome;
+  }
+
+  private async complete(studyUid: string): Promise<StudyOutcome> {
     const { registry, logger } = this.deps;
     const instances = await registry.instances(studyUid);
     if (instances.size === 0) return { kind: 'empty' };

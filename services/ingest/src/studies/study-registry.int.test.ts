@@ -85,3 +85,35 @@ describe('StudyRegistry.recordInstance', () => {
     expect([...(await r.instances('1.2.3')).keys()].sort()).toEqual(['1.2.3.4.5', '1.2.3.4.6']);
   });
 });
+
+describe('StudyRegistry awaiting completion', () => {
+  test('marks a study awaiting completion in the same script that records its instance', async () => {
+    const r = registry();
+    expect(await r.awaitingCompletionSince('1.2.3')).toBeNull();
+    await r.recordInstance('1.2.3', '1.2.3.4.5', record('a'.repeat(64)));
+    expect(await r.awaitingCompletionSince('1.2.3')).toEqual(expect.any(Number));
+    expect(await r.studiesAwaitingCompletion(0)).toEqual(['1.2.3']);
+    // Not yet past a grace period of an hour.
+    expect(await r.studiesAwaitingCompletion(3_600_000)).toEqual([]);
+  });
+
+  test('clears the mark when the completion covered everything stored, and keeps it when an instance came after', async () => {
+    const r = registry();
+    await r.recordInstance('1.2.3', '1.2.3.4.5', record('a'.repeat(64)));
+    const since = (await r.awaitingCompletionSince('1.2.3'))!;
+    await r.recordInstance('1.2.3', '1.2.3.4.6', record('b'.repeat(64)));
+    await r.completed('1.2.3', since);
+    expect(await r.awaitingCompletionSince('1.2.3')).not.toBeNull();
+    await r.completed('1.2.3', (await r.awaitingCompletionSince('1.2.3'))!);
+    expect(await r.awaitingCompletionSince('1.2.3')).toBeNull();
+    expect(await r.studiesAwaitingCompletion(0)).toEqual([]);
+  });
+
+  test('does not mark a study again for a duplicate of what it already has', async () => {
+    const r = registry();
+    await r.recordInstance('1.2.3', '1.2.3.4.5', record('a'.repeat(64)));
+    await r.completed('1.2.3', (await r.awaitingCompletionSince('1.2.3'))!);
+    await r.recordInstance('1.2.3', '1.2.3.4.5', record('a'.repeat(64)));
+    expect(await r.awaitingCompletionSince('1.2.3')).toBeNull();
+  });
+});

@@ -24,7 +24,8 @@ export interface InstanceRecord {
   indication?: string;
   priority: StudyPriority;
   receivedAt: string;
-  protocol: 'dimse' | 'stow-rs';
+  /** 'recovered': found in the bucket without a record and recorded by the orphan sweep. */
+  protocol: 'dimse' | 'stow-rs' | 'recovered';
   sender: string;
   /** Object keys of other, different objects that arrived with the same SOP Instance UID. */
   conflicts?: string[];
@@ -38,11 +39,16 @@ export interface AnalysedState {
 
 // Records the instance unless the same UID is already there. Returns 'stored', 'duplicate'
 // (same bytes) or 'conflict' (different bytes: the first stays current, the other is listed).
+// A stored instance also marks its study as awaiting completion (KEYS[4], scored by Redis's own
+// clock), in the same script: whatever happens to the caller afterwards (a timeout after Redis ran
+// the script late, a crash before the completion was scheduled), the reconciler finds the study.
 const RECORD_INSTANCE = `
 local existing = redis.call('HGET', KEYS[1], ARGV[1])
 if not existing then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
   redis.call('SADD', KEYS[2], ARGV[4])
+  local now = redis.call('TIME')
+  redis.call('ZADD', KEYS[4], tonumber(now[1]) * 1000000 + tonumber(now[2]), ARGV[4])
   return 'stored'
 end
 local current = cjson.decode(existing)
@@ -58,6 +64,16 @@ redis.call('SADD', KEYS[3], ARGV[4])
 return 'conflict'
 `;
 const RECORD_INSTANCE_SHA1 = createHash('sha1').update(RECORD_INSTANCE).digest('hex');
+
+// Clears a study's "awaiting completion" mark only if no instance was stored since it was read.
+const CLEAR_PENDING = `
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score and tonumber(score) <= tonumber(ARGV[2]) then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return 1
+end
+return 0
+`;
 
 /**
  * The study/instance index in Redis. Keys use the study UID (identifiable data stays on the
@@ -96,6 +112,7 @@ export class StudyRegistry {
       this.key('study', studyUid, 'instances'),
       this.key('studies'),
       this.key('conflicted-studies'),
+      this.key('awaiting-completion'),
       sopUid,
       JSON.stringify(record),
       record.sha256,
@@ -103,12 +120,39 @@ export class StudyRegistry {
     ];
     let result: unknown;
     try {
-      result = await this.redis.evalsha(RECORD_INSTANCE_SHA1, 3, ...args);
+      result = await this.redis.evalsha(RECORD_INSTANCE_SHA1, 4, ...args);
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      result = await this.redis.eval(RECORD_INSTANCE, 3, ...args);
+      result = await this.redis.eval(RECORD_INSTANCE, 4, ...args);
     }
     return result as 'stored' | 'duplicate' | 'conflict';
+  }
+
+  /** The record of one instance, if there is one. */
+  async instance(studyUid: string, sopUid: string): Promise<InstanceRecord | null> {
+    const raw = await this.redis.hget(this.key('study', studyUid, 'instances'), sopUid);
+    return raw ? (JSON.parse(raw) as InstanceRecord) : null;
+  }
+
+  /**
+   * When the study's latest instance was stored (Redis time in µs: two records never share a value,
+   * Redis runs one script at a time) if its completion has not run since; null when it has.
+   */
+  async awaitingCompletionSince(studyUid: string): Promise<number | null> {
+    const score = await this.redis.zscore(this.key('awaiting-completion'), studyUid);
+    return score === null ? null : Number(score);
+  }
+
+  /** Studies whose latest instance was stored at least `graceMs` ago and that have not been completed since. */
+  async studiesAwaitingCompletion(graceMs: number, limit = 1000): Promise<string[]> {
+    const [seconds, micros] = await this.redis.time();
+    const cutoff = Number(seconds) * 1_000_000 + Number(micros) - graceMs * 1000;
+    return this.redis.zrangebyscore(this.key('awaiting-completion'), '-inf', cutoff, 'LIMIT', 0, limit);
+  }
+
+  /** The study's completion ran over what was stored up to `since` (from `awaitingCompletionSince`). */
+  async completed(studyUid: string, since: number): Promise<void> {
+    await this.redis.eval(CLEAR_PENDING, 1, this.key('awaiting-completion'), studyUid, String(since));
   }
 
   async instances(studyUid: string): Promise<Map<string, InstanceRecord>> {
@@ -127,8 +171,12 @@ export class StudyRegistry {
     await this.redis.set(this.key('study', studyUid, 'analysed'), JSON.stringify(state));
   }
 
+  /**
+   * Whether Redis takes a write now (readiness): a PING is answered even while writes are paused
+   * (CLIENT PAUSE WRITE, a replica failing over), when no instance could be recorded.
+   */
   async ping(): Promise<boolean> {
-    return (await this.redis.ping()) === 'PONG';
+    return (await this.redis.set(this.key('ready-probe'), '1', 'PX', 10_000)) === 'OK';
   }
 }
 
