@@ -186,9 +186,10 @@ export class RawPeer {
     this.closed = new Promise((resolve) => socket.on('close', () => resolve()));
   }
 
-  static connect(port: number): Promise<RawPeer> {
+  /** `localAddress` e.g. '127.0.0.2' (all of 127/8 is loopback on Linux) to come from another peer address. */
+  static connect(port: number, localAddress?: string): Promise<RawPeer> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: '127.0.0.1', port }, () => resolve(new RawPeer(socket)));
+      const socket = net.connect({ host: '127.0.0.1', port, ...(localAddress ? { localAddress } : {}) }, () => resolve(new RawPeer(socket)));
       socket.once('error', reject);
     });
   }

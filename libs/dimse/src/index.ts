@@ -1,5 +1,5 @@
 export { createDimseServer, type DimseServer } from './dimse-server.ts';
-export type { DimseServerOptions } from './server-options.ts';
+export type { DimseServerOptions, ReceiveBudget } from './server-options.ts';
 export {
   callingAeTitleFilter,
   type AssociationEndContext,

@@ -11,6 +11,7 @@ import { createIngestMetrics } from './metrics.ts';
 import { IsolatedFrameDecoder } from '@cxr/dicom';
 import { createDimseServer } from '@cxr/dimse';
 import { createDimseHandlers } from './dimse/dimse-handlers.ts';
+import { MemoryBudget, receiveBudgetBytes } from './receive/memory-budget.ts';
 import { Pseudonymizer } from './privacy/pseudonym.ts';
 import { InstanceStore } from './storage/instance-store.ts';
 import { CompletionScheduler } from './studies/completion-scheduler.ts';
@@ -70,6 +71,14 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
 
   const { registry: metrics, received, studiesCompleted, associations } = createIngestMetrics();
 
+  // One budget for every instance being received, DIMSE and STOW-RS together.
+  const budgetSize = receiveBudgetBytes(config.receiveMemoryBytes);
+  const receiveBudget = new MemoryBudget(budgetSize.bytes);
+  logger.info({ bytes: budgetSize.bytes, source: budgetSize.source }, 'receive memory budget');
+  if (config.maxInstanceBytes > budgetSize.bytes) {
+    logger.warn({ maxInstanceBytes: config.maxInstanceBytes, budgetBytes: budgetSize.bytes }, 'INGEST_MAX_INSTANCE_BYTES exceeds the receive memory budget: larger instances are always refused as out of resources');
+  }
+
   const checkReady = async () => ({
     redis: await registry.ping().catch(() => false),
     storage: await objects.ping(config.buckets.originals),
@@ -78,6 +87,7 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
   const app = createHttpApp({
     instances, scheduler, registry, objects, originalsBucket: config.buckets.originals,
     senderAuth: { apiKeys: config.stow.apiKeys, verifier: createTokenVerifier(config.auth), required: config.stow.requireAuth }, maxRequestBytes: config.stow.maxRequestBytes, maxParts: 10_000,
+    budget: receiveBudget, maxConcurrentRequests: config.stow.maxConcurrent,
     logger, received, metrics, checkReady,
   });
 
@@ -88,6 +98,16 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
     allowedCallingAeTitles: config.dimse.allowedCallingAeTitles,
     maxAssociations: config.dimse.maxAssociations,
     maxPduLength: config.dimse.maxPduLength,
+    artimTimeoutMs: config.dimse.artimTimeoutMs,
+    idleTimeoutMs: config.dimse.idleTimeoutMs,
+    maxPendingConnections: config.dimse.maxPendingConnections,
+    maxConnectionsPerPeer: config.dimse.maxConnectionsPerPeer,
+    maxAssociationsPerPeer: config.dimse.maxAssociationsPerPeer,
+    maxAssociationsPerCallingAe: config.dimse.maxAssociationsPerCallingAe,
+    minReceiveBytesPerSecond: config.dimse.minReceiveBytesPerSecond,
+    receiveRateWindowMs: config.dimse.receiveRateWindowMs,
+    messageTimeoutMs: config.dimse.messageTimeoutMs,
+    receiveBudget,
     maxInstanceBytes: config.maxInstanceBytes,
     logger,
     ...createDimseHandlers({ instances, scheduler, registry, received, logger }),

@@ -3,6 +3,8 @@ import {
   HttpError, MultipartError, encodeMultipartRelated, isPermanent, parseMultipartRelated, parseMultipartRelatedType, type Logger, type ObjectStore,
 } from '@cxr/platform';
 import type { prom } from '@cxr/platform';
+import type { ReceiveBudget } from '@cxr/dimse';
+import { budgetedRawBody } from '../receive/budgeted-body.ts';
 import { InstanceRejectedError, StoreStatus, type InstanceStore } from '../storage/instance-store.ts';
 import type { CompletionScheduler } from '../studies/completion-scheduler.ts';
 import type { StudyRegistry } from '../studies/study-registry.ts';
@@ -17,12 +19,18 @@ export interface StowDeps {
   originalsBucket: string;
   senderAuth: SenderAuthOptions;
   maxRequestBytes: number;
+  /** Memory shared with the DIMSE receiver: request bodies are reserved in it as they arrive. */
+  budget: ReceiveBudget;
+  /** STOW-RS bodies read at once; one more is answered 503 with Retry-After. */
+  maxConcurrentRequests: number;
   maxParts: number;
   logger: Logger;
   received: prom.Counter<'protocol' | 'outcome'>;
 }
 
 const DICOM_JSON = 'application/dicom+json';
+/** What a sender refused for want of memory, a slot, storage or Redis is told to wait. */
+const RETRY_AFTER_SECONDS = 5;
 
 /**
  * DICOMweb STOW-RS (PS3.18 10.5): `POST /dicomweb/studies[/{study}]` with a
@@ -32,7 +40,9 @@ const DICOM_JSON = 'application/dicom+json';
 export function stowRoutes(deps: StowDeps): Router {
   const router = express.Router();
   const auth = senderAuth(deps.senderAuth);
-  const rawBody = express.raw({ type: () => true, limit: deps.maxRequestBytes });
+  const rawBody = budgetedRawBody({
+    budget: deps.budget, maxBytes: deps.maxRequestBytes, maxConcurrent: deps.maxConcurrentRequests, retryAfterSeconds: RETRY_AFTER_SECONDS,
+  });
 
   const store: express.RequestHandler = async (req, res, next) => {
     try {
@@ -97,7 +107,7 @@ export function stowRoutes(deps: StowDeps): Router {
     } catch (error) {
       if (!(error instanceof HttpError) && !isPermanent(error)) {
         deps.received.inc({ protocol: 'stow-rs', outcome: 'unavailable' });
-        res.set('Retry-After', '5');
+        res.set('Retry-After', String(RETRY_AFTER_SECONDS));
       }
       next(error);
     }

@@ -1,0 +1,100 @@
+/**
+ * Reads a STOW-RS request body into memory within the shared receive budget, instead of
+ * `express.raw`, which buffers whatever arrives:
+ * - at most `maxConcurrent` bodies are read at once; one more is answered 503 with Retry-After;
+ * - a Content-Length over `maxBytes` is answered 413 before anything is read; one the budget
+ *   cannot hold is answered 503 with Retry-After, before anything is read;
+ * - streamed bytes (chunked bodies, or more than announced) are reserved as they arrive; when
+ *   the budget or `maxBytes` would be exceeded, the request is answered at once and its
+ *   connection closed, nothing more read.
+ * What was reserved is released when the response is finished (the parts are stored by then).
+ * A Content-Length body is read straight into one buffer of that size: no second copy.
+ */
+import type { RequestHandler, Response } from 'express';
+import type { ReceiveBudget } from '@cxr/dimse';
+
+export interface BudgetedBodyOptions {
+  budget: ReceiveBudget;
+  maxBytes: number;
+  maxConcurrent: number;
+  /** Seconds a sender refused for want of memory or a slot is told to wait. */
+  retryAfterSeconds: number;
+}
+
+function refuse(res: Response, status: 413 | 503, code: string, message: string, retryAfterSeconds: number): void {
+  if (res.headersSent) return;
+  if (status === 503) res.set('Retry-After', String(retryAfterSeconds));
+  // The rest of the body is not read: the connection cannot be reused.
+  res.set('Connection', 'close');
+  res.status(status).json({ error: { code, message } });
+}
+
+export function budgetedRawBody(options: BudgetedBodyOptions): RequestHandler {
+  let active = 0;
+  return (req, res, next) => {
+    const { budget, maxBytes, retryAfterSeconds } = options;
+    if (active >= options.maxConcurrent) {
+      refuse(res, 503, 'busy', `already receiving ${options.maxConcurrent} STOW-RS requests, retry later`, retryAfterSeconds);
+      return;
+    }
+    const declared = req.get('content-length');
+    const announced = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
+    if (announced !== undefined && announced > maxBytes) {
+      refuse(res, 413, 'too-large', `request body of ${announced} bytes exceeds the ${maxBytes}-byte limit`, retryAfterSeconds);
+      return;
+    }
+    let reserved = 0;
+    if (announced !== undefined) {
+      if (!budget.tryReserve(announced)) {
+        refuse(res, 503, 'out-of-memory-budget', 'receive memory full, retry later', retryAfterSeconds);
+        return;
+      }
+      reserved = announced;
+    }
+    active += 1;
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      active -= 1;
+      budget.release(reserved);
+      reserved = 0;
+    };
+    res.on('close', finish);
+
+    const whole = announced !== undefined ? Buffer.allocUnsafe(announced) : undefined;
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let failed = false;
+    const fail = (status: 413 | 503, code: string, message: string): void => {
+      failed = true;
+      req.pause();
+      refuse(res, status, code, message, retryAfterSeconds);
+      res.once('finish', () => req.destroy());
+    };
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      const next = received + chunk.length;
+      if (next > maxBytes) return fail(413, 'too-large', `request body exceeds the ${maxBytes}-byte limit`);
+      if (next > reserved) {
+        if (!budget.tryReserve(next - reserved)) return fail(503, 'out-of-memory-budget', 'receive memory full, retry later');
+        reserved = next;
+      }
+      if (whole !== undefined && next <= whole.length) chunk.copy(whole, received);
+      else chunks.push(chunk);
+      received = next;
+    });
+    req.on('error', () => {
+      failed = true;
+      finish();
+    });
+    req.on('end', () => {
+      if (failed) return;
+      if (whole !== undefined && received === whole.length) req.body = whole;
+      else if (whole !== undefined) req.body = Buffer.concat([whole.subarray(0, Math.min(received, whole.length)), ...chunks]);
+      else req.body = Buffer.concat(chunks, received);
+      chunks.length = 0;
+      next();
+    });
+  };
+}
