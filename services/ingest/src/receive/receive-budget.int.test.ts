@@ -1,0 +1,144 @@
+/**
+ * The receive memory budget in the running service (real redis-server, s3rver, DCMTK): one
+ * budget for STOW-RS and DIMSE together, refused data answered with what a sender retries
+ * (503 + Retry-After, C-STORE 0xA700), and legitimate senders served again once memory is free.
+ */
+import http from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { runDcmtk } from '@cxr/dcmtk';
+import { freePort, startRedisServer, startS3Server, stowRs, type RedisServerHandle, type S3ServerHandle } from '@cxr/devstack';
+import { makeChestStudy } from '@cxr/phantom/dicom';
+import { loadConfig } from '../config.ts';
+import { createIngestService, type IngestService } from '../service.ts';
+
+const BUDGET = 400_000;
+let dir: string;
+let redis: RedisServerHandle;
+let s3: S3ServerHandle;
+let service: IngestService;
+let httpPort: number;
+let dimsePort: number;
+const buckets = { BUCKET_ORIGINALS: `rb-orig-${process.pid}`, BUCKET_DERIVED: `rb-derived-${process.pid}`, BUCKET_REPORTS: `rb-reports-${process.pid}` };
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'ingest-budget-'));
+  redis = await startRedisServer({ port: await freePort(), dir: join(dir, 'redis') });
+  s3 = await startS3Server({ port: await freePort(), dir: join(dir, 's3'), buckets: Object.values(buckets), reset: true });
+  const config = loadConfig({
+    REDIS_URL: redis.url, S3_ENDPOINT: s3.endpoint, QUEUE_PREFIX: `ingest-budget-${process.pid}`, ...buckets,
+    INGEST_DIMSE_PORT: String(await freePort()), INGEST_HTTP_PORT: String(await freePort()), INGEST_STUDY_STABLE_MS: '300',
+    INGEST_RECEIVE_MEMORY_BYTES: String(BUDGET), INGEST_STOW_MAX_CONCURRENT: '2', INGEST_STOW_MAX_REQUEST_BYTES: '2000000',
+  });
+  service = createIngestService(config, pino({ level: 'silent' }));
+  const address = await service.start();
+  httpPort = address.http.port;
+  dimsePort = address.dimse.port;
+}, 60_000);
+
+afterAll(async () => {
+  await service?.stop();
+  await redis?.stop();
+  await s3?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A STOW-RS request whose body the test writes by hand (and may never finish). */
+function openStow(headers: Record<string, string>): { req: http.ClientRequest; response: Promise<{ status: number; retryAfter?: string; body: string }> } {
+  const req = http.request({ host: '127.0.0.1', port: httpPort, method: 'POST', path: '/dicomweb/studies', headers: { 'Content-Type': 'multipart/related; type="application/dicom"; boundary=b', ...headers } });
+  const response = new Promise<{ status: number; retryAfter?: string; body: string }>((resolve, reject) => {
+    req.on('response', (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, ...(res.headers['retry-after'] ? { retryAfter: String(res.headers['retry-after']) } : {}), body }));
+    });
+    req.on('error', reject);
+  });
+  return { req, response };
+}
+
+function storescu(file: Buffer): Promise<{ code: number | null; output: string }> {
+  const path = join(dir, `instance-${Math.random().toString(36).slice(2)}.dcm`);
+  writeFileSync(path, file);
+  return runDcmtk('storescu', ['-d', '-aec', 'INGEST', '127.0.0.1', String(dimsePort), path], { timeoutMs: 30_000, allowFailure: true });
+}
+
+describe('receive memory budget', () => {
+  test('answers a STOW-RS body the budget cannot hold with 503 and Retry-After before reading it, and stores instances that fit', async () => {
+    const { req, response } = openStow({ 'Content-Length': String(BUDGET + 1) });
+    req.write(Buffer.alloc(1000));
+    const answer = await response;
+    req.destroy();
+    expect(answer.status).toBe(503);
+    expect(answer.retryAfter).toBe('5');
+    expect(answer.body).toMatch(/out-of-memory-budget/);
+    const study = makeChestStudy({ seed: 31, size: 128 });
+    expect((await stowRs(`http://127.0.0.1:${httpPort}`, [study.file])).status).toBe(200);
+  });
+
+  test('answers a chunked STOW-RS body with 503 and Retry-After once it outgrows the budget while streaming', async () => {
+    const { req, response } = openStow({ 'Transfer-Encoding': 'chunked' });
+    let written = 0;
+    const feed = setInterval(() => {
+      if (written < 3 * BUDGET) req.write(Buffer.alloc(50_000), () => undefined);
+      written += 50_000;
+    }, 5);
+    const answer = await response.finally(() => clearInterval(feed));
+    req.destroy();
+    expect(answer.status).toBe(503);
+    expect(answer.retryAfter).toBe('5');
+    const study = makeChestStudy({ seed: 32, size: 128 });
+    expect((await stowRs(`http://127.0.0.1:${httpPort}`, [study.file])).status).toBe(200);
+  });
+
+  test('answers STOW-RS requests beyond the concurrency cap with 503 and Retry-After, and serves them again once one ends', async () => {
+    const held = [openStow({ 'Content-Length': '10000' }), openStow({ 'Content-Length': '10000' })];
+    for (const h of held) h.req.write(Buffer.alloc(100));
+    const study = makeChestStudy({ seed: 33, size: 128 });
+    // The two held requests are being read: a third is one too many.
+    let third: { status: number } | undefined;
+    for (let attempt = 0; attempt < 50; attempt += 1) {
+      third = await stowRs(`http://127.0.0.1:${httpPort}`, [study.file]);
+      if (third.status === 503) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(third?.status).toBe(503);
+    for (const h of held) h.req.destroy();
+    await Promise.allSettled(held.map((h) => h.response));
+    let after: { status: number } | undefined;
+    for (let attempt = 0; attempt < 50; attempt += 1) {
+      after = await stowRs(`http://127.0.0.1:${httpPort}`, [study.file]);
+      if (after.status === 200) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(after?.status).toBe(200);
+  });
+
+  test('shares the budget with DIMSE: while a STOW-RS body holds it, a C-STORE gets 0xA700, and succeeds once it is free', async () => {
+    const study = makeChestStudy({ seed: 34, size: 256 });
+    expect(study.file.length).toBeGreaterThan(BUDGET - 300_000);
+    const { req, response } = openStow({ 'Content-Length': '300000' });
+    req.write(Buffer.alloc(100));
+    // The held body reserved its announced length; storescu's instance does not fit beside it.
+    let refused: { code: number | null; output: string } | undefined;
+    for (let attempt = 0; attempt < 50; attempt += 1) {
+      refused = await storescu(study.file);
+      if (/DIMSE Status\s*: 0xa700/i.test(refused.output)) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(refused?.output).toMatch(/DIMSE Status\s*: 0xa700/i);
+    expect(refused?.code).not.toBe(0);
+    req.destroy();
+    await response.catch(() => undefined);
+    let stored: { code: number | null; output: string } | undefined;
+    for (let attempt = 0; attempt < 50; attempt += 1) {
+      stored = await storescu(study.file);
+      if (stored.code === 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(stored?.code, stored?.output).toBe(0);
+  });
+});
