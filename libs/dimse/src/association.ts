@@ -161,11 +161,16 @@ export class Association implements DispatchTarget {
     this.endWith(encodeAbort(reason, AbortSource.ServiceProvider));
   }
 
-  /** Drops a connection that is not (or was refused) an association: server shutting down, or room needed. */
+  /** Drops a connection that never asked for an association (server shutting down). */
   destroyIfUnassociated(): boolean {
-    if (this.state !== 'awaiting-rq' && this.state !== 'rejected') return false;
+    if (this.state !== 'awaiting-rq') return false;
     this.socket.destroy();
     return true;
+  }
+
+  /** Drops a connection holding no association slot (not yet asked, refused, or aborted before one): room is needed. */
+  dropIfNotAdmitted(): void {
+    if (!this.admitted) this.socket.destroy();
   }
 
   send(pdu: Buffer): void {

@@ -111,7 +111,7 @@ export function createDimseServer(options: DimseServerOptions): DimseServer {
       const oldest = pending.values().next().value!;
       pending.delete(oldest);
       options.logger.warn({ remoteAddress: oldest.remoteAddress, limit: maxPending }, 'DIMSE too many connections without an association, dropping the oldest');
-      oldest.destroyIfUnassociated();
+      oldest.dropIfNotAdmitted();
     }
     connectionsPerPeer.add(peer, 1);
     const association = new Association(socket, host);

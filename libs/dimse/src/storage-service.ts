@@ -32,6 +32,8 @@ export class IncomingFile implements DataSetSink {
   readonly fileHash: Hash;
   private head: Buffer[] = [];
   private headBytes = 0;
+  /** The head is checked again each time it doubles: 1-byte fragments cannot make that quadratic. */
+  private nextCheckAt = 256;
   /** undefined = not decided yet; 'ok' or a refusal once the first bytes told. */
   private early: DataSetRefusal | 'ok' | 'undecided' | undefined;
 
@@ -50,6 +52,8 @@ export class IncomingFile implements DataSetSink {
     const part = fragment.subarray(0, HEAD_BYTES - this.headBytes);
     this.head.push(part);
     this.headBytes += part.length;
+    if (this.headBytes < Math.min(this.nextCheckAt, HEAD_BYTES)) return;
+    this.nextCheckAt = this.headBytes * 2;
     const verdict = checkDataSetHead(Buffer.concat(this.head, this.headBytes), this.transferSyntaxUid, this.expected, false);
     if (verdict !== undefined) this.early = verdict;
     else if (this.headBytes >= HEAD_BYTES) this.early = 'undecided';
