@@ -78,7 +78,7 @@ async function startServer(overrides: Partial<DimseServerOptions> = {}): Promise
     maxInstanceBytes: 8 * 1024 * 1024,
     artimTimeoutMs: 400,
     idleTimeoutMs: 5_000,
-    receiveRateWindowMs: 300,
+    receiveRateWindowMs: 500,
     minReceiveBytesPerSecond: 2_000,
     messageTimeoutMs: 2_000,
     maxPendingConnections: 32,

@@ -1,9 +1,11 @@
 /**
- * The receive memory budget in the running service (real redis-server, s3rver, DCMTK): one
+ * The receive limits in the running service (real redis-server, s3rver, DCMTK): one memory
  * budget for STOW-RS and DIMSE together, refused data answered with what a sender retries
- * (503 + Retry-After, C-STORE 0xA700), and legitimate senders served again once memory is free.
+ * (503 + Retry-After, C-STORE 0xA700), legitimate senders served again once memory is free; and
+ * the DIMSE connection settings reaching the server.
  */
 import http from 'node:http';
+import net from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +34,7 @@ beforeAll(async () => {
     REDIS_URL: redis.url, S3_ENDPOINT: s3.endpoint, QUEUE_PREFIX: `ingest-budget-${process.pid}`, ...buckets,
     INGEST_DIMSE_PORT: String(await freePort()), INGEST_HTTP_PORT: String(await freePort()), INGEST_STUDY_STABLE_MS: '300',
     INGEST_RECEIVE_MEMORY_BYTES: String(BUDGET), INGEST_STOW_MAX_CONCURRENT: '2', INGEST_STOW_MAX_REQUEST_BYTES: '2000000',
+    INGEST_ARTIM_TIMEOUT_MS: '1500', INGEST_MAX_CONNECTIONS_PER_PEER: '6',
   });
   service = createIngestService(config, pino({ level: 'silent' }));
   const address = await service.start();
@@ -140,5 +143,26 @@ describe('receive memory budget', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(stored?.code, stored?.output).toBe(0);
+  });
+
+  test('closes a DIMSE connection that never associates after INGEST_ARTIM_TIMEOUT_MS, and more than INGEST_MAX_CONNECTIONS_PER_PEER at once', async () => {
+    const open = (): Promise<{ socket: net.Socket; closed: Promise<void> }> =>
+      new Promise((resolve, reject) => {
+        const socket = net.connect({ host: '127.0.0.1', port: dimsePort }, () => resolve({ socket, closed }));
+        const closed = new Promise<void>((r) => socket.on('close', () => r()));
+        socket.on('error', () => undefined);
+        socket.once('error', reject);
+      });
+    const silent = await open();
+    await silent.closed; // ARTIM, 1.5 s here
+    const held = await Promise.all(Array.from({ length: 6 }, open));
+    const seventh = await open();
+    await seventh.closed;
+    // Closed for the cap, not by ARTIM: the six older ones are all still open.
+    expect(held.filter((h) => h.socket.destroyed || h.socket.readyState === 'closed')).toHaveLength(0);
+    for (const h of held) h.socket.destroy();
+    await Promise.all(held.map((h) => h.closed));
+    const echo = await runDcmtk('echoscu', ['-aec', 'INGEST', '127.0.0.1', String(dimsePort)], { timeoutMs: 30_000, allowFailure: true });
+    expect(echo.code, echo.output).toBe(0);
   });
 });
