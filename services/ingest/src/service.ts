@@ -69,7 +69,7 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
     scope: redisModelScopeSource(requestRedis, config.queuePrefix, (reason) => logger.warn({ reason }, 'model scope')), analysisMaxSize: config.analysisMaxSize, analysisInputSize: config.analysisInputSize, maxImagesPerStudy: 8, logger, decoder,
   });
 
-  const { registry: metrics, received, studiesCompleted, associations } = createIngestMetrics();
+  const { registry: metrics, received, studiesCompleted, associations, pendingConnections, receiveReserved, receiveBudget: budgetGauge } = createIngestMetrics();
 
   // One budget for every instance being received, DIMSE and STOW-RS together.
   const budgetSize = receiveBudgetBytes(config.receiveMemoryBytes);
@@ -115,7 +115,12 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
 
   let workers: IngestWorkers | undefined;
   let server: Server | undefined;
-  const gaugeTimer = setInterval(() => associations.set(dimse.activeAssociations()), 1000);
+  budgetGauge.set(receiveBudget.limitBytes);
+  const gaugeTimer = setInterval(() => {
+    associations.set(dimse.activeAssociations());
+    pendingConnections.set(dimse.pendingConnections());
+    receiveReserved.set(receiveBudget.reservedBytes);
+  }, 1000);
   gaugeTimer.unref();
 
   return {

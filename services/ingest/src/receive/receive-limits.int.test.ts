@@ -80,6 +80,8 @@ describe('receive memory budget', () => {
     expect(answer.body).toMatch(/out-of-memory-budget/);
     const study = makeChestStudy({ seed: 31, size: 128 });
     expect((await stowRs(`http://127.0.0.1:${httpPort}`, [study.file])).status).toBe(200);
+    const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    expect(metrics).toMatch(new RegExp(`^cxr_ingest_receive_budget_bytes ${BUDGET}$`, 'm'));
   });
 
   test('answers a chunked STOW-RS body with 503 and Retry-After once it outgrows the budget while streaming', async () => {
