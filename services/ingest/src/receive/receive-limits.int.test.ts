@@ -51,7 +51,8 @@ afterAll(async () => {
 
 /** A STOW-RS request whose body the test writes by hand (and may never finish). */
 function openStow(headers: Record<string, string>): { req: http.ClientRequest; response: Promise<{ status: number; retryAfter?: string; body: string }> } {
-  const req = http.request({ host: '127.0.0.1', port: httpPort, method: 'POST', path: '/dicomweb/studies', headers: { 'Content-Type': 'multipart/related; type="application/dicom"; boundary=b', ...headers } });
+  // A connection of its own: a pooled one may be one the server is closing after a refusal.
+  const req = http.request({ agent: false, host: '127.0.0.1', port: httpPort, method: 'POST', path: '/dicomweb/studies', headers: { 'Content-Type': 'multipart/related; type="application/dicom"; boundary=b', ...headers } });
   const response = new Promise<{ status: number; retryAfter?: string; body: string }>((resolve, reject) => {
     req.on('response', (res) => {
       let body = '';
@@ -61,6 +62,11 @@ function openStow(headers: Record<string, string>): { req: http.ClientRequest; r
     req.on('error', reject);
   });
   return { req, response };
+}
+
+async function reservedBytes(): Promise<number> {
+  const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  return Number(/^cxr_ingest_receive_reserved_bytes(?:\{[^}]*\})? (\d+)$/m.exec(metrics)?.[1]);
 }
 
 function storescu(file: Buffer): Promise<{ code: number | null; output: string }> {
@@ -81,7 +87,7 @@ describe('receive memory budget', () => {
     const study = makeChestStudy({ seed: 31, size: 128 });
     expect((await stowRs(`http://127.0.0.1:${httpPort}`, [study.file])).status).toBe(200);
     const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-    expect(metrics).toMatch(new RegExp(`^cxr_ingest_receive_budget_bytes ${BUDGET}$`, 'm'));
+    expect(metrics).toMatch(new RegExp(`^cxr_ingest_receive_budget_bytes(\\{[^}]*\\})? ${BUDGET}$`, 'm'));
   });
 
   test('answers a chunked STOW-RS body with 503 and Retry-After once it outgrows the budget while streaming', async () => {
@@ -102,15 +108,11 @@ describe('receive memory budget', () => {
   test('answers STOW-RS requests beyond the concurrency cap with 503 and Retry-After, and serves them again once one ends', async () => {
     const held = [openStow({ 'Content-Length': '10000' }), openStow({ 'Content-Length': '10000' })];
     for (const h of held) h.req.write(Buffer.alloc(100));
+    // Both are being read once their announced lengths are reserved (the gauge is set every second).
+    await expect.poll(reservedBytes, { timeout: 10_000, interval: 200 }).toBe(20_000);
     const study = makeChestStudy({ seed: 33, size: 128 });
-    // The two held requests are being read: a third is one too many.
-    let third: { status: number } | undefined;
-    for (let attempt = 0; attempt < 50; attempt += 1) {
-      third = await stowRs(`http://127.0.0.1:${httpPort}`, [study.file]);
-      if (third.status === 503) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(third?.status).toBe(503);
+    const third = await stowRs(`http://127.0.0.1:${httpPort}`, [study.file]);
+    expect(third.status).toBe(503);
     for (const h of held) h.req.destroy();
     await Promise.allSettled(held.map((h) => h.response));
     let after: { status: number } | undefined;
@@ -128,14 +130,10 @@ describe('receive memory budget', () => {
     const { req, response } = openStow({ 'Content-Length': '300000' });
     req.write(Buffer.alloc(100));
     // The held body reserved its announced length; storescu's instance does not fit beside it.
-    let refused: { code: number | null; output: string } | undefined;
-    for (let attempt = 0; attempt < 50; attempt += 1) {
-      refused = await storescu(study.file);
-      if (/DIMSE Status\s*: 0xa700/i.test(refused.output)) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(refused?.output).toMatch(/DIMSE Status\s*: 0xa700/i);
-    expect(refused?.code).not.toBe(0);
+    await expect.poll(reservedBytes, { timeout: 10_000, interval: 200 }).toBe(300_000);
+    const refused = await storescu(study.file);
+    expect(refused.output).toMatch(/DIMSE Status\s*: 0xa700/i);
+    expect(refused.code).not.toBe(0);
     req.destroy();
     await response.catch(() => undefined);
     let stored: { code: number | null; output: string } | undefined;
