@@ -18,13 +18,14 @@ describe('loadConfig', () => {
     const defaults = loadConfig({});
     expect(defaults.dimse).toMatchObject({
       artimTimeoutMs: 30_000, maxPendingConnections: 64, maxConnectionsPerPeer: 32, maxAssociationsPerPeer: 8,
-      maxAssociationsPerCallingAe: 8, minReceiveBytesPerSecond: 8192, receiveRateWindowMs: 10_000, messageTimeoutMs: 600_000,
+      maxAssociationsPerCallingAe: 8, messageTimeoutMs: 600_000,
     });
+    expect(defaults.receiveRate).toEqual({ minBytesPerSecond: 8192, windowMs: 10_000 });
     expect(defaults.receiveMemoryBytes).toBeUndefined();
     expect(defaults.stow.maxConcurrent).toBe(4);
-    const set = loadConfig({ INGEST_ARTIM_TIMEOUT_MS: '500', INGEST_DIMSE_MIN_RECEIVE_BYTES_PER_S: '0', INGEST_RECEIVE_MEMORY_BYTES: '1048576', INGEST_STOW_MAX_CONCURRENT: '1' });
+    const set = loadConfig({ INGEST_ARTIM_TIMEOUT_MS: '500', INGEST_MIN_RECEIVE_BYTES_PER_S: '0', INGEST_RECEIVE_MEMORY_BYTES: '1048576', INGEST_STOW_MAX_CONCURRENT: '1' });
     expect(set.dimse.artimTimeoutMs).toBe(500);
-    expect(set.dimse.minReceiveBytesPerSecond).toBe(0);
+    expect(set.receiveRate.minBytesPerSecond).toBe(0);
     expect(set.receiveMemoryBytes).toBe(1048576);
     expect(set.stow.maxConcurrent).toBe(1);
   });

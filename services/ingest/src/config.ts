@@ -25,9 +25,9 @@ export const envSchema = sharedEnvSchema.extend({
   INGEST_MAX_ASSOCIATIONS_PER_PEER: positiveIntSchema.default(8),
   /** DIMSE associations per calling AE title. */
   INGEST_MAX_ASSOCIATIONS_PER_AE: positiveIntSchema.default(8),
-  /** A DIMSE message being received must bring at least this many bytes/s over each window (0 = no minimum). */
-  INGEST_DIMSE_MIN_RECEIVE_BYTES_PER_S: z.coerce.number().int().min(0).default(8192),
-  INGEST_DIMSE_RECEIVE_WINDOW_MS: positiveIntSchema.default(10_000),
+  /** A DIMSE message or STOW-RS body being received must bring at least this many bytes/s over each window (0 = no minimum). */
+  INGEST_MIN_RECEIVE_BYTES_PER_S: z.coerce.number().int().min(0).default(8192),
+  INGEST_RECEIVE_WINDOW_MS: positiveIntSchema.default(10_000),
   /** From a DIMSE message's first byte to its last, at most this long. */
   INGEST_DIMSE_MESSAGE_TIMEOUT_MS: positiveIntSchema.default(600_000),
   /**
@@ -83,10 +83,10 @@ export interface IngestConfig extends SharedConfig {
     maxConnectionsPerPeer: number;
     maxAssociationsPerPeer: number;
     maxAssociationsPerCallingAe: number;
-    minReceiveBytesPerSecond: number;
-    receiveRateWindowMs: number;
     messageTimeoutMs: number;
   };
+  /** Minimum rate of data being received (DIMSE messages, STOW-RS bodies), over each window. */
+  receiveRate: { minBytesPerSecond: number; windowMs: number };
   /** The receive memory budget's setting; undefined = derived from the cgroup (see receive/memory-budget.ts). */
   receiveMemoryBytes: number | undefined;
   http: { host: string; port: number };
@@ -126,10 +126,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): IngestConfig {
       maxConnectionsPerPeer: e.INGEST_MAX_CONNECTIONS_PER_PEER,
       maxAssociationsPerPeer: e.INGEST_MAX_ASSOCIATIONS_PER_PEER,
       maxAssociationsPerCallingAe: e.INGEST_MAX_ASSOCIATIONS_PER_AE,
-      minReceiveBytesPerSecond: e.INGEST_DIMSE_MIN_RECEIVE_BYTES_PER_S,
-      receiveRateWindowMs: e.INGEST_DIMSE_RECEIVE_WINDOW_MS,
       messageTimeoutMs: e.INGEST_DIMSE_MESSAGE_TIMEOUT_MS,
     },
+    receiveRate: { minBytesPerSecond: e.INGEST_MIN_RECEIVE_BYTES_PER_S, windowMs: e.INGEST_RECEIVE_WINDOW_MS },
     receiveMemoryBytes: e.INGEST_RECEIVE_MEMORY_BYTES,
     http: { host: e.INGEST_HTTP_HOST, port: e.INGEST_HTTP_PORT },
     maxInstanceBytes: e.INGEST_MAX_INSTANCE_BYTES,

@@ -87,7 +87,7 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
   const app = createHttpApp({
     instances, scheduler, registry, objects, originalsBucket: config.buckets.originals,
     senderAuth: { apiKeys: config.stow.apiKeys, verifier: createTokenVerifier(config.auth), required: config.stow.requireAuth }, maxRequestBytes: config.stow.maxRequestBytes, maxParts: 10_000,
-    budget: receiveBudget, maxConcurrentRequests: config.stow.maxConcurrent,
+    budget: receiveBudget, maxConcurrentRequests: config.stow.maxConcurrent, receiveRate: config.receiveRate,
     logger, received, metrics, checkReady,
   });
 
@@ -104,8 +104,8 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
     maxConnectionsPerPeer: config.dimse.maxConnectionsPerPeer,
     maxAssociationsPerPeer: config.dimse.maxAssociationsPerPeer,
     maxAssociationsPerCallingAe: config.dimse.maxAssociationsPerCallingAe,
-    minReceiveBytesPerSecond: config.dimse.minReceiveBytesPerSecond,
-    receiveRateWindowMs: config.dimse.receiveRateWindowMs,
+    minReceiveBytesPerSecond: config.receiveRate.minBytesPerSecond,
+    receiveRateWindowMs: config.receiveRate.windowMs,
     messageTimeoutMs: config.dimse.messageTimeoutMs,
     receiveBudget,
     maxInstanceBytes: config.maxInstanceBytes,

@@ -7,6 +7,8 @@
  * - streamed bytes (chunked bodies, or more than announced) are reserved as they arrive; when
  *   the budget or `maxBytes` would be exceeded, the request is answered at once and its
  *   connection closed, nothing more read.
+ * - a body arriving slower than `minBytesPerSecond` over a `windowMs` window is answered 408 and
+ *   its connection closed, so slow senders cannot hold the concurrency slots.
  * What was reserved is released when the response is finished (the parts are stored by then).
  * A Content-Length body is read straight into one buffer of that size: no second copy.
  */
@@ -19,9 +21,12 @@ export interface BudgetedBodyOptions {
   maxConcurrent: number;
   /** Seconds a sender refused for want of memory or a slot is told to wait. */
   retryAfterSeconds: number;
+  /** Minimum rate while the body arrives (0 = none), measured over `windowMs`. */
+  minBytesPerSecond: number;
+  windowMs: number;
 }
 
-function refuse(res: Response, status: 413 | 503, code: string, message: string, retryAfterSeconds: number): void {
+function refuse(res: Response, status: 408 | 413 | 503, code: string, message: string, retryAfterSeconds: number): void {
   if (res.headersSent) return;
   if (status === 503) res.set('Retry-After', String(retryAfterSeconds));
   // The rest of the body is not read: the connection cannot be reused.
@@ -53,7 +58,15 @@ export function budgetedRawBody(options: BudgetedBodyOptions): RequestHandler {
     }
     active += 1;
     let done = false;
+    let windowBytes = 0;
+    const rateTimer = options.minBytesPerSecond > 0 ? setInterval(() => {
+      if (windowBytes < (options.minBytesPerSecond * options.windowMs) / 1000) {
+        fail(408, 'too-slow', `request body arriving slower than ${options.minBytesPerSecond} bytes/s`);
+      }
+      windowBytes = 0;
+    }, options.windowMs) : undefined;
     const finish = (): void => {
+      clearInterval(rateTimer);
       if (done) return;
       done = true;
       active -= 1;
@@ -66,7 +79,9 @@ export function budgetedRawBody(options: BudgetedBodyOptions): RequestHandler {
     const chunks: Buffer[] = [];
     let received = 0;
     let failed = false;
-    const fail = (status: 413 | 503, code: string, message: string): void => {
+    const fail = (status: 408 | 413 | 503, code: string, message: string): void => {
+      clearInterval(rateTimer);
+      if (failed) return;
       failed = true;
       req.pause();
       refuse(res, status, code, message, retryAfterSeconds);
@@ -74,6 +89,7 @@ export function budgetedRawBody(options: BudgetedBodyOptions): RequestHandler {
     };
     req.on('data', (chunk: Buffer) => {
       if (failed) return;
+      windowBytes += chunk.length;
       const next = received + chunk.length;
       if (next > maxBytes) return fail(413, 'too-large', `request body exceeds the ${maxBytes}-byte limit`);
       if (next > reserved) {
@@ -89,6 +105,7 @@ export function budgetedRawBody(options: BudgetedBodyOptions): RequestHandler {
       finish();
     });
     req.on('end', () => {
+      clearInterval(rateTimer);
       if (failed) return;
       if (whole !== undefined && received === whole.length) req.body = whole;
       else if (whole !== undefined) req.body = Buffer.concat([whole.subarray(0, Math.min(received, whole.length)), ...chunks]);

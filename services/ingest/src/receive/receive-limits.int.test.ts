@@ -34,7 +34,7 @@ beforeAll(async () => {
     REDIS_URL: redis.url, S3_ENDPOINT: s3.endpoint, QUEUE_PREFIX: `ingest-budget-${process.pid}`, ...buckets,
     INGEST_DIMSE_PORT: String(await freePort()), INGEST_HTTP_PORT: String(await freePort()), INGEST_STUDY_STABLE_MS: '300',
     INGEST_RECEIVE_MEMORY_BYTES: String(BUDGET), INGEST_STOW_MAX_CONCURRENT: '2', INGEST_STOW_MAX_REQUEST_BYTES: '2000000',
-    INGEST_ARTIM_TIMEOUT_MS: '1500', INGEST_MAX_CONNECTIONS_PER_PEER: '6',
+    INGEST_ARTIM_TIMEOUT_MS: '1500', INGEST_MAX_CONNECTIONS_PER_PEER: '6', INGEST_MIN_RECEIVE_BYTES_PER_S: '1000', INGEST_RECEIVE_WINDOW_MS: '500',
   });
   service = createIngestService(config, pino({ level: 'silent' }));
   const address = await service.start();
@@ -62,6 +62,12 @@ function openStow(headers: Record<string, string>): { req: http.ClientRequest; r
     req.on('error', reject);
   });
   return { req, response };
+}
+
+/** Keeps a held body arriving above the minimum rate (1,000 bytes every 200 ms) until stopped. */
+function keepFeeding(req: http.ClientRequest): () => void {
+  const timer = setInterval(() => req.write(Buffer.alloc(1000), () => undefined), 200);
+  return () => clearInterval(timer);
 }
 
 async function reservedBytes(): Promise<number> {
@@ -106,13 +112,15 @@ describe('receive memory budget', () => {
   });
 
   test('answers STOW-RS requests beyond the concurrency cap with 503 and Retry-After, and serves them again once one ends', async () => {
-    const held = [openStow({ 'Content-Length': '10000' }), openStow({ 'Content-Length': '10000' })];
+    const held = [openStow({ 'Content-Length': '100000' }), openStow({ 'Content-Length': '100000' })];
     for (const h of held) h.req.write(Buffer.alloc(100));
+    const stops = held.map((h) => keepFeeding(h.req));
     // Both are being read once their announced lengths are reserved (the gauge is set every second).
-    await expect.poll(reservedBytes, { timeout: 10_000, interval: 200 }).toBe(20_000);
+    await expect.poll(reservedBytes, { timeout: 10_000, interval: 200 }).toBe(200_000);
     const study = makeChestStudy({ seed: 33, size: 128 });
     const third = await stowRs(`http://127.0.0.1:${httpPort}`, [study.file]);
     expect(third.status).toBe(503);
+    for (const stop of stops) stop();
     for (const h of held) h.req.destroy();
     await Promise.allSettled(held.map((h) => h.response));
     let after: { status: number } | undefined;
@@ -129,11 +137,13 @@ describe('receive memory budget', () => {
     expect(study.file.length).toBeGreaterThan(BUDGET - 300_000);
     const { req, response } = openStow({ 'Content-Length': '300000' });
     req.write(Buffer.alloc(100));
+    const stop = keepFeeding(req);
     // The held body reserved its announced length; storescu's instance does not fit beside it.
     await expect.poll(reservedBytes, { timeout: 10_000, interval: 200 }).toBe(300_000);
     const refused = await storescu(study.file);
     expect(refused.output).toMatch(/DIMSE Status\s*: 0xa700/i);
     expect(refused.code).not.toBe(0);
+    stop();
     req.destroy();
     await response.catch(() => undefined);
     let stored: { code: number | null; output: string } | undefined;
@@ -143,6 +153,18 @@ describe('receive memory budget', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(stored?.code, stored?.output).toBe(0);
+  });
+
+  test('answers a STOW-RS body arriving slower than INGEST_MIN_RECEIVE_BYTES_PER_S with 408 and closes it', async () => {
+    const { req, response } = openStow({ 'Content-Length': '100000' });
+    const drip = setInterval(() => req.write(Buffer.alloc(10), () => undefined), 100);
+    const answer = await response.finally(() => clearInterval(drip));
+    req.destroy();
+    expect(answer.status).toBe(408);
+    expect(answer.body).toMatch(/too-slow/);
+    await expect.poll(reservedBytes, { timeout: 10_000, interval: 200 }).toBe(0);
+    const study = makeChestStudy({ seed: 35, size: 128 });
+    expect((await stowRs(`http://127.0.0.1:${httpPort}`, [study.file])).status).toBe(200);
   });
 
   test('closes a DIMSE connection that never associates after INGEST_ARTIM_TIMEOUT_MS, and more than INGEST_MAX_CONNECTIONS_PER_PEER at once', async () => {

@@ -23,6 +23,8 @@ export interface StowDeps {
   budget: ReceiveBudget;
   /** STOW-RS bodies read at once; one more is answered 503 with Retry-After. */
   maxConcurrentRequests: number;
+  /** Minimum rate of a body being received (0 = none), over each window: slower gets 408. */
+  receiveRate: { minBytesPerSecond: number; windowMs: number };
   maxParts: number;
   logger: Logger;
   received: prom.Counter<'protocol' | 'outcome'>;
@@ -42,6 +44,7 @@ export function stowRoutes(deps: StowDeps): Router {
   const auth = senderAuth(deps.senderAuth);
   const rawBody = budgetedRawBody({
     budget: deps.budget, maxBytes: deps.maxRequestBytes, maxConcurrent: deps.maxConcurrentRequests, retryAfterSeconds: RETRY_AFTER_SECONDS,
+    minBytesPerSecond: deps.receiveRate.minBytesPerSecond, windowMs: deps.receiveRate.windowMs,
   });
 
   const store: express.RequestHandler = async (req, res, next) => {
