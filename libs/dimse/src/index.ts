@@ -7,6 +7,7 @@ export {
   type CallingAeFilter,
   type DimseLogger,
   type InstanceContext,
+  type RefusalContext,
   type StoreHandler,
 } from './handlers.ts';
 export { DimseConfigError, DimseStatusError, DimseProtocolError } from './dimse-errors.ts';

@@ -20,8 +20,8 @@ import { HEAD_BYTES, checkDataSet, checkDataSetHead, type DataSetRefusal, type E
 import { CommandField, DimseStatus, NO_DATA_SET } from './dimse-constants.ts';
 import { errorText } from './dimse-errors.ts';
 import type { CommandSet } from './dimse-messages.ts';
-import type { StoreHandler } from './handlers.ts';
-import type { CompleteMessage, DataSetSink } from './message-assembly.ts';
+import type { RefusalContext, StoreHandler } from './handlers.ts';
+import { BUDGET_REFUSAL, type CompleteMessage, type DataSetSink } from './message-assembly.ts';
 import type { NegotiatedContext } from './presentation-policy.ts';
 import type { AssociationSession } from './session.ts';
 import { storeFailureStatus } from './store-status.ts';
@@ -102,6 +102,14 @@ export class StorageService {
     }
   }
 
+  private tell(session: AssociationSession, status: number, reason: RefusalContext['reason']): void {
+    try {
+      this.handler.onRefused?.({ associationId: session.id, callingAeTitle: session.callingAeTitle, status, reason });
+    } catch {
+      // Metrics must not change the answer.
+    }
+  }
+
   /** Hands the instance to the StoreHandler; returns the C-STORE status to send. */
   async store(message: CompleteMessage<IncomingFile>, session: AssociationSession): Promise<StoreOutcome> {
     const { command, context } = message;
@@ -119,6 +127,7 @@ export class StorageService {
     if (message.refusal !== undefined) {
       const why = message.oversize ? { maxInstanceBytes: this.maxInstanceBytes } : {};
       session.log('warn', { ...base, sopInstanceUid, bytes: message.dataBytes, status: statusHex(message.refusal.status), reason: message.refusal.errorComment, ...why }, 'C-STORE refused');
+      this.tell(session, message.refusal.status, message.oversize ? 'too-large' : message.refusal === BUDGET_REFUSAL ? 'memory' : 'data-set');
       return message.refusal;
     }
     if (message.sink === undefined) {
@@ -133,6 +142,7 @@ export class StorageService {
     const refusal = checkDataSet(file.subarray(meta.length), context.transferSyntaxUid, { sopClassUid, sopInstanceUid });
     if (refusal !== undefined) {
       session.log('warn', { ...base, sopInstanceUid, bytes: message.dataBytes, status: statusHex(refusal.status), reason: refusal.errorComment }, 'C-STORE refused');
+      this.tell(session, refusal.status, 'data-set');
       return refusal;
     }
     const sha256 = { file: message.sink.fileHash.digest('hex'), dataSet: message.sink.dataSetHash.digest('hex') };

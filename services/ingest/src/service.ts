@@ -69,7 +69,7 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
     scope: redisModelScopeSource(requestRedis, config.queuePrefix, (reason) => logger.warn({ reason }, 'model scope')), analysisMaxSize: config.analysisMaxSize, analysisInputSize: config.analysisInputSize, maxImagesPerStudy: 8, logger, decoder,
   });
 
-  const { registry: metrics, received, studiesCompleted, associations, pendingConnections, receiveReserved, receiveBudget: budgetGauge } = createIngestMetrics();
+  const { registry: metrics, received, studiesCompleted, associations, pendingConnections, receiveReserved, receiveBudget: budgetGauge, receiveRefused } = createIngestMetrics();
 
   // One budget for every instance being received, DIMSE and STOW-RS together.
   const budgetSize = receiveBudgetBytes(config.receiveMemoryBytes);
@@ -88,7 +88,7 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
     instances, scheduler, registry, objects, originalsBucket: config.buckets.originals,
     senderAuth: { apiKeys: config.stow.apiKeys, verifier: createTokenVerifier(config.auth), required: config.stow.requireAuth }, maxRequestBytes: config.stow.maxRequestBytes, maxParts: 10_000,
     budget: receiveBudget, maxConcurrentRequests: config.stow.maxConcurrent, receiveRate: config.receiveRate,
-    logger, received, metrics, checkReady,
+    logger, received, refused: receiveRefused, metrics, checkReady,
   });
 
   const dimse = createDimseServer({
@@ -110,7 +110,7 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
     receiveBudget,
     maxInstanceBytes: config.maxInstanceBytes,
     logger,
-    ...createDimseHandlers({ instances, scheduler, registry, received, logger }),
+    ...createDimseHandlers({ instances, scheduler, registry, received, refused: receiveRefused, logger }),
   });
 
   let workers: IngestWorkers | undefined;

@@ -24,10 +24,15 @@ export interface BudgetedBodyOptions {
   /** Minimum rate while the body arrives (0 = none), measured over `windowMs`. */
   minBytesPerSecond: number;
   windowMs: number;
+  /** Told of each refusal, by reason (for metrics). */
+  onRefused?(reason: 'busy' | 'too-large' | 'memory' | 'slow'): void;
 }
 
-function refuse(res: Response, status: 408 | 413 | 503, code: string, message: string, retryAfterSeconds: number): void {
+const REASONS = { busy: 'busy', 'too-large': 'too-large', 'out-of-memory-budget': 'memory', 'too-slow': 'slow' } as const;
+
+function refuse(res: Response, status: 408 | 413 | 503, code: keyof typeof REASONS, message: string, retryAfterSeconds: number, onRefused?: BudgetedBodyOptions['onRefused']): void {
   if (res.headersSent) return;
+  onRefused?.(REASONS[code]);
   if (status === 503) res.set('Retry-After', String(retryAfterSeconds));
   // The rest of the body is not read: the connection cannot be reused.
   res.set('Connection', 'close');
@@ -39,19 +44,19 @@ export function budgetedRawBody(options: BudgetedBodyOptions): RequestHandler {
   return (req, res, next) => {
     const { budget, maxBytes, retryAfterSeconds } = options;
     if (active >= options.maxConcurrent) {
-      refuse(res, 503, 'busy', `already receiving ${options.maxConcurrent} STOW-RS requests, retry later`, retryAfterSeconds);
+      refuse(res, 503, 'busy', `already receiving ${options.maxConcurrent} STOW-RS requests, retry later`, retryAfterSeconds, options.onRefused);
       return;
     }
     const declared = req.get('content-length');
     const announced = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
     if (announced !== undefined && announced > maxBytes) {
-      refuse(res, 413, 'too-large', `request body of ${announced} bytes exceeds the ${maxBytes}-byte limit`, retryAfterSeconds);
+      refuse(res, 413, 'too-large', `request body of ${announced} bytes exceeds the ${maxBytes}-byte limit`, retryAfterSeconds, options.onRefused);
       return;
     }
     let reserved = 0;
     if (announced !== undefined) {
       if (!budget.tryReserve(announced)) {
-        refuse(res, 503, 'out-of-memory-budget', 'receive memory full, retry later', retryAfterSeconds);
+        refuse(res, 503, 'out-of-memory-budget', 'receive memory full, retry later', retryAfterSeconds, options.onRefused);
         return;
       }
       reserved = announced;
@@ -79,12 +84,12 @@ export function budgetedRawBody(options: BudgetedBodyOptions): RequestHandler {
     const chunks: Buffer[] = [];
     let received = 0;
     let failed = false;
-    const fail = (status: 408 | 413 | 503, code: string, message: string): void => {
+    const fail = (status: 408 | 413 | 503, code: keyof typeof REASONS, message: string): void => {
       clearInterval(rateTimer);
       if (failed) return;
       failed = true;
       req.pause();
-      refuse(res, status, code, message, retryAfterSeconds);
+      refuse(res, status, code, message, retryAfterSeconds, options.onRefused);
       res.once('finish', () => req.destroy());
     };
     req.on('data', (chunk: Buffer) => {

@@ -75,6 +75,13 @@ async function reservedBytes(): Promise<number> {
   return Number(/^cxr_ingest_receive_reserved_bytes(?:\{[^}]*\})? (\d+)$/m.exec(metrics)?.[1]);
 }
 
+/** cxr_ingest_receive_refused_total for one protocol and reason (0 when absent). */
+async function refusals(protocol: string, reason: string): Promise<number> {
+  const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const line = metrics.split('\n').find((l) => l.startsWith('cxr_ingest_receive_refused_total{') && l.includes(`protocol="${protocol}"`) && l.includes(`reason="${reason}"`));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
+
 function storescu(file: Buffer): Promise<{ code: number | null; output: string }> {
   const path = join(dir, `instance-${Math.random().toString(36).slice(2)}.dcm`);
   writeFileSync(path, file);
@@ -94,6 +101,7 @@ describe('receive memory budget', () => {
     expect((await stowRs(`http://127.0.0.1:${httpPort}`, [study.file])).status).toBe(200);
     const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`^cxr_ingest_receive_budget_bytes(\\{[^}]*\\})? ${BUDGET}$`, 'm'));
+    expect(await refusals('stow-rs', 'memory')).toBeGreaterThanOrEqual(1);
   });
 
   test('answers a chunked STOW-RS body with 503 and Retry-After once it outgrows the budget while streaming', async () => {
@@ -143,6 +151,7 @@ describe('receive memory budget', () => {
     const refused = await storescu(study.file);
     expect(refused.output).toMatch(/DIMSE Status\s*: 0xa700/i);
     expect(refused.code).not.toBe(0);
+    expect(await refusals('dimse', 'memory')).toBe(1);
     stop();
     req.destroy();
     await response.catch(() => undefined);

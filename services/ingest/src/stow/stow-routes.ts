@@ -28,6 +28,8 @@ export interface StowDeps {
   maxParts: number;
   logger: Logger;
   received: prom.Counter<'protocol' | 'outcome'>;
+  /** Request bodies refused before being read in full (busy, too-large, memory, slow). */
+  refused: prom.Counter<'protocol' | 'reason'>;
 }
 
 const DICOM_JSON = 'application/dicom+json';
@@ -45,6 +47,7 @@ export function stowRoutes(deps: StowDeps): Router {
   const rawBody = budgetedRawBody({
     budget: deps.budget, maxBytes: deps.maxRequestBytes, maxConcurrent: deps.maxConcurrentRequests, retryAfterSeconds: RETRY_AFTER_SECONDS,
     minBytesPerSecond: deps.receiveRate.minBytesPerSecond, windowMs: deps.receiveRate.windowMs,
+    onRefused: (reason) => deps.refused.inc({ protocol: 'stow-rs', reason }),
   });
 
   const store: express.RequestHandler = async (req, res, next) => {
