@@ -6,6 +6,12 @@
  *        |                                  |                                        
  *        +--RQ refused--> rejected          +--A-ABORT / protocol error / drop / idle --> closed
  *
+ * Timers (PS3.8 §9.1.5 and ours): ARTIM, a fixed deadline from accept to a complete
+ * A-ASSOCIATE-RQ that bytes do not extend; once established, the idle timeout between
+ * messages; and while a PDU or message is arriving (not while we answer one), a minimum
+ * receive rate over each window and a deadline per message, so data that stops progressing
+ * (a drip-feed) is aborted.
+ *
  * Operations are answered one at a time (we never grant an asynchronous operations window).
  * A-RELEASE-RP is sent only after every received request has been answered. The end callback
  * runs once, after the socket closed and the last onInstance settled.
@@ -47,6 +53,7 @@ import {
   type AssociateRq,
 } from './pdus.ts';
 import { negotiatePresentationContexts, type NegotiatedContext } from './presentation-policy.ts';
+import type { ReceiveBudget, ReceiveLimits } from './server-options.ts';
 import type { IncomingFile, StorageService } from './storage-service.ts';
 
 /** An A-ASSOCIATE-RQ body this large is already far beyond 128 contexts with many syntaxes. */
@@ -54,14 +61,15 @@ const MAX_ASSOCIATE_RQ_LENGTH = 256 * 1024;
 /** How long we wait for the peer to close after our A-RELEASE-RP, A-ASSOCIATE-RJ or A-ABORT. */
 const CLOSE_WAIT_MS = 2_000;
 
-export type Admission = 'accept' | 'closing' | 'limit';
+export type Admission = 'accept' | 'closing' | 'limit' | 'peer-limit' | 'calling-ae-limit';
 
 export interface AssociationHost {
   /** Our AE title: an RQ calling another is rejected. */
   readonly aeTitle: string;
   readonly callers: CallingAeFilter;
   readonly maxPduLength: number;
-  readonly idleTimeoutMs: number;
+  readonly limits: ReceiveLimits;
+  readonly budget: ReceiveBudget | undefined;
   readonly logger: DimseLogger;
   readonly storage: StorageService;
   readonly endHandler: AssociationEndHandler;
@@ -77,6 +85,8 @@ type State = 'awaiting-rq' | 'established' | 'releasing' | 'rejected' | 'abortin
 
 export class Association implements DispatchTarget {
   readonly id = randomUUID();
+  /** The peer's IP address, kept: the socket forgets it once closed. */
+  readonly remoteAddress: string;
   private state: State = 'awaiting-rq';
   private readonly reader: PduReader;
   private readonly contexts = new Map<number, NegotiatedContext>();
@@ -91,6 +101,13 @@ export class Association implements DispatchTarget {
   private released = false;
   private readonly stored: string[] = [];
   private closeTimer: NodeJS.Timeout | undefined;
+  private artimTimer: NodeJS.Timeout | undefined;
+  private progressTimer: NodeJS.Timeout | undefined;
+  /** Bytes received in the current rate window; whether the whole window was spent receiving. */
+  private windowBytes = 0;
+  private windowReceiving = false;
+  /** When the PDU or message now arriving began; undefined between messages. */
+  private messageStartedAt: number | undefined;
   private span: Span | undefined;
   private trace: Context | undefined;
   readonly finished: Promise<void>;
@@ -101,15 +118,17 @@ export class Association implements DispatchTarget {
     private readonly host: AssociationHost,
   ) {
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+    this.remoteAddress = socket.remoteAddress ?? '';
     this.reader = new PduReader({ maxPDataLength: host.maxPduLength, maxAssociateRqLength: MAX_ASSOCIATE_RQ_LENGTH });
     this.assembler = new MessageAssembler({
       contexts: this.contexts,
       maxDataSetBytes: host.storage.maxInstanceBytes,
       sinkFor: (command, context) => host.storage.fileFor(command, context, this.callingAeTitle),
+      ...(host.budget ? { budget: host.budget } : {}),
     });
     this.dispatcher = new CommandDispatcher(host.storage);
     socket.setNoDelay(true);
-    socket.setTimeout(host.idleTimeoutMs);
+    this.artimTimer = setTimeout(() => this.onArtim(), host.limits.artimTimeoutMs);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('timeout', () => this.onIdle());
     socket.on('error', (error: NodeJS.ErrnoException) => {
@@ -149,6 +168,11 @@ export class Association implements DispatchTarget {
     return true;
   }
 
+  /** Drops a connection holding no association slot (not yet asked, refused, or aborted before one): room is needed. */
+  dropIfNotAdmitted(): void {
+    if (!this.admitted) this.socket.destroy();
+  }
+
   send(pdu: Buffer): void {
     if (!this.socket.destroyed && this.socket.writable) this.socket.write(pdu);
   }
@@ -166,11 +190,13 @@ export class Association implements DispatchTarget {
 
   private onData(chunk: Buffer): void {
     if (this.isWindingDown()) return;
+    this.windowBytes += chunk.length;
     try {
       for (const pdu of this.reader.push(chunk)) {
         this.onPdu(pdu);
         if (this.isWindingDown()) return;
       }
+      this.noteProgress();
     } catch (error) {
       if (error instanceof DimseProtocolError) {
         this.log('warn', { associationId: this.id, state: this.state, err: error.message }, 'DIMSE protocol error, aborting');
@@ -181,6 +207,55 @@ export class Association implements DispatchTarget {
         this.abort(AbortReason.NotSpecified);
       }
     }
+  }
+
+  /** True while a PDU or a message is partly in: the peer owes us the rest. */
+  private get receiving(): boolean {
+    return this.reader.bufferedBytes > 0 || this.assembler.inProgress;
+  }
+
+  private noteProgress(): void {
+    if (!this.receiving) {
+      this.messageStartedAt = undefined;
+      this.windowReceiving = false;
+    } else if (this.messageStartedAt === undefined) {
+      this.messageStartedAt = Date.now();
+    }
+  }
+
+  private onArtim(): void {
+    this.artimTimer = undefined;
+    if (this.state !== 'awaiting-rq') return;
+    this.log('warn', { associationId: this.id, remoteAddress: this.remoteAddress, ms: this.host.limits.artimTimeoutMs }, 'DIMSE no A-ASSOCIATE-RQ before ARTIM expired, closing');
+    this.socket.destroy();
+  }
+
+  /** Once per rate window while established: aborts a message that stopped progressing. */
+  private onProgressTick(): void {
+    const { minReceiveBytesPerSecond, receiveRateWindowMs, messageTimeoutMs } = this.host.limits;
+    // While we answer, the sender waits for us: neither its rate nor its deadline runs.
+    const counting = this.state === 'established' && this.pendingOperations === 0 && this.receiving;
+    if (counting) {
+      if (this.messageStartedAt !== undefined && Date.now() - this.messageStartedAt > messageTimeoutMs) {
+        this.log('warn', { associationId: this.id, callingAeTitle: this.callingAeTitle, ms: messageTimeoutMs }, 'DIMSE message not complete within its deadline, aborting');
+        this.abort(AbortReason.NotSpecified);
+        return;
+      }
+      const needed = (minReceiveBytesPerSecond * receiveRateWindowMs) / 1000;
+      if (this.windowReceiving && this.windowBytes < needed) {
+        this.log(
+          'warn',
+          { associationId: this.id, callingAeTitle: this.callingAeTitle, bytes: this.windowBytes, windowMs: receiveRateWindowMs, minBytesPerSecond: minReceiveBytesPerSecond },
+          'DIMSE data arriving slower than the minimum rate, aborting',
+        );
+        this.abort(AbortReason.NotSpecified);
+        return;
+      }
+    } else if (this.pendingOperations > 0) {
+      this.messageStartedAt = undefined;
+    }
+    this.windowBytes = 0;
+    this.windowReceiving = counting;
   }
 
   /** Nothing more from the peer matters once we rejected, aborted or lost the connection. */
@@ -220,12 +295,14 @@ export class Association implements DispatchTarget {
 
   private onAssociateRq(rq: AssociateRq): void {
     const { host } = this;
+    if (this.artimTimer !== undefined) clearTimeout(this.artimTimer);
+    this.artimTimer = undefined;
     this.caller = rq.callingAeTitle;
     const logContext = {
       associationId: this.id,
       callingAeTitle: rq.callingAeTitle,
       calledAeTitle: rq.calledAeTitle,
-      remoteAddress: this.socket.remoteAddress,
+      remoteAddress: this.remoteAddress,
     };
     const reject = (result: number, source: number, reason: number, why: string): void => {
       this.log('warn', { ...logContext, why }, 'DIMSE association rejected');
@@ -251,6 +328,12 @@ export class Association implements DispatchTarget {
     if (admission === 'limit') {
       return reject(RejectResult.Transient, RejectSource.ServiceProviderPresentation, RejectReason.LocalLimitExceeded, 'local limit exceeded');
     }
+    if (admission === 'peer-limit') {
+      return reject(RejectResult.Transient, RejectSource.ServiceProviderPresentation, RejectReason.LocalLimitExceeded, 'local limit exceeded: associations from this address');
+    }
+    if (admission === 'calling-ae-limit') {
+      return reject(RejectResult.Transient, RejectSource.ServiceProviderPresentation, RejectReason.LocalLimitExceeded, 'local limit exceeded: associations from this calling AE title');
+    }
     this.admitted = true;
     const negotiated = negotiatePresentationContexts(rq.presentationContexts);
     for (const pc of negotiated) if (pc.result === PresentationContextResult.Acceptance) this.contexts.set(pc.id, pc);
@@ -266,6 +349,9 @@ export class Association implements DispatchTarget {
       }),
     );
     this.state = 'established';
+    this.socket.setTimeout(host.limits.idleTimeoutMs);
+    this.progressTimer = setInterval(() => this.onProgressTick(), host.limits.receiveRateWindowMs);
+    this.progressTimer.unref();
     this.span = startSpan('dimse.association', {
       kind: SpanKind.SERVER,
       parent: ROOT_CONTEXT,
@@ -282,8 +368,9 @@ export class Association implements DispatchTarget {
   /** Queues a complete message behind the one being answered. */
   private enqueue(message: CompleteMessage<IncomingFile>): void {
     this.pendingOperations += 1;
-    // The sender waits for our answer while we work: that is not idleness.
+    // The sender waits for our answer while we work: that is not idleness, nor a slow sender.
     this.socket.setTimeout(0);
+    this.windowReceiving = false;
     // A sender that does not wait (no async window was granted) is read no further until we
     // catch up, so at most one complete message waits behind the one being handled.
     if (this.pendingOperations > 1) this.socket.pause();
@@ -294,11 +381,13 @@ export class Association implements DispatchTarget {
       } catch (error) {
         this.log('error', { associationId: this.id, err: errorText(error) }, 'DIMSE internal error while answering, aborting');
         this.abort(AbortReason.NotSpecified);
+      } finally {
+        this.assembler.releaseMessage(message);
       }
       this.pendingOperations -= 1;
       if (this.pendingOperations === 0 && this.state === 'established') {
         this.socket.resume();
-        this.socket.setTimeout(this.host.idleTimeoutMs);
+        this.socket.setTimeout(this.host.limits.idleTimeoutMs);
       }
     });
   }
@@ -334,6 +423,8 @@ export class Association implements DispatchTarget {
     this.state = 'closed';
     this.assembler.discard(); // a partial message is never stored
     if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
+    if (this.artimTimer !== undefined) clearTimeout(this.artimTimer);
+    if (this.progressTimer !== undefined) clearInterval(this.progressTimer);
     await this.operations; // handlers already running finish; their outcome counts
     this.host.releaseSlot(this, this.admitted);
     if (this.admitted) {

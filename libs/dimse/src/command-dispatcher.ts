@@ -25,14 +25,14 @@ export class CommandDispatcher {
   /** Answers one request; resolves to the SOP instance UID when an instance was stored. */
   async dispatch(message: CompleteMessage<IncomingFile>, target: DispatchTarget): Promise<string | undefined> {
     const { command, context } = message;
-    const respond = (commandField: number, status: number, extra: { affectedSopInstanceUid?: string } = {}): void => {
+    const respond = (commandField: number, status: number, extra: { affectedSopInstanceUid?: string } = {}, errorComment?: string): void => {
       const response = encodeResponse({
         commandField,
         messageIdBeingRespondedTo: command.messageId ?? 0,
         status,
         affectedSopClassUid: command.affectedSopClassUid ?? context.abstractSyntaxUid,
         ...extra,
-        ...(status !== DimseStatus.Success ? { errorComment: errorCommentFor(status) } : {}),
+        ...(status !== DimseStatus.Success ? { errorComment: errorComment ?? errorCommentFor(status) } : {}),
       });
       for (const pdu of encodeCommandPData(context.id, response, target.peerMaxPduLength)) target.send(pdu);
     };
@@ -41,9 +41,9 @@ export class CommandDispatcher {
         respond(CommandField.CEchoRsp, echoStatus(context));
         return undefined;
       case CommandField.CStoreRq: {
-        const status = await this.storage.store(message, target);
+        const { status, errorComment } = await this.storage.store(message, target);
         const instanceUid = command.affectedSopInstanceUid;
-        respond(CommandField.CStoreRsp, status, instanceUid !== undefined ? { affectedSopInstanceUid: instanceUid } : {});
+        respond(CommandField.CStoreRsp, status, instanceUid !== undefined ? { affectedSopInstanceUid: instanceUid } : {}, errorComment);
         return status === DimseStatus.Success ? instanceUid : undefined;
       }
       case CommandField.CCancelRq:

@@ -5,7 +5,70 @@
 import net from 'node:net';
 import { freePort } from '@cxr/devstack';
 import { runDcmtk, startDcmtk } from '@cxr/dcmtk';
+import { Tag, encodeDataSet, encodeFileMetaInformation, type DataElement } from '@cxr/dicom';
 import { PdvFlag, PduType } from './dimse-constants.ts';
+
+export const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
+export const EXPLICIT_VR_LE = '1.2.840.10008.1.2.1';
+
+/**
+ * A small synthetic CT data set (explicit VR LE) with the given SOP Instance UID, 8x8 16-bit
+ * pixels, and any extra elements (e.g. group 0002 ones, to inject). Synthetic: no patient.
+ */
+export function syntheticDataSet(sopInstanceUid: string, extra: DataElement[] = [], sopClassUid = CT_IMAGE_STORAGE): Buffer {
+  return encodeDataSet([
+    { tag: Tag.SopClassUid, vr: 'UI', value: sopClassUid },
+    { tag: Tag.SopInstanceUid, vr: 'UI', value: sopInstanceUid },
+    { tag: 'x00080060', vr: 'CS', value: 'CT' },
+    { tag: Tag.PatientName, vr: 'PN', value: 'Synthetic^Test' },
+    { tag: Tag.StudyInstanceUid, vr: 'UI', value: '1.2.826.0.1.3680043.10.1.1' },
+    { tag: Tag.SeriesInstanceUid, vr: 'UI', value: '1.2.826.0.1.3680043.10.1.2' },
+    { tag: 'x00280002', vr: 'US', value: 1 },
+    { tag: 'x00280004', vr: 'CS', value: 'MONOCHROME2' },
+    { tag: 'x00280010', vr: 'US', value: 8 },
+    { tag: 'x00280011', vr: 'US', value: 8 },
+    { tag: 'x00280100', vr: 'US', value: 16 },
+    { tag: 'x00280101', vr: 'US', value: 12 },
+    { tag: 'x00280102', vr: 'US', value: 11 },
+    { tag: 'x00280103', vr: 'US', value: 0 },
+    { tag: 'x7fe00010', vr: 'OW', value: new Uint16Array(64).map((_, i) => i * 16) },
+    ...extra,
+  ]);
+}
+
+/** The same as a Part 10 file (what storescu sends). */
+export function syntheticPart10(sopInstanceUid: string): Buffer {
+  const meta = encodeFileMetaInformation({ mediaStorageSopClassUid: CT_IMAGE_STORAGE, mediaStorageSopInstanceUid: sopInstanceUid, transferSyntaxUid: EXPLICIT_VR_LE });
+  return Buffer.concat([meta, syntheticDataSet(sopInstanceUid)]);
+}
+
+/** Status (0000,0900) and Error Comment (0000,0902) of each DIMSE response in bytes the server sent after its AC. */
+export function responsesIn(bytes: Buffer): { status: number; errorComment?: string }[] {
+  const out: { status: number; errorComment?: string }[] = [];
+  let command: Buffer[] = [];
+  for (let i = 0; i + 6 <= bytes.length; i += 6 + bytes.readUInt32BE(i + 2)) {
+    if (bytes[i] !== PduType.PDataTf) continue;
+    const end = i + 6 + bytes.readUInt32BE(i + 2);
+    for (let p = i + 6; p + 6 <= end; p += 4 + bytes.readUInt32BE(p)) {
+      const length = bytes.readUInt32BE(p);
+      const flags = bytes[p + 5]!;
+      if ((flags & PdvFlag.Command) === 0) continue;
+      command.push(bytes.subarray(p + 6, p + 4 + length));
+      if ((flags & PdvFlag.Last) === 0) continue;
+      const set = Buffer.concat(command);
+      command = [];
+      const response: { status: number; errorComment?: string } = { status: -1 };
+      for (let o = 0; o + 8 <= set.length; o += 8 + set.readUInt32LE(o + 4)) {
+        const element = set.readUInt16LE(o + 2);
+        const len = set.readUInt32LE(o + 4);
+        if (element === 0x0900) response.status = set.readUInt16LE(o + 8);
+        if (element === 0x0902) response.errorComment = set.toString('latin1', o + 8, o + 8 + len).trim();
+      }
+      out.push(response);
+    }
+  }
+  return out;
+}
 
 export interface ToolResult {
   code: number | null;
@@ -123,15 +186,27 @@ export class RawPeer {
     this.closed = new Promise((resolve) => socket.on('close', () => resolve()));
   }
 
-  static connect(port: number): Promise<RawPeer> {
+  /** `localAddress` e.g. '127.0.0.2' (all of 127/8 is loopback on Linux) to come from another peer address. */
+  static connect(port: number, localAddress?: string): Promise<RawPeer> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: '127.0.0.1', port }, () => resolve(new RawPeer(socket)));
+      const socket = net.connect({ host: '127.0.0.1', port, ...(localAddress ? { localAddress } : {}) }, () => resolve(new RawPeer(socket)));
       socket.once('error', reject);
     });
   }
 
   write(bytes: Buffer): void {
-    this.socket.write(bytes);
+    if (!this.socket.destroyed) this.socket.write(bytes);
+  }
+
+  get isClosed(): boolean {
+    return this.socket.destroyed || this.socket.readyState === 'closed';
+  }
+
+  /** The DIMSE responses received so far (after the first PDU, the AC). */
+  responses(): { status: number; errorComment?: string }[] {
+    const all = Buffer.concat(this.received);
+    if (all.length < 6) return [];
+    return responsesIn(all.subarray(6 + all.readUInt32BE(2)));
   }
 
   destroy(): void {

@@ -19,10 +19,13 @@
 import net from 'node:net';
 import { Association, type Admission, type AssociationHost } from './association.ts';
 import { callingAeTitleFilter } from './handlers.ts';
-import { DEFAULT_CLOSE_GRACE_MS, DEFAULT_IDLE_TIMEOUT_MS, validateServerOptions, type DimseServerOptions } from './server-options.ts';
+import {
+  DEFAULT_CLOSE_GRACE_MS, DEFAULT_MAX_ASSOCIATIONS_PER_CALLING_AE, DEFAULT_MAX_ASSOCIATIONS_PER_PEER, DEFAULT_MAX_CONNECTIONS_PER_PEER,
+  DEFAULT_MAX_PENDING_CONNECTIONS, receiveLimitsOf, validateServerOptions, type DimseServerOptions,
+} from './server-options.ts';
 import { StorageService } from './storage-service.ts';
 
-export type { DimseServerOptions } from './server-options.ts';
+export type { DimseServerOptions, ReceiveBudget } from './server-options.ts';
 export type { AssociationEndContext, DimseLogger, InstanceContext } from './handlers.ts';
 
 export interface DimseServer {
@@ -30,14 +33,35 @@ export interface DimseServer {
   /** Stops accepting, lets established associations finish within the grace period, then aborts them. */
   close(): Promise<void>;
   activeAssociations(): number;
+  /** Open connections that have no association (not yet asked, or refused and closing). */
+  pendingConnections(): number;
 }
 
-/** Connections beyond maxAssociations we still accept, to answer them with A-ASSOCIATE-RJ. */
-const EXTRA_CONNECTIONS = 16;
+/** Counts per key (peer address, calling AE title), deleting keys that reach 0. */
+class Counts {
+  private readonly counts = new Map<string, number>();
+  get(key: string): number {
+    return this.counts.get(key) ?? 0;
+  }
+  add(key: string, by: number): void {
+    const next = this.get(key) + by;
+    if (next <= 0) this.counts.delete(key);
+    else this.counts.set(key, next);
+  }
+}
 
 export function createDimseServer(options: DimseServerOptions): DimseServer {
   validateServerOptions(options);
   const connections = new Set<Association>();
+  /** Connections without an association, oldest first (a Set keeps insertion order). */
+  const pending = new Set<Association>();
+  const connectionsPerPeer = new Counts();
+  const associationsPerPeer = new Counts();
+  const associationsPerAe = new Counts();
+  const maxPending = options.maxPendingConnections ?? DEFAULT_MAX_PENDING_CONNECTIONS;
+  const maxConnectionsPerPeer = options.maxConnectionsPerPeer ?? DEFAULT_MAX_CONNECTIONS_PER_PEER;
+  const maxPerPeer = options.maxAssociationsPerPeer ?? DEFAULT_MAX_ASSOCIATIONS_PER_PEER;
+  const maxPerAe = options.maxAssociationsPerCallingAe ?? DEFAULT_MAX_ASSOCIATIONS_PER_CALLING_AE;
   let admitted = 0;
   let closing = false;
 
@@ -45,28 +69,55 @@ export function createDimseServer(options: DimseServerOptions): DimseServer {
     aeTitle: options.aeTitle,
     callers: callingAeTitleFilter(options.allowedCallingAeTitles),
     maxPduLength: options.maxPduLength,
-    idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    limits: receiveLimitsOf(options),
+    budget: options.receiveBudget,
     logger: options.logger,
     storage: new StorageService(options, options.maxInstanceBytes),
     endHandler: options,
-    admit(): Admission {
+    admit(association): Admission {
       if (closing) return 'closing';
       if (admitted >= options.maxAssociations) return 'limit';
+      if (associationsPerPeer.get(association.remoteAddress) >= maxPerPeer) return 'peer-limit';
+      if (associationsPerAe.get(association.callingAeTitle) >= maxPerAe) return 'calling-ae-limit';
       admitted += 1;
+      associationsPerPeer.add(association.remoteAddress, 1);
+      associationsPerAe.add(association.callingAeTitle, 1);
+      pending.delete(association);
       return 'accept';
     },
-    releaseSlot(_association, wasAdmitted) {
-      if (wasAdmitted) admitted -= 1;
+    releaseSlot(association, wasAdmitted) {
+      if (!wasAdmitted) return;
+      admitted -= 1;
+      associationsPerPeer.add(association.remoteAddress, -1);
+      associationsPerAe.add(association.callingAeTitle, -1);
     },
     finished(association) {
       connections.delete(association);
+      pending.delete(association);
+      connectionsPerPeer.add(association.remoteAddress, -1);
     },
   };
 
   const server = net.createServer({ noDelay: true }, (socket) => {
-    connections.add(new Association(socket, host));
+    const peer = socket.remoteAddress ?? '';
+    if (connectionsPerPeer.get(peer) >= maxConnectionsPerPeer) {
+      options.logger.warn({ remoteAddress: peer, limit: maxConnectionsPerPeer }, 'DIMSE connection refused: too many from this address');
+      socket.on('error', () => undefined);
+      socket.destroy();
+      return;
+    }
+    if (pending.size >= maxPending) {
+      // Room for the newcomer: the oldest unassociated connection has had longest to ask.
+      const oldest = pending.values().next().value!;
+      pending.delete(oldest);
+      options.logger.warn({ remoteAddress: oldest.remoteAddress, limit: maxPending }, 'DIMSE too many connections without an association, dropping the oldest');
+      oldest.dropIfNotAdmitted();
+    }
+    connectionsPerPeer.add(peer, 1);
+    const association = new Association(socket, host);
+    connections.add(association);
+    pending.add(association);
   });
-  server.maxConnections = options.maxAssociations + EXTRA_CONNECTIONS;
   server.on('error', (error) => options.logger.error({ err: error.message }, 'DIMSE listener error'));
 
   return {
@@ -102,6 +153,10 @@ export function createDimseServer(options: DimseServerOptions): DimseServer {
 
     activeAssociations() {
       return admitted;
+    },
+
+    pendingConnections() {
+      return pending.size;
     },
   };
 }

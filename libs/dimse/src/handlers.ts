@@ -20,8 +20,19 @@ export interface InstanceContext {
   sha256: { file: string; dataSet: string };
 }
 
+/** A C-STORE the network layer refused itself, without calling onInstance (for metrics). */
+export interface RefusalContext {
+  associationId: string;
+  callingAeTitle: string;
+  status: number;
+  /** memory: the shared receive budget was full; too-large: over maxInstanceBytes; data-set: the data set checks. */
+  reason: 'memory' | 'too-large' | 'data-set';
+}
+
 /** Where a received instance goes ("store where?"). */
 export interface StoreHandler {
+  /** Told of each C-STORE refused before onInstance (errors are ignored). */
+  onRefused?(ctx: RefusalContext): void;
   /**
    * A complete Part 10 file: preamble, our file meta information, then the data set exactly as
    * received. Resolve = stored (status 0x0000). Reject = not stored; the status sent is the

@@ -1,5 +1,5 @@
 export { createDimseServer, type DimseServer } from './dimse-server.ts';
-export type { DimseServerOptions } from './server-options.ts';
+export type { DimseServerOptions, ReceiveBudget } from './server-options.ts';
 export {
   callingAeTitleFilter,
   type AssociationEndContext,
@@ -7,6 +7,7 @@ export {
   type CallingAeFilter,
   type DimseLogger,
   type InstanceContext,
+  type RefusalContext,
   type StoreHandler,
 } from './handlers.ts';
 export { DimseConfigError, DimseStatusError, DimseProtocolError } from './dimse-errors.ts';

@@ -77,4 +77,38 @@ describe('MessageAssembler', () => {
     a.push(pdv(chunk, true, false));
     expect(() => a.push(pdv(Buffer.alloc(1), true, false))).toThrow(/64 KiB/);
   });
+
+  test('reserves data set bytes in the budget, refuses the message with 0xA700 the moment it would exceed it, and releases what it held', () => {
+    let reserved = 0;
+    const budget = {
+      tryReserve: (n: number) => (reserved + n > 100 ? false : ((reserved += n), true)),
+      release: (n: number) => void (reserved -= n),
+    };
+    const a = new MessageAssembler<DataSetSink>({ contexts: new Map([[1, context!]]), maxDataSetBytes: 1024, sinkFor: () => ({ update: () => undefined }), budget });
+    a.push(pdv(storeCommand(), true, true));
+    a.push(pdv(Buffer.alloc(60), false, false));
+    expect(reserved).toBe(60);
+    a.push(pdv(Buffer.alloc(60), false, false));
+    expect(reserved).toBe(0);
+    const refused = a.push(pdv(Buffer.alloc(10), false, true));
+    expect(refused?.refusal).toEqual({ status: 0xa700, errorComment: 'Out of resources: receive memory full, retry later' });
+    expect(refused?.dataChunks).toEqual([]);
+    a.push(pdv(storeCommand(), true, true));
+    const kept = a.push(pdv(Buffer.alloc(50), false, true));
+    expect(kept?.refusal).toBeUndefined();
+    expect(reserved).toBe(50);
+    a.releaseMessage(kept!);
+    expect(reserved).toBe(0);
+  });
+
+  test('releases the reservation of a message discarded half-way', () => {
+    let reserved = 0;
+    const budget = { tryReserve: (n: number) => ((reserved += n), true), release: (n: number) => void (reserved -= n) };
+    const a = new MessageAssembler<DataSetSink>({ contexts: new Map([[1, context!]]), maxDataSetBytes: 1024, sinkFor: () => ({ update: () => undefined }), budget });
+    a.push(pdv(storeCommand(), true, true));
+    a.push(pdv(Buffer.alloc(70), false, false));
+    expect(reserved).toBe(70);
+    a.discard();
+    expect(reserved).toBe(0);
+  });
 });

@@ -8,13 +8,21 @@
  * Data set fragments are kept as views of the received chunks: the one copy is made by whoever
  * assembles the result (the storage service, into the Part 10 file). Once a command set is in,
  * `sinkFor` may return a sink that sees each data set fragment as it arrives (the storage
- * service hashes the file that way).
+ * service hashes the file that way), and may refuse the data set early (`refusal()`): it is then
+ * read on but no longer held, like an oversize one.
+ *
+ * With a `budget`, every data set byte held is reserved in it first; when a reservation fails
+ * the message is refused (0xA700) at once, what it held is released, and the rest is dropped.
+ * A completed message carries its reservation (`reservedBytes`): whoever handles it releases it
+ * (`releaseMessage`); a discarded one is released here.
  */
-import { AbortReason, NO_DATA_SET } from './dimse-constants.ts';
+import type { DataSetRefusal } from './data-set-check.ts';
+import { AbortReason, DimseStatus, NO_DATA_SET } from './dimse-constants.ts';
 import { DimseProtocolError } from './dimse-errors.ts';
 import { decodeCommandSet, type CommandSet } from './dimse-messages.ts';
 import type { Pdv } from './pdus.ts';
 import type { NegotiatedContext } from './presentation-policy.ts';
+import type { ReceiveBudget } from './server-options.ts';
 
 /** Command sets are a few hundred bytes; anything beyond this is not a command set. */
 export const MAX_COMMAND_SET_LENGTH = 64 * 1024;
@@ -22,7 +30,12 @@ export const MAX_COMMAND_SET_LENGTH = 64 * 1024;
 /** Sees each data set fragment of one message as it arrives. */
 export interface DataSetSink {
   update(fragment: Buffer): void;
+  /** Asked after each update: a refusal stops the data set being held (it is read on and dropped). */
+  refusal?(): DataSetRefusal | undefined;
 }
+
+export const OVERSIZE_REFUSAL: DataSetRefusal = { status: DimseStatus.OutOfResources, errorComment: 'Out of resources: instance larger than our maximum' };
+export const BUDGET_REFUSAL: DataSetRefusal = { status: DimseStatus.OutOfResources, errorComment: 'Out of resources: receive memory full, retry later' };
 
 export interface CompleteMessage<S extends DataSetSink = DataSetSink> {
   context: NegotiatedContext;
@@ -31,7 +44,11 @@ export interface CompleteMessage<S extends DataSetSink = DataSetSink> {
   dataBytes: number;
   /** Over maxDataSetBytes: the data set was read and dropped. */
   oversize: boolean;
-  /** The sink `sinkFor` returned, unless the message went oversize. */
+  /** Refused while it arrived (oversize, budget, the sink's check): read and dropped; answer with this. */
+  refusal?: DataSetRefusal;
+  /** Bytes reserved in the budget for this message's data set; released by `releaseMessage`. */
+  reservedBytes: number;
+  /** The sink `sinkFor` returned, unless the message was refused. */
   sink?: S;
 }
 
@@ -43,6 +60,8 @@ interface MessageInAssembly<S extends DataSetSink> {
   dataChunks: Buffer[];
   dataBytes: number;
   oversize: boolean;
+  refusal?: DataSetRefusal;
+  reservedBytes: number;
   sink?: S;
 }
 
@@ -52,6 +71,8 @@ export interface MessageAssemblerOptions<S extends DataSetSink> {
   maxDataSetBytes: number;
   /** Called once a command set announcing a data set is in. */
   sinkFor(command: CommandSet, context: NegotiatedContext): S | undefined;
+  /** Memory shared with other receivers; data set bytes are reserved in it before being held. */
+  budget?: ReceiveBudget;
 }
 
 export class MessageAssembler<S extends DataSetSink = DataSetSink> {
@@ -66,7 +87,28 @@ export class MessageAssembler<S extends DataSetSink = DataSetSink> {
 
   /** Drops a partly received message (the connection is gone: it is never handed over). */
   discard(): void {
+    if (this.assembling) this.releaseHeld(this.assembling);
     this.assembling = undefined;
+  }
+
+  /** Releases what a completed message reserved (once it was handled). */
+  releaseMessage(message: CompleteMessage<S>): void {
+    if (message.reservedBytes > 0) this.options.budget?.release(message.reservedBytes);
+    message.reservedBytes = 0;
+    message.dataChunks = [];
+  }
+
+  private releaseHeld(message: MessageInAssembly<S>): void {
+    if (message.reservedBytes > 0) this.options.budget?.release(message.reservedBytes);
+    message.reservedBytes = 0;
+    message.dataChunks = [];
+  }
+
+  private refuse(message: MessageInAssembly<S>, refusal: DataSetRefusal): void {
+    // Keep reading to stay in step with the sender, but hold nothing more.
+    message.refusal = refusal;
+    this.releaseHeld(message);
+    delete message.sink;
   }
 
   /** Takes one PDV; returns the message it completed, if it did. Throws DimseProtocolError. */
@@ -76,17 +118,21 @@ export class MessageAssembler<S extends DataSetSink = DataSetSink> {
     if (pdv.isCommand) throw new DimseProtocolError('command fragment inside a data set', AbortReason.UnexpectedPduParameter);
     if (pdv.presentationContextId !== message.context.id) throw new DimseProtocolError('data set fragment on another presentation context');
     message.dataBytes += pdv.length;
-    if (!message.oversize && message.dataBytes > this.options.maxDataSetBytes) {
-      // Keep reading to stay in step with the sender, but hold nothing more.
+    if (message.refusal === undefined && message.dataBytes > this.options.maxDataSetBytes) {
       message.oversize = true;
-      message.dataChunks = [];
-      delete message.sink;
+      this.refuse(message, OVERSIZE_REFUSAL);
     }
-    if (!message.oversize) {
+    if (message.refusal === undefined && pdv.length > 0) {
+      if (this.options.budget && !this.options.budget.tryReserve(pdv.length)) this.refuse(message, BUDGET_REFUSAL);
+      else message.reservedBytes += this.options.budget ? pdv.length : 0;
+    }
+    if (message.refusal === undefined) {
       for (const part of pdv.data) {
         message.dataChunks.push(part);
         message.sink?.update(part);
       }
+      const refusal = message.sink?.refusal?.();
+      if (refusal !== undefined) this.refuse(message, refusal);
     }
     return pdv.isLast ? this.complete(message) : undefined;
   }
@@ -96,7 +142,7 @@ export class MessageAssembler<S extends DataSetSink = DataSetSink> {
     const context = this.options.contexts.get(pdv.presentationContextId);
     if (context === undefined) throw new DimseProtocolError(`PDV on presentation context ${pdv.presentationContextId}, which was not accepted`);
     if (message !== undefined && message.context.id !== context.id) throw new DimseProtocolError('command fragments on two presentation contexts');
-    const assembling = message ?? { context, commandChunks: [], commandBytes: 0, dataChunks: [], dataBytes: 0, oversize: false };
+    const assembling: MessageInAssembly<S> = message ?? { context, commandChunks: [], commandBytes: 0, dataChunks: [], dataBytes: 0, oversize: false, reservedBytes: 0 };
     this.assembling = assembling;
     assembling.commandBytes += pdv.length;
     if (assembling.commandBytes > MAX_COMMAND_SET_LENGTH) throw new DimseProtocolError('command set longer than 64 KiB');
@@ -119,6 +165,8 @@ export class MessageAssembler<S extends DataSetSink = DataSetSink> {
       dataChunks: message.dataChunks,
       dataBytes: message.dataBytes,
       oversize: message.oversize,
+      reservedBytes: message.reservedBytes,
+      ...(message.refusal ? { refusal: message.refusal } : {}),
       ...(message.sink ? { sink: message.sink } : {}),
     };
   }

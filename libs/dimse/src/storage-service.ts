@@ -7,15 +7,21 @@
  * data set are hashed fragment by fragment as they arrive: the SHA-256s are ready when the last
  * fragment is, instead of being computed over the assembled file after it (~10 ms for an 8 MB
  * instance, while the sender waits for our answer).
+ *
+ * The data set is checked against the command and the negotiated syntax (data-set-check.ts):
+ * its first bytes as they arrive (a refused data set is then read on but no longer held), and
+ * the whole of it before it is handed over. The file meta information comes only from the
+ * command's UIDs and the negotiated transfer syntax, never from the data set.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { encodeFileMetaInformation } from '@cxr/dicom';
 import { recordError, withSpan } from '@cxr/platform';
+import { HEAD_BYTES, checkDataSet, checkDataSetHead, type DataSetRefusal, type ExpectedUids } from './data-set-check.ts';
 import { CommandField, DimseStatus, NO_DATA_SET } from './dimse-constants.ts';
 import { errorText } from './dimse-errors.ts';
 import type { CommandSet } from './dimse-messages.ts';
-import type { StoreHandler } from './handlers.ts';
-import type { CompleteMessage, DataSetSink } from './message-assembly.ts';
+import type { RefusalContext, StoreHandler } from './handlers.ts';
+import { BUDGET_REFUSAL, type CompleteMessage, type DataSetSink } from './message-assembly.ts';
 import type { NegotiatedContext } from './presentation-policy.ts';
 import type { AssociationSession } from './session.ts';
 import { storeFailureStatus } from './store-status.ts';
@@ -24,15 +30,45 @@ import { storeFailureStatus } from './store-status.ts';
 export class IncomingFile implements DataSetSink {
   readonly dataSetHash: Hash = createHash('sha256');
   readonly fileHash: Hash;
+  private head: Buffer[] = [];
+  private headBytes = 0;
+  /** The head is checked again each time it doubles: 1-byte fragments cannot make that quadratic. */
+  private nextCheckAt = 256;
+  /** undefined = not decided yet; 'ok' or a refusal once the first bytes told. */
+  private early: DataSetRefusal | 'ok' | 'undecided' | undefined;
 
-  constructor(readonly meta: Buffer) {
+  constructor(
+    readonly meta: Buffer,
+    private readonly transferSyntaxUid: string,
+    private readonly expected: ExpectedUids,
+  ) {
     this.fileHash = createHash('sha256').update(meta);
   }
 
   update(fragment: Buffer): void {
     this.dataSetHash.update(fragment);
     this.fileHash.update(fragment);
+    if (this.early !== undefined || this.headBytes >= HEAD_BYTES) return;
+    const part = fragment.subarray(0, HEAD_BYTES - this.headBytes);
+    this.head.push(part);
+    this.headBytes += part.length;
+    if (this.headBytes < Math.min(this.nextCheckAt, HEAD_BYTES)) return;
+    this.nextCheckAt = this.headBytes * 2;
+    const verdict = checkDataSetHead(Buffer.concat(this.head, this.headBytes), this.transferSyntaxUid, this.expected, false);
+    if (verdict !== undefined) this.early = verdict;
+    else if (this.headBytes >= HEAD_BYTES) this.early = 'undecided';
+    if (this.early !== undefined) this.head = [];
   }
+
+  refusal(): DataSetRefusal | undefined {
+    return typeof this.early === 'object' ? this.early : undefined;
+  }
+}
+
+/** The C-STORE status to send, with an Error Comment when there is something to say. */
+export interface StoreOutcome {
+  status: number;
+  errorComment?: string;
 }
 
 export class StorageService {
@@ -58,40 +94,58 @@ export class StorageService {
           transferSyntaxUid: context.transferSyntaxUid,
           sourceApplicationEntityTitle: callingAeTitle.slice(0, 16),
         }),
+        context.transferSyntaxUid,
+        { sopClassUid: affectedSopClassUid, sopInstanceUid: affectedSopInstanceUid },
       );
     } catch {
       return undefined; // invalid UIDs in the command set: store() refuses the request
     }
   }
 
+  private tell(session: AssociationSession, status: number, reason: RefusalContext['reason']): void {
+    try {
+      this.handler.onRefused?.({ associationId: session.id, callingAeTitle: session.callingAeTitle, status, reason });
+    } catch {
+      // Metrics must not change the answer.
+    }
+  }
+
   /** Hands the instance to the StoreHandler; returns the C-STORE status to send. */
-  async store(message: CompleteMessage<IncomingFile>, session: AssociationSession): Promise<number> {
+  async store(message: CompleteMessage<IncomingFile>, session: AssociationSession): Promise<StoreOutcome> {
     const { command, context } = message;
     const sopClassUid = command.affectedSopClassUid;
     const sopInstanceUid = command.affectedSopInstanceUid;
     const base = { associationId: session.id, callingAeTitle: session.callingAeTitle, sopClassUid, transferSyntaxUid: context.transferSyntaxUid };
     if (context.kind !== 'storage' || sopClassUid !== context.abstractSyntaxUid) {
       session.log('warn', { ...base, contextAbstractSyntax: context.abstractSyntaxUid }, 'C-STORE refused: SOP class not that of its presentation context');
-      return DimseStatus.SopClassNotSupported;
+      return { status: DimseStatus.SopClassNotSupported };
     }
     if (sopInstanceUid === undefined || sopInstanceUid === '' || command.commandDataSetType === NO_DATA_SET || message.dataBytes === 0) {
       session.log('warn', base, 'C-STORE refused: no SOP instance UID or no data set');
-      return DimseStatus.CannotUnderstand;
+      return { status: DimseStatus.CannotUnderstand };
     }
-    if (message.oversize) {
-      session.log('warn', { ...base, bytes: message.dataBytes, maxInstanceBytes: this.maxInstanceBytes }, 'C-STORE refused: instance too large');
-      return DimseStatus.OutOfResources;
+    if (message.refusal !== undefined) {
+      const why = message.oversize ? { maxInstanceBytes: this.maxInstanceBytes } : {};
+      session.log('warn', { ...base, sopInstanceUid, bytes: message.dataBytes, status: statusHex(message.refusal.status), reason: message.refusal.errorComment, ...why }, 'C-STORE refused');
+      this.tell(session, message.refusal.status, message.oversize ? 'too-large' : message.refusal === BUDGET_REFUSAL ? 'memory' : 'data-set');
+      return message.refusal;
     }
     if (message.sink === undefined) {
       // Invalid UIDs in the command set (fileFor could not write the meta information): the same
       // bytes will never be understood.
       session.log('warn', base, 'C-STORE refused: cannot write file meta information');
-      return DimseStatus.CannotUnderstand;
+      return { status: DimseStatus.CannotUnderstand };
     }
     const { meta } = message.sink;
     const file = Buffer.concat([meta, ...message.dataChunks], meta.length + message.dataBytes);
-    const sha256 = { file: message.sink.fileHash.digest('hex'), dataSet: message.sink.dataSetHash.digest('hex') };
     message.dataChunks = [];
+    const refusal = checkDataSet(file.subarray(meta.length), context.transferSyntaxUid, { sopClassUid, sopInstanceUid });
+    if (refusal !== undefined) {
+      session.log('warn', { ...base, sopInstanceUid, bytes: message.dataBytes, status: statusHex(refusal.status), reason: refusal.errorComment }, 'C-STORE refused');
+      this.tell(session, refusal.status, 'data-set');
+      return refusal;
+    }
+    const sha256 = { file: message.sink.fileHash.digest('hex'), dataSet: message.sink.dataSetHash.digest('hex') };
     const attributes = { 'dicom.sop_class_uid': sopClassUid, 'dicom.transfer_syntax_uid': context.transferSyntaxUid, 'cxr.bytes': file.length };
     const parent = session.traceContext ? { parent: session.traceContext } : {};
     return withSpan('dimse.c-store', { attributes, ...parent }, async (span) => {
@@ -110,11 +164,11 @@ export class StorageService {
         span.setAttribute('dicom.status', statusHex(status));
         recordError(span, error);
         session.log('warn', { ...base, sopInstanceUid, status: statusHex(status), err: errorText(error) }, 'C-STORE failed in onInstance');
-        return status;
+        return { status };
       }
       span.setAttribute('dicom.status', statusHex(DimseStatus.Success));
       session.log('info', { ...base, sopInstanceUid, bytes: file.length, ms: Math.round(performance.now() - started) }, 'C-STORE stored');
-      return DimseStatus.Success;
+      return { status: DimseStatus.Success };
     });
   }
 }

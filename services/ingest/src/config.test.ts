@@ -13,4 +13,24 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ INGEST_ANALYSIS_INPUT_SIZE: value })).toThrow(ConfigError);
     expect(() => loadConfig({ INGEST_ANALYSIS_INPUT_SIZE: value })).toThrow(/INGEST_ANALYSIS_INPUT_SIZE: malformed setting/);
   });
+
+  test('has DIMSE limits and no receive budget setting by default, and reads them when given', () => {
+    const defaults = loadConfig({});
+    expect(defaults.dimse).toMatchObject({
+      artimTimeoutMs: 30_000, maxPendingConnections: 64, maxConnectionsPerPeer: 32, maxAssociationsPerPeer: 8,
+      maxAssociationsPerCallingAe: 8, messageTimeoutMs: 600_000,
+    });
+    expect(defaults.receiveRate).toEqual({ minBytesPerSecond: 8192, windowMs: 10_000 });
+    expect(defaults.receiveMemoryBytes).toBeUndefined();
+    expect(defaults.stow.maxConcurrent).toBe(4);
+    const set = loadConfig({ INGEST_ARTIM_TIMEOUT_MS: '500', INGEST_MIN_RECEIVE_BYTES_PER_S: '0', INGEST_RECEIVE_MEMORY_BYTES: '1048576', INGEST_STOW_MAX_CONCURRENT: '1' });
+    expect(set.dimse.artimTimeoutMs).toBe(500);
+    expect(set.receiveRate.minBytesPerSecond).toBe(0);
+    expect(set.receiveMemoryBytes).toBe(1048576);
+    expect(set.stow.maxConcurrent).toBe(1);
+  });
+
+  test.each([['INGEST_ARTIM_TIMEOUT_MS', '0'], ['INGEST_RECEIVE_MEMORY_BYTES', 'lots'], ['INGEST_MAX_ASSOCIATIONS_PER_PEER', '-1']])('refuses %s=%s, naming the setting', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}: malformed setting`));
+  });
 });

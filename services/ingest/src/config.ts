@@ -14,6 +14,30 @@ export const envSchema = sharedEnvSchema.extend({
   INGEST_ALLOWED_CALLING_AETS: listSchema.default([]),
   INGEST_MAX_ASSOCIATIONS: positiveIntSchema.default(16),
   INGEST_MAX_PDU_LENGTH: z.coerce.number().int().min(4096).max(131072).default(131072),
+  /** ARTIM: from TCP accept to a complete A-ASSOCIATE-RQ, at most this long; bytes do not extend it. */
+  INGEST_ARTIM_TIMEOUT_MS: positiveIntSchema.default(30_000),
+  /** An established association sending nothing between messages is aborted after this long. */
+  INGEST_DIMSE_IDLE_TIMEOUT_MS: positiveIntSchema.default(60_000),
+  /** Connections without an association (yet), at once; when full the oldest is dropped. They take no association slot. */
+  INGEST_MAX_PENDING_CONNECTIONS: positiveIntSchema.default(64),
+  /** DIMSE connections from one IP address, associated or not. */
+  INGEST_MAX_CONNECTIONS_PER_PEER: positiveIntSchema.default(32),
+  /** DIMSE associations from one IP address. */
+  INGEST_MAX_ASSOCIATIONS_PER_PEER: positiveIntSchema.default(8),
+  /** DIMSE associations per calling AE title. */
+  INGEST_MAX_ASSOCIATIONS_PER_AE: positiveIntSchema.default(8),
+  /** A DIMSE message or STOW-RS body being received must bring at least this many bytes/s over each window (0 = no minimum). */
+  INGEST_MIN_RECEIVE_BYTES_PER_S: z.coerce.number().int().min(0).default(8192),
+  INGEST_RECEIVE_WINDOW_MS: positiveIntSchema.default(10_000),
+  /** From a DIMSE message's first byte to its last, at most this long. */
+  INGEST_DIMSE_MESSAGE_TIMEOUT_MS: positiveIntSchema.default(600_000),
+  /**
+   * Memory for instances being received, DIMSE and STOW-RS together. Default: a quarter of the
+   * cgroup memory limit, or 1 GiB without one.
+   */
+  INGEST_RECEIVE_MEMORY_BYTES: positiveIntSchema.optional(),
+  /** STOW-RS request bodies read at once; more are answered 503 with Retry-After. */
+  INGEST_STOW_MAX_CONCURRENT: positiveIntSchema.default(4),
   INGEST_HTTP_HOST: z.string().default('127.0.0.1'),
   INGEST_HTTP_PORT: portSchema.default(8080),
   /** Largest single instance accepted (DIMSE and STOW-RS). */
@@ -69,10 +93,21 @@ export interface IngestConfig extends SharedConfig {
     allowedCallingAeTitles: string[];
     maxAssociations: number;
     maxPduLength: number;
+    artimTimeoutMs: number;
+    idleTimeoutMs: number;
+    maxPendingConnections: number;
+    maxConnectionsPerPeer: number;
+    maxAssociationsPerPeer: number;
+    maxAssociationsPerCallingAe: number;
+    messageTimeoutMs: number;
   };
+  /** Minimum rate of data being received (DIMSE messages, STOW-RS bodies), over each window. */
+  receiveRate: { minBytesPerSecond: number; windowMs: number };
+  /** The receive memory budget's setting; undefined = derived from the cgroup (see receive/memory-budget.ts). */
+  receiveMemoryBytes: number | undefined;
   http: { host: string; port: number };
   maxInstanceBytes: number;
-  stow: { maxRequestBytes: number; apiKeys: Map<string, string>; requireAuth: boolean };
+  stow: { maxRequestBytes: number; maxConcurrent: number; apiKeys: Map<string, string>; requireAuth: boolean };
   /** Issuer of the bearer tokens STOW-RS senders may use instead of API keys. */
   auth: AuthConfig;
   studyStableMs: number;
@@ -104,10 +139,19 @@ export function loadConfig(env: NodeJS.ProcessEnv): IngestConfig {
       allowedCallingAeTitles: e.INGEST_ALLOWED_CALLING_AETS,
       maxAssociations: e.INGEST_MAX_ASSOCIATIONS,
       maxPduLength: e.INGEST_MAX_PDU_LENGTH,
+      artimTimeoutMs: e.INGEST_ARTIM_TIMEOUT_MS,
+      idleTimeoutMs: e.INGEST_DIMSE_IDLE_TIMEOUT_MS,
+      maxPendingConnections: e.INGEST_MAX_PENDING_CONNECTIONS,
+      maxConnectionsPerPeer: e.INGEST_MAX_CONNECTIONS_PER_PEER,
+      maxAssociationsPerPeer: e.INGEST_MAX_ASSOCIATIONS_PER_PEER,
+      maxAssociationsPerCallingAe: e.INGEST_MAX_ASSOCIATIONS_PER_AE,
+      messageTimeoutMs: e.INGEST_DIMSE_MESSAGE_TIMEOUT_MS,
     },
+    receiveRate: { minBytesPerSecond: e.INGEST_MIN_RECEIVE_BYTES_PER_S, windowMs: e.INGEST_RECEIVE_WINDOW_MS },
+    receiveMemoryBytes: e.INGEST_RECEIVE_MEMORY_BYTES,
     http: { host: e.INGEST_HTTP_HOST, port: e.INGEST_HTTP_PORT },
     maxInstanceBytes: e.INGEST_MAX_INSTANCE_BYTES,
-    stow: { maxRequestBytes: e.INGEST_STOW_MAX_REQUEST_BYTES, apiKeys, requireAuth: e.INGEST_STOW_REQUIRE_AUTH },
+    stow: { maxRequestBytes: e.INGEST_STOW_MAX_REQUEST_BYTES, maxConcurrent: e.INGEST_STOW_MAX_CONCURRENT, apiKeys, requireAuth: e.INGEST_STOW_REQUIRE_AUTH },
     auth: toAuthConfig(e),
     studyStableMs: e.INGEST_STUDY_STABLE_MS,
     studyConcurrency: e.INGEST_STUDY_CONCURRENCY,

@@ -11,6 +11,7 @@ import { createIngestMetrics } from './metrics.ts';
 import { IsolatedFrameDecoder } from '@cxr/dicom';
 import { createDimseServer } from '@cxr/dimse';
 import { createDimseHandlers } from './dimse/dimse-handlers.ts';
+import { MemoryBudget, receiveBudgetBytes } from './receive/memory-budget.ts';
 import { Pseudonymizer } from './privacy/pseudonym.ts';
 import { ReadinessProbe } from './readiness.ts';
 import { InstanceStore } from './storage/instance-store.ts';
@@ -71,7 +72,15 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
     scope: redisModelScopeSource(requestRedis, config.queuePrefix, (reason) => logger.warn({ reason }, 'model scope')), analysisMaxSize: config.analysisMaxSize, analysisInputSize: config.analysisInputSize, maxImagesPerStudy: 8, logger, decoder,
   });
 
-  const { registry: metrics, received, studiesCompleted, associations } = createIngestMetrics();
+  const { registry: metrics, received, studiesCompleted, associations, pendingConnections, receiveReserved, receiveBudget: budgetGauge, receiveRefused } = createIngestMetrics();
+
+  // One budget for every instance being received, DIMSE and STOW-RS together.
+  const budgetSize = receiveBudgetBytes(config.receiveMemoryBytes);
+  const receiveBudget = new MemoryBudget(budgetSize.bytes);
+  logger.info({ bytes: budgetSize.bytes, source: budgetSize.source }, 'receive memory budget');
+  if (config.maxInstanceBytes > budgetSize.bytes) {
+    logger.warn({ maxInstanceBytes: config.maxInstanceBytes, budgetBytes: budgetSize.bytes }, 'INGEST_MAX_INSTANCE_BYTES exceeds the receive memory budget: larger instances are always refused as out of resources');
+  }
 
   // Readiness has its own connection: its probe must neither wait behind the C-STOREs' commands nor,
   // when writes are paused, leave one of its own blocking that connection for them.
@@ -88,7 +97,8 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
   const app = createHttpApp({
     instances, scheduler, registry, objects, originalsBucket: config.buckets.originals,
     senderAuth: { apiKeys: config.stow.apiKeys, verifier: createTokenVerifier(config.auth), required: config.stow.requireAuth }, maxRequestBytes: config.stow.maxRequestBytes, maxParts: 10_000,
-    logger, received, metrics, checkReady,
+    budget: receiveBudget, maxConcurrentRequests: config.stow.maxConcurrent, receiveRate: config.receiveRate,
+    logger, received, refused: receiveRefused, metrics, checkReady,
   });
 
   const dimse = createDimseServer({
@@ -98,14 +108,29 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
     allowedCallingAeTitles: config.dimse.allowedCallingAeTitles,
     maxAssociations: config.dimse.maxAssociations,
     maxPduLength: config.dimse.maxPduLength,
+    artimTimeoutMs: config.dimse.artimTimeoutMs,
+    idleTimeoutMs: config.dimse.idleTimeoutMs,
+    maxPendingConnections: config.dimse.maxPendingConnections,
+    maxConnectionsPerPeer: config.dimse.maxConnectionsPerPeer,
+    maxAssociationsPerPeer: config.dimse.maxAssociationsPerPeer,
+    maxAssociationsPerCallingAe: config.dimse.maxAssociationsPerCallingAe,
+    minReceiveBytesPerSecond: config.receiveRate.minBytesPerSecond,
+    receiveRateWindowMs: config.receiveRate.windowMs,
+    messageTimeoutMs: config.dimse.messageTimeoutMs,
+    receiveBudget,
     maxInstanceBytes: config.maxInstanceBytes,
     logger,
-    ...createDimseHandlers({ instances, scheduler, registry, received, logger }),
+    ...createDimseHandlers({ instances, scheduler, registry, received, refused: receiveRefused, logger }),
   });
 
   let workers: IngestWorkers | undefined;
   let server: Server | undefined;
-  const gaugeTimer = setInterval(() => associations.set(dimse.activeAssociations()), 1000);
+  budgetGauge.set(receiveBudget.limitBytes);
+  const gaugeTimer = setInterval(() => {
+    associations.set(dimse.activeAssociations());
+    pendingConnections.set(dimse.pendingConnections());
+    receiveReserved.set(receiveBudget.reservedBytes);
+  }, 1000);
   gaugeTimer.unref();
 
   return {

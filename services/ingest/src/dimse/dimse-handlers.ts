@@ -18,14 +18,19 @@ export interface DimseHandlerDeps {
   scheduler: CompletionScheduler;
   registry: StudyRegistry;
   received: prom.Counter<'protocol' | 'outcome'>;
+  /** C-STOREs the network layer refused itself (memory budget, size, data set checks). */
+  refused: prom.Counter<'protocol' | 'reason'>;
   logger: Logger;
 }
 
-export function createDimseHandlers({ instances, scheduler, registry, received, logger }: DimseHandlerDeps): StoreHandler & AssociationEndHandler {
+export function createDimseHandlers({ instances, scheduler, registry, received, refused, logger }: DimseHandlerDeps): StoreHandler & AssociationEndHandler {
   // Studies touched by each open association, completed when it is released, with when each
   // study's fallback completion was last (re)scheduled by that association.
   const associationStudies = new Map<string, Map<string, number>>();
   return {
+    onRefused(ctx) {
+      refused.inc({ protocol: 'dimse', reason: ctx.reason });
+    },
     async onInstance(file, ctx) {
       try {
         const accepted = await instances.accept(file, { protocol: 'dimse', sender: ctx.callingAeTitle, sha256: ctx.sha256 });

@@ -3,6 +3,8 @@ import {
   HttpError, MultipartError, encodeMultipartRelated, isPermanent, parseMultipartRelated, parseMultipartRelatedType, type Logger, type ObjectStore,
 } from '@cxr/platform';
 import type { prom } from '@cxr/platform';
+import type { ReceiveBudget } from '@cxr/dimse';
+import { budgetedRawBody } from '../receive/budgeted-body.ts';
 import { InstanceRejectedError, StoreStatus, type InstanceStore } from '../storage/instance-store.ts';
 import type { CompletionScheduler } from '../studies/completion-scheduler.ts';
 import type { StudyRegistry } from '../studies/study-registry.ts';
@@ -17,12 +19,22 @@ export interface StowDeps {
   originalsBucket: string;
   senderAuth: SenderAuthOptions;
   maxRequestBytes: number;
+  /** Memory shared with the DIMSE receiver: request bodies are reserved in it as they arrive. */
+  budget: ReceiveBudget;
+  /** STOW-RS bodies read at once; one more is answered 503 with Retry-After. */
+  maxConcurrentRequests: number;
+  /** Minimum rate of a body being received (0 = none), over each window: slower gets 408. */
+  receiveRate: { minBytesPerSecond: number; windowMs: number };
   maxParts: number;
   logger: Logger;
   received: prom.Counter<'protocol' | 'outcome'>;
+  /** Request bodies refused before being read in full (busy, too-large, memory, slow). */
+  refused: prom.Counter<'protocol' | 'reason'>;
 }
 
 const DICOM_JSON = 'application/dicom+json';
+/** What a sender refused for want of memory, a slot, storage or Redis is told to wait. */
+const RETRY_AFTER_SECONDS = 5;
 
 /**
  * DICOMweb STOW-RS (PS3.18 10.5): `POST /dicomweb/studies[/{study}]` with a
@@ -32,7 +44,11 @@ const DICOM_JSON = 'application/dicom+json';
 export function stowRoutes(deps: StowDeps): Router {
   const router = express.Router();
   const auth = senderAuth(deps.senderAuth);
-  const rawBody = express.raw({ type: () => true, limit: deps.maxRequestBytes });
+  const rawBody = budgetedRawBody({
+    budget: deps.budget, maxBytes: deps.maxRequestBytes, maxConcurrent: deps.maxConcurrentRequests, retryAfterSeconds: RETRY_AFTER_SECONDS,
+    minBytesPerSecond: deps.receiveRate.minBytesPerSecond, windowMs: deps.receiveRate.windowMs,
+    onRefused: (reason) => deps.refused.inc({ protocol: 'stow-rs', reason }),
+  });
 
   const store: express.RequestHandler = async (req, res, next) => {
     try {
@@ -97,7 +113,7 @@ export function stowRoutes(deps: StowDeps): Router {
     } catch (error) {
       if (!(error instanceof HttpError) && !isPermanent(error)) {
         deps.received.inc({ protocol: 'stow-rs', outcome: 'unavailable' });
-        res.set('Retry-After', '5');
+        res.set('Retry-After', String(RETRY_AFTER_SECONDS));
       }
       next(error);
     }
