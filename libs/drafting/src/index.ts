@@ -14,3 +14,7 @@ export {
 export { composeDraftText, type DraftText, type DraftTextFinding, type DraftTextImage } from './draft-text.ts';
 export { checkReportText, type TextCheckCounts } from './text-checks.ts';
 export { placeDisagrees } from './place-agreement.ts';
+export {
+  COMPARISON_NONE, compareFindings, compareWithPrior, isoStudyDate, SIZE_CHANGE_SHARE,
+  type ChangeKind, type ComparedFinding, type Comparison, type FindingChange,
+} from './comparison.ts';
