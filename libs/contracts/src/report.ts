@@ -219,7 +219,7 @@ export const reportResponseSchema = z
     model: z.object({ id: z.string(), version: z.string(), sha256: z.string() }).strict().nullable(),
     /** Full plain text: disclaimer line, FINDINGS, IMPRESSION (and addenda once signed). */
     text: z.string(),
-    sections: z.object({ findings: z.string(), impression: z.string() }).strict(),
+    sections: z.object({ findings: z.string(), impression: z.string(), comparison: z.string().optional() }).strict(),
     /**
      * What the consistency checks changed in the model's text before it became the AI draft
      * ("edited by consistency checks"); empty when nothing. Absent for drafts composed before the checks.
@@ -243,7 +243,7 @@ export type ReportResponse = z.infer<typeof reportResponseSchema>;
 /** viewer → report: `PUT /api/studies/{uid}/report` with `If-Match: <etag>`. */
 export const reportEditRequestSchema = z
   .object({
-    sections: z.object({ findings: z.string().max(20_000), impression: z.string().max(10_000) }).strict(),
+    sections: z.object({ findings: z.string().max(20_000), impression: z.string().max(10_000), comparison: z.string().max(10_000).optional() }).strict(),
     decisions: z
       .array(z.object({ code: z.string().max(64), sopInstanceUid: dicomUidSchema, decision: findingDecisionSchema.nullable() }).strict())
       .max(1000)
@@ -308,7 +308,7 @@ export const revisionResponseSchema = revisionSummarySchema
     /** Whether this is the report's current revision. */
     current: z.boolean(),
     edited: z.boolean(),
-    sections: z.object({ findings: z.string(), impression: z.string() }).strict(),
+    sections: z.object({ findings: z.string(), impression: z.string(), comparison: z.string().optional() }).strict(),
     decisions: z.array(z.object({ code: z.string(), sopInstanceUid: dicomUidSchema, decision: findingDecisionSchema }).strict()),
     signature: signatureSchema.nullable(),
     addenda: z.array(addendumSchema),

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { QUEUES } from '@cxr/contracts';
 import {
-  ObjectStore, createTokenVerifier, createRequestConnection, createWorkerConnection, errorMessage, openQueue,
+  ObjectStore, createTokenVerifier, createRequestConnection, createWorkerConnection, errorMessage, isPermanent, openQueue,
   type Logger,
 } from '@cxr/platform';
 import { createHttpApp } from './app.ts';
@@ -12,6 +12,8 @@ import { IsolatedFrameDecoder } from '@cxr/dicom';
 import { createDimseServer } from '@cxr/dimse';
 import { createDimseHandlers } from './dimse/dimse-handlers.ts';
 import { Pseudonymizer } from './privacy/pseudonym.ts';
+import { PriorFinder } from './priors/prior-finder.ts';
+import { priorSourcesFrom, registryPatientIndex } from './priors/prior-sources.ts';
 import { InstanceStore } from './storage/instance-store.ts';
 import { CompletionScheduler } from './studies/completion-scheduler.ts';
 import { redisModelScopeSource } from './studies/eligibility.ts';
@@ -63,8 +65,22 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
   const instances = new InstanceStore({ objects, bucket: config.buckets.originals, registry, logger, maxInstanceBytes: config.maxInstanceBytes });
   const scheduler = new CompletionScheduler(completionQueue, config.studyStableMs, Math.max(DIMSE_FALLBACK_COMPLETION_MS, config.studyStableMs));
   const decoder = new IsolatedFrameDecoder({ timeoutMs: 30_000, maxBytes: config.maxInstanceBytes });
+  const priors = new PriorFinder({
+    index: registryPatientIndex(registry),
+    sources: priorSourcesFrom(config.priors.pacs, { aeTitle: config.dimse.aeTitle, waitMs: config.priors.waitMs, maxStudyBytes: config.stow.maxRequestBytes }),
+    settings: config.priors,
+    accept: async (bytes, source) => {
+      try {
+        await instances.accept(bytes, { protocol: 'prior-retrieval', sender: source });
+      } catch (error) {
+        // One instance of a prior we would refuse from any sender (e.g. malformed) leaves the rest of the prior usable.
+        if (!isPermanent(error)) throw error;
+      }
+    },
+    logger,
+  });
   const processor = new StudyProcessor({
-    registry, objects, buckets: config.buckets, analysisQueue, reportEventsQueue,
+    registry, objects, buckets: config.buckets, analysisQueue, reportEventsQueue, priors,
     scope: redisModelScopeSource(requestRedis, config.queuePrefix, (reason) => logger.warn({ reason }, 'model scope')), analysisMaxSize: config.analysisMaxSize, analysisInputSize: config.analysisInputSize, maxImagesPerStudy: 8, logger, decoder,
   });
 

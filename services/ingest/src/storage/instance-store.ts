@@ -33,7 +33,7 @@ export class StorageUnavailableError extends TransientError {
 }
 
 export interface InstanceSource {
-  protocol: 'dimse' | 'stow-rs';
+  protocol: 'dimse' | 'stow-rs' | 'prior-retrieval';
   /** Calling AE title or STOW-RS sender name. */
   sender: string;
   /**
@@ -111,6 +111,8 @@ export class InstanceStore {
       // and a stat before every put cost a storage round trip per instance (~20% of a small
       // instance's C-STORE time against s3rver) to save an upload only on resends.
       await this.deps.objects.put(this.deps.bucket, key, bytes, 'application/dicom', source.sha256 ? { sha256: source.sha256.file } : {});
+      const patientKey = this.deps.registry.patientKey(instance.patientId, instance.issuerOfPatientId);
+      const studyDate = /^\d{8}$/.test(instance.studyDate?.trim() ?? '') ? instance.studyDate!.trim() : undefined;
       const record: InstanceRecord = {
         sha256,
         objectKey: key,
@@ -127,11 +129,14 @@ export class InstanceStore {
         hasPixelData: instance.hasPixelData,
         ...ageOf(instance.patientAge),
         priority: priorityOf(instance),
+        ...(patientKey ? { patientKey } : {}),
+        ...(studyDate ? { studyDate } : {}),
         receivedAt: new Date().toISOString(),
         protocol: source.protocol,
         sender: source.sender,
       };
       const outcome = await this.deps.registry.recordInstance(instance.studyInstanceUid, instance.sopInstanceUid, record);
+      if (patientKey) await this.deps.registry.indexPatientStudy(patientKey, instance.studyInstanceUid, studyDate ?? '');
       if (outcome === 'conflict') {
         logger.warn(
           { studyKey: this.deps.registry.studyKey(instance.studyInstanceUid), sha256, protocol: source.protocol, sender: source.sender },

@@ -21,8 +21,12 @@ export interface InstanceRecord {
   /** Patient's Age in years (capped at 90: older ages identify, PS3.15), when the instance states it. */
   patientAgeYears?: number;
   priority: StudyPriority;
+  /** Pseudonym of Patient ID + Issuer of Patient ID (Pseudonymizer.patientKey), when the instance has a Patient ID. */
+  patientKey?: string;
+  /** Study Date (0008,0020) as sent, `YYYYMMDD`, when present: how old a prior is. */
+  studyDate?: string;
   receivedAt: string;
-  protocol: 'dimse' | 'stow-rs';
+  protocol: 'dimse' | 'stow-rs' | 'prior-retrieval';
   sender: string;
   /** Object keys of other, different objects that arrived with the same SOP Instance UID. */
   conflicts?: string[];
@@ -81,6 +85,11 @@ export class StudyRegistry {
     return this.pseudonyms.dicomUid(uid);
   }
 
+  /** The pseudonym a patient is matched by across studies (Patient ID + issuer, never the name). */
+  patientKey(patientId: string | undefined, issuer: string | undefined): string | undefined {
+    return this.pseudonyms.patientKey(patientId, issuer);
+  }
+
   private key(...parts: string[]): string {
     return [this.prefix, 'ingest', ...parts].join(':');
   }
@@ -114,6 +123,31 @@ export class StudyRegistry {
     const out = new Map<string, InstanceRecord>();
     for (const [sopUid, json] of Object.entries(raw)) out.set(sopUid, JSON.parse(json) as InstanceRecord);
     return out;
+  }
+
+  /**
+   * Indexes a study under its patient's pseudonym (study UID → Study Date), so that a later study of
+   * the same patient finds it as a prior. Idempotent; the index holds no patient identifier.
+   */
+  async indexPatientStudy(patientKey: string, studyUid: string, studyDate: string): Promise<void> {
+    await this.redis.hset(this.key('patient', patientKey, 'studies'), studyUid, studyDate);
+  }
+
+  /** The patient's studies in ingest's own store: study UID → Study Date (`YYYYMMDD`, or '' when unknown). */
+  async patientStudies(patientKey: string): Promise<Map<string, string>> {
+    return new Map(Object.entries(await this.redis.hgetall(this.key('patient', patientKey, 'studies'))));
+  }
+
+  /**
+   * Marks a study as fetched from a PACS as another study's prior: its own completion then does not
+   * look for priors again (which would walk back through the patient's whole history).
+   */
+  async markRetrievedPrior(studyUid: string): Promise<void> {
+    await this.redis.set(this.key('study', studyUid, 'retrieved-prior'), '1');
+  }
+
+  async isRetrievedPrior(studyUid: string): Promise<boolean> {
+    return (await this.redis.exists(this.key('study', studyUid, 'retrieved-prior'))) === 1;
   }
 
   async analysed(studyUid: string): Promise<AnalysedState | null> {
