@@ -17,6 +17,10 @@ export interface ChestStudyOptions {
   viewPosition?: 'PA' | 'AP' | 'LL';
   /** Put the instance into an existing study (a late or additional image). */
   studyInstanceUid?: string;
+  /** Patient ID (default `SYN` and the seed): the same ID on two studies makes one the other's prior. */
+  patientId?: string;
+  /** Study Date, YYYYMMDD (default today, UTC). */
+  studyDate?: string;
 }
 
 export interface ChestStudy {
@@ -47,7 +51,7 @@ export function makeChestStudy(options: ChestStudyOptions): ChestStudy {
   const studyInstanceUid = options.studyInstanceUid ?? generateUid();
   const seriesInstanceUid = generateUid();
   const sopInstanceUid = generateUid();
-  const patient = { id: `SYN${String(options.seed).padStart(6, '0')}`, name: `PHANTOM^SYNTHETIC${options.seed}` };
+  const patient = { id: options.patientId ?? `SYN${String(options.seed).padStart(6, '0')}`, name: `PHANTOM^SYNTHETIC${options.seed}` };
   const accessionNumber = `ACC${String(options.seed).padStart(7, '0')}`;
   const file = writeGreyImageInstance({
     image: { width: phantom.width, height: phantom.height, data: phantom.pixels },
@@ -58,6 +62,7 @@ export function makeChestStudy(options: ChestStudyOptions): ChestStudy {
     study: {
       instanceUid: studyInstanceUid,
       accessionNumber,
+      ...(options.studyDate ? { date: options.studyDate } : {}),
       description: 'CHEST PA (synthetic phantom)',
       ...(options.priority ? { priority: options.priority } : {}),
     },

@@ -157,7 +157,7 @@ export class PriorFinder {
         return;
       }
       const timedOut = result.reason instanceof PriorLookupTimeout;
-      const detail = timedOut ? `no answer within ${Math.round(settings.waitMs / 1000)} s` : errorMessage(result.reason).slice(0, 500);
+      const detail = timedOut ? `no answer within ${settings.waitMs / 1000} s` : errorMessage(result.reason).slice(0, 500);
       logger.warn({ pacs: source, reason: timedOut ? 'timed-out' : 'failed', detail }, 'prior look-up incomplete');
       unanswered.push({ source, reason: timedOut ? 'timed-out' : 'failed', detail });
     });
