@@ -1,4 +1,5 @@
 import { MultipartError, parseMultipartRelated, parseMultipartRelatedType, PermanentError, TransientError } from '@cxr/platform';
+import { validUid } from './dimse-prior-source.ts';
 import { dicomDate, type InstanceSink, type PriorQuery, type PriorSource, type RemoteStudy } from './prior-source.ts';
 
 /**
@@ -86,7 +87,7 @@ export class DicomwebPriorSource implements PriorSource {
     const out: RemoteStudy[] = [];
     for (const raw of items as DicomJson[]) {
       if (typeof raw !== 'object' || raw === null) continue;
-      const studyInstanceUid = firstString(raw, TAG.StudyInstanceUID);
+      const studyInstanceUid = validUid(firstString(raw, TAG.StudyInstanceUID)?.replace(/\0+$/, ''));
       const studyDate = dicomDate(firstString(raw, TAG.StudyDate));
       if (!studyInstanceUid || !studyDate) continue;
       const modalities = (raw[TAG.ModalitiesInStudy]?.Value ?? []).filter((m): m is string => typeof m === 'string');

@@ -50,7 +50,8 @@ export function parseFindResponses(output: string): Map<string, string>[] {
       continue;
     }
     const m = /\(([0-9a-fA-F]{4}),([0-9a-fA-F]{4})\)\s+[A-Z]{2}\s+(?:\[([^\]]*)\]|\(no value available\))/.exec(line);
-    if (m && current) current.set(`${m[1]!.toUpperCase()},${m[2]!.toUpperCase()}`, (m[3] ?? '').trim());
+    // UI values are padded to even length with a NUL (PS3.5 6.2), which findscu prints as is.
+    if (m && current) current.set(`${m[1]!.toUpperCase()},${m[2]!.toUpperCase()}`, (m[3] ?? '').replace(/[\0\s]+$/, '').trim());
   }
   return responses;
 }
@@ -60,6 +61,12 @@ function failure(result: DcmtkResult, what: string, name: string): Error {
   const tail = result.output.trim().split('\n').filter((l) => !/\(0010,/.test(l)).slice(-3).join(' | ').slice(0, 400);
   // A refused association or a failed status is the PACS's answer: no retry would change it now.
   return result.timedOut ? new TransientError(`${what}: ${name} did not answer in time`) : new PermanentError(`${what}: ${name} failed (exit ${result.code}): ${tail}`);
+}
+
+const UID = /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/;
+/** A UID the PACS answered, only when it is one (a malformed one is never put on a command line). */
+export function validUid(value: string | undefined): string | undefined {
+  return value !== undefined && value.length <= 64 && UID.test(value) ? value : undefined;
 }
 
 /** DICOM query values may not hold a backslash (the multi-value separator) or wildcards of ours. */
@@ -104,7 +111,7 @@ export class DimsePriorSource implements PriorSource {
     if (result.code !== 0 || result.timedOut) throw failure(result, 'C-FIND', this.name);
     const out: RemoteStudy[] = [];
     for (const r of parseFindResponses(result.output).slice(0, this.options.maxResults ?? 100)) {
-      const studyInstanceUid = r.get('0020,000D');
+      const studyInstanceUid = validUid(r.get('0020,000D'));
       const studyDate = dicomDate(r.get('0008,0020'));
       if (!studyInstanceUid || !studyDate) continue;
       const modalities = (r.get('0008,0061') ?? '').split('\\').map((m) => m.trim()).filter(Boolean);
