@@ -25,6 +25,11 @@ export interface DraftContext {
   composedAt: string;
   /** Side, zone and region read from each finding's heatmap; left out, they are null. */
   geometryOf?: (instanceKey: string, code: string) => FindingGeometry | undefined;
+  /**
+   * The COMPARISON section from this draft's findings (comparison-section.ts, with the priors'
+   * reports); left out when ingest did not look for priors: the draft then has no such section.
+   */
+  comparison?: (findings: readonly DraftFinding[]) => string;
 }
 
 export function composeDraft(result: AnalysisResult, context: DraftContext): ReportDraft {
@@ -70,13 +75,15 @@ export function composeDraft(result: AnalysisResult, context: DraftContext): Rep
           findings,
           wordingFor(result.model.id),
         );
+  const comparison = context.comparison?.(findings);
+  const withComparison = comparison !== undefined ? { ...sections, comparison } : sections;
   return {
     studyKey: result.studyKey,
     version: result.version,
     analysisId: result.analysisId,
     model: { ...result.model },
-    sections,
-    text: formatReportText(sections),
+    sections: withComparison,
+    text: formatReportText(withComparison),
     findings,
     outOfScope,
     textEdits: edits,
@@ -84,7 +91,8 @@ export function composeDraft(result: AnalysisResult, context: DraftContext): Rep
   };
 }
 
-/** The plain-text report: first line says it is an AI draft, then the two sections. */
-export function formatReportText(sections: { findings: string; impression: string }): string {
-  return `${AI_DRAFT_DISCLAIMER}\n\nFINDINGS:\n${sections.findings}\n\nIMPRESSION:\n${sections.impression}`;
+/** The plain-text report: first line says it is an AI draft, then COMPARISON (when there is one), FINDINGS and IMPRESSION. */
+export function formatReportText(sections: { findings: string; impression: string; comparison?: string | undefined }): string {
+  const comparison = sections.comparison !== undefined ? `COMPARISON:\n${sections.comparison}\n\n` : '';
+  return `${AI_DRAFT_DISCLAIMER}\n\n${comparison}FINDINGS:\n${sections.findings}\n\nIMPRESSION:\n${sections.impression}`;
 }

@@ -55,8 +55,9 @@ export const reportDraftSchema = z
     version: z.number().int().positive(),
     analysisId: z.string(),
     model: z.object({ id: z.string(), version: z.string(), sha256: z.string(), executionProvider: z.string() }).strict(),
-    sections: z.object({ findings: z.string(), impression: z.string() }).strict(),
-    /** Disclaimer line, then FINDINGS and IMPRESSION. */
+    /** `comparison`: the COMPARISON section, when ingest looked for priors (absent in older drafts). */
+    sections: z.object({ findings: z.string(), impression: z.string(), comparison: z.string().optional() }).strict(),
+    /** Disclaimer line, then COMPARISON (when there is one), FINDINGS and IMPRESSION. */
     text: z.string(),
     findings: z.array(draftFindingSchema),
     /** Images the model refused as outside its scope: no findings or text come from them (absent in older drafts). */

@@ -10,9 +10,10 @@ import {
 } from '@cxr/contracts';
 import { errorMessage, isPermanent, PermanentError, withSpan, type Logger, type ObjectStore } from '@cxr/platform';
 import { composeDraft } from '../drafts/compose-draft.ts';
+import { comparisonSection, type PriorReport } from '../drafts/comparison-section.ts';
 import { heatmapGeometry, type FindingGeometry } from '../drafts/finding-geometry.ts';
 import { renderOverlay } from '../drafts/overlays.ts';
-import type { ReportDraft } from '../drafts/report-draft.ts';
+import type { DraftFinding, ReportDraft } from '../drafts/report-draft.ts';
 import type { ReportMetrics } from '../metrics.ts';
 import {
   AI_DRAFT_AUTHOR,
@@ -139,12 +140,32 @@ export class ReportEventHandler {
         }),
       );
     }
+    const lookup = state?.version === event.version ? state.received?.priors : undefined;
+    const priorReports = lookup ? await this.priorReports(lookup.priors.map((p) => p.studyKey)) : [];
     const draft = composeDraft(result, {
       composedAt: this.now().toISOString(),
       geometryOf: (instanceKey, code) => geometry.get(`${instanceKey}/${code}`),
+      ...(lookup ? { comparison: (findings: readonly DraftFinding[]) => comparisonSection(lookup, priorReports, findings) } : {}),
     });
     stopTimer();
     return draft;
+  }
+
+  /**
+   * The priors' findings as their current reports have them (a finding the radiologist rejected
+   * counts as absent); null for a prior with no report yet (its analysis still to come).
+   */
+  private async priorReports(studyKeys: readonly string[]): Promise<PriorReport[]> {
+    const { reports } = this.deps;
+    return Promise.all(
+      studyKeys.map(async (studyKey) => {
+        const state = await reports.readState(studyKey);
+        if (!state?.current) return { studyKey, findings: null };
+        const revision = await reports.readRevision(studyKey, state.current);
+        const rejected = new Set(revision.decisions.filter((d) => d.decision === 'rejected').map((d) => `${d.instanceKey}/${d.code}`));
+        return { studyKey, findings: revision.draft.findings.map((f) => ({ ...f, positive: f.positive && !rejected.has(`${f.instanceKey}/${f.code}`) })) };
+      }),
+    );
   }
 
   private async loadResult(event: AnalysisCompletedEvent): Promise<AnalysisResult> {

@@ -265,7 +265,7 @@ function refusalError(refusal: ReviewRefusal): HttpError {
 /** What an edit changed, in words without identifiers (codes only). */
 function describeEdit(before: ReportRevision | null, after: ReportRevision): string {
   const parts: string[] = [];
-  const changedSections = (['findings', 'impression'] as const).filter((s) => before?.sections[s] !== after.sections[s]);
+  const changedSections = (['comparison', 'findings', 'impression'] as const).filter((s) => before?.sections[s] !== after.sections[s]);
   parts.push(changedSections.length > 0 ? `text changed: ${changedSections.join(', ')}` : 'text unchanged');
   const old = new Map(before?.decisions.map((d) => [`${d.instanceKey}/${d.code}`, d.decision]));
   const now = new Map(after.decisions.map((d) => [`${d.instanceKey}/${d.code}`, d.decision]));

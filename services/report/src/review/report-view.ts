@@ -56,9 +56,9 @@ export function disclaimerOf(signature: StoredSignature | null): string {
   return signature ? `${AI_ASSISTED_SIGNED_NOTICE} ${signature.signedBy.name}.` : AI_DRAFT_DISCLAIMER;
 }
 
-/** The plain-text report: the disclaimer line, FINDINGS, IMPRESSION, then any addenda. */
-export function reportText(disclaimer: string, sections: { findings: string; impression: string }, addenda: Addendum[]): string {
-  const parts = [disclaimer, `FINDINGS:\n${sections.findings}`, `IMPRESSION:\n${sections.impression}`];
+/** The plain-text report: the disclaimer line, COMPARISON (when there is one), FINDINGS, IMPRESSION, then any addenda. */
+export function reportText(disclaimer: string, sections: { findings: string; impression: string; comparison?: string | undefined }, addenda: Addendum[]): string {
+  const parts = [disclaimer, ...(sections.comparison !== undefined ? [`COMPARISON:\n${sections.comparison}`] : []), `FINDINGS:\n${sections.findings}`, `IMPRESSION:\n${sections.impression}`];
   for (const addendum of addenda) parts.push(`ADDENDUM (${addendum.createdAt}, ${addendum.author.name}):\n${addendum.text}`);
   return parts.join('\n\n');
 }

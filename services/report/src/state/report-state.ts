@@ -5,6 +5,7 @@ import {
   dicomUidSchema,
   findingDecisionSchema,
   isoDateTimeSchema,
+  priorLookupSchema,
   pseudonymKeySchema,
   revisionKindSchema,
   signatureSchema,
@@ -82,6 +83,8 @@ export const receivedSchema = z
     instanceCount: z.number().int().nonnegative(),
     images: z.array(receivedImageSchema),
     receivedAt: isoDateTimeSchema,
+    /** The prior look-up ingest did for this version (absent: none was done). */
+    priors: priorLookupSchema.optional(),
   })
   .strict();
 
@@ -154,7 +157,7 @@ export const reportRevisionSchema = z
     draft: reportDraftSchema,
     /** Whether a person has changed the AI's text or decided on a finding along the way. */
     edited: z.boolean(),
-    sections: z.object({ findings: z.string(), impression: z.string() }).strict(),
+    sections: z.object({ findings: z.string(), impression: z.string(), comparison: z.string().optional() }).strict(),
     decisions: z.array(storedDecisionSchema),
     signature: storedSignatureSchema.nullable(),
     addenda: z.array(addendumSchema),
@@ -217,6 +220,7 @@ export function applyStudyReceived(prev: ReportState | null, event: StudyReceive
         instanceCount: event.instanceCount,
         images,
         receivedAt: event.receivedAt,
+        ...(event.priors ? { priors: { priors: event.priors.priors.map((p) => ({ ...p })), unanswered: event.priors.unanswered.map((u) => ({ ...u })) } } : {}),
       },
       images: mergeImages(base.images, images),
       arrivedAt: base.arrivedAt ?? event.receivedAt,
