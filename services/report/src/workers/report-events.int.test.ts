@@ -157,6 +157,40 @@ describe('report-events consumer and report API', () => {
     expect((await getPng(report.findings[1]!.heatmapUrl)).equals(Buffer.from(result.images[0]!.findings[1]!.heatmapPng!, 'base64'))).toBe(true);
   });
 
+  test('compares with the prior study ingest found: an effusion negative on the prior is new', async () => {
+    const prior = await analysedStudy();
+    // The prior's effusion was below the threshold.
+    const negative = { ...prior.result, images: prior.result.images.map((i) => ({ ...i, findings: i.findings.map((f) => (f.code === 'pleural-effusion' ? { ...f, probability: 0.2, positive: false } : f)), text: { findings: 'No effusion.', impression: 'No acute abnormality.' } })) };
+    const { resultKey } = await putAnalysisOutputs(svc.objects, svc.config.buckets.derived, negative);
+    await svc.addEvent(prior.received);
+    await svc.addEvent(analysisCompletedEvent(negative, resultKey));
+    await waitForStatus(prior.received.studyInstanceUid, 'draft');
+
+    const current = await analysedStudy();
+    await svc.addEvent({ ...current.received, priors: { priors: [{ studyKey: prior.studyKey, studyDate: '2026-11-02', source: 'local' }], unanswered: [] } });
+    // Ingest sends study-received (with the look-up) before it queues the analysis.
+    await waitForStatus(current.received.studyInstanceUid, 'pending');
+    await svc.addEvent(current.completed);
+    const report = await waitForStatus(current.received.studyInstanceUid, 'draft');
+    expect(report.sections.comparison).toMatch(/^Compared with 2026-11-02: new .*pleural effusion\.$/);
+    expect(report.text).toContain(`COMPARISON:\n${report.sections.comparison}\n\nFINDINGS:`);
+  });
+
+  test('says the prior look-up timed out when a PACS did not answer, and has no COMPARISON when ingest did not look', async () => {
+    const late = await analysedStudy();
+    await svc.addEvent({ ...late.received, priors: { priors: [], unanswered: [{ source: 'main', reason: 'timed-out', detail: 'no answer within 10 s' }] } });
+    await waitForStatus(late.received.studyInstanceUid, 'pending');
+    await svc.addEvent(late.completed);
+    expect((await waitForStatus(late.received.studyInstanceUid, 'draft')).sections.comparison).toBe('None: prior lookup timed out (main: no answer within 10 s); no comparison was made.');
+
+    const unlooked = await analysedStudy();
+    await svc.addEvent(unlooked.received);
+    await svc.addEvent(unlooked.completed);
+    const report = await waitForStatus(unlooked.received.studyInstanceUid, 'draft');
+    expect(report.sections.comparison).toBeUndefined();
+    expect(report.text).not.toContain('COMPARISON:');
+  });
+
   test('shows the draft when analysis-completed is processed before study-received', async () => {
     const { received, completed } = await analysedStudy();
     expect(await svc.waitForJob(await svc.addEvent(completed))).toBe('completed');
