@@ -184,6 +184,35 @@ export const reportImageSchema = z
   .strict();
 export type ReportImage = z.infer<typeof reportImageSchema>;
 
+/**
+ * The prior study the draft's COMPARISON was made with, for the viewer to show beside the current
+ * one: its date, its analysed images and its findings as its own current report has them (a finding
+ * its radiologist rejected is not positive).
+ */
+export const priorStudyViewSchema = z
+  .object({
+    studyInstanceUid: dicomUidSchema,
+    /** `YYYY-MM-DD`. */
+    studyDate: z.string(),
+    images: z.array(reportImageSchema),
+    findings: z.array(
+      z
+        .object({
+          code: z.string(),
+          display: z.string(),
+          probability: z.number().min(0).max(1),
+          threshold: z.number().min(0).max(1),
+          positive: z.boolean(),
+          side: sideSchema.nullable(),
+          zone: zoneSchema.nullable(),
+          sopInstanceUid: dicomUidSchema,
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+export type PriorStudyView = z.infer<typeof priorStudyViewSchema>;
+
 /** An image of the study that the model refused as outside its scope, and why (see ImageScope). */
 export const outOfScopeImageSchema = z
   .object({
@@ -233,6 +262,8 @@ export const reportResponseSchema = z
     outOfScopeImages: z.array(outOfScopeImageSchema).default([]),
     signature: signatureSchema.nullable(),
     addenda: z.array(addendumSchema),
+    /** The prior the COMPARISON was made with, when there is one (absent from services that predate priors). */
+    priorStudy: priorStudyViewSchema.nullable().optional(),
     /** When the URLs in `findings` stop working (refetch the report for fresh ones). */
     urlsExpireAt: isoDateTimeSchema.nullable(),
     updatedAt: isoDateTimeSchema,

@@ -174,6 +174,12 @@ describe('report-events consumer and report API', () => {
     const report = await waitForStatus(current.received.studyInstanceUid, 'draft');
     expect(report.sections.comparison).toMatch(/^Compared with 2026-11-02: new .*pleural effusion\.$/);
     expect(report.text).toContain(`COMPARISON:\n${report.sections.comparison}\n\nFINDINGS:`);
+
+    // The viewer shows the prior beside it: its date, its preview and its own findings.
+    expect(report.priorStudy).toMatchObject({ studyInstanceUid: prior.received.studyInstanceUid, studyDate: '2026-11-02' });
+    expect(report.priorStudy!.findings.map((f) => [f.code, f.positive])).toEqual([['pleural-effusion', false], ['pneumothorax', false]]);
+    const preview = await sharp(await getPng(report.priorStudy!.images[0]!.previewUrl)).metadata();
+    expect([preview.width, preview.height]).toEqual([300, 400]);
   });
 
   test('says the prior look-up timed out when a PACS did not answer, and has no COMPARISON when ingest did not look', async () => {
