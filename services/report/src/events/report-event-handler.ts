@@ -53,8 +53,12 @@ export interface ReportEventHandlerDeps {
   reportsBucket: string;
   logger: Logger;
   metrics: ReportMetrics;
+  /** Longest a draft waits for a prior still being analysed (REPORT_PRIOR_WAIT_MS); default 30 s. */
+  priorWaitMs?: number;
   now?: () => Date;
 }
+
+const PRIOR_POLL_MS = 250;
 
 export class ReportEventHandler {
   private readonly now: () => Date;
@@ -157,9 +161,16 @@ export class ReportEventHandler {
    */
   private async priorReports(studyKeys: readonly string[]): Promise<PriorReport[]> {
     const { reports } = this.deps;
+    // The prior's analysis was queued with this study's and often runs beside it: wait for a prior
+    // still pending, within the bound, so the comparison is not lost to the order of two events.
+    const deadline = Date.now() + (this.deps.priorWaitMs ?? 30_000);
     return Promise.all(
       studyKeys.map(async (studyKey) => {
-        const state = await reports.readState(studyKey);
+        let state = await reports.readState(studyKey);
+        while ((!state || (state.current === null && state.analysis === null && state.received?.eligible !== false)) && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, PRIOR_POLL_MS));
+          state = await reports.readState(studyKey);
+        }
         if (!state?.current) return { studyKey, findings: null };
         const revision = await reports.readRevision(studyKey, state.current);
         const rejected = new Set(revision.decisions.filter((d) => d.decision === 'rejected').map((d) => `${d.instanceKey}/${d.code}`));

@@ -182,6 +182,22 @@ describe('report-events consumer and report API', () => {
     expect([preview.width, preview.height]).toEqual([300, 400]);
   });
 
+  test("waits for a prior whose analysis is still running, so the comparison is not lost to the order of the two analyses", async () => {
+    const prior = await analysedStudy();
+    await svc.addEvent(prior.received);
+    await waitForStatus(prior.received.studyInstanceUid, 'pending');
+
+    const current = await analysedStudy();
+    await svc.addEvent({ ...current.received, priors: { priors: [{ studyKey: prior.studyKey, studyDate: '2026-10-01', source: 'local' }], unanswered: [] } });
+    await waitForStatus(current.received.studyInstanceUid, 'pending');
+    // The current study's analysis finishes first; the prior's a moment later.
+    await svc.addEvent(current.completed);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await svc.addEvent(prior.completed);
+    const report = await waitForStatus(current.received.studyInstanceUid, 'draft');
+    expect(report.sections.comparison).toMatch(/^Compared with 2026-10-01: the .*pleural effusion is unchanged\.$/);
+  });
+
   test('says the prior look-up timed out when a PACS did not answer, and has no COMPARISON when ingest did not look', async () => {
     const late = await analysedStudy();
     await svc.addEvent({ ...late.received, priors: { priors: [], unanswered: [{ source: 'main', reason: 'timed-out', detail: 'no answer within 10 s' }] } });
