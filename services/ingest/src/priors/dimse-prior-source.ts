@@ -13,7 +13,8 @@ import { dicomDate, type InstanceSink, type PriorQuery, type PriorSource, type R
  *   must know), which stores and records the instances as any other C-STORE; movescu returns
  *   once the PACS reports every sub-operation done, and ingest acknowledges a C-STORE only after
  *   storing and recording it.
- * Every tool run is killed at the wait bound (what is left of it when the tool starts).
+ * Every tool run is killed when the finder's wait bound aborts its signal (and, failing that, after
+ * `remaining()` ms of its own), and DCMTK's own network timeouts are set from the same bound.
  */
 export interface DimsePriorSourceOptions {
   name: string;
@@ -107,7 +108,7 @@ export class DimsePriorSource implements PriorSource {
       'StudyInstanceUID',
       'ModalitiesInStudy',
     ].flatMap((k) => ['-k', k]);
-    const result = await runDcmtk('findscu', ['-S', '+sr', ...NETWORK_TIMEOUT_ARGS(seconds), ...keys, ...this.peer()], { timeoutMs, allowFailure: true, maxOutputBytes: 8 * 1024 * 1024 });
+    const result = await runDcmtk('findscu', ['-S', '+sr', ...NETWORK_TIMEOUT_ARGS(seconds), ...keys, ...this.peer()], { timeoutMs, signal, allowFailure: true, maxOutputBytes: 8 * 1024 * 1024 });
     if (result.code !== 0 || result.timedOut) throw failure(result, 'C-FIND', this.name);
     const out: RemoteStudy[] = [];
     for (const r of parseFindResponses(result.output).slice(0, this.options.maxResults ?? 100)) {
@@ -125,14 +126,14 @@ export class DimsePriorSource implements PriorSource {
     const keys = ['-k', 'QueryRetrieveLevel=STUDY', '-k', `StudyInstanceUID=${queryValue(studyInstanceUid)}`];
     if (this.options.retrieve === 'move') {
       const { seconds, timeoutMs } = this.bounds();
-      const result = await runDcmtk('movescu', ['-S', ...NETWORK_TIMEOUT_ARGS(seconds), '-aem', this.options.moveDestination!, ...keys, ...this.peer()], { timeoutMs, allowFailure: true });
+      const result = await runDcmtk('movescu', ['-S', ...NETWORK_TIMEOUT_ARGS(seconds), '-aem', this.options.moveDestination!, ...keys, ...this.peer()], { timeoutMs, signal, allowFailure: true });
       if (result.code !== 0 || result.timedOut || /Failed|Warning/.test(subOperationLine(result.output))) throw failure(result, 'C-MOVE', this.name);
       return;
     }
     const dir = await mkdtemp(join(tmpdir(), 'ingest-cget-'));
     try {
       const { seconds, timeoutMs } = this.bounds();
-      const result = await runDcmtk('getscu', ['-S', ...NETWORK_TIMEOUT_ARGS(seconds), '-od', dir, ...keys, ...this.peer()], { timeoutMs, allowFailure: true });
+      const result = await runDcmtk('getscu', ['-S', ...NETWORK_TIMEOUT_ARGS(seconds), '-od', dir, ...keys, ...this.peer()], { timeoutMs, signal, allowFailure: true });
       if (result.code !== 0 || result.timedOut) throw failure(result, 'C-GET', this.name);
       for (const file of (await readdir(dir)).sort()) {
         signal.throwIfAborted();
