@@ -21,7 +21,7 @@ export interface DicomwebPriorSourceOptions {
   maxInstances?: number;
 }
 
-const TAG = { StudyInstanceUID: '0020000D', StudyDate: '00080020', ModalitiesInStudy: '00080061', IssuerOfPatientID: '00100021' } as const;
+const TAG = { StudyInstanceUID: '0020000D', StudyDate: '00080020', ModalitiesInStudy: '00080061', PatientID: '00100020', IssuerOfPatientID: '00100021' } as const;
 
 type DicomJson = Record<string, { vr?: string; Value?: unknown[] } | undefined>;
 
@@ -91,7 +91,7 @@ export class DicomwebPriorSource implements PriorSource {
       const studyDate = dicomDate(firstString(raw, TAG.StudyDate));
       if (!studyInstanceUid || !studyDate) continue;
       const modalities = (raw[TAG.ModalitiesInStudy]?.Value ?? []).filter((m): m is string => typeof m === 'string');
-      out.push({ studyInstanceUid, studyDate, modalities, issuer: firstString(raw, TAG.IssuerOfPatientID) });
+      out.push({ studyInstanceUid, studyDate, modalities, issuer: firstString(raw, TAG.IssuerOfPatientID), patientId: firstString(raw, TAG.PatientID) });
     }
     return out;
   }

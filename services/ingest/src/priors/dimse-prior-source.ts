@@ -70,9 +70,10 @@ export function validUid(value: string | undefined): string | undefined {
   return value !== undefined && value.length <= 64 && UID.test(value) ? value : undefined;
 }
 
-/** DICOM query values may not hold a backslash (the multi-value separator) or wildcards of ours. */
+/** A query value, refused when it would not match exactly (the finder never asks with one). */
 function queryValue(value: string): string {
-  return value.replace(/[\\*?]/g, '');
+  if (/[\\*?]/.test(value)) throw new PermanentError('a C-FIND value holds a wildcard or a value separator');
+  return value;
 }
 
 export class DimsePriorSource implements PriorSource {
@@ -116,7 +117,7 @@ export class DimsePriorSource implements PriorSource {
       const studyDate = dicomDate(r.get('0008,0020'));
       if (!studyInstanceUid || !studyDate) continue;
       const modalities = (r.get('0008,0061') ?? '').split('\\').map((m) => m.trim()).filter(Boolean);
-      out.push({ studyInstanceUid, studyDate, modalities, issuer: r.get('0010,0021') || undefined });
+      out.push({ studyInstanceUid, studyDate, modalities, issuer: r.get('0010,0021') || undefined, patientId: r.get('0010,0020') || undefined });
     }
     return out;
   }

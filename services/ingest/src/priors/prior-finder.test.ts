@@ -80,6 +80,18 @@ describe('PriorFinder', () => {
     expect(pacs.retrieved).toEqual([]);
   });
 
+  test('skips what a PACS answers under another Patient ID (a PACS that matches loosely)', async () => {
+    const pacs = new ListedPacs('main', [study('1.3.7', '20261101', { patientId: 'PAT10' }), study('1.3.8', '20261001', { patientId: 'PAT1' })]);
+    expect((await finder([pacs]).f.find(current)).priors.map((p) => p.studyInstanceUid)).toEqual(['1.3.8']);
+  });
+
+  test.each(['PAT*', 'PA?1', 'PAT1\\PAT2'])('asks no PACS for a Patient ID that would match others (%s), and still finds its own priors', async (patientId) => {
+    const pacs = new ListedPacs('main', [study('1.3.1', '20261101')]);
+    const { f } = finder([pacs], undefined, index({ '1.2.2': '20261101' }));
+    expect((await f.find({ ...current, patientId })).priors.map((p) => p.studyInstanceUid)).toEqual(['1.2.2']);
+    expect(pacs.queries).toEqual([]);
+  });
+
   test('marks what it retrieves as a prior before retrieving it, so its completion looks for no priors of its own', async () => {
     const pacs = new ListedPacs('main', [study('1.3.1', '20261101')]);
     const { f, idx } = finder([pacs]);

@@ -1,5 +1,5 @@
 import { errorMessage, type Logger } from '@cxr/platform';
-import { mayBeChestRadiograph, sameIssuer, type InstanceSink, type PriorQuery, type PriorSource, type RemoteStudy } from './prior-source.ts';
+import { exactlyQueryable, mayBeChestRadiograph, samePatient, type InstanceSink, type PriorQuery, type PriorSource, type RemoteStudy } from './prior-source.ts';
 
 /**
  * Finds the same patient's earlier chest radiographs for a study that just completed, in ingest's
@@ -126,7 +126,7 @@ export class PriorFinder {
     }
     const priors = newest(local, settings.max);
     const unanswered: PriorLookupOutcome['unanswered'] = [];
-    if (!current.patientId || this.deps.sources.length === 0) return { priors, unanswered };
+    if (!current.patientId?.trim() || !exactlyQueryable(current.patientId) || !exactlyQueryable(current.issuer) || this.deps.sources.length === 0) return { priors, unanswered };
 
     const query: PriorQuery = { patientId: current.patientId, issuer: current.issuer, ...range };
     // Every PACS at once, each within the wait bound; what they find is fetched in the same bound.
@@ -134,7 +134,7 @@ export class PriorFinder {
       this.deps.sources.map((source) =>
         bounded(source.name, settings.waitMs, async (signal) => {
           const found = (await source.find(query, signal)).filter(
-            (s: RemoteStudy) => !known.has(s.studyInstanceUid) && inRange(s.studyDate) && mayBeChestRadiograph(s) && sameIssuer(query, s),
+            (s: RemoteStudy) => !known.has(s.studyInstanceUid) && inRange(s.studyDate) && mayBeChestRadiograph(s) && samePatient(query, s),
           );
           // Only what could still be among the `max` most recent is fetched.
           const wanted = newest(found, settings.max).filter((s) => priors.length < settings.max || s.studyDate > priors[priors.length - 1]!.studyDate);

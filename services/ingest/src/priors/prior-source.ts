@@ -23,6 +23,8 @@ export interface RemoteStudy {
   modalities: string[];
   /** Issuer of Patient ID as the PACS answered it; undefined when it did not say. */
   issuer?: string | undefined;
+  /** Patient ID as the PACS answered it; undefined when it did not say. */
+  patientId?: string | undefined;
 }
 
 /** Takes in one retrieved instance (ingest's InstanceStore: validated, stored, recorded). */
@@ -47,11 +49,24 @@ export function mayBeChestRadiograph(study: Pick<RemoteStudy, 'modalities'>): bo
   return study.modalities.length === 0 || study.modalities.some((m) => RADIOGRAPH_MODALITIES.has(m.toUpperCase()));
 }
 
-/** A study answered under another issuer than the query's is another patient with the same ID. */
-export function sameIssuer(query: PriorQuery, study: RemoteStudy): boolean {
+/**
+ * Whether the PACS's answer is this patient: a study answered under another Patient ID (a PACS
+ * that matches loosely) or another issuer (the same ID from another hospital) is someone else.
+ */
+export function samePatient(query: PriorQuery, study: RemoteStudy): boolean {
   const asked = query.issuer?.trim() ?? '';
   const answered = study.issuer?.trim() ?? '';
-  return asked === '' || answered === '' || asked === answered;
+  const answeredId = study.patientId?.trim() ?? '';
+  return (asked === '' || answered === '' || asked === answered) && (answeredId === '' || answeredId === query.patientId.trim());
+}
+
+/**
+ * A Patient ID or issuer a PACS can be asked by exactly: `*` and `?` are wildcards in DICOM and
+ * QIDO-RS matching and `\` separates values, so an ID holding one would match other patients. Such
+ * a patient is not looked up in any PACS (its own store still is, by pseudonym).
+ */
+export function exactlyQueryable(value: string | undefined): boolean {
+  return value === undefined || !/[*?\\]/.test(value);
 }
 
 /** A DICOM DA value, only when it is one (`YYYYMMDD`). */

@@ -56,7 +56,7 @@ describe.skipIf(missing !== undefined)('prior sources against Orthanc', () => {
   test('QIDO-RS finds the earlier study of the patient, and WADO-RS fetches it whole', async () => {
     const source = new DicomwebPriorSource({ name: 'orthanc-web', url: `${orthanc.httpUrl}/dicom-web/`, maxStudyBytes: 64 * 1024 * 1024 });
     const found = await source.find(query, new AbortController().signal);
-    expect(found).toEqual([{ studyInstanceUid: prior.studyInstanceUid, studyDate: '20250310', modalities: ['DX'], issuer: undefined }]);
+    expect(found).toEqual([{ studyInstanceUid: prior.studyInstanceUid, studyDate: '20250310', modalities: ['DX'], issuer: undefined, patientId: PATIENT }]);
 
     const files: Buffer[] = [];
     await source.retrieve(prior.studyInstanceUid, async (bytes) => void files.push(bytes), new AbortController().signal);
