@@ -54,6 +54,8 @@ export const SrConcept = Object.freeze({
   deviceObserverModelName: { value: '121015', scheme: 'DCM', meaning: 'Device Observer Model Name' },
   comment: { value: '121106', scheme: 'DCM', meaning: 'Comment' },
   findings: { value: '59776-5', scheme: 'LN', meaning: 'Findings' },
+  /** The COMPARISON section (a TID 2000 section heading of CID 7001). */
+  comparisonStudy: { value: '18834-2', scheme: 'LN', meaning: 'Radiology Comparison study' },
   finding: { value: '121071', scheme: 'DCM', meaning: 'Finding' },
   impressions: { value: '19005-8', scheme: 'LN', meaning: 'Impressions' },
   impression: { value: '121073', scheme: 'DCM', meaning: 'Impression' },
@@ -223,6 +225,8 @@ export function toDicomSr(report: ReportResponse, source: SourceStudy, options: 
   const signed = report.signed && report.signature !== null;
   const outOfScope = outOfScopeStatement(report);
 
+  const comparison = report.sections.comparison?.trim();
+  const comparisonSection = comparison ? [containerItem('CONTAINS', SrConcept.comparisonStudy, [textItem('CONTAINS', SrConcept.finding, comparison)])] : [];
   const findingsSection = containerItem('CONTAINS', SrConcept.findings, [
     ...algorithmIdentification(report),
     ...(report.sections.findings.trim() ? [textItem('CONTAINS', SrConcept.finding, report.sections.findings)] : []),
@@ -285,6 +289,7 @@ export function toDicomSr(report: ReportResponse, source: SourceStudy, options: 
       ...observerContext(report),
       textItem('CONTAINS', SrConcept.comment, signed ? report.disclaimer : AI_DRAFT_DISCLAIMER),
       ...(outOfScope ? [textItem('CONTAINS', SrConcept.comment, outOfScope)] : []),
+      ...comparisonSection,
       findingsSection,
       impressionSection,
       ...addenda,
