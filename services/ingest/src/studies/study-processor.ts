@@ -75,9 +75,6 @@ export class StudyProcessor {
     const fingerprint = fingerprintOf(instances);
     const analysed = await registry.analysed(studyUid);
     if (analysed?.fingerprint === fingerprint) return { kind: 'unchanged', version: analysed.version };
-    // Priors are looked for before this study's event and analysis go out, so the report learns of
-    // them with the study, and a prior's own analysis is queued ahead of this one.
-    const priors = options.lookForPriors !== false && !(await registry.isRetrievedPrior(studyUid)) ? await this.lookForPriors(studyUid, instances) : undefined;
 
     const version = (analysed?.version ?? 0) + 1;
     const studyKey = registry.studyKey(studyUid);
@@ -117,6 +114,10 @@ export class StudyProcessor {
       }
     }
 
+    // Priors are looked for (for a study that will be analysed) before its event and analysis go out,
+    // so the report learns of them with the study, and a prior's own analysis is queued ahead of it.
+    const priors =
+      images.length > 0 && options.lookForPriors !== false && !(await registry.isRetrievedPrior(studyUid)) ? await this.lookForPriors(studyUid, instances) : undefined;
     const now = new Date().toISOString();
     const event: StudyReceivedEvent = {
       type: 'study-received',
