@@ -31,6 +31,12 @@ describe('comparisonSection', () => {
     expect(comparisonSection(lookup(), [{ studyKey: A, findings: null }], [effusion(true)])).toBe('Prior study of 2026-11-02 not yet analysed; no comparison was made.');
   });
 
+  test('says a prior that will never be analysed could not be, rather than that it is still to come', () => {
+    expect(comparisonSection(lookup(), [{ studyKey: A, findings: null, missing: 'not-analysable' }], [effusion(true)])).toBe(
+      'Prior study of 2026-11-02 could not be analysed by the AI model; no comparison was made.',
+    );
+  });
+
   test('uses the most recent prior that has a report', () => {
     const both = lookup({ priors: [{ studyKey: A, studyDate: '2026-11-02', source: 'local' }, { studyKey: B, studyDate: '2025-01-15', source: 'main' }] });
     expect(comparisonSection(both, [{ studyKey: A, findings: null }, { studyKey: B, findings: [effusion(true)] }], [effusion(false)])).toBe(

@@ -9,13 +9,16 @@ import { COMPARISON_NONE, compareWithPrior, type ComparedFinding } from '@cxr/dr
  * - no prior found (and every PACS answered): "None.";
  * - a PACS did not answer in time: "None: prior lookup timed out (main did not answer within 10 s);
  *   no comparison was made.";
- * - a prior found but not analysed yet: "Prior study of 2025-11-02 not yet analysed; no comparison was made.".
+ * - a prior found but not analysed yet: "Prior study of 2025-11-02 not yet analysed; no comparison was made."
+ *   (or "could not be analysed by the AI model" when it never will be: not eligible, failed, out of scope).
  * A comparison made while a PACS did not answer says so after it ("Prior lookup incomplete: ...").
  */
 export interface PriorReport {
   studyKey: string;
   /** The prior's findings as its current report has them; null when it has no report with findings yet. */
   findings: ComparedFinding[] | null;
+  /** Why there are none: its analysis is still to come, or it will never have one (not eligible, failed, out of scope). */
+  missing?: 'pending' | 'not-analysable';
 }
 
 function unansweredWords(unanswered: PriorLookup['unanswered']): string {
@@ -32,6 +35,10 @@ export function comparisonSection(lookup: PriorLookup, reports: readonly PriorRe
   }
   // Most recent first, as ingest lists them.
   const prior = lookup.priors.find((p) => byKey.get(p.studyKey)?.findings);
-  if (!prior) return `Prior study of ${lookup.priors[0]!.studyDate} not yet analysed; no comparison was made.${incomplete}`;
+  if (!prior) {
+    const first = lookup.priors[0]!;
+    const why = byKey.get(first.studyKey)?.missing === 'not-analysable' ? 'could not be analysed by the AI model' : 'not yet analysed';
+    return `Prior study of ${first.studyDate} ${why}; no comparison was made.${incomplete}`;
+  }
   return `${compareWithPrior(current, { date: prior.studyDate, findings: byKey.get(prior.studyKey)!.findings! }).sentence}${incomplete}`;
 }

@@ -171,8 +171,13 @@ export class ReportEventHandler {
           await new Promise((resolve) => setTimeout(resolve, PRIOR_POLL_MS));
           state = await reports.readState(studyKey);
         }
-        if (!state?.current) return { studyKey, findings: null };
+        if (!state?.current) {
+          const never = state !== null && (state.received?.eligible === false || state.analysis?.outcome === 'failed');
+          return { studyKey, findings: null, missing: never ? ('not-analysable' as const) : ('pending' as const) };
+        }
         const revision = await reports.readRevision(studyKey, state.current);
+        // A prior the model read none of (out of scope) has no findings: comparing with it would call everything new.
+        if (revision.draft.findings.length === 0) return { studyKey, findings: null, missing: 'not-analysable' as const };
         const rejected = new Set(revision.decisions.filter((d) => d.decision === 'rejected').map((d) => `${d.instanceKey}/${d.code}`));
         return { studyKey, findings: revision.draft.findings.map((f) => ({ ...f, positive: f.positive && !rejected.has(`${f.instanceKey}/${f.code}`) })) };
       }),
