@@ -120,12 +120,16 @@ describe('the review components', () => {
     expect((html.match(/data-testid="prior-finding"/g) ?? []).length).toBe(1);
     expect(html).toContain('Nodule, right upper zone (80% vs threshold 50%)');
     expect(html).toContain(comparison);
+    // The comparison is part of the signed text, so it is editable like findings and impression.
+    expect(html).toMatch(/<label for="cxr-comparison-text">Comparison<\/label>/);
+    expect(html).toMatch(/data-testid="comparison-text"/);
     // Both sets of findings: the current study's panel is still there.
     expect(html).toContain('data-testid="findings-panel"');
   });
 
   test('without a prior there is no prior panel, and a comparison that could not be made says why', () => {
     expect(render()).not.toContain('prior-study');
+    expect(render()).not.toContain('comparison-text');
     const report = fixtureReport();
     const html = render({ ...report, priorStudy: null, sections: { ...report.sections, comparison: 'None: prior lookup timed out (main: no answer within 10 s); no comparison was made.' } });
     expect(html).not.toContain('data-testid="prior-study"');
