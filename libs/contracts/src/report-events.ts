@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { dicomUidSchema, isoDateTimeSchema, pseudonymKeySchema, studyPrioritySchema, traceContextSchema } from './common.ts';
+import { priorLookupSchema } from './prior-study.ts';
 
 /** ingest → report: a study version is complete; says whether it will be analysed and why not. */
 export const studyReceivedEventSchema = z
@@ -28,6 +29,8 @@ export const studyReceivedEventSchema = z
       )
       .max(1000),
     receivedAt: isoDateTimeSchema,
+    /** The prior-study look-up for this study; absent when ingest did not look (a retrieved prior itself, or before priors existed). */
+    priors: priorLookupSchema.optional(),
     trace: traceContextSchema.optional(),
   })
   .strict();

@@ -187,6 +187,35 @@ export const reportImageSchema = z
   .strict();
 export type ReportImage = z.infer<typeof reportImageSchema>;
 
+/**
+ * The prior study the draft's COMPARISON was made with, for the viewer to show beside the current
+ * one: its date, its analysed images and its findings as its own current report has them (a finding
+ * its radiologist rejected is not positive).
+ */
+export const priorStudyViewSchema = z
+  .object({
+    studyInstanceUid: dicomUidSchema,
+    /** `YYYY-MM-DD`. */
+    studyDate: z.string(),
+    images: z.array(reportImageSchema),
+    findings: z.array(
+      z
+        .object({
+          code: z.string(),
+          display: z.string(),
+          probability: z.number().min(0).max(1),
+          threshold: z.number().min(0).max(1),
+          positive: z.boolean(),
+          side: sideSchema.nullable(),
+          zone: zoneSchema.nullable(),
+          sopInstanceUid: dicomUidSchema,
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+export type PriorStudyView = z.infer<typeof priorStudyViewSchema>;
+
 /** An image of the study that the model refused as outside its scope, and why (see ImageScope). */
 export const outOfScopeImageSchema = z
   .object({
@@ -223,7 +252,7 @@ export const reportResponseSchema = z
     /** Full plain text: disclaimer line, INDICATION (when there is one), FINDINGS, IMPRESSION (and addenda once signed). */
     text: z.string(),
     /** `indication`: the clinical question from the order (de-identified), absent when the order gave none. */
-    sections: z.object({ findings: z.string(), impression: z.string(), indication: z.string().optional() }).strict(),
+    sections: z.object({ findings: z.string(), impression: z.string(), indication: z.string().optional(), comparison: z.string().optional() }).strict(),
     /**
      * What the consistency checks changed in the model's text before it became the AI draft
      * ("edited by consistency checks"); empty when nothing. Absent for drafts composed before the checks.
@@ -237,6 +266,8 @@ export const reportResponseSchema = z
     outOfScopeImages: z.array(outOfScopeImageSchema).default([]),
     signature: signatureSchema.nullable(),
     addenda: z.array(addendumSchema),
+    /** The prior the COMPARISON was made with, when there is one (absent from services that predate priors). */
+    priorStudy: priorStudyViewSchema.nullable().optional(),
     /** When the URLs in `findings` stop working (refetch the report for fresh ones). */
     urlsExpireAt: isoDateTimeSchema.nullable(),
     updatedAt: isoDateTimeSchema,
@@ -248,7 +279,7 @@ export type ReportResponse = z.infer<typeof reportResponseSchema>;
 export const reportEditRequestSchema = z
   .object({
     /** `indication` left out: the shown revision's indication is kept. */
-    sections: z.object({ findings: z.string().max(20_000), impression: z.string().max(10_000), indication: z.string().max(MAX_INDICATION_LENGTH).optional() }).strict(),
+    sections: z.object({ findings: z.string().max(20_000), impression: z.string().max(10_000), indication: z.string().max(MAX_INDICATION_LENGTH).optional(), comparison: z.string().max(10_000).optional() }).strict(),
     decisions: z
       .array(z.object({ code: z.string().max(64), sopInstanceUid: dicomUidSchema, decision: findingDecisionSchema.nullable() }).strict())
       .max(1000)
@@ -313,7 +344,7 @@ export const revisionResponseSchema = revisionSummarySchema
     /** Whether this is the report's current revision. */
     current: z.boolean(),
     edited: z.boolean(),
-    sections: z.object({ findings: z.string(), impression: z.string(), indication: z.string().optional() }).strict(),
+    sections: z.object({ findings: z.string(), impression: z.string(), indication: z.string().optional(), comparison: z.string().optional() }).strict(),
     decisions: z.array(z.object({ code: z.string(), sopInstanceUid: dicomUidSchema, decision: findingDecisionSchema }).strict()),
     signature: signatureSchema.nullable(),
     addenda: z.array(addendumSchema),

@@ -66,6 +66,15 @@ describe.skipIf(!haveDcmtk)('DCMTK tools (skipped: DCMTK is not installed, apt-g
     expect(result.timedOut).toBe(true);
   });
 
+  test('kills a tool when its signal is aborted, well before its own timeout', async () => {
+    const port = String(await freePort());
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 200);
+    const result = await runDcmtk('storescp', ['--ignore', port], { timeoutMs: 120_000, signal: controller.signal, allowFailure: true });
+    expect(result.timedOut).toBe(true);
+    expect(result.code).toBeNull();
+  });
+
   test('stops a tool that writes more output than allowed', async () => {
     await expect(runDcmtk('dcmdump', ['--version'], { maxOutputBytes: 10 })).rejects.toThrow(/more than 10 bytes of output/);
   });

@@ -24,6 +24,8 @@ export interface DcmtkRunOptions {
   maxOutputBytes?: number;
   /** Resolve with the result on a non-zero exit or a timeout, instead of rejecting. */
   allowFailure?: boolean;
+  /** Kills the tool (SIGKILL) when aborted; the run then ends as a timeout does (`timedOut`). */
+  signal?: AbortSignal;
 }
 
 export interface DcmtkResult {
@@ -101,16 +103,23 @@ export function runDcmtk(tool: string, args: readonly string[], options: DcmtkRu
     };
     child.stdout.on('data', collect(stdout));
     child.stderr.on('data', collect(stderr));
-    const timer = setTimeout(() => {
+    const stop = () => {
       timedOut = true;
       child.kill('SIGKILL');
-    }, timeoutMs);
-    child.on('error', (error) => {
+    };
+    const timer = setTimeout(stop, timeoutMs);
+    if (options.signal?.aborted) stop();
+    else options.signal?.addEventListener('abort', stop, { once: true });
+    const done = () => {
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', stop);
+    };
+    child.on('error', (error) => {
+      done();
       reject(isNotFound(error) ? new DcmtkNotInstalledError(tool) : error);
     });
     child.on('close', (code) => {
-      clearTimeout(timer);
+      done();
       const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString(encoding);
       const result: DcmtkResult = { tool, code: timedOut || overflow ? null : code, timedOut, stdout: text(stdout), stderr: text(stderr), output: text(output) };
       if (overflow) reject(new DcmtkToolError(result, `wrote more than ${maxOutputBytes} bytes of output`));

@@ -41,6 +41,8 @@ export interface ParsedInstance {
   numberOfFrames: number;
   // PHI: callers must never log these.
   patientId?: string;
+  /** Issuer of Patient ID (0010,0021): with the Patient ID, who the patient is across studies. */
+  issuerOfPatientId?: string;
   patientName?: string;
   accessionNumber?: string;
   studyDate?: string;
@@ -190,6 +192,7 @@ export function parseInstance(bytes: Uint8Array, options: ParseOptions = {}): Pa
     columns: optionalUint16(dataSet, Tag.Columns),
     numberOfFrames: readNumberOfFrames(dataSet, hasPixelData),
     patientId: optionalString(dataSet, Tag.PatientId),
+    issuerOfPatientId: optionalString(dataSet, Tag.IssuerOfPatientId),
     patientName: optionalString(dataSet, Tag.PatientName),
     accessionNumber: optionalString(dataSet, Tag.AccessionNumber),
     studyDate: optionalString(dataSet, Tag.StudyDate),

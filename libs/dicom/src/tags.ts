@@ -52,6 +52,7 @@ export const Tag = Object.freeze({
   // Patient
   PatientName: 'x00100010',
   PatientId: 'x00100020',
+  IssuerOfPatientId: 'x00100021',
   PatientBirthDate: 'x00100030',
   PatientSex: 'x00100040',
   PatientAge: 'x00101010',

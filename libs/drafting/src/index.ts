@@ -15,3 +15,7 @@ export { composeDraftText, type DraftText, type DraftTextFinding, type DraftText
 export { checkReportText, type TextCheckCounts } from './text-checks.ts';
 export { placeDisagrees } from './place-agreement.ts';
 export { answerClinicalQuestion, readClinicalQuestion, type ClinicalQuestion, type QuestionAnswer, type QuestionTopic } from './clinical-question.ts';
+export {
+  COMPARISON_NONE, compareFindings, compareWithPrior, isoStudyDate, SIZE_CHANGE_SHARE,
+  type ChangeKind, type ComparedFinding, type Comparison, type FindingChange,
+} from './comparison.ts';

@@ -25,6 +25,10 @@ export interface ChestStudyOptions {
   degrade?: (pixels: Float32Array, width: number, height: number) => void;
   /** Order attributes (the clinical question): see writeGreyImageInstance's `order`. */
   order?: { reason?: string; requestedProcedureDescription?: string; history?: string };
+  /** Patient ID (default `SYN` and the seed): the same ID on two studies makes one the other's prior. */
+  patientId?: string;
+  /** Study Date, YYYYMMDD (default today, UTC). */
+  studyDate?: string;
 }
 
 export interface ChestStudy {
@@ -56,7 +60,7 @@ export function makeChestStudy(options: ChestStudyOptions): ChestStudy {
   const studyInstanceUid = options.studyInstanceUid ?? generateUid();
   const seriesInstanceUid = generateUid();
   const sopInstanceUid = generateUid();
-  const patient = { id: `SYN${String(options.seed).padStart(6, '0')}`, name: `PHANTOM^SYNTHETIC${options.seed}` };
+  const patient = { id: options.patientId ?? `SYN${String(options.seed).padStart(6, '0')}`, name: `PHANTOM^SYNTHETIC${options.seed}` };
   const accessionNumber = `ACC${String(options.seed).padStart(7, '0')}`;
   const file = writeGreyImageInstance({
     image: { width: phantom.width, height: phantom.height, data: phantom.pixels },
@@ -68,6 +72,7 @@ export function makeChestStudy(options: ChestStudyOptions): ChestStudy {
     study: {
       instanceUid: studyInstanceUid,
       accessionNumber,
+      ...(options.studyDate ? { date: options.studyDate } : {}),
       description: 'CHEST PA (synthetic phantom)',
       ...(options.priority ? { priority: options.priority } : {}),
     },

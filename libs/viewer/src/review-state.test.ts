@@ -28,6 +28,15 @@ describe('the review state', () => {
     });
   });
 
+  test('an edited COMPARISON ends up in the PUT body; a report without one sends none', () => {
+    const report = fixtureReport();
+    let state = initialReviewState({ ...report, sections: { ...report.sections, comparison: 'Compared with 2026-11-02: new right pleural effusion.' } });
+    state = reviewReducer(state, { type: 'edit-section', section: 'comparison', text: 'Compared with 2026-11-02: no interval change.' });
+    expect(state.dirty).toBe(true);
+    expect(editRequestOf(state).sections.comparison).toBe('Compared with 2026-11-02: no interval change.');
+    expect(editRequestOf(initialReviewState(report)).sections).not.toHaveProperty('comparison');
+  });
+
   test('counts positive findings without a decision, and not negatives', () => {
     let state = initialReviewState(fixtureReport());
     expect(undecidedPositives(state).map((f) => f.code)).toEqual(['nodule']);

@@ -25,7 +25,8 @@ export interface Highlight {
 
 export interface ReviewState {
   report: ReportResponse;
-  sections: { findings: string; impression: string };
+  /** `comparison` only when the report has a COMPARISON section. */
+  sections: { findings: string; impression: string; comparison?: string };
   decisions: Record<string, FindingDecision | null>;
   overlays: Record<string, OverlaySetting>;
   highlight: Highlight | null;
@@ -35,7 +36,7 @@ export interface ReviewState {
 
 export type ReviewAction =
   | { type: 'loaded'; report: ReportResponse }
-  | { type: 'edit-section'; section: 'findings' | 'impression'; text: string }
+  | { type: 'edit-section'; section: 'findings' | 'impression' | 'comparison'; text: string }
   | { type: 'decide'; key: string; decision: FindingDecision | null }
   | { type: 'toggle-overlay'; key: string; visible: boolean }
   | { type: 'set-opacity'; key: string; opacity: number }

@@ -33,4 +33,28 @@ describe('loadConfig', () => {
   test.each([['INGEST_ARTIM_TIMEOUT_MS', '0'], ['INGEST_RECEIVE_MEMORY_BYTES', 'lots'], ['INGEST_MAX_ASSOCIATIONS_PER_PEER', '-1']])('refuses %s=%s, naming the setting', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}: malformed setting`));
   });
+
+  test('looks for two priors of up to five years in its own store only, waiting 10 s per PACS, unless told otherwise', () => {
+    expect(loadConfig({}).priors).toEqual({ max: 2, maxAgeDays: 1825, waitMs: 10_000, pacs: [] });
+  });
+
+  test('reads the PACS to ask for priors from a JSON array, DICOMweb and DIMSE', () => {
+    const pacs = JSON.stringify([
+      { name: 'main', kind: 'dicomweb', url: 'http://pacs:8042/dicom-web/' },
+      { name: 'old', kind: 'dimse', host: '10.1.2.3', port: 104, aeTitle: 'PACS', retrieve: 'move' },
+    ]);
+    expect(loadConfig({ INGEST_PRIORS_PACS: pacs }).priors.pacs).toEqual([
+      { name: 'main', kind: 'dicomweb', url: 'http://pacs:8042/dicom-web/' },
+      { name: 'old', kind: 'dimse', host: '10.1.2.3', port: 104, aeTitle: 'PACS', retrieve: 'move' },
+    ]);
+  });
+
+  test.each([
+    ['not JSON', 'pacs'],
+    ['a PACS without a kind', JSON.stringify([{ name: 'x', url: 'http://p/' }])],
+    ['two PACS of the same name', JSON.stringify([{ name: 'x', kind: 'dicomweb', url: 'http://a/' }, { name: 'x', kind: 'dicomweb', url: 'http://b/' }])],
+    ['an AE title too long', JSON.stringify([{ name: 'x', kind: 'dimse', host: 'h', port: 104, aeTitle: 'AN-AE-TITLE-TOO-LONG' }])],
+  ])('refuses INGEST_PRIORS_PACS with %s, naming the setting', (_, value) => {
+    expect(() => loadConfig({ INGEST_PRIORS_PACS: value })).toThrow(/INGEST_PRIORS_PACS/);
+  });
 });

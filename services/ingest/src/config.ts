@@ -6,6 +6,54 @@ import {
 } from '@cxr/platform';
 import type { StorageRetryPolicy } from './storage/resilient-object-store.ts';
 
+const aeTitleSchema = z.string().regex(/^[\x20-\x7e]{1,16}$/, 'an AE title is 1-16 printable ASCII characters');
+const pacsNameSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a PACS name is 1-64 letters, digits, _ . -');
+
+/** One PACS the prior look-up asks (INGEST_PRIORS_PACS is a JSON array of these). */
+export const priorPacsSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      name: pacsNameSchema,
+      kind: z.literal('dicomweb'),
+      /** DICOMweb root, e.g. `http://pacs:8042/dicom-web/` (QIDO-RS and WADO-RS below it). */
+      url: z.string().url(),
+      /** Authorization header value sent with each request (e.g. `Basic ...`). */
+      authorization: z.string().min(1).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      name: pacsNameSchema,
+      kind: z.literal('dimse'),
+      host: z.string().min(1),
+      port: portSchema,
+      /** The PACS's AE title. */
+      aeTitle: aeTitleSchema,
+      /** C-GET (no set-up on the PACS beyond our AE) or C-MOVE to ingest's own storage SCP (the PACS must know INGEST_AE_TITLE at our address). */
+      retrieve: z.enum(['get', 'move']).default('get'),
+    })
+    .strict(),
+]);
+export type PriorPacs = z.infer<typeof priorPacsSchema>;
+
+const pacsListSchema = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'expected a JSON array of PACS' });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z
+      .array(priorPacsSchema)
+      .max(8)
+      .refine((list) => new Set(list.map((p) => p.name)).size === list.length, 'PACS names must differ')
+      .refine((list) => list.every((p) => p.name !== 'local'), '"local" names ingest\'s own store'),
+  );
+
 export const envSchema = sharedEnvSchema.extend({
   INGEST_DIMSE_HOST: z.string().default('127.0.0.1'),
   INGEST_DIMSE_PORT: portSchema.default(11112),
@@ -83,6 +131,14 @@ export const envSchema = sharedEnvSchema.extend({
    * than the DIMSE fallback completion (5 minutes), so a study the normal paths will complete is left to them.
    */
   INGEST_RECONCILE_GRACE_MS: positiveIntSchema.default(10 * 60_000),
+  /** Most prior studies of the same patient compared with a new study (0: no prior look-up at all). */
+  INGEST_PRIORS_MAX: z.coerce.number().int().min(0).max(10).default(2),
+  /** Oldest prior considered, in days before the new study's date. */
+  INGEST_PRIORS_MAX_AGE_DAYS: positiveIntSchema.max(36_500).default(1825),
+  /** Longest the look-up waits for one PACS (find and retrieve together), ms; a PACS that takes longer is left out and the draft says so. */
+  INGEST_PRIORS_WAIT_MS: positiveIntSchema.max(600_000).default(10_000),
+  /** PACS asked for priors, a JSON array: `[{"name":"main","kind":"dicomweb","url":"http://pacs/dicom-web/"},{"name":"old","kind":"dimse","host":"10.1.2.3","port":104,"aeTitle":"PACS","retrieve":"move"}]`. Empty: own store only. */
+  INGEST_PRIORS_PACS: pacsListSchema.default([]),
 }).extend(authEnvSchema.shape);
 
 export interface IngestConfig extends SharedConfig {
@@ -118,6 +174,7 @@ export interface IngestConfig extends SharedConfig {
   storage: StorageRetryPolicy;
   readyTimeoutMs: number;
   reconcile: { intervalMs: number; graceMs: number };
+  priors: { max: number; maxAgeDays: number; waitMs: number; pacs: PriorPacs[] };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv): IngestConfig {
@@ -161,5 +218,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): IngestConfig {
     storage: { timeoutMs: e.INGEST_S3_TIMEOUT_MS, attempts: e.INGEST_S3_ATTEMPTS, backoffMs: e.INGEST_S3_BACKOFF_MS },
     readyTimeoutMs: e.INGEST_READY_TIMEOUT_MS,
     reconcile: { intervalMs: e.INGEST_RECONCILE_INTERVAL_MS, graceMs: e.INGEST_RECONCILE_GRACE_MS },
+    priors: { max: e.INGEST_PRIORS_MAX, maxAgeDays: e.INGEST_PRIORS_MAX_AGE_DAYS, waitMs: e.INGEST_PRIORS_WAIT_MS, pacs: e.INGEST_PRIORS_PACS },
   };
 }

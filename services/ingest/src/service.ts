@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { QUEUES } from '@cxr/contracts';
 import {
-  createTokenVerifier, createRequestConnection, createWorkerConnection, errorMessage, openQueue,
+  createTokenVerifier, createRequestConnection, createWorkerConnection, errorMessage, isPermanent, openQueue,
   type Logger,
 } from '@cxr/platform';
 import { createHttpApp } from './app.ts';
@@ -14,6 +14,8 @@ import { createDimseHandlers } from './dimse/dimse-handlers.ts';
 import { MemoryBudget, receiveBudgetBytes } from './receive/memory-budget.ts';
 import { Pseudonymizer } from './privacy/pseudonym.ts';
 import { ReadinessProbe } from './readiness.ts';
+import { PriorFinder } from './priors/prior-finder.ts';
+import { priorSourcesFrom, registryPatientIndex } from './priors/prior-sources.ts';
 import { InstanceStore } from './storage/instance-store.ts';
 import { ResilientObjectStore } from './storage/resilient-object-store.ts';
 import { CompletionReconciler } from './studies/completion-reconciler.ts';
@@ -67,8 +69,22 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
   const instances = new InstanceStore({ objects, bucket: config.buckets.originals, registry, logger, maxInstanceBytes: config.maxInstanceBytes });
   const scheduler = new CompletionScheduler(completionQueue, config.studyStableMs, Math.max(DIMSE_FALLBACK_COMPLETION_MS, config.studyStableMs));
   const decoder = new IsolatedFrameDecoder({ timeoutMs: 30_000, maxBytes: config.maxInstanceBytes });
+  const priors = new PriorFinder({
+    index: registryPatientIndex(registry),
+    sources: priorSourcesFrom(config.priors.pacs, { aeTitle: config.dimse.aeTitle, waitMs: config.priors.waitMs, maxStudyBytes: config.stow.maxRequestBytes }),
+    settings: config.priors,
+    accept: async (bytes, source) => {
+      try {
+        await instances.accept(bytes, { protocol: 'prior-retrieval', sender: source });
+      } catch (error) {
+        // One instance of a prior we would refuse from any sender (e.g. malformed) leaves the rest of the prior usable.
+        if (!isPermanent(error)) throw error;
+      }
+    },
+    logger,
+  });
   const processor = new StudyProcessor({
-    registry, objects, buckets: config.buckets, analysisQueue, reportEventsQueue,
+    registry, objects, buckets: config.buckets, analysisQueue, reportEventsQueue, priors,
     scope: redisModelScopeSource(requestRedis, config.queuePrefix, (reason) => logger.warn({ reason }, 'model scope')), analysisMaxSize: config.analysisMaxSize, analysisInputSize: config.analysisInputSize, maxImagesPerStudy: 8, logger, decoder,
   });
 

@@ -25,6 +25,12 @@ export const envSchema = sharedEnvSchema.extend({
   /** Base of the absolute overlay / heatmap URLs in report JSON (what the viewer can reach). */
   REPORT_PUBLIC_URL: z.string().url().default('http://127.0.0.1:8090'),
   REPORT_EVENTS_CONCURRENCY: positiveIntSchema.max(64).default(4),
+  /**
+   * Longest a draft waits for a prior's analysis that is still running before it is composed
+   * without the comparison ("Prior study of ... not yet analysed"), ms. Ingest queues the prior's
+   * analysis with the study's, so the wait is usually one model run. 0: never wait.
+   */
+  REPORT_PRIOR_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
   /** HMAC key of the short-lived image URLs; replicas must share it. Default: random per process. */
   REPORT_URL_SIGNING_SECRET: z.string().min(32).optional(),
   REPORT_URL_TTL_SECONDS: positiveIntSchema.max(3600).default(300),
@@ -51,6 +57,7 @@ export interface ReportConfig extends SharedConfig {
   /** Without a trailing slash. */
   publicUrl: string;
   eventsConcurrency: number;
+  priorWaitMs: number;
   auth: AuthConfig;
   /** Undefined: make a random one at startup. */
   urlSigningSecret: string | undefined;
@@ -98,6 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ReportConfig {
     http: { host: parsed.REPORT_HTTP_HOST, port: parsed.REPORT_HTTP_PORT },
     publicUrl: parsed.REPORT_PUBLIC_URL.replace(/\/+$/, ''),
     eventsConcurrency: parsed.REPORT_EVENTS_CONCURRENCY,
+    priorWaitMs: parsed.REPORT_PRIOR_WAIT_MS,
     auth: toAuthConfig(parsed),
     urlSigningSecret: parsed.REPORT_URL_SIGNING_SECRET,
     urlTtlSeconds: parsed.REPORT_URL_TTL_SECONDS,

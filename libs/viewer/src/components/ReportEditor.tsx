@@ -92,11 +92,11 @@ export function Indication({ text }: { text: string | undefined }) {
 
 export interface ReportEditorProps {
   report: ReportResponse;
-  sections: { findings: string; impression: string };
+  sections: { findings: string; impression: string; comparison?: string };
   readOnly: boolean;
   dirty: boolean;
   highlight: Highlight | null;
-  onEdit(section: 'findings' | 'impression', text: string): void;
+  onEdit(section: 'findings' | 'impression' | 'comparison', text: string): void;
   onHighlight(highlight: Highlight | null): void;
 }
 
@@ -163,6 +163,20 @@ export function ReportEditor(props: ReportEditorProps) {
       </p>
       <TextEditsNote edits={report.textEdits} />
       <Indication text={report.sections.indication} />
+      {sections.comparison !== undefined ? (
+        <>
+          {/* The AI's comparison with the prior is part of what is signed, so it is edited like the rest. */}
+          <label htmlFor="cxr-comparison-text">Comparison</label>
+          <textarea
+            id="cxr-comparison-text"
+            rows={2}
+            value={sections.comparison}
+            readOnly={readOnly}
+            onChange={(event) => props.onEdit('comparison', event.currentTarget.value)}
+            data-testid="comparison-text"
+          />
+        </>
+      ) : null}
       <label htmlFor="cxr-findings-text">Findings</label>
       <textarea
         id="cxr-findings-text"

@@ -6,6 +6,7 @@ import type { ReportEvents } from '../live-events.ts';
 import { editRequestOf, initialReviewState, reviewReducer, undecidedPositives, type ReviewAction, type ReviewState } from '../review-state.ts';
 import { FindingsPanel } from './FindingsPanel.tsx';
 import { ImageWithOverlays } from './ImageWithOverlays.tsx';
+import { PriorStudyPanel } from './PriorStudyPanel.tsx';
 import { ReportEditor } from './ReportEditor.tsx';
 import { SignBar } from './SignBar.tsx';
 
@@ -155,8 +156,12 @@ export function ReviewWorkspace({ api, studyInstanceUid, initialReport, events, 
       ) : report.status === 'draft' || report.status === 'signed' ? (
         <div className="cxr-review">
           {report.outOfScopeImages.length > 0 ? <OutOfScopeBanner report={report} /> : null}
-          <div className="cxr-review-images">
-            <ImageWithOverlays report={report} overlays={state.overlays} highlight={state.highlight} />
+          <div className={`cxr-review-images${report.priorStudy ? ' cxr-side-by-side' : ''}`}>
+            <section className="cxr-current" aria-label="Current study">
+              {report.priorStudy ? <h2 className="cxr-prior-title">Current study</h2> : null}
+              <ImageWithOverlays report={report} overlays={state.overlays} highlight={state.highlight} />
+            </section>
+            <PriorStudyPanel report={report} />
           </div>
           <div className="cxr-review-side">
             <FindingsPanel

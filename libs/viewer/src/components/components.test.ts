@@ -115,4 +115,39 @@ describe('the review components', () => {
     expect(html).toContain('Not eligible for AI analysis: no pixel data');
     expect(html).not.toContain('data-testid="findings-panel"');
   });
+
+  test('the prior study the draft was compared with shows beside the current one, with its date, image and own findings', () => {
+    const report = fixtureReport();
+    const priorStudy = {
+      studyInstanceUid: '1.2.826.0.1.3680043.8.498.99',
+      studyDate: '2026-11-02',
+      images: [{ sopInstanceUid: '1.2.826.0.1.3680043.8.498.100', width: 300, height: 400, previewUrl: 'https://report.example/prior.png' }],
+      findings: [
+        { code: 'nodule', display: 'Nodule', probability: 0.8, threshold: 0.5, positive: true, side: 'right' as const, zone: 'upper' as const, sopInstanceUid: '1.2.826.0.1.3680043.8.498.100' },
+        { code: 'pleural-effusion', display: 'Pleural effusion', probability: 0.1, threshold: 0.5, positive: false, side: null, zone: null, sopInstanceUid: '1.2.826.0.1.3680043.8.498.100' },
+      ],
+    };
+    const comparison = 'Compared with 2026-11-02: the right upper zone nodule is unchanged.';
+    const html = render({ ...report, priorStudy, sections: { ...report.sections, comparison } });
+    expect(html).toMatch(/class="cxr-review-images cxr-side-by-side"/);
+    expect(html).toContain('Prior study, 2026-11-02');
+    expect(html).toContain('src="https://report.example/prior.png"');
+    expect((html.match(/data-testid="prior-finding"/g) ?? []).length).toBe(1);
+    expect(html).toContain('Nodule, right upper zone (80% vs threshold 50%)');
+    expect(html).toContain(comparison);
+    // The comparison is part of the signed text, so it is editable like findings and impression.
+    expect(html).toMatch(/<label for="cxr-comparison-text">Comparison<\/label>/);
+    expect(html).toMatch(/data-testid="comparison-text"/);
+    // Both sets of findings: the current study's panel is still there.
+    expect(html).toContain('data-testid="findings-panel"');
+  });
+
+  test('without a prior there is no prior panel, and a comparison that could not be made says why', () => {
+    expect(render()).not.toContain('prior-study');
+    expect(render()).not.toContain('comparison-text');
+    const report = fixtureReport();
+    const html = render({ ...report, priorStudy: null, sections: { ...report.sections, comparison: 'None: prior lookup timed out (main: no answer within 10 s); no comparison was made.' } });
+    expect(html).not.toContain('data-testid="prior-study"');
+    expect(html).toContain('Comparison: None: prior lookup timed out');
+  });
 });

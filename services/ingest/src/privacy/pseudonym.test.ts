@@ -21,6 +21,19 @@ describe('Pseudonymizer', () => {
 
   const p = new Pseudonymizer('a-test-secret-of-some-length');
 
+  test('keys a patient by Patient ID and issuer, so the same ID from another issuer is another patient', () => {
+    expect(p.patientKey('12345', 'HOSP-A')).toBe(p.patientKey(' 12345 ', 'HOSP-A'));
+    expect(p.patientKey('12345', 'HOSP-A')).not.toBe(p.patientKey('12345', 'HOSP-B'));
+    expect(p.patientKey('12345', undefined)).toBe(p.patientKey('12345', ''));
+    expect(p.patientKey('12345', 'HOSP-A')).not.toBe(p.studyKey('12345'));
+    expect(pseudonymKeySchema.safeParse(p.patientKey('12345', 'HOSP-A')).success).toBe(true);
+  });
+
+  test('gives no patient key to a study without a Patient ID', () => {
+    expect(p.patientKey('', 'HOSP-A')).toBeUndefined();
+    expect(p.patientKey(undefined, undefined)).toBeUndefined();
+  });
+
   test('replaces a UID with a valid 2.25 UID, the same every time, different per UID and per secret', () => {
     const uid = '1.2.840.113619.2.55.3.604688119.969.1268071029.320';
     const replaced = p.dicomUid(uid);

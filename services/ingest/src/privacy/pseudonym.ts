@@ -8,7 +8,7 @@ import { createHmac } from 'node:crypto';
 export class Pseudonymizer {
   constructor(private readonly secret: string) {}
 
-  key(kind: 'study' | 'instance' | 'uid', uid: string): string {
+  key(kind: 'study' | 'instance' | 'uid' | 'patient', uid: string): string {
     return createHmac('sha256', this.secret).update(`${kind}:${uid}`).digest('hex').slice(0, 32);
   }
 
@@ -18,6 +18,17 @@ export class Pseudonymizer {
 
   instanceKey(sopInstanceUid: string): string {
     return this.key('instance', sopInstanceUid);
+  }
+
+  /**
+   * The patient's key, for finding the same patient's earlier studies in ingest's own index: Patient
+   * ID and Issuer of Patient ID (an ID alone is only unique within its issuer), never the name.
+   * Empty Patient ID: no key (an anonymous study matches nobody).
+   */
+  patientKey(patientId: string | undefined, issuer: string | undefined): string | undefined {
+    const id = patientId?.trim() ?? '';
+    if (id === '') return undefined;
+    return this.key('patient', JSON.stringify([id, issuer?.trim() ?? '']));
   }
 
   /**

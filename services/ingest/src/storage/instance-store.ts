@@ -35,7 +35,7 @@ export class StorageUnavailableError extends TransientError {
 
 export interface InstanceSource {
   /** 'recovered': an orphan original recorded by the orphan sweep. */
-  protocol: 'dimse' | 'stow-rs' | 'recovered';
+  protocol: 'dimse' | 'stow-rs' | 'recovered' | 'prior-retrieval';
   /** Calling AE title or STOW-RS sender name. */
   sender: string;
   /**
@@ -102,7 +102,9 @@ export class InstanceStore {
       if (!alreadyStored) {
         await this.deps.objects.put(this.deps.bucket, key, bytes, 'application/dicom', source.sha256 ? { sha256: source.sha256.file } : {});
       }
-      const outcome = await registry.recordInstance(instance.studyInstanceUid, instance.sopInstanceUid, recordOf(instance, key, sha256, source));
+      const record = recordOf(instance, key, sha256, source, registry.patientKey(instance.patientId, instance.issuerOfPatientId));
+      const outcome = await registry.recordInstance(instance.studyInstanceUid, instance.sopInstanceUid, record);
+      if (record.patientKey) await registry.indexPatientStudy(record.patientKey, instance.studyInstanceUid, record.studyDate ?? '');
       if (outcome === 'conflict') {
         logger.warn(
           { studyKey: registry.studyKey(instance.studyInstanceUid), sha256, protocol: source.protocol, sender: source.sender },
@@ -155,7 +157,11 @@ export class InstanceStore {
     const { instance, sha256 } = identified;
     if (identified.key !== key) return 'mismatch';
     if (options.dryRun) return 'stored';
-    return this.deps.registry.recordInstance(instance.studyInstanceUid, instance.sopInstanceUid, recordOf(instance, key, sha256, source));
+    const { registry } = this.deps;
+    const record = recordOf(instance, key, sha256, source, registry.patientKey(instance.patientId, instance.issuerOfPatientId));
+    const outcome = await registry.recordInstance(instance.studyInstanceUid, instance.sopInstanceUid, record);
+    if (record.patientKey) await registry.indexPatientStudy(record.patientKey, instance.studyInstanceUid, record.studyDate ?? '');
+    return outcome;
   }
 }
 
@@ -168,7 +174,8 @@ function idsOf(instance: ParsedInstance): Omit<AcceptedInstance, 'outcome'> {
   };
 }
 
-function recordOf(instance: ParsedInstance, key: string, sha256: string, source: InstanceSource): InstanceRecord {
+function recordOf(instance: ParsedInstance, key: string, sha256: string, source: InstanceSource, patientKey: string | undefined): InstanceRecord {
+  const studyDate = /^\d{8}$/.test(instance.studyDate?.trim() ?? '') ? instance.studyDate!.trim() : undefined;
   return {
     sha256,
     objectKey: key,
@@ -186,6 +193,8 @@ function recordOf(instance: ParsedInstance, key: string, sha256: string, source:
     ...ageOf(instance.patientAge),
     ...indicationOf(instance),
     priority: priorityOf(instance),
+    ...(patientKey ? { patientKey } : {}),
+    ...(studyDate ? { studyDate } : {}),
     receivedAt: new Date().toISOString(),
     protocol: source.protocol,
     sender: source.sender,

@@ -1,11 +1,12 @@
 import type { Queue } from 'bullmq';
-import type { IsolatedFrameDecoder } from '@cxr/dicom';
+import { parseInstance, type IsolatedFrameDecoder } from '@cxr/dicom';
 import {
   ANALYSIS_INPUT_CONTENT_TYPE, QUEUES, analysisIdOf, objectKeys,
-  type AnalysisRequest, type ReportEvent, type StudyPriority, type StudyReceivedEvent,
+  type AnalysisRequest, type PriorLookup, type ReportEvent, type StudyPriority, type StudyReceivedEvent,
 } from '@cxr/contracts';
 import { errorMessage, isPermanent, publishJob, withSpan, type Logger, type ObjectStore } from '@cxr/platform';
 import { prepareAnalysisImage } from '../pixels/analysis-image.ts';
+import type { PriorFinder } from '../priors/prior-finder.ts';
 import { decideEligibility, type ModelScopeSource } from './eligibility.ts';
 import { joinIndication } from './study-indication.ts';
 import { fingerprintOf, type InstanceRecord, type StudyRegistry } from './study-registry.ts';
@@ -24,7 +25,14 @@ export interface StudyProcessorDeps {
   decoder: IsolatedFrameDecoder;
   /** Most images of one study sent to analysis (the rest are listed as not analysed). */
   maxImagesPerStudy: number;
+  /** Looks for the patient's earlier studies when a study completes; absent: no look-up. */
+  priors?: PriorFinder | undefined;
   logger: Logger;
+}
+
+export interface ProcessOptions {
+  /** False for a prior being taken in for another study: it does not look for priors of its own. */
+  lookForPriors?: boolean;
 }
 
 export type StudyOutcome =
@@ -65,15 +73,15 @@ export class StudyProcessor {
    * Completes the study and then clears its "awaiting completion" mark, unless an instance was
    * stored after the mark was read (that one's own completion, or the reconciler, covers it).
    */
-  async process(studyUid: string): Promise<StudyOutcome> {
+  async process(studyUid: string, options: ProcessOptions = {}): Promise<StudyOutcome> {
     const { registry } = this.deps;
     const since = await registry.awaitingCompletionSince(studyUid);
-    const outcome = await this.complete(studyUid);
+    const outcome = await this.complete(studyUid, options);
     if (since !== null) await registry.completed(studyUid, since);
     return outcome;
   }
 
-  private async complete(studyUid: string): Promise<StudyOutcome> {
+  private async complete(studyUid: string, options: ProcessOptions): Promise<StudyOutcome> {
     const { registry, logger } = this.deps;
     const instances = await registry.instances(studyUid);
     if (instances.size === 0) return { kind: 'empty' };
@@ -119,6 +127,10 @@ export class StudyProcessor {
       }
     }
 
+    // Priors are looked for (for a study that will be analysed) before its event and analysis go out,
+    // so the report learns of them with the study, and a prior's own analysis is queued ahead of it.
+    const priors =
+      images.length > 0 && options.lookForPriors !== false && !(await registry.isRetrievedPrior(studyUid)) ? await this.lookForPriors(studyUid, instances) : undefined;
     const now = new Date().toISOString();
     const event: StudyReceivedEvent = {
       type: 'study-received',
@@ -131,6 +143,7 @@ export class StudyProcessor {
       ineligibleReasons: reasons,
       images: received,
       receivedAt: now,
+      ...(priors ? { priors } : {}),
     };
     const spanAttributes = { 'cxr.study_key': studyKey, 'cxr.version': version };
     await publishJob(this.deps.reportEventsQueue, QUEUES.reportEvents, event, { ...spanAttributes, 'cxr.event_type': event.type });
@@ -152,6 +165,44 @@ export class StudyProcessor {
     await registry.setAnalysed(studyUid, { version, fingerprint });
     logger.info({ studyKey, version, instances: instances.size, analysed: images.length, priority, outcome: outcome.kind }, 'study complete');
     return outcome;
+  }
+
+  /**
+   * The prior look-up (priors/prior-finder.ts), then each prior processed like a study of its own,
+   * without a look-up of its own: analysed if it has no result yet, 'unchanged' if it has. A prior
+   * that cannot be processed now is left out of this comparison (logged), never fails this study.
+   */
+  private async lookForPriors(studyUid: string, instances: Map<string, InstanceRecord>): Promise<PriorLookup | undefined> {
+    const { priors: finder, registry, logger } = this.deps;
+    if (!finder || finder.settings.max === 0) return undefined;
+    const first = [...instances.values()].sort((a, b) => a.objectKey.localeCompare(b.objectKey))[0]!;
+    // The identifiers a PACS is asked by are read from the stored original, never kept in Redis.
+    let patientId: string | undefined;
+    let issuer: string | undefined;
+    try {
+      const parsed = parseInstance(await this.deps.objects.get(this.deps.buckets.originals, first.objectKey), { maxBytes: 512 * 1024 * 1024 });
+      patientId = parsed.patientId;
+      issuer = parsed.issuerOfPatientId;
+    } catch (error) {
+      if (!isPermanent(error)) throw error;
+    }
+    const outcome = await withSpan('priors.find', {}, () =>
+      finder.find({ studyInstanceUid: studyUid, studyDate: first.studyDate, patientKey: first.patientKey, patientId, issuer }),
+    );
+    const found: PriorLookup['priors'] = [];
+    for (const prior of outcome.priors) {
+      try {
+        const result = await this.process(prior.studyInstanceUid, { lookForPriors: false });
+        if (result.kind === 'empty') continue;
+      } catch (error) {
+        logger.warn({ studyKey: registry.studyKey(studyUid), priorKey: registry.studyKey(prior.studyInstanceUid), reason: errorMessage(error) }, 'prior could not be processed; left out of the comparison');
+        continue;
+      }
+      const date = prior.studyDate;
+      found.push({ studyKey: registry.studyKey(prior.studyInstanceUid), studyDate: `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}`, source: prior.source });
+    }
+    logger.info({ studyKey: registry.studyKey(studyUid), priors: found.length, unanswered: outcome.unanswered.map((u) => u.source) }, 'prior look-up done');
+    return { priors: found, unanswered: outcome.unanswered };
   }
 
   private async prepare(studyKey: string, instanceKey: string, record: InstanceRecord) {

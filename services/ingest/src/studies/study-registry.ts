@@ -23,9 +23,13 @@ export interface InstanceRecord {
   /** The order's clinical question, scrubbed of identifiers (study-indication.ts), when the instance carries one. */
   indication?: string;
   priority: StudyPriority;
+  /** Pseudonym of Patient ID + Issuer of Patient ID (Pseudonymizer.patientKey), when the instance has a Patient ID. */
+  patientKey?: string;
+  /** Study Date (0008,0020) as sent, `YYYYMMDD`, when present: how old a prior is. */
+  studyDate?: string;
   receivedAt: string;
   /** 'recovered': found in the bucket without a record and recorded by the orphan sweep. */
-  protocol: 'dimse' | 'stow-rs' | 'recovered';
+  protocol: 'dimse' | 'stow-rs' | 'recovered' | 'prior-retrieval';
   sender: string;
   /** Object keys of other, different objects that arrived with the same SOP Instance UID. */
   conflicts?: string[];
@@ -99,6 +103,11 @@ export class StudyRegistry {
     return this.pseudonyms.dicomUid(uid);
   }
 
+  /** The pseudonym a patient is matched by across studies (Patient ID + issuer, never the name). */
+  patientKey(patientId: string | undefined, issuer: string | undefined): string | undefined {
+    return this.pseudonyms.patientKey(patientId, issuer);
+  }
+
   private key(...parts: string[]): string {
     return [this.prefix, 'ingest', ...parts].join(':');
   }
@@ -160,6 +169,31 @@ export class StudyRegistry {
     const out = new Map<string, InstanceRecord>();
     for (const [sopUid, json] of Object.entries(raw)) out.set(sopUid, JSON.parse(json) as InstanceRecord);
     return out;
+  }
+
+  /**
+   * Indexes a study under its patient's pseudonym (study UID → Study Date), so that a later study of
+   * the same patient finds it as a prior. Idempotent; the index holds no patient identifier.
+   */
+  async indexPatientStudy(patientKey: string, studyUid: string, studyDate: string): Promise<void> {
+    await this.redis.hset(this.key('patient', patientKey, 'studies'), studyUid, studyDate);
+  }
+
+  /** The patient's studies in ingest's own store: study UID → Study Date (`YYYYMMDD`, or '' when unknown). */
+  async patientStudies(patientKey: string): Promise<Map<string, string>> {
+    return new Map(Object.entries(await this.redis.hgetall(this.key('patient', patientKey, 'studies'))));
+  }
+
+  /**
+   * Marks a study as fetched from a PACS as another study's prior: its own completion then does not
+   * look for priors again (which would walk back through the patient's whole history).
+   */
+  async markRetrievedPrior(studyUid: string): Promise<void> {
+    await this.redis.set(this.key('study', studyUid, 'retrieved-prior'), '1');
+  }
+
+  async isRetrievedPrior(studyUid: string): Promise<boolean> {
+    return (await this.redis.exists(this.key('study', studyUid, 'retrieved-prior'))) === 1;
   }
 
   async analysed(studyUid: string): Promise<AnalysedState | null> {

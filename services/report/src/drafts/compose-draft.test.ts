@@ -23,6 +23,28 @@ describe('composeDraft', () => {
     );
   });
 
+  test('puts a COMPARISON section before FINDINGS when there is one, written from the draft\'s own findings', () => {
+    const seen: string[] = [];
+    const draft = composeDraft(analysisResult(randomKey(), 1, [fixtureImage()]), {
+      composedAt,
+      comparison: (findings) => {
+        seen.push(...findings.filter((f) => f.positive).map((f) => f.code));
+        return 'Compared with 2026-11-02: new pleural effusion.';
+      },
+    });
+    expect(seen).toEqual(['pleural-effusion']);
+    expect(draft.sections.comparison).toBe('Compared with 2026-11-02: new pleural effusion.');
+    expect(draft.text).toBe(
+      `${AI_DRAFT_DISCLAIMER}\n\nCOMPARISON:\nCompared with 2026-11-02: new pleural effusion.\n\nFINDINGS:\nBlunting of the right costophrenic angle.\n\nIMPRESSION:\nRight pleural effusion.`,
+    );
+  });
+
+  test('has no COMPARISON section when no prior look-up was done', () => {
+    const draft = composeDraft(analysisResult(randomKey(), 1, [fixtureImage()]), { composedAt });
+    expect(draft.sections).not.toHaveProperty('comparison');
+    expect(draft.text).not.toContain('COMPARISON');
+  });
+
   test('lists every finding of every image with probability, threshold, positive and coding', () => {
     const studyKey = randomKey();
     const images = [fixtureImage(), fixtureImage()];

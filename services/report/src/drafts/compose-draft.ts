@@ -30,6 +30,11 @@ export interface DraftContext {
   composedAt: string;
   /** Side, zone and region read from each finding's heatmap; left out, they are null. */
   geometryOf?: (instanceKey: string, code: string) => FindingGeometry | undefined;
+  /**
+   * The COMPARISON section from this draft's findings (comparison-section.ts, with the priors'
+   * reports); left out when ingest did not look for priors: the draft then has no such section.
+   */
+  comparison?: (findings: readonly DraftFinding[]) => string;
 }
 
 export function composeDraft(result: AnalysisResult, context: DraftContext): ReportDraft {
@@ -85,13 +90,15 @@ export function composeDraft(result: AnalysisResult, context: DraftContext): Rep
     impression: answer ? answer.impression : composed.sections.impression,
   };
   const edits = [...composed.edits, ...(answer?.edits ?? [])];
+  const comparison = context.comparison?.(findings);
+  const withComparison = comparison !== undefined ? { ...sections, comparison } : sections;
   return {
     studyKey: result.studyKey,
     version: result.version,
     analysisId: result.analysisId,
     model: { ...result.model },
-    sections,
-    text: formatReportText(sections),
+    sections: withComparison,
+    text: formatReportText(withComparison),
     findings,
     outOfScope,
     textEdits: edits,
@@ -99,8 +106,9 @@ export function composeDraft(result: AnalysisResult, context: DraftContext): Rep
   };
 }
 
-/** The plain-text report: first line says it is an AI draft, then INDICATION (when there is one), FINDINGS and IMPRESSION. */
-export function formatReportText(sections: { findings: string; impression: string; indication?: string | undefined }): string {
+/** The plain-text report: first line says it is an AI draft, then INDICATION and COMPARISON (when there are), FINDINGS and IMPRESSION. */
+export function formatReportText(sections: { findings: string; impression: string; indication?: string | undefined; comparison?: string | undefined }): string {
   const indication = sections.indication !== undefined ? `INDICATION:\n${sections.indication}\n\n` : '';
-  return `${AI_DRAFT_DISCLAIMER}\n\n${indication}FINDINGS:\n${sections.findings}\n\nIMPRESSION:\n${sections.impression}`;
+  const comparison = sections.comparison !== undefined ? `COMPARISON:\n${sections.comparison}\n\n` : '';
+  return `${AI_DRAFT_DISCLAIMER}\n\n${indication}${comparison}FINDINGS:\n${sections.findings}\n\nIMPRESSION:\n${sections.impression}`;
 }

@@ -50,7 +50,7 @@ export const draftOutOfScopeSchema = z
 export type DraftOutOfScope = z.infer<typeof draftOutOfScopeSchema>;
 
 /** A report's sections as stored (in the draft and in each revision). */
-export const draftSectionsSchema = z.object({ findings: z.string(), impression: z.string(), indication: z.string().optional() }).strict();
+export const draftSectionsSchema = z.object({ findings: z.string(), impression: z.string(), indication: z.string().optional(), comparison: z.string().optional() }).strict();
 export type DraftSections = z.infer<typeof draftSectionsSchema>;
 
 export const reportDraftSchema = z
@@ -59,9 +59,9 @@ export const reportDraftSchema = z
     version: z.number().int().positive(),
     analysisId: z.string(),
     model: z.object({ id: z.string(), version: z.string(), sha256: z.string(), executionProvider: z.string() }).strict(),
-    /** `indication`: the clinical question from the analysis result (absent when the order gave none, and in older drafts). */
+    /** `indication`: the clinical question from the analysis result (absent when the order gave none, and in older drafts); `comparison`: the COMPARISON section, when ingest looked for priors (absent in older drafts). */
     sections: draftSectionsSchema,
-    /** Disclaimer line, then INDICATION (when there is one), FINDINGS and IMPRESSION. */
+    /** Disclaimer line, then INDICATION and COMPARISON (when there are), FINDINGS and IMPRESSION. */
     text: z.string(),
     findings: z.array(draftFindingSchema),
     /** Images the model refused as outside its scope: no findings or text come from them (absent in older drafts). */

@@ -10,9 +10,10 @@ import {
 } from '@cxr/contracts';
 import { errorMessage, isPermanent, PermanentError, withSpan, type Logger, type ObjectStore } from '@cxr/platform';
 import { composeDraft } from '../drafts/compose-draft.ts';
+import { comparisonSection, type PriorReport } from '../drafts/comparison-section.ts';
 import { heatmapGeometry, type FindingGeometry } from '../drafts/finding-geometry.ts';
 import { renderOverlay } from '../drafts/overlays.ts';
-import type { ReportDraft } from '../drafts/report-draft.ts';
+import type { DraftFinding, ReportDraft } from '../drafts/report-draft.ts';
 import type { ReportMetrics } from '../metrics.ts';
 import {
   AI_DRAFT_AUTHOR,
@@ -52,8 +53,12 @@ export interface ReportEventHandlerDeps {
   reportsBucket: string;
   logger: Logger;
   metrics: ReportMetrics;
+  /** Longest a draft waits for a prior still being analysed (REPORT_PRIOR_WAIT_MS); default 30 s. */
+  priorWaitMs?: number;
   now?: () => Date;
 }
+
+const PRIOR_POLL_MS = 250;
 
 export class ReportEventHandler {
   private readonly now: () => Date;
@@ -139,12 +144,44 @@ export class ReportEventHandler {
         }),
       );
     }
+    const lookup = state?.version === event.version ? state.received?.priors : undefined;
+    const priorReports = lookup ? await this.priorReports(lookup.priors.map((p) => p.studyKey)) : [];
     const draft = composeDraft(result, {
       composedAt: this.now().toISOString(),
       geometryOf: (instanceKey, code) => geometry.get(`${instanceKey}/${code}`),
+      ...(lookup ? { comparison: (findings: readonly DraftFinding[]) => comparisonSection(lookup, priorReports, findings) } : {}),
     });
     stopTimer();
     return draft;
+  }
+
+  /**
+   * The priors' findings as their current reports have them (a finding the radiologist rejected
+   * counts as absent); null for a prior with no report yet (its analysis still to come).
+   */
+  private async priorReports(studyKeys: readonly string[]): Promise<PriorReport[]> {
+    const { reports } = this.deps;
+    // The prior's analysis was queued with this study's and often runs beside it: wait for a prior
+    // still pending, within the bound, so the comparison is not lost to the order of two events.
+    const deadline = Date.now() + (this.deps.priorWaitMs ?? 30_000);
+    return Promise.all(
+      studyKeys.map(async (studyKey) => {
+        let state = await reports.readState(studyKey);
+        while ((!state || (state.current === null && state.analysis === null && state.received?.eligible !== false)) && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, PRIOR_POLL_MS));
+          state = await reports.readState(studyKey);
+        }
+        if (!state?.current) {
+          const never = state !== null && (state.received?.eligible === false || state.analysis?.outcome === 'failed');
+          return { studyKey, findings: null, missing: never ? ('not-analysable' as const) : ('pending' as const) };
+        }
+        const revision = await reports.readRevision(studyKey, state.current);
+        // A prior the model read none of (out of scope) has no findings: comparing with it would call everything new.
+        if (revision.draft.findings.length === 0) return { studyKey, findings: null, missing: 'not-analysable' as const };
+        const rejected = new Set(revision.decisions.filter((d) => d.decision === 'rejected').map((d) => `${d.instanceKey}/${d.code}`));
+        return { studyKey, findings: revision.draft.findings.map((f) => ({ ...f, positive: f.positive && !rejected.has(`${f.instanceKey}/${f.code}`) })) };
+      }),
+    );
   }
 
   private async loadResult(event: AnalysisCompletedEvent): Promise<AnalysisResult> {

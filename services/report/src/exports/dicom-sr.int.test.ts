@@ -87,6 +87,16 @@ describe('toDicomSr', () => {
     expect(elements).toContain('(0020,0013) IS [4]');
   });
 
+  test('writes the COMPARISON as its own section before the findings, and none when the report has none', async () => {
+    const report = draftReportFixture();
+    const comparison = 'Compared with 2026-11-02: new right pleural effusion.';
+    const { tree } = await dump(toDicomSr({ ...report, sections: { ...report.sections, comparison } }, source, { now: new Date('2026-01-05T12:00:00Z') }));
+    expect(tree).toContain('<contains CONTAINER:(18834-2,LN,"Radiology Comparison study")=SEPARATE>');
+    expect(tree).toContain(`<contains TEXT:(121071,DCM,"Finding")="${comparison}">`);
+    expect(tree.indexOf('Radiology Comparison study')).toBeLessThan(tree.indexOf('(59776-5,LN,"Findings")'));
+    expect((await dump(toDicomSr(report, source, { now: new Date('2026-01-05T12:00:00Z') }))).tree).not.toContain('18834-2');
+  });
+
   test('gives a revision the same SOP Instance UID every time, and a new revision a new one', () => {
     const first = parseInstance(toDicomSr(draftReportFixture(), source));
     const again = parseInstance(toDicomSr(draftReportFixture(), source));

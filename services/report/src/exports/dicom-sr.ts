@@ -58,6 +58,8 @@ export const SrConcept = Object.freeze({
   indicationsForProcedure: { value: '18785-6', scheme: 'LN', meaning: 'Indications for Procedure' },
   request: { value: '55115-0', scheme: 'LN', meaning: 'Request' },
   findings: { value: '59776-5', scheme: 'LN', meaning: 'Findings' },
+  /** The COMPARISON section (a TID 2000 section heading of CID 7001). */
+  comparisonStudy: { value: '18834-2', scheme: 'LN', meaning: 'Radiology Comparison study' },
   finding: { value: '121071', scheme: 'DCM', meaning: 'Finding' },
   impressions: { value: '19005-8', scheme: 'LN', meaning: 'Impressions' },
   impression: { value: '121073', scheme: 'DCM', meaning: 'Impression' },
@@ -229,6 +231,8 @@ export function toDicomSr(report: ReportResponse, source: SourceStudy, options: 
 
   const indication = report.sections.indication?.trim();
   const indicationSection = indication ? [containerItem('CONTAINS', SrConcept.indicationsForProcedure, [textItem('CONTAINS', SrConcept.request, indication)])] : [];
+  const comparison = report.sections.comparison?.trim();
+  const comparisonSection = comparison ? [containerItem('CONTAINS', SrConcept.comparisonStudy, [textItem('CONTAINS', SrConcept.finding, comparison)])] : [];
   const findingsSection = containerItem('CONTAINS', SrConcept.findings, [
     ...algorithmIdentification(report),
     ...(report.sections.findings.trim() ? [textItem('CONTAINS', SrConcept.finding, report.sections.findings)] : []),
@@ -292,6 +296,7 @@ export function toDicomSr(report: ReportResponse, source: SourceStudy, options: 
       textItem('CONTAINS', SrConcept.comment, signed ? report.disclaimer : AI_DRAFT_DISCLAIMER),
       ...(outOfScope ? [textItem('CONTAINS', SrConcept.comment, outOfScope)] : []),
       ...indicationSection,
+      ...comparisonSection,
       findingsSection,
       impressionSection,
       ...addenda,

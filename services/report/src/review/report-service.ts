@@ -18,7 +18,7 @@ import { applyAddendum, applyEdit, applySign, type ReviewContext, type ReviewRef
 import { reportStatusOf, shownRevisionOf, type ReportRevision, type ReportState } from '../state/report-state.ts';
 import type { ReportStore } from '../state/report-store.ts';
 import { checkIfMatch, ifMatchTags, reportEtag } from './etag.ts';
-import { buildReportResponse, buildRevisionResponse, findingsWithUids, revisionSummaryOf, type FindingImageKind, type SignUrl } from './report-view.ts';
+import { buildReportResponse, buildRevisionResponse, findingsWithUids, revisionSummaryOf, type FindingImageKind, type PriorShown, type SignUrl } from './report-view.ts';
 
 /**
  * The review use-cases: read, edit, sign, add an addendum, list revisions and the audit trail.
@@ -87,6 +87,8 @@ interface Loaded {
   shown: ReportRevision | null;
   /** The current revision when it is not shown (an out-of-scope study: its draft lists the refused images). */
   current?: ReportRevision | null;
+  /** The prior study shown beside this one (the one the COMPARISON was made with). */
+  prior?: PriorShown | null;
 }
 
 export function createReportService(deps: ReportServiceDeps): ReportService {
@@ -106,15 +108,26 @@ export function createReportService(deps: ReportServiceDeps): ReportService {
     const state = await reports.readState(studyKey);
     // An index entry without its state object (the index is ahead of a wiped bucket): unknown.
     if (!state || state.identity?.studyInstanceUid !== studyInstanceUid) throw notFound();
+    const prior = await priorOf(state);
     const shownNumber = shownRevisionOf(state);
-    if (shownNumber !== null) return { state, shown: await reports.readRevision(studyKey, shownNumber) };
+    if (shownNumber !== null) return { state, shown: await reports.readRevision(studyKey, shownNumber), prior };
     const outOfScope = reportStatusOf(state).status === 'out-of-scope' && state.current !== null;
-    return { state, shown: null, current: outOfScope ? await reports.readRevision(studyKey, state.current!) : null };
+    return { state, shown: null, current: outOfScope ? await reports.readRevision(studyKey, state.current!) : null, prior };
   }
 
-  function respond(studyInstanceUid: string, { state, shown, current }: Loaded): ReportResponse {
+  /** The most recent prior (as ingest listed them) that has a report: the one the COMPARISON used. */
+  async function priorOf(state: ReportState): Promise<PriorShown | null> {
+    for (const prior of state.received?.priors?.priors ?? []) {
+      const priorState = await reports.readState(prior.studyKey);
+      if (!priorState?.identity || priorState.current === null) continue;
+      return { state: priorState, revision: await reports.readRevision(prior.studyKey, priorState.current), studyDate: prior.studyDate };
+    }
+    return null;
+  }
+
+  function respond(studyInstanceUid: string, { state, shown, current, prior }: Loaded): ReportResponse {
     // Parsing what we send keeps the service honest to the contract.
-    return reportResponseSchema.parse(buildReportResponse({ state, studyInstanceUid, shown, current: current ?? null, etag: reportEtag(state), publicUrl, signUrl }));
+    return reportResponseSchema.parse(buildReportResponse({ state, studyInstanceUid, shown, current: current ?? null, prior: prior ?? null, etag: reportEtag(state), publicUrl, signUrl }));
   }
 
   /** The shared path of every change: lock, precondition, transition, then revision, audit, state. */
@@ -265,7 +278,7 @@ function refusalError(refusal: ReviewRefusal): HttpError {
 /** What an edit changed, in words without identifiers (codes only). */
 function describeEdit(before: ReportRevision | null, after: ReportRevision): string {
   const parts: string[] = [];
-  const changedSections = (['indication', 'findings', 'impression'] as const).filter((s) => before?.sections[s] !== after.sections[s]);
+  const changedSections = (['indication', 'comparison', 'findings', 'impression'] as const).filter((s) => before?.sections[s] !== after.sections[s]);
   parts.push(changedSections.length > 0 ? `text changed: ${changedSections.join(', ')}` : 'text unchanged');
   const old = new Map(before?.decisions.map((d) => [`${d.instanceKey}/${d.code}`, d.decision]));
   const now = new Map(after.decisions.map((d) => [`${d.instanceKey}/${d.code}`, d.decision]));

@@ -3,6 +3,7 @@ import {
   AI_DRAFT_DISCLAIMER,
   type Addendum,
   type OutOfScopeImage,
+  type PriorStudyView,
   type ReportFinding,
   type ReportImage,
   type ReportResponse,
@@ -56,9 +57,15 @@ export function disclaimerOf(signature: StoredSignature | null): string {
   return signature ? `${AI_ASSISTED_SIGNED_NOTICE} ${signature.signedBy.name}.` : AI_DRAFT_DISCLAIMER;
 }
 
-/** The plain-text report: the disclaimer line, INDICATION (when there is one), FINDINGS, IMPRESSION, then any addenda. */
-export function reportText(disclaimer: string, sections: { findings: string; impression: string; indication?: string | undefined }, addenda: Addendum[]): string {
-  const parts = [disclaimer, ...(sections.indication !== undefined ? [`INDICATION:\n${sections.indication}`] : []), `FINDINGS:\n${sections.findings}`, `IMPRESSION:\n${sections.impression}`];
+/** The plain-text report: the disclaimer line, INDICATION and COMPARISON (when there are), FINDINGS, IMPRESSION, then any addenda. */
+export function reportText(disclaimer: string, sections: { findings: string; impression: string; indication?: string | undefined; comparison?: string | undefined }, addenda: Addendum[]): string {
+  const parts = [
+    disclaimer,
+    ...(sections.indication !== undefined ? [`INDICATION:\n${sections.indication}`] : []),
+    ...(sections.comparison !== undefined ? [`COMPARISON:\n${sections.comparison}`] : []),
+    `FINDINGS:\n${sections.findings}`,
+    `IMPRESSION:\n${sections.impression}`,
+  ];
   for (const addendum of addenda) parts.push(`ADDENDUM (${addendum.createdAt}, ${addendum.author.name}):\n${addendum.text}`);
   return parts.join('\n\n');
 }
@@ -70,9 +77,18 @@ export interface ReportResponseInput {
   shown: ReportRevision | null;
   /** The current revision, also when it is not shown (an out-of-scope study's draft lists the refused images). */
   current?: ReportRevision | null;
+  /** The prior study to show beside it (its state and current revision), or null. */
+  prior?: PriorShown | null;
   etag: string;
   publicUrl: string;
   signUrl: SignUrl;
+}
+
+export interface PriorShown {
+  state: ReportState;
+  revision: ReportRevision;
+  /** `YYYY-MM-DD`. */
+  studyDate: string;
 }
 
 export function buildReportResponse(input: ReportResponseInput): ReportResponse {
@@ -158,8 +174,24 @@ export function buildReportResponse(input: ReportResponseInput): ReportResponse 
     outOfScopeImages,
     signature: signature ? { signedBy: signature.signedBy, signedAt: signature.signedAt, revision: signature.revision } : null,
     addenda: addenda.map((a) => ({ ...a })),
+    ...(input.prior !== undefined ? { priorStudy: input.prior ? priorStudyView(input.prior, sign) : null } : {}),
     urlsExpireAt,
     updatedAt: state.updatedAt,
+  };
+}
+
+/** The prior beside the current study: its previews (signed like the current ones) and its findings, rejected ones negative. */
+function priorStudyView({ state, revision, studyDate }: PriorShown, sign: (path: string) => string): PriorStudyView {
+  const uid = state.identity!.studyInstanceUid;
+  const rejected = new Set(revision.decisions.filter((d) => d.decision === 'rejected').map((d) => `${d.instanceKey}/${d.code}`));
+  return {
+    studyInstanceUid: uid,
+    studyDate,
+    images: imagesOf(state, revision).map((image) => ({ sopInstanceUid: image.sopInstanceUid, width: image.width, height: image.height, previewUrl: sign(previewImagePath(uid, image.sopInstanceUid)) })),
+    findings: findingsWithUids(state, revision).map((f) => ({
+      code: f.code, display: f.display, probability: f.probability, threshold: f.threshold,
+      positive: f.positive && !rejected.has(`${f.instanceKey}/${f.code}`), side: f.side, zone: f.zone, sopInstanceUid: f.sopInstanceUid,
+    })),
   };
 }
 

@@ -5,6 +5,7 @@ import {
   dicomUidSchema,
   findingDecisionSchema,
   isoDateTimeSchema,
+  priorLookupSchema,
   pseudonymKeySchema,
   revisionKindSchema,
   signatureSchema,
@@ -82,6 +83,8 @@ export const receivedSchema = z
     instanceCount: z.number().int().nonnegative(),
     images: z.array(receivedImageSchema),
     receivedAt: isoDateTimeSchema,
+    /** The prior look-up ingest did for this version (absent: none was done). */
+    priors: priorLookupSchema.optional(),
   })
   .strict();
 
@@ -217,6 +220,7 @@ export function applyStudyReceived(prev: ReportState | null, event: StudyReceive
         instanceCount: event.instanceCount,
         images,
         receivedAt: event.receivedAt,
+        ...(event.priors ? { priors: { priors: event.priors.priors.map((p) => ({ ...p })), unanswered: event.priors.unanswered.map((u) => ({ ...u })) } } : {}),
       },
       images: mergeImages(base.images, images),
       arrivedAt: base.arrivedAt ?? event.receivedAt,

@@ -88,6 +88,22 @@ describe('review transitions', () => {
     expect(withdrawn.positiveFindings).toEqual(['pleural-effusion']);
   });
 
+  test('an edit that does not send the COMPARISON keeps the shown one, and one that sends it replaces it', () => {
+    const studyKey = randomKey();
+    const image = fixtureImage();
+    const result = analysisResult(studyKey, 1, [image]);
+    let state = (applyStudyReceived(null, studyReceivedEvent(studyKey, 1, [image]), t0) as { state: ReportState }).state;
+    const draft = composeDraft(result, { composedAt: t0, comparison: () => 'None.' });
+    const completed = applyAnalysisCompleted(state, analysisCompletedEvent(result, 'r.json'), draft, 1, t0);
+    if (!completed.applied) throw new Error('not applied');
+    state = completed.state;
+    const stored: Stored = new Map([[1, completed.revision]]);
+    const kept = ok(applyEdit(context(state, stored), { sections, decisions: [] }), stored);
+    expect(stored.get(2)!.sections).toEqual({ ...sections, comparison: 'None.' });
+    ok(applyEdit(context(kept, stored, t2), { sections: { ...sections, comparison: 'Compared with 2025-01-01: no interval change.' }, decisions: [] }), stored);
+    expect(stored.get(3)!.sections.comparison).toBe('Compared with 2025-01-01: no interval change.');
+  });
+
   test('an edit naming a finding the report does not have is refused, listing it', () => {
     const { state, stored, sop } = draftStudy();
     const result = applyEdit(context(state, stored), {

@@ -60,8 +60,14 @@ export function applyEdit(context: ReviewContext, edit: ReportEditRequest): Revi
   return next(context, shown, {
     kind: 'edit',
     edited: true,
-    // The indication is the order's: kept unless the edit rewrites it.
-    sections: { ...indicationOf(edit.sections.indication ?? shown.sections.indication), findings: edit.sections.findings, impression: edit.sections.impression },
+    sections: {
+      // The indication is the order's: kept unless the edit rewrites it.
+      ...indicationOf(edit.sections.indication ?? shown.sections.indication),
+      findings: edit.sections.findings,
+      impression: edit.sections.impression,
+      // An edit that does not send the comparison keeps the shown one (viewers that predate it).
+      ...(edit.sections.comparison !== undefined ? { comparison: edit.sections.comparison } : shown.sections.comparison !== undefined ? { comparison: shown.sections.comparison } : {}),
+    },
     // In the draft's order, so equal content stores equally.
     decisions: shown.draft.findings.flatMap((f) => {
       const d = decisions.get(keyOf(f.instanceKey, f.code));

@@ -157,6 +157,62 @@ describe('report-events consumer and report API', () => {
     expect((await getPng(report.findings[1]!.heatmapUrl)).equals(Buffer.from(result.images[0]!.findings[1]!.heatmapPng!, 'base64'))).toBe(true);
   });
 
+  test('compares with the prior study ingest found: an effusion negative on the prior is new', async () => {
+    const prior = await analysedStudy();
+    // The prior's effusion was below the threshold.
+    const negative = { ...prior.result, images: prior.result.images.map((i) => ({ ...i, findings: i.findings.map((f) => (f.code === 'pleural-effusion' ? { ...f, probability: 0.2, positive: false } : f)), text: { findings: 'No effusion.', impression: 'No acute abnormality.' } })) };
+    const { resultKey } = await putAnalysisOutputs(svc.objects, svc.config.buckets.derived, negative);
+    await svc.addEvent(prior.received);
+    await svc.addEvent(analysisCompletedEvent(negative, resultKey));
+    await waitForStatus(prior.received.studyInstanceUid, 'draft');
+
+    const current = await analysedStudy();
+    await svc.addEvent({ ...current.received, priors: { priors: [{ studyKey: prior.studyKey, studyDate: '2026-11-02', source: 'local' }], unanswered: [] } });
+    // Ingest sends study-received (with the look-up) before it queues the analysis.
+    await waitForStatus(current.received.studyInstanceUid, 'pending');
+    await svc.addEvent(current.completed);
+    const report = await waitForStatus(current.received.studyInstanceUid, 'draft');
+    expect(report.sections.comparison).toMatch(/^Compared with 2026-11-02: new .*pleural effusion\.$/);
+    expect(report.text).toContain(`COMPARISON:\n${report.sections.comparison}\n\nFINDINGS:`);
+
+    // The viewer shows the prior beside it: its date, its preview and its own findings.
+    expect(report.priorStudy).toMatchObject({ studyInstanceUid: prior.received.studyInstanceUid, studyDate: '2026-11-02' });
+    expect(report.priorStudy!.findings.map((f) => [f.code, f.positive])).toEqual([['pleural-effusion', false], ['pneumothorax', false]]);
+    const preview = await sharp(await getPng(report.priorStudy!.images[0]!.previewUrl)).metadata();
+    expect([preview.width, preview.height]).toEqual([300, 400]);
+  });
+
+  test("waits for a prior whose analysis is still running, so the comparison is not lost to the order of the two analyses", async () => {
+    const prior = await analysedStudy();
+    await svc.addEvent(prior.received);
+    await waitForStatus(prior.received.studyInstanceUid, 'pending');
+
+    const current = await analysedStudy();
+    await svc.addEvent({ ...current.received, priors: { priors: [{ studyKey: prior.studyKey, studyDate: '2026-10-01', source: 'local' }], unanswered: [] } });
+    await waitForStatus(current.received.studyInstanceUid, 'pending');
+    // The current study's analysis finishes first; the prior's a moment later.
+    await svc.addEvent(current.completed);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await svc.addEvent(prior.completed);
+    const report = await waitForStatus(current.received.studyInstanceUid, 'draft');
+    expect(report.sections.comparison).toMatch(/^Compared with 2026-10-01: the .*pleural effusion is unchanged\.$/);
+  });
+
+  test('says the prior look-up timed out when a PACS did not answer, and has no COMPARISON when ingest did not look', async () => {
+    const late = await analysedStudy();
+    await svc.addEvent({ ...late.received, priors: { priors: [], unanswered: [{ source: 'main', reason: 'timed-out', detail: 'no answer within 10 s' }] } });
+    await waitForStatus(late.received.studyInstanceUid, 'pending');
+    await svc.addEvent(late.completed);
+    expect((await waitForStatus(late.received.studyInstanceUid, 'draft')).sections.comparison).toBe('None: prior lookup timed out (main: no answer within 10 s); no comparison was made.');
+
+    const unlooked = await analysedStudy();
+    await svc.addEvent(unlooked.received);
+    await svc.addEvent(unlooked.completed);
+    const report = await waitForStatus(unlooked.received.studyInstanceUid, 'draft');
+    expect(report.sections.comparison).toBeUndefined();
+    expect(report.text).not.toContain('COMPARISON:');
+  });
+
   test('shows the draft when analysis-completed is processed before study-received', async () => {
     const { received, completed } = await analysedStudy();
     expect(await svc.waitForJob(await svc.addEvent(completed))).toBe('completed');

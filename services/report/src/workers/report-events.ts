@@ -20,7 +20,7 @@ import { ReportEventHandler, type EventOutcome } from '../events/report-event-ha
  */
 
 export interface ReportEventsConsumerDeps {
-  config: Pick<ReportConfig, 'queuePrefix' | 'eventsConcurrency' | 'buckets'>;
+  config: Pick<ReportConfig, 'queuePrefix' | 'eventsConcurrency' | 'buckets'> & Partial<Pick<ReportConfig, 'priorWaitMs'>>;
   logger: Logger;
   /** From `createWorkerConnection`: BullMQ needs `maxRetriesPerRequest: null`. */
   connection: Redis;
@@ -45,6 +45,7 @@ export function startReportEventsConsumer(deps: ReportEventsConsumerDeps): Worke
     reportsBucket: config.buckets.reports,
     logger,
     metrics,
+    ...(config.priorWaitMs !== undefined ? { priorWaitMs: config.priorWaitMs } : {}),
     ...(deps.now ? { now: deps.now } : {}),
   });
 
