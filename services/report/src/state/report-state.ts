@@ -16,6 +16,7 @@ import {
   type StudyReceivedEvent,
 } from '@cxr/contracts';
 import { reportDraftSchema, type ReportDraft } from '../drafts/report-draft.ts';
+import { accessionKeyOf } from '../second-read/accession-key.ts';
 
 /**
  * A study's report state and its revisions, as stored in the reports bucket (the system of
@@ -85,7 +86,14 @@ export const receivedSchema = z
   })
   .strict();
 
-export const identitySchema = z.object({ studyInstanceUid: dicomUidSchema, priority: studyPrioritySchema }).strict();
+export const identitySchema = z
+  .object({
+    studyInstanceUid: dicomUidSchema,
+    priority: studyPrioritySchema,
+    /** SHA-256 of the study's accession number (`accessionKeyOf`), when ingest sent one: how the second read finds a study by it. */
+    accessionKey: z.string().regex(/^[a-f0-9]{64}$/).optional(),
+  })
+  .strict();
 
 export const revisionRefSchema = z
   .object({
@@ -201,7 +209,8 @@ export function applyStudyReceived(prev: ReportState | null, event: StudyReceive
   if (
     base.received?.receivedAt === event.receivedAt &&
     base.identity?.studyInstanceUid === event.studyInstanceUid &&
-    base.identity.priority === event.priority
+    base.identity.priority === event.priority &&
+    base.identity.accessionKey === accessionKeyOfEvent(event)
   ) {
     return { applied: false, reason: 'duplicate' };
   }
@@ -210,7 +219,7 @@ export function applyStudyReceived(prev: ReportState | null, event: StudyReceive
     applied: true,
     state: {
       ...base,
-      identity: { studyInstanceUid: event.studyInstanceUid, priority: event.priority },
+      identity: { studyInstanceUid: event.studyInstanceUid, priority: event.priority, ...(event.accessionNumber ? { accessionKey: accessionKeyOf(event.accessionNumber) } : {}) },
       received: {
         eligible: event.eligible,
         ineligibleReasons: [...event.ineligibleReasons],
@@ -223,6 +232,10 @@ export function applyStudyReceived(prev: ReportState | null, event: StudyReceive
       updatedAt: now,
     },
   };
+}
+
+function accessionKeyOfEvent(event: StudyReceivedEvent): string | undefined {
+  return event.accessionNumber ? accessionKeyOf(event.accessionNumber) : undefined;
 }
 
 /** Known images by instance key; a later announcement of an image replaces the earlier one. */
