@@ -11,7 +11,7 @@ function obrWith(fields: Record<number, string>): string {
 }
 
 /** An ORU^R01 as a RIS sends it; segments joined with CR. */
-function oru(overrides: { msh9?: string; obr?: string; obx?: string[]; zds?: string | null } = {}): string {
+function oru(overrides: { msh9?: string; obr?: string; obx?: readonly string[]; zds?: string | null } = {}): string {
   return [
     `MSH|^~\\&|RIS|HOSP|CXR|AI|20261204101500||${overrides.msh9 ?? 'ORU^R01^ORU_R01'}|MSG00001|P|2.5.1`,
     'PID|1||PATID1234^^^HOSP^MR||DOE^JANE',
