@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { actorSchema, reportStatusSchema } from './report.ts';
-import { dicomUidSchema, isoDateTimeSchema } from './common.ts';
+import { dicomUidSchema, isoDateTimeSchema, traceContextSchema } from './common.ts';
 
 /**
  * The second read: a radiologist's final report taken in from the RIS (HL7 v2 ORU^R01 over MLLP),
@@ -25,21 +25,31 @@ export const accessionNumberSchema = z.string().trim().min(1).max(64).regex(/^[\
  * where it came from. `sourceId` is the sender's own id of the message (MSH-10, the resource id,
  * the SR's SOP Instance UID) and makes a resend a duplicate.
  */
-export const finalReportSubmissionSchema = z
-  .object({
-    source: finalReportSourceSchema,
-    sourceId: z.string().min(1).max(200).optional(),
-    studyInstanceUid: dicomUidSchema.optional(),
-    accessionNumber: accessionNumberSchema.optional(),
-    text: z.string().min(1).max(FINAL_REPORT_MAX_CHARS),
-    /** When the radiologist signed it, per the sender. */
-    reportedAt: isoDateTimeSchema.optional(),
-  })
-  .strict()
-  .refine((s) => s.studyInstanceUid !== undefined || s.accessionNumber !== undefined, {
-    message: 'a final report names its study by studyInstanceUid or accessionNumber',
-  });
+const finalReportFields = {
+  source: finalReportSourceSchema,
+  sourceId: z.string().min(1).max(200).optional(),
+  studyInstanceUid: dicomUidSchema.optional(),
+  accessionNumber: accessionNumberSchema.optional(),
+  text: z.string().min(1).max(FINAL_REPORT_MAX_CHARS),
+  /** When the radiologist signed it, per the sender. */
+  reportedAt: isoDateTimeSchema.optional(),
+};
+const namesItsStudy = (s: { studyInstanceUid?: string | undefined; accessionNumber?: string | undefined }) => s.studyInstanceUid !== undefined || s.accessionNumber !== undefined;
+const NAMES_ITS_STUDY = { message: 'a final report names its study by studyInstanceUid or accessionNumber' };
+
+export const finalReportSubmissionSchema = z.object(finalReportFields).strict().refine(namesItsStudy, NAMES_ITS_STUDY);
 export type FinalReportSubmission = z.infer<typeof finalReportSubmissionSchema>;
+
+/**
+ * ingest → report, queue `final-reports`: the text of a DICOM text SR (Basic Text or Enhanced SR,
+ * verified) that arrived through ingest, to compare with the AI. `sourceId` is the SR's SOP
+ * Instance UID (the job id), so the same SR received twice is compared once.
+ */
+export const finalReportJobSchema = z
+  .object({ ...finalReportFields, sourceId: z.string().min(1).max(200), trace: traceContextSchema.optional() })
+  .strict()
+  .refine(namesItsStudy, NAMES_ITS_STUDY);
+export type FinalReportJob = z.infer<typeof finalReportJobSchema>;
 
 /** What the final report says about a finding (libs/report-text `findingStatus`). */
 export const reportFindingStatusSchema = z.enum(['present', 'uncertain', 'absent', 'not_mentioned']);

@@ -77,3 +77,4 @@ export {
 export { deidentifyMetadata, DEIDENTIFICATION_METHOD, type DicomJsonDataset, type DicomJsonAttribute } from './deidentify.ts';
 export { readOrderAttributes, type OrderAttributes } from './order-attributes.ts';
 export { isTextSr, readSrReportText, TEXT_SR_SOP_CLASSES, MAX_SR_TEXT_CHARS, type SrReportText } from './sr-text.ts';
+export { writeTextSr, type TextSrInput } from './text-sr-writer.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { parseInstance } from './parse.ts';
 import { isTextSr, readSrReportText } from './sr-text.ts';
-import { writeTextSr } from './sr-text.test-support.ts';
+import { writeTextSr } from './text-sr-writer.ts';
 import { SopClass } from './uids.ts';
 
 const ids = { studyInstanceUid: '1.2.826.0.1.3680043.8.498.1', seriesInstanceUid: '1.2.826.0.1.3680043.8.498.2', sopInstanceUid: '1.2.826.0.1.3680043.8.498.3' };

@@ -65,8 +65,17 @@ async function main(): Promise<void> {
     pacsExports = new PacsExportQueue({ queue: pacsQueue, sendOnSign: config.pacs.sendOnSign, logger, metrics: pacsMetrics });
     logger.info({ sendOnSign: config.pacs.sendOnSign, maxHoldHours: config.pacs.maxHoldHours }, 'sending reports to the PACS over STOW-RS');
   }
+  // DICOM text SRs from ingest (queue final-reports): compared on the worker connection.
+  const workerSecondRead = createSecondReadService({
+    reports: consumerReports,
+    store: new SecondReadStore({ objects, redis: workerConnection, bucket: config.buckets.reports, keyPrefix: config.queuePrefix }),
+    metrics: metrics.secondRead,
+    signUrl: (path) => auth.signUrl(path),
+    publicUrl: config.publicUrl,
+    logger,
+  });
   const workers = initWorkers({
-    config, logger, connection: workerConnection, objects, reports: consumerReports, metrics, ...(pacsWorker ? { pacs: pacsWorker } : {}),
+    config, logger, connection: workerConnection, objects, reports: consumerReports, metrics, secondRead: workerSecondRead, ...(pacsWorker ? { pacs: pacsWorker } : {}),
   });
   const secondRead = createSecondReadService({
     reports: apiReports,

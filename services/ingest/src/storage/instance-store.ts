@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { objectKeys, parsePatientAge } from '@cxr/contracts';
 import { parseInstance, readFileMetaInformation, type ParsedInstance } from '@cxr/dicom';
 import { PermanentError, TransientError, errorMessage, withSpan, type Logger, type ObjectStore } from '@cxr/platform';
+import type { FinalReportHandoff } from '../reports/final-report-handoff.ts';
 import type { StudyRegistry, InstanceRecord } from '../studies/study-registry.ts';
 
 /** DIMSE C-STORE failure statuses (PS3.4 B.2.3) and the STOW-RS Failure Reason they map to. */
@@ -71,6 +72,8 @@ export class InstanceStore {
       registry: StudyRegistry;
       logger: Logger;
       maxInstanceBytes: number;
+      /** Where signed text SRs go (the second read); absent: they are kept as instances like any other. */
+      finalReports?: FinalReportHandoff;
     },
   ) {}
 
@@ -111,6 +114,13 @@ export class InstanceStore {
       // and a stat before every put cost a storage round trip per instance (~20% of a small
       // instance's C-STORE time against s3rver) to save an upload only on resends.
       await this.deps.objects.put(this.deps.bucket, key, bytes, 'application/dicom', source.sha256 ? { sha256: source.sha256.file } : {});
+      // A radiologist's report as a text SR: kept as received, then handed to the second read, not
+      // recorded as an instance of the study (which would make a new version to analyse).
+      if (this.deps.finalReports?.handles(instance.sopClassUid)) {
+        const handed = await this.deps.finalReports.submit(instance);
+        logger.info({ studyKey: this.deps.registry.studyKey(instance.studyInstanceUid), protocol: source.protocol, outcome: handed }, 'text SR received for the second read');
+        return { outcome: 'stored', ...ids };
+      }
       const record: InstanceRecord = {
         sha256,
         objectKey: key,
@@ -126,6 +136,7 @@ export class InstanceStore {
         numberOfFrames: instance.numberOfFrames,
         hasPixelData: instance.hasPixelData,
         ...ageOf(instance.patientAge),
+        ...(instance.accessionNumber?.trim() ? { accessionNumber: instance.accessionNumber.trim() } : {}),
         priority: priorityOf(instance),
         receivedAt: new Date().toISOString(),
         protocol: source.protocol,

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { IsolatedFrameDecoder } from '@cxr/dicom';
 import {
-  ANALYSIS_INPUT_CONTENT_TYPE, QUEUES, analysisIdOf, objectKeys,
+  ANALYSIS_INPUT_CONTENT_TYPE, QUEUES, accessionNumberSchema, analysisIdOf, objectKeys,
   type AnalysisRequest, type ReportEvent, type StudyPriority, type StudyReceivedEvent,
 } from '@cxr/contracts';
 import { errorMessage, isPermanent, publishJob, withSpan, type Logger, type ObjectStore } from '@cxr/platform';
@@ -43,6 +43,15 @@ export function studyCompletedAt(records: Iterable<InstanceRecord>): string | un
   let latest: string | undefined;
   for (const r of records) if (latest === undefined || Date.parse(r.receivedAt) > Date.parse(latest)) latest = r.receivedAt;
   return latest;
+}
+
+/** The study's accession number: the first valid one its instances carry (they should all carry the same). */
+function accessionNumberOf(records: Iterable<InstanceRecord>): string | undefined {
+  for (const r of records) {
+    const parsed = accessionNumberSchema.safeParse(r.accessionNumber ?? '');
+    if (parsed.success) return parsed.data;
+  }
+  return undefined;
 }
 
 function highestPriority(records: Iterable<InstanceRecord>): StudyPriority {
@@ -107,12 +116,14 @@ export class StudyProcessor {
     }
 
     const now = new Date().toISOString();
+    const accessionNumber = accessionNumberOf(instances.values());
     const event: StudyReceivedEvent = {
       type: 'study-received',
       studyKey,
       version,
       studyInstanceUid: studyUid,
       priority,
+      ...(accessionNumber ? { accessionNumber } : {}),
       instanceCount: instances.size,
       eligible: images.length > 0,
       ineligibleReasons: reasons,

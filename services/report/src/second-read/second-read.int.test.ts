@@ -1,10 +1,15 @@
 import { connect, type Socket } from 'node:net';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { analysisIdOf, auditTrailResponseSchema, discrepancyListResponseSchema, discrepancySchema, finalReportResultSchema, objectKeys, reportResponseSchema, type AnalysisResult, type ReportResponse } from '@cxr/contracts';
+import { analysisIdOf, QUEUES, auditTrailResponseSchema, discrepancyListResponseSchema, discrepancySchema, finalReportResultSchema, objectKeys, reportResponseSchema, type AnalysisResult, type ReportResponse } from '@cxr/contracts';
 import { freePort } from '@cxr/devstack';
 import { generatePhantom, writeReport, type Phantom } from '@cxr/phantom';
-import { createLogger } from '@cxr/platform';
+import { Queue } from 'bullmq';
+import { addJob, createLogger, createWorkerConnection } from '@cxr/platform';
+import { ReportStore } from '../state/report-store.ts';
+import { startFinalReportsWorker } from '../workers/final-reports.ts';
+import { createSecondReadService } from './second-read-service.ts';
+import { SecondReadStore } from './second-read-store.ts';
 import { FINDING_LABELS, MODEL_FINDING_CODES } from '@cxr/report-text';
 import { analysisCompletedEvent, fixtureImage, greyPng, randomKey, studyReceivedEvent } from '../testing/fixtures.test-support.ts';
 import { startBackingServers, startReportServiceHarness, type BackingServers, type ReportServiceHarness } from '../testing/report-service.test-support.ts';
@@ -193,6 +198,16 @@ class MllpTestClient {
 
   end(): void {
     this.socket.destroy();
+  }
+}
+
+async function waitUntil<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
@@ -389,6 +404,42 @@ describe('second read of final reports', () => {
     expect(review).toHaveLength(1);
     expect(review[0]!.detail).toMatch(/pleural_effusion.*confirmed-miss/);
     expect(metricValue(await metricsText(), 'cxr_second_read_reviews_total', 'finding="pleural_effusion",outcome="confirmed-miss"')).toBe(1);
+  });
+
+  test('a DICOM SR handed over by ingest on the final-reports queue is compared; one for a study not here yet is retried, not dropped', async () => {
+    await start();
+    const study = await phantomStudy();
+    const connection = createWorkerConnection(svc.config.redisUrl);
+    const secondRead = createSecondReadService({
+      reports: new ReportStore({ objects: svc.objects, redis: connection, bucket: svc.config.buckets.reports, keyPrefix: svc.config.queuePrefix }),
+      store: new SecondReadStore({ objects: svc.objects, redis: connection, bucket: svc.config.buckets.reports, keyPrefix: svc.config.queuePrefix }),
+      metrics: svc.metrics.secondRead,
+      signUrl: (path) => svc.auth.signUrl(path),
+      publicUrl: svc.config.publicUrl,
+      logger: createLogger('report', 'silent'),
+    });
+    const worker = startFinalReportsWorker({ config: svc.config, logger: createLogger('report', 'silent'), connection, secondRead });
+    const queue = new Queue(QUEUES.finalReports.name, { connection, prefix: svc.config.queuePrefix });
+    try {
+      const sr = { source: 'dicom-sr' as const, sourceId: '1.2.826.0.1.3680043.8.498.55', studyInstanceUid: study.uid, text: 'FINDINGS:\nNo pleural effusion.\n\nIMPRESSION:\nNormal chest.' };
+      await addJob(queue, QUEUES.finalReports, sr);
+      const early = { ...sr, sourceId: '1.2.826.0.1.3680043.8.498.56', studyInstanceUid: '1.2.826.0.1.3680043.8.498.4243' };
+      await addJob(queue, QUEUES.finalReports, early);
+      const items = await waitUntil(async () => {
+        const found = await openDiscrepancies();
+        return found.length > 0 ? found : undefined;
+      });
+      expect(items.map((d) => [d.source, d.code, d.kind])).toEqual([['dicom-sr', 'pleural_effusion', 'ai-positive-report-absent']]);
+      const retried = await waitUntil(async () => {
+        const job = await queue.getJob(`dicom-sr.${early.sourceId}`);
+        return job && job.attemptsMade > 0 ? job : undefined;
+      });
+      expect(await retried.getState()).toBe('delayed');
+    } finally {
+      await worker.close();
+      await queue.close();
+      connection.disconnect();
+    }
   });
 
   test('a report signed in our own review flow is compared too, and stays as signed', async () => {

@@ -1,4 +1,4 @@
-// A Basic Text SR as a reporting system writes one, for tests: explicit VR little endian, the SR
+// A Basic Text SR as a reporting system writes one (tests and demos of the second read): explicit VR little endian, the SR
 // Document General module flags and a content tree of CONTAINER and TEXT items.
 import { encodeFileMetaInformation } from './file-meta.ts';
 import { Tag } from './tags.ts';
@@ -28,7 +28,7 @@ const concept = (meaning: string, code = '121070'): DataElement => ({
 
 export function writeTextSr(input: TextSrInput): Buffer {
   const sopClassUid = input.sopClassUid ?? SopClass.BasicTextSR;
-  const content: DataElement[][] = input.sections.map((section) => [
+  const content: DataElement[][] = input.sections.map((section): DataElement[] => [
     { tag: Tag.RelationshipType, vr: 'CS', value: 'CONTAINS' },
     { tag: Tag.ValueType, vr: 'CS', value: 'CONTAINER' },
     concept(section.heading),
@@ -36,7 +36,7 @@ export function writeTextSr(input: TextSrInput): Buffer {
     {
       tag: Tag.ContentSequence,
       vr: 'SQ',
-      value: section.texts.map((text) => [
+      value: section.texts.map((text): DataElement[] => [
         { tag: Tag.RelationshipType, vr: 'CS', value: 'CONTAINS' },
         { tag: Tag.ValueType, vr: 'CS', value: 'TEXT' },
         concept('Finding', '121071'),
