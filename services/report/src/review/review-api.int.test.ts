@@ -312,7 +312,8 @@ describe('signing and addenda', () => {
     expect(withAddendum.text.startsWith(signed.text)).toBe(true);
 
     const actions = await auditActions(uid);
-    expect(actions.filter((a) => a !== 'view')).toEqual(['ai-draft', 'edit', 'sign', 'addendum']);
+    // Signing also compares the signed text with the AI (the second read, REPORT_SECOND_READ_ON_SIGN): audited, no new revision.
+    expect(actions.filter((a) => a !== 'view')).toEqual(['ai-draft', 'edit', 'sign', 'final-report', 'addendum']);
     expect(await svc.reports.listRevisions((await svc.reports.lookup(uid))!.studyKey)).toEqual([1, 2, 3, 4]);
   });
 });
