@@ -129,7 +129,8 @@ export class MllpServer {
         refused = true;
         socket.pause();
         queue = queue.then(() => {
-          if (!socket.destroyed) socket.end(frameMllp(this.handler.onTooLarge(this.options.maxMessageBytes)));
+          // End after the ACK is flushed, and close: a sender that keeps sending is not read any more.
+          if (!socket.destroyed) socket.end(frameMllp(this.handler.onTooLarge(this.options.maxMessageBytes)), () => socket.destroy());
         }).catch(() => {
           socket.destroy();
         });

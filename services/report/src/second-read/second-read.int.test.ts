@@ -290,6 +290,17 @@ describe('second read of final reports', () => {
     ]);
     expect(result.discrepancies.find((d) => d.code === 'pneumothorax')!.reportSentence).toBe('Large right apical pneumothorax.');
     expect((await openDiscrepancies()).map((d) => d.code).sort()).toEqual(['pleural_effusion', 'pneumothorax']);
+
+    // Pages of one: the cursor gives the other, then nothing more.
+    const radiologist = await bearer('radiologist');
+    const first = discrepancyListResponseSchema.parse((await request(svc.app).get('/api/discrepancies?limit=1').set(radiologist)).body);
+    expect(first.items).toHaveLength(1);
+    expect(first.nextCursor).not.toBeNull();
+    const second = discrepancyListResponseSchema.parse((await request(svc.app).get(`/api/discrepancies?limit=1&cursor=${first.nextCursor}`).set(radiologist)).body);
+    expect(second.items.map((d) => d.id)).not.toEqual(first.items.map((d) => d.id));
+    expect(second.nextCursor).toBeNull();
+    expect((await request(svc.app).get('/api/discrepancies?cursor=bogus').set(radiologist)).status).toBe(400);
+    expect((await request(svc.app).get('/api/discrepancies?status=closed').set(radiologist)).status).toBe(400);
   });
 
   test('a report that agrees with the phantom produces no discrepancy, over HL7 and over FHIR', async () => {
