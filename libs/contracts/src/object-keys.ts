@@ -71,6 +71,9 @@ export const objectKeys = Object.freeze({
   discrepancy(studyKey: string, id: string): string {
     return `reports/${studyKey}/discrepancies/${id}.json`;
   },
+  discrepancyPrefix(studyKey: string): string {
+    return `reports/${studyKey}/discrepancies/`;
+  },
   /** The peer review of a discrepancy (written once). */
   discrepancyReview(studyKey: string, id: string): string {
     return `reports/${studyKey}/discrepancies/${id}.review.json`;

@@ -465,7 +465,7 @@ describe('rebuilding the index', () => {
     expect(worklistResponseSchema.parse((await request(svc.app).get('/api/studies').set(auth('viewer'))).body).items).toEqual([]);
 
     const result = await reindexReports({ reports: svc.reports, logger: createLogger('reindex-test', 'silent') });
-    expect(result).toEqual({ studies: 3, indexed: 3, unidentified: 0, failed: 0 });
+    expect(result).toEqual({ studies: 3, indexed: 3, unidentified: 0, failed: 0, discrepancies: 0 });
     expect(await snapshot()).toEqual(before);
     expect(await auditActions(signed.uid)).toContain('reindex');
   });

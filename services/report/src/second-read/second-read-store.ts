@@ -122,6 +122,18 @@ export class SecondReadStore {
     return reviewed;
   }
 
+  /** Puts a study's discrepancies (and their reviews) back on the worklist from the bucket; returns how many. */
+  async reindexStudy(studyKey: string): Promise<number> {
+    const keys = await this.deps.objects.list(this.deps.bucket, objectKeys.discrepancyPrefix(studyKey));
+    const found = keys.filter((key) => /\/[a-f0-9]{32}\.json$/.test(key));
+    for (const key of found) {
+      const discrepancy = storedDiscrepancySchema.parse(await this.deps.objects.getJson(this.deps.bucket, key));
+      const rawReview = await this.readJson(objectKeys.discrepancyReview(studyKey, discrepancy.id));
+      await this.index({ discrepancy, review: rawReview === null ? null : discrepancyReviewSchema.parse(rawReview) });
+    }
+    return found.length;
+  }
+
   async get(id: string): Promise<DiscrepancyRecord | null> {
     const raw = await this.redisCall(() => this.deps.redis.get(this.recordKey(id)));
     return raw === null ? null : parseRecord(raw);

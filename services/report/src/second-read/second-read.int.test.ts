@@ -6,6 +6,7 @@ import { freePort } from '@cxr/devstack';
 import { generatePhantom, writeReport, type Phantom } from '@cxr/phantom';
 import { Queue } from 'bullmq';
 import { addJob, createLogger, createWorkerConnection } from '@cxr/platform';
+import { reindexReports } from '../state/reindex.ts';
 import { ReportStore } from '../state/report-store.ts';
 import { startFinalReportsWorker } from '../workers/final-reports.ts';
 import { createSecondReadService } from './second-read-service.ts';
@@ -415,6 +416,13 @@ describe('second read of final reports', () => {
     expect(review).toHaveLength(1);
     expect(review[0]!.detail).toMatch(/pleural_effusion.*confirmed-miss/);
     expect(metricValue(await metricsText(), 'cxr_second_read_reviews_total', 'finding="pleural_effusion",outcome="confirmed-miss"')).toBe(1);
+
+    // Redis lost: reindex puts the reviewed discrepancy back from the bucket.
+    await svc.redis.flushdb();
+    const store = new SecondReadStore({ objects: svc.objects, redis: svc.redis, bucket: svc.config.buckets.reports, keyPrefix: svc.config.queuePrefix });
+    const rebuilt = await reindexReports({ reports: svc.reports, secondRead: store, logger: createLogger('report', 'silent') });
+    expect(rebuilt).toMatchObject({ indexed: 1, failed: 0, discrepancies: 1 });
+    expect((await openDiscrepancies('reviewed')).map((d) => [d.id, d.review?.outcome])).toEqual([[item!.id, 'confirmed-miss']]);
   });
 
   test('a DICOM SR handed over by ingest on the final-reports queue is compared; one for a study not here yet is retried, not dropped', async () => {
