@@ -88,7 +88,7 @@ describe('a text SR arriving at ingest', () => {
     expect((await jobs(QUEUE_NAMES.studyCompletion)).filter((j) => j.id?.includes(ids.studyInstanceUid))).toEqual([]);
   });
 
-  test('an unverified SR over STOW-RS is stored but not handed over; an Enhanced SR is', async () => {
+  test('an unverified SR over STOW-RS is stored and stays an instance of its study, not handed over; an Enhanced SR is handed over', async () => {
     const unverified = { studyInstanceUid: generateUid(), seriesInstanceUid: generateUid(), sopInstanceUid: generateUid() };
     const enhanced = { studyInstanceUid: generateUid(), seriesInstanceUid: generateUid(), sopInstanceUid: generateUid() };
     const response = await stowRs(urls.http, [
@@ -99,6 +99,12 @@ describe('a text SR arriving at ingest', () => {
     await waitFor('the enhanced SR job', async () => (await jobs(QUEUE_NAMES.finalReports)).find((j) => j.id === `dicom-sr.${enhanced.sopInstanceUid}`), 15_000);
     expect((await jobs(QUEUE_NAMES.finalReports)).find((j) => j.id === `dicom-sr.${unverified.sopInstanceUid}`)).toBeUndefined();
     expect(await objects.list(buckets.BUCKET_ORIGINALS, `studies/${unverified.studyInstanceUid}/`)).toHaveLength(1);
+    // As before the second read: a non-image study, reported as not eligible.
+    const received = await waitFor('study-received of the unverified SR', async () => {
+      const events = (await jobs(QUEUE_NAMES.reportEvents)).map((j) => reportEventSchema.parse(j.data));
+      return events.find((e) => e.type === 'study-received' && e.studyInstanceUid === unverified.studyInstanceUid);
+    }, 20_000);
+    expect(received).toMatchObject({ eligible: false });
   });
 
   test("an image's accession number goes to the report service in study-received", async () => {

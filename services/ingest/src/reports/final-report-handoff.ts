@@ -7,7 +7,8 @@ import { publishJob, type Logger } from '@cxr/platform';
  * A radiologist's report that arrives as a DICOM text SR (Basic Text SR, Enhanced SR) is not an
  * image to analyse: it goes to the report service's second read (queue `final-reports`), which
  * compares it with the AI's findings for its study. Only a verified SR (Verification Flag
- * VERIFIED: signed) with report text is handed over; the instance is stored as received either way.
+ * VERIFIED: signed) with report text is handed over; the instance is stored as received either way,
+ * and one not handed over is recorded as an instance of its study like any other non-image object.
  */
 
 export type SrHandoffOutcome = 'queued' | 'unverified' | 'no-text';

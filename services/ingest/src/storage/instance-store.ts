@@ -114,12 +114,13 @@ export class InstanceStore {
       // and a stat before every put cost a storage round trip per instance (~20% of a small
       // instance's C-STORE time against s3rver) to save an upload only on resends.
       await this.deps.objects.put(this.deps.bucket, key, bytes, 'application/dicom', source.sha256 ? { sha256: source.sha256.file } : {});
-      // A radiologist's report as a text SR: kept as received, then handed to the second read, not
-      // recorded as an instance of the study (which would make a new version to analyse).
+      // A radiologist's signed report as a text SR: kept as received, then handed to the second read,
+      // not recorded as an instance of the study (which would make a new version to analyse). An
+      // unverified or empty one is recorded like any other non-image instance (not eligible).
       if (this.deps.finalReports?.handles(instance.sopClassUid)) {
         const handed = await this.deps.finalReports.submit(instance);
-        logger.info({ studyKey: this.deps.registry.studyKey(instance.studyInstanceUid), protocol: source.protocol, outcome: handed }, 'text SR received for the second read');
-        return { outcome: 'stored', ...ids };
+        logger.info({ studyKey: this.deps.registry.studyKey(instance.studyInstanceUid), protocol: source.protocol, outcome: handed }, 'text SR received');
+        if (handed === 'queued') return { outcome: 'stored', ...ids };
       }
       const record: InstanceRecord = {
         sha256,
