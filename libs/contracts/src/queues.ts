@@ -141,7 +141,7 @@ const pacsExportQueue = defineQueue<PacsExportJob>({
 });
 
 /**
- * Final reports (ingest → report): a DICOM text SR's report text. Retried with backoff for hours:
+ * Final reports (ingest → report): a verified DICOM text SR to compare with the AI. Retried with backoff for hours:
  * an SR may arrive before its study's images have been analysed (the report service answers
  * "not yet" as a transient error). One job per SR (its SOP Instance UID).
  */
@@ -150,7 +150,7 @@ const finalReportsQueue = defineQueue<FinalReportJob>({
   description: 'final report',
   schema: finalReportJobSchema,
   jobName: () => 'compare',
-  jobId: (job) => `${job.source}.${job.sourceId}`,
+  jobId: (job) => `${job.source}.${job.sopInstanceUid}`,
   jobOptions: {
     attempts: 12,
     backoff: { type: 'exponential', delay: 5000 },

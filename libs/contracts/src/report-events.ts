@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { dicomUidSchema, isoDateTimeSchema, pseudonymKeySchema, studyPrioritySchema, traceContextSchema } from './common.ts';
-import { accessionNumberSchema } from './second-read.ts';
 
 /** ingest → report: a study version is complete; says whether it will be analysed and why not. */
 export const studyReceivedEventSchema = z
@@ -11,8 +10,11 @@ export const studyReceivedEventSchema = z
     /** The report service holds identifiers: it serves the radiologist and exports to the PACS. */
     studyInstanceUid: dicomUidSchema,
     priority: studyPrioritySchema,
-    /** The study's Accession Number (0008,0050) when its instances carry one: the second read finds a final report's study by it. */
-    accessionNumber: accessionNumberSchema.optional(),
+    /**
+     * SHA-256 of the study's Accession Number (0008,0050) when its instances carry one (`accessionKeyOf`
+     * in @cxr/platform): the second read finds a final report's study by it. Never the number itself.
+     */
+    accessionKey: z.string().regex(/^[a-f0-9]{64}$/).optional(),
     instanceCount: z.number().int().nonnegative(),
     eligible: z.boolean(),
     /** Why images were not analysed (one line per instance or rule). */

@@ -41,14 +41,21 @@ export const finalReportSubmissionSchema = z.object(finalReportFields).strict().
 export type FinalReportSubmission = z.infer<typeof finalReportSubmissionSchema>;
 
 /**
- * ingest → report, queue `final-reports`: the text of a DICOM text SR (Basic Text or Enhanced SR,
- * verified) that arrived through ingest, to compare with the AI. `sourceId` is the SR's SOP
- * Instance UID (the job id), so the same SR received twice is compared once.
+ * ingest → report, queue `final-reports`: a verified DICOM text SR (Basic Text or Enhanced SR) that
+ * arrived through ingest, to compare with the AI. It names the stored object, not its content: the
+ * report text and the accession number stay out of Redis; the report service reads them from the
+ * originals bucket. The job id is the SR's SOP Instance UID, so the same SR is compared once.
  */
 export const finalReportJobSchema = z
-  .object({ ...finalReportFields, sourceId: z.string().min(1).max(200), trace: traceContextSchema.optional() })
-  .strict()
-  .refine(namesItsStudy, NAMES_ITS_STUDY);
+  .object({
+    source: z.literal('dicom-sr'),
+    studyInstanceUid: dicomUidSchema,
+    sopInstanceUid: dicomUidSchema,
+    /** The SR as received, in the originals bucket (`objectKeys.original`). */
+    objectKey: z.string().min(1).max(1024),
+    trace: traceContextSchema.optional(),
+  })
+  .strict();
 export type FinalReportJob = z.infer<typeof finalReportJobSchema>;
 
 /** What the final report says about a finding (libs/report-text `findingStatus`). */

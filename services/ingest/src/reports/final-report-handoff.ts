@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { accessionNumberSchema, FINAL_REPORT_MAX_CHARS, QUEUES, type FinalReportJob } from '@cxr/contracts';
+import { QUEUES, type FinalReportJob } from '@cxr/contracts';
 import { isTextSr, readSrReportText, type ParsedInstance } from '@cxr/dicom';
 import { publishJob, type Logger } from '@cxr/platform';
 
@@ -23,20 +23,16 @@ export class FinalReportHandoff {
     return isTextSr(sopClassUid);
   }
 
-  /** Queues the SR's text for the second read; throws (transient) when the queue cannot take it. */
-  async submit(instance: ParsedInstance): Promise<SrHandoffOutcome> {
+  /**
+   * Queues a stored SR (`objectKey` in the originals bucket) for the second read when it is verified
+   * and has text; throws (transient) when the queue cannot take it. The job names the object, so
+   * neither the text nor the accession number goes into Redis.
+   */
+  async submit(instance: ParsedInstance, objectKey: string): Promise<SrHandoffOutcome> {
     const sr = readSrReportText(instance);
     if (sr.verification !== 'VERIFIED') return 'unverified';
-    const text = sr.text.slice(0, FINAL_REPORT_MAX_CHARS).trim();
-    if (text === '') return 'no-text';
-    const accession = accessionNumberSchema.safeParse(instance.accessionNumber ?? '');
-    const job: FinalReportJob = {
-      source: 'dicom-sr',
-      sourceId: instance.sopInstanceUid,
-      studyInstanceUid: instance.studyInstanceUid,
-      ...(accession.success ? { accessionNumber: accession.data } : {}),
-      text,
-    };
+    if (sr.text.trim() === '') return 'no-text';
+    const job: FinalReportJob = { source: 'dicom-sr', studyInstanceUid: instance.studyInstanceUid, sopInstanceUid: instance.sopInstanceUid, objectKey };
     await publishJob(this.deps.queue, QUEUES.finalReports, job, { 'cxr.final_report_source': 'dicom-sr' });
     return 'queued';
   }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { objectKeys, parsePatientAge } from '@cxr/contracts';
 import { parseInstance, readFileMetaInformation, type ParsedInstance } from '@cxr/dicom';
-import { PermanentError, TransientError, errorMessage, withSpan, type Logger, type ObjectStore } from '@cxr/platform';
+import { PermanentError, TransientError, accessionKeyOf, errorMessage, withSpan, type Logger, type ObjectStore } from '@cxr/platform';
 import type { FinalReportHandoff } from '../reports/final-report-handoff.ts';
 import type { StudyRegistry, InstanceRecord } from '../studies/study-registry.ts';
 
@@ -118,7 +118,7 @@ export class InstanceStore {
       // not recorded as an instance of the study (which would make a new version to analyse). An
       // unverified or empty one is recorded like any other non-image instance (not eligible).
       if (this.deps.finalReports?.handles(instance.sopClassUid)) {
-        const handed = await this.deps.finalReports.submit(instance);
+        const handed = await this.deps.finalReports.submit(instance, key);
         logger.info({ studyKey: this.deps.registry.studyKey(instance.studyInstanceUid), protocol: source.protocol, outcome: handed }, 'text SR received');
         if (handed === 'queued') return { outcome: 'stored', ...ids };
       }
@@ -137,7 +137,7 @@ export class InstanceStore {
         numberOfFrames: instance.numberOfFrames,
         hasPixelData: instance.hasPixelData,
         ...ageOf(instance.patientAge),
-        ...(instance.accessionNumber?.trim() ? { accessionNumber: instance.accessionNumber.trim() } : {}),
+        ...(instance.accessionNumber?.trim() ? { accessionKey: accessionKeyOf(instance.accessionNumber) } : {}),
         priority: priorityOf(instance),
         receivedAt: new Date().toISOString(),
         protocol: source.protocol,

@@ -1,10 +1,10 @@
 import type { Queue } from 'bullmq';
 import type { IsolatedFrameDecoder } from '@cxr/dicom';
 import {
-  ANALYSIS_INPUT_CONTENT_TYPE, QUEUES, accessionNumberSchema, analysisIdOf, objectKeys,
+  ANALYSIS_INPUT_CONTENT_TYPE, QUEUES, analysisIdOf, objectKeys,
   type AnalysisRequest, type ReportEvent, type StudyPriority, type StudyReceivedEvent,
 } from '@cxr/contracts';
-import { errorMessage, isPermanent, publishJob, withSpan, type Logger, type ObjectStore } from '@cxr/platform';
+import { ACCESSION_KEY_PATTERN, errorMessage, isPermanent, publishJob, withSpan, type Logger, type ObjectStore } from '@cxr/platform';
 import { prepareAnalysisImage } from '../pixels/analysis-image.ts';
 import { decideEligibility, type ModelScopeSource } from './eligibility.ts';
 import { fingerprintOf, type InstanceRecord, type StudyRegistry } from './study-registry.ts';
@@ -45,12 +45,9 @@ export function studyCompletedAt(records: Iterable<InstanceRecord>): string | un
   return latest;
 }
 
-/** The study's accession number: the first valid one its instances carry (they should all carry the same). */
-function accessionNumberOf(records: Iterable<InstanceRecord>): string | undefined {
-  for (const r of records) {
-    const parsed = accessionNumberSchema.safeParse(r.accessionNumber ?? '');
-    if (parsed.success) return parsed.data;
-  }
+/** The study's accession key: the first one its instances carry (they should all carry the same). */
+function accessionKeyOfStudy(records: Iterable<InstanceRecord>): string | undefined {
+  for (const r of records) if (r.accessionKey && ACCESSION_KEY_PATTERN.test(r.accessionKey)) return r.accessionKey;
   return undefined;
 }
 
@@ -116,14 +113,14 @@ export class StudyProcessor {
     }
 
     const now = new Date().toISOString();
-    const accessionNumber = accessionNumberOf(instances.values());
+    const accessionKey = accessionKeyOfStudy(instances.values());
     const event: StudyReceivedEvent = {
       type: 'study-received',
       studyKey,
       version,
       studyInstanceUid: studyUid,
       priority,
-      ...(accessionNumber ? { accessionNumber } : {}),
+      ...(accessionKey ? { accessionKey } : {}),
       instanceCount: instances.size,
       eligible: images.length > 0,
       ineligibleReasons: reasons,

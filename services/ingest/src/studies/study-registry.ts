@@ -21,8 +21,8 @@ export interface InstanceRecord {
   /** Patient's Age in years (capped at 90: older ages identify, PS3.15), when the instance states it. */
   patientAgeYears?: number;
   priority: StudyPriority;
-  /** Accession Number (0008,0050), when the instance carries one: sent to the report service, which finds final reports' studies by it. Identifying: never logged. */
-  accessionNumber?: string;
+  /** SHA-256 of the Accession Number (0008,0050) when the instance carries one (`accessionKeyOf`): the report service finds final reports' studies by it. */
+  accessionKey?: string;
   receivedAt: string;
   protocol: 'dimse' | 'stow-rs';
   sender: string;

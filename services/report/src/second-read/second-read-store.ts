@@ -14,8 +14,7 @@ import {
   type DiscrepancyReview,
 } from '@cxr/contracts';
 import { accessionIndexKey } from '../state/report-index.ts';
-import { accessionKeyOf } from './accession-key.ts';
-import { ObjectNotFoundError, PermanentError, TransientError, type ObjectStore, type Redis } from '@cxr/platform';
+import { accessionKeyOf, ObjectNotFoundError, PermanentError, TransientError, type ObjectStore, type Redis } from '@cxr/platform';
 
 /**
  * Where the second read keeps what it takes in and finds. The reports bucket is the system of

@@ -5,7 +5,8 @@ import { analysisIdOf, QUEUES, auditTrailResponseSchema, discrepancyListResponse
 import { freePort } from '@cxr/devstack';
 import { generatePhantom, writeReport, type Phantom } from '@cxr/phantom';
 import { Queue } from 'bullmq';
-import { addJob, createLogger, createWorkerConnection } from '@cxr/platform';
+import { generateUid, writeTextSr } from '@cxr/dicom';
+import { accessionKeyOf, addJob, createLogger, createWorkerConnection } from '@cxr/platform';
 import { reindexReports } from '../state/reindex.ts';
 import { ReportStore } from '../state/report-store.ts';
 import { startFinalReportsWorker } from '../workers/final-reports.ts';
@@ -67,7 +68,7 @@ async function phantomStudy(): Promise<PhantomStudy> {
   const studyKey = randomKey();
   const image = { ...fixtureImage(phantom.width, phantom.height) };
   const accession = `ACC${randomKey().slice(0, 8)}`;
-  const received = studyReceivedEvent(studyKey, 1, [image], { accessionNumber: accession });
+  const received = studyReceivedEvent(studyKey, 1, [image], { accessionKey: accessionKeyOf(accession) });
   await svc.addEvent(received);
   const derived = svc.config.buckets.derived;
   await svc.objects.put(derived, objectKeys.preview(studyKey, image.instanceKey), await greyPng(phantom.width, phantom.height, (x, y) => Math.round(phantom.pixels[y * phantom.width + x]! * 255)), 'image/png');
@@ -437,12 +438,21 @@ describe('second read of final reports', () => {
       publicUrl: svc.config.publicUrl,
       logger: createLogger('report', 'silent'),
     });
-    const worker = startFinalReportsWorker({ config: svc.config, logger: createLogger('report', 'silent'), connection, secondRead });
+    // Ingest has stored the SRs as received in the originals bucket; the jobs name them.
+    const originals = `originals-${randomKey().slice(0, 8)}`;
+    await svc.objects.ensureBuckets([originals]);
+    const storeSr = async (studyInstanceUid: string) => {
+      const sopInstanceUid = generateUid();
+      const objectKey = objectKeys.original(studyInstanceUid, generateUid(), sopInstanceUid, 'ab'.repeat(32));
+      const sections = [{ heading: 'Findings', texts: ['No pleural effusion.'] }, { heading: 'Impression', texts: ['Normal chest.'] }];
+      await svc.objects.put(originals, objectKey, writeTextSr({ studyInstanceUid, seriesInstanceUid: generateUid(), sopInstanceUid, sections }), 'application/dicom');
+      return { source: 'dicom-sr' as const, studyInstanceUid, sopInstanceUid, objectKey };
+    };
+    const worker = startFinalReportsWorker({ config: svc.config, logger: createLogger('report', 'silent'), connection, secondRead, objects: svc.objects, originalsBucket: originals });
     const queue = new Queue(QUEUES.finalReports.name, { connection, prefix: svc.config.queuePrefix });
     try {
-      const sr = { source: 'dicom-sr' as const, sourceId: '1.2.826.0.1.3680043.8.498.55', studyInstanceUid: study.uid, text: 'FINDINGS:\nNo pleural effusion.\n\nIMPRESSION:\nNormal chest.' };
-      await addJob(queue, QUEUES.finalReports, sr);
-      const early = { ...sr, sourceId: '1.2.826.0.1.3680043.8.498.56', studyInstanceUid: '1.2.826.0.1.3680043.8.498.4243' };
+      await addJob(queue, QUEUES.finalReports, await storeSr(study.uid));
+      const early = await storeSr('1.2.826.0.1.3680043.8.498.4243');
       await addJob(queue, QUEUES.finalReports, early);
       const items = await waitUntil(async () => {
         const found = await openDiscrepancies();
@@ -450,7 +460,7 @@ describe('second read of final reports', () => {
       });
       expect(items.map((d) => [d.source, d.code, d.kind])).toEqual([['dicom-sr', 'pleural_effusion', 'ai-positive-report-absent']]);
       const retried = await waitUntil(async () => {
-        const job = await queue.getJob(`dicom-sr.${early.sourceId}`);
+        const job = await queue.getJob(`dicom-sr.${early.sopInstanceUid}`);
         return job && job.attemptsMade > 0 ? job : undefined;
       });
       expect(await retried.getState()).toBe('delayed');
@@ -458,6 +468,8 @@ describe('second read of final reports', () => {
       await worker.close();
       await queue.close();
       connection.disconnect();
+      for (const key of await svc.objects.list(originals, '')) await svc.objects.remove(originals, key);
+      await svc.objects.client.removeBucket(originals);
     }
   });
 

@@ -16,7 +16,6 @@ import {
   type StudyReceivedEvent,
 } from '@cxr/contracts';
 import { reportDraftSchema, type ReportDraft } from '../drafts/report-draft.ts';
-import { accessionKeyOf } from '../second-read/accession-key.ts';
 
 /**
  * A study's report state and its revisions, as stored in the reports bucket (the system of
@@ -90,7 +89,7 @@ export const identitySchema = z
   .object({
     studyInstanceUid: dicomUidSchema,
     priority: studyPrioritySchema,
-    /** SHA-256 of the study's accession number (`accessionKeyOf`), when ingest sent one: how the second read finds a study by it. */
+    /** SHA-256 of the study's accession number (`accessionKeyOf`, @cxr/platform), when ingest sent one: how the second read finds a study by it. */
     accessionKey: z.string().regex(/^[a-f0-9]{64}$/).optional(),
   })
   .strict();
@@ -210,7 +209,7 @@ export function applyStudyReceived(prev: ReportState | null, event: StudyReceive
     base.received?.receivedAt === event.receivedAt &&
     base.identity?.studyInstanceUid === event.studyInstanceUid &&
     base.identity.priority === event.priority &&
-    base.identity.accessionKey === accessionKeyOfEvent(event)
+    base.identity.accessionKey === event.accessionKey
   ) {
     return { applied: false, reason: 'duplicate' };
   }
@@ -219,7 +218,7 @@ export function applyStudyReceived(prev: ReportState | null, event: StudyReceive
     applied: true,
     state: {
       ...base,
-      identity: { studyInstanceUid: event.studyInstanceUid, priority: event.priority, ...(event.accessionNumber ? { accessionKey: accessionKeyOf(event.accessionNumber) } : {}) },
+      identity: { studyInstanceUid: event.studyInstanceUid, priority: event.priority, ...(event.accessionKey ? { accessionKey: event.accessionKey } : {}) },
       received: {
         eligible: event.eligible,
         ineligibleReasons: [...event.ineligibleReasons],
@@ -232,10 +231,6 @@ export function applyStudyReceived(prev: ReportState | null, event: StudyReceive
       updatedAt: now,
     },
   };
-}
-
-function accessionKeyOfEvent(event: StudyReceivedEvent): string | undefined {
-  return event.accessionNumber ? accessionKeyOf(event.accessionNumber) : undefined;
 }
 
 /** Known images by instance key; a later announcement of an image replaces the earlier one. */

@@ -26,7 +26,9 @@ export interface ReportWorkers {
 export function initWorkers(deps: ReportWorkersDeps): ReportWorkers {
   const { pacs, secondRead, ...shared } = deps;
   const reportEvents = startReportEventsConsumer(shared);
-  const finalReports = secondRead ? startFinalReportsWorker({ config: shared.config, logger: shared.logger, connection: shared.connection, secondRead }) : undefined;
+  const finalReports = secondRead
+    ? startFinalReportsWorker({ config: shared.config, logger: shared.logger, connection: shared.connection, secondRead, objects: shared.objects, originalsBucket: shared.config.buckets.originals })
+    : undefined;
   const pacsExport = pacs ? startPacsExportWorker({ logger: shared.logger, connection: shared.connection, objects: shared.objects, ...pacs }) : undefined;
   return { reportEvents, ...(pacsExport ? { pacsExport } : {}), ...(finalReports ? { finalReports } : {}) };
 }
