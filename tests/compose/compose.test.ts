@@ -111,7 +111,10 @@ describe('docker-compose.yml', () => {
     expect(containerPorts('ingest').sort()).toEqual([ingest.dimse.port, ingest.http.port].sort());
     expect(ingest.dimse.host).toBe('0.0.0.0');
     expect(containerPorts('inference-worker')).toEqual([workerConfig.loadConfig(envOf('inference-worker')).http.port]);
-    expect(containerPorts('report')).toEqual([reportConfig.loadConfig(envOf('report')).http.port]);
+    const report = reportConfig.loadConfig(envOf('report'));
+    // The review API, and the HL7 MLLP listener for final reports (the second read).
+    expect(containerPorts('report').sort()).toEqual([report.http.port, report.secondRead.hl7?.port].sort());
+    expect(report.secondRead.hl7?.host).toBe('0.0.0.0');
   });
 
   test('the services reach Redis and MinIO by their compose names and ports', () => {

@@ -225,11 +225,21 @@ describe.each(OVERLAYS)('the %s overlay', (overlay) => {
     expect(probePort(container, container.readinessProbe)).toBe(config.http.port);
   });
 
-  test.each(['inference-worker', 'report'] as const)('%s listens on every interface, on the port its Deployment declares', (service) => {
-    const container = containerOf(overlay, service);
-    const config = SERVICES[service].load(containerEnv(overlay, container));
+  test('inference-worker listens on every interface, on the port its Deployment declares', () => {
+    const container = containerOf(overlay, 'inference-worker');
+    const config = SERVICES['inference-worker'].load(containerEnv(overlay, container));
     expect(config.http.host).toBe('0.0.0.0');
     expect(container.ports?.map((p) => p.containerPort)).toEqual([config.http.port]);
+    expect(probePort(container, container.livenessProbe)).toBe(config.http.port);
+    expect(probePort(container, container.readinessProbe)).toBe(config.http.port);
+  });
+
+  test('report listens on every interface, on the HTTP and HL7 (MLLP) ports its Deployment declares', () => {
+    const container = containerOf(overlay, 'report');
+    const config = reportConfig.loadConfig(containerEnv(overlay, container));
+    expect(config.http.host).toBe('0.0.0.0');
+    expect(config.secondRead.hl7?.host).toBe('0.0.0.0');
+    expect(container.ports?.map((p) => [p.name, p.containerPort])).toEqual([['http', config.http.port], ['hl7', config.secondRead.hl7?.port]]);
     expect(probePort(container, container.livenessProbe)).toBe(config.http.port);
     expect(probePort(container, container.readinessProbe)).toBe(config.http.port);
   });

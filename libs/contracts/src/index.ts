@@ -10,3 +10,4 @@ export * from './pacs-export.ts';
 export * from './object-keys.ts';
 export * from './model-scope.ts';
 export * from './prior-study.ts';
+export * from './second-read.ts';

@@ -63,6 +63,21 @@ export const objectKeys = Object.freeze({
   auditPrefix(studyKey: string): string {
     return `reports/${studyKey}/audit/`;
   },
+  /** A radiologist's final report taken in for the second read (never overwritten; `id` from its content). */
+  finalReport(studyKey: string, id: string): string {
+    return `reports/${studyKey}/final-reports/${id}.json`;
+  },
+  /** A discrepancy between a final report and the AI, as found (never overwritten). */
+  discrepancy(studyKey: string, id: string): string {
+    return `reports/${studyKey}/discrepancies/${id}.json`;
+  },
+  discrepancyPrefix(studyKey: string): string {
+    return `reports/${studyKey}/discrepancies/`;
+  },
+  /** The peer review of a discrepancy (written once). */
+  discrepancyReview(studyKey: string, id: string): string {
+    return `reports/${studyKey}/discrepancies/${id}.review.json`;
+  },
   overlay(studyKey: string, version: number, instanceKey: string, code: string): string {
     return `reports/${studyKey}/v${version}/${instanceKey}/overlays/${code}.png`;
   },

@@ -12,6 +12,7 @@ import { QUEUE_PRIORITY, type traceContextSchema } from './common.ts';
 import { analysisRequestSchema, type AnalysisRequest } from './analysis-request.ts';
 import { pacsExportJobId, pacsExportJobSchema, type PacsExportJob } from './pacs-export.ts';
 import { reportEventJobId, reportEventSchema, type ReportEvent } from './report-events.ts';
+import { finalReportJobSchema, type FinalReportJob } from './second-read.ts';
 import { studyCompletionJobSchema, type StudyCompletionJob } from './study-completion.ts';
 
 /** Queue names shared by producers and consumers. The BullMQ key prefix is configuration. */
@@ -24,6 +25,8 @@ export const QUEUE_NAMES = Object.freeze({
   reportEvents: 'report-events',
   /** report → report: send a report (SR + overlay Secondary Captures) to the PACS over STOW-RS. */
   pacsExport: 'pacs-export',
+  /** ingest → report: the text of a signed DICOM text SR, for the second read. */
+  finalReports: 'final-reports',
 });
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
@@ -137,10 +140,30 @@ const pacsExportQueue = defineQueue<PacsExportJob>({
   },
 });
 
+/**
+ * Final reports (ingest → report): a verified DICOM text SR to compare with the AI. Retried with backoff for hours:
+ * an SR may arrive before its study's images have been analysed (the report service answers
+ * "not yet" as a transient error). One job per SR (its SOP Instance UID).
+ */
+const finalReportsQueue = defineQueue<FinalReportJob>({
+  name: QUEUE_NAMES.finalReports,
+  description: 'final report',
+  schema: finalReportJobSchema,
+  jobName: () => 'compare',
+  jobId: (job) => `${job.source}.${job.sopInstanceUid}`,
+  jobOptions: {
+    attempts: 12,
+    backoff: { type: 'exponential', delay: 5000 },
+    removeOnComplete: { age: 24 * 3600, count: 50_000 },
+    removeOnFail: { age: 14 * 24 * 3600 },
+  },
+});
+
 /** Every queue, by its key in QUEUE_NAMES. */
 export const QUEUES = Object.freeze({
   studyCompletion: studyCompletionQueue,
   analysis: analysisQueue,
   reportEvents: reportEventsQueue,
   pacsExport: pacsExportQueue,
+  finalReports: finalReportsQueue,
 });

@@ -11,6 +11,11 @@ export const studyReceivedEventSchema = z
     /** The report service holds identifiers: it serves the radiologist and exports to the PACS. */
     studyInstanceUid: dicomUidSchema,
     priority: studyPrioritySchema,
+    /**
+     * SHA-256 of the study's Accession Number (0008,0050) when its instances carry one (`accessionKeyOf`
+     * in @cxr/platform): the second read finds a final report's study by it. Never the number itself.
+     */
+    accessionKey: z.string().regex(/^[a-f0-9]{64}$/).optional(),
     instanceCount: z.number().int().nonnegative(),
     eligible: z.boolean(),
     /** Why images were not analysed (one line per instance or rule). */

@@ -296,7 +296,8 @@ export type ReportSignRequest = z.infer<typeof reportSignRequestSchema>;
 export const reportAddendumRequestSchema = z.object({ text: z.string().min(1).max(10_000) }).strict();
 export type ReportAddendumRequest = z.infer<typeof reportAddendumRequestSchema>;
 
-export const auditActionSchema = z.enum(['ai-draft', 'view', 'edit', 'sign', 'addendum', 'export', 'analysis-failed', 'reindex']);
+/** `final-report`: a radiologist's final report was taken in and compared with the AI (second-read.ts); `discrepancy-review`: a peer reviewer's call on a discrepancy. */
+export const auditActionSchema = z.enum(['ai-draft', 'view', 'edit', 'sign', 'addendum', 'export', 'analysis-failed', 'reindex', 'final-report', 'discrepancy-review']);
 export type AuditAction = z.infer<typeof auditActionSchema>;
 
 /** One append-only audit entry (who, when, what). */

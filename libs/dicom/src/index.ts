@@ -76,3 +76,5 @@ export {
 } from './grey-image-instance.ts';
 export { cleanPatientAge, deidentifyMetadata, DEIDENTIFICATION_METHOD, MAX_KEPT_AGE_YEARS, type DicomJsonDataset, type DicomJsonAttribute } from './deidentify.ts';
 export { readOrderAttributes, type OrderAttributes } from './order-attributes.ts';
+export { isTextSr, readSrReportText, TEXT_SR_SOP_CLASSES, MAX_SR_TEXT_CHARS, type SrReportText } from './sr-text.ts';
+export { writeTextSr, type TextSrInput } from './text-sr-writer.ts';

@@ -11,3 +11,4 @@ export * from './request-context.ts';
 export * from './multipart-related.ts';
 export * from './queue-jobs.ts';
 export * from './validated-worker.ts';
+export * from './accession-key.ts';

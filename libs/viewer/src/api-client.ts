@@ -1,5 +1,10 @@
 import {
   apiErrorSchema,
+  discrepancyListResponseSchema,
+  discrepancySchema,
+  type Discrepancy,
+  type DiscrepancyListResponse,
+  type DiscrepancyReviewOutcome,
   reportResponseSchema,
   worklistResponseSchema,
   type ReportEditRequest,
@@ -162,6 +167,24 @@ export class ReportApiClient {
     const res = await this.request('GET', `${this.baseUrl}/api/studies${qs ? `?${qs}` : ''}`);
     const parsed = worklistResponseSchema.safeParse(await res.json());
     if (!parsed.success) throw new ReportApiError(res.status, 'invalid-response', 'The report service sent a worklist this viewer does not understand.');
+    return parsed.data;
+  }
+
+  /** The peer-review worklist of the second read (radiologist, admin), newest first. */
+  async discrepancies(status: 'open' | 'reviewed' = 'open', cursor?: string): Promise<DiscrepancyListResponse> {
+    const params = new URLSearchParams({ status, limit: '100' });
+    if (cursor) params.set('cursor', cursor);
+    const res = await this.request('GET', `${this.baseUrl}/api/discrepancies?${params.toString()}`);
+    const parsed = discrepancyListResponseSchema.safeParse(await res.json());
+    if (!parsed.success) throw new ReportApiError(res.status, 'invalid-response', 'The report service sent a discrepancy list this viewer does not understand.');
+    return parsed.data;
+  }
+
+  /** Records a peer reviewer's call on a discrepancy (once; 409 when already reviewed). */
+  async reviewDiscrepancy(id: string, outcome: DiscrepancyReviewOutcome, comment?: string): Promise<Discrepancy> {
+    const res = await this.request('POST', `${this.baseUrl}/api/discrepancies/${encodeURIComponent(id)}/review`, { body: comment ? { outcome, comment } : { outcome } });
+    const parsed = discrepancySchema.safeParse(await res.json());
+    if (!parsed.success) throw new ReportApiError(res.status, 'invalid-response', 'The report service sent a discrepancy this viewer does not understand.');
     return parsed.data;
   }
 

@@ -21,3 +21,4 @@ export { SIGN_ATTESTATION, SignBar, type SignBarProps } from './components/SignB
 export { Worklist, type WorklistProps } from './components/Worklist.tsx';
 export { ReviewWorkspace, type ReviewWorkspaceProps } from './components/ReviewWorkspace.tsx';
 export { ViewerApp, type ViewerAppProps } from './components/ViewerApp.tsx';
+export { DISCREPANCY_KIND_LABELS, DiscrepancyWorklist, REVIEW_OUTCOME_LABELS, type DiscrepancyWorklistProps } from './components/DiscrepancyWorklist.tsx';

@@ -16,6 +16,7 @@ import { Pseudonymizer } from './privacy/pseudonym.ts';
 import { ReadinessProbe } from './readiness.ts';
 import { PriorFinder } from './priors/prior-finder.ts';
 import { priorSourcesFrom, registryPatientIndex } from './priors/prior-sources.ts';
+import { FinalReportHandoff } from './reports/final-report-handoff.ts';
 import { InstanceStore } from './storage/instance-store.ts';
 import { ResilientObjectStore } from './storage/resilient-object-store.ts';
 import { CompletionReconciler } from './studies/completion-reconciler.ts';
@@ -59,14 +60,18 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
   const completionQueue = openQueue(QUEUES.studyCompletion, queueOptions);
   const analysisQueue = openQueue(QUEUES.analysis, queueOptions);
   const reportEventsQueue = openQueue(QUEUES.reportEvents, queueOptions);
-  for (const q of [completionQueue, analysisQueue, reportEventsQueue]) {
+  const finalReportsQueue = openQueue(QUEUES.finalReports, queueOptions);
+  for (const q of [completionQueue, analysisQueue, reportEventsQueue, finalReportsQueue]) {
     q.on('error', (error) => logger.warn({ queue: q.name, reason: errorMessage(error) }, 'queue connection problem'));
   }
   requestRedis.on('error', (error) => logger.warn({ reason: errorMessage(error) }, 'redis connection problem'));
   workerRedis.on('error', (error) => logger.warn({ reason: errorMessage(error) }, 'redis connection problem'));
 
   const registry = new StudyRegistry(requestRedis, config.queuePrefix, new Pseudonymizer(config.pseudonymSecret));
-  const instances = new InstanceStore({ objects, bucket: config.buckets.originals, registry, logger, maxInstanceBytes: config.maxInstanceBytes });
+  const instances = new InstanceStore({
+    objects, bucket: config.buckets.originals, registry, logger, maxInstanceBytes: config.maxInstanceBytes,
+    finalReports: new FinalReportHandoff({ queue: finalReportsQueue, logger }),
+  });
   const scheduler = new CompletionScheduler(completionQueue, config.studyStableMs, Math.max(DIMSE_FALLBACK_COMPLETION_MS, config.studyStableMs));
   const decoder = new IsolatedFrameDecoder({ timeoutMs: 30_000, maxBytes: config.maxInstanceBytes });
   const priors = new PriorFinder({
@@ -178,7 +183,7 @@ export function createIngestService(config: IngestConfig, logger: Logger): Inges
       }
       await step('queue workers', closeWorkers(workers, WORKER_CLOSE_GRACE_MS), WORKER_CLOSE_GRACE_MS + STOP_STEP_MS);
       await step('frame decoder', decoder.close());
-      await step('queues', Promise.all([completionQueue.close(), analysisQueue.close(), reportEventsQueue.close()]));
+      await step('queues', Promise.all([completionQueue.close(), analysisQueue.close(), reportEventsQueue.close(), finalReportsQueue.close()]));
       requestRedis.disconnect();
       workerRedis.disconnect();
       probeRedis.disconnect();

@@ -11,13 +11,16 @@ import { exportRoutes } from './routes/exports.ts';
 import { openApiRoutes } from './routes/openapi.ts';
 import { pacsExportRoutes } from './routes/pacs-export.ts';
 import { reportImageRoutes } from './routes/report-images.ts';
+import { secondReadRoutes } from './routes/second-read.ts';
+import { withSecondReadOnSign } from './second-read/second-read-on-sign.ts';
+import type { SecondReadService } from './second-read/second-read-service.ts';
 import { studyReportRoutes } from './routes/study-report.ts';
 import { worklistRoutes } from './routes/worklist.ts';
 import { viewerRoutes } from './viewer/viewer-routes.ts';
 import type { ReportStore } from './state/report-store.ts';
 
 export interface AppDeps {
-  config: Pick<ReportConfig, 'publicUrl' | 'buckets'>;
+  config: Pick<ReportConfig, 'publicUrl' | 'buckets'> & Partial<Pick<ReportConfig, 'secondRead'>>;
   logger: Logger;
   objects: ObjectStore;
   /** A ReportStore on a request connection (fails fast when Redis is down). */
@@ -30,6 +33,8 @@ export interface AppDeps {
   hub?: ReportUpdatesHub;
   /** Sending reports to the PACS; without it (no PACS configured) its routes answer 503. */
   pacsExports?: PacsExportQueue;
+  /** The second read (final reports, discrepancies); without it its routes are not served. */
+  secondRead?: SecondReadService;
   now?: () => Date;
 }
 
@@ -44,7 +49,9 @@ export function createApp(deps: AppDeps): Express {
     ...(deps.now ? { now: deps.now } : {}),
   });
   // REPORT_PACS_SEND_ON_SIGN: signing also queues the PACS export.
-  const service = deps.pacsExports?.sendOnSign ? withPacsExportOnSign(reviewService, deps.pacsExports, logger) : reviewService;
+  const withExport = deps.pacsExports?.sendOnSign ? withPacsExportOnSign(reviewService, deps.pacsExports, logger) : reviewService;
+  // REPORT_SECOND_READ_ON_SIGN: a report signed here is compared with the AI like any final report.
+  const service = deps.secondRead && (config.secondRead?.onSign ?? true) ? withSecondReadOnSign(withExport, deps.secondRead, logger) : withExport;
   const app = express();
   app.disable('x-powered-by');
   app.use(requestContext(logger)); // X-Request-Id, a span per request, req_id/trace_id in logs
@@ -76,6 +83,7 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use(pacsExportRoutes({ auth, service, exports: deps.pacsExports }));
   if (deps.hub) app.use(eventRoutes({ auth, hub: deps.hub }));
+  if (deps.secondRead) app.use(secondReadRoutes({ auth, service: deps.secondRead, maxBodyBytes: config.secondRead?.maxBodyBytes ?? 512 * 1024 }));
   // The standalone viewer: static page and bundle, no token (its API calls carry one).
   app.use(viewerRoutes({ publicUrl: config.publicUrl }));
   app.use(() => {

@@ -93,3 +93,37 @@ describe('loadConfig: sending to the PACS', () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 });
+
+describe('second-read settings', () => {
+  test('has no HL7 listener unless a port is set, and compares signed reports by default', () => {
+    const config = loadConfig({});
+    expect(config.secondRead).toEqual({ hl7: undefined, maxBodyBytes: 512 * 1024, onSign: true });
+  });
+
+  test('reads the HL7 listener settings', () => {
+    const config = loadConfig({
+      REPORT_HL7_PORT: '2575',
+      REPORT_HL7_HOST: '0.0.0.0',
+      REPORT_HL7_MAX_MESSAGE_BYTES: '65536',
+      REPORT_HL7_IDLE_TIMEOUT_SECONDS: '60',
+      REPORT_HL7_MAX_CONNECTIONS: '4',
+      REPORT_HL7_APPLICATION: 'CXR',
+      REPORT_HL7_FACILITY: 'RAD',
+      REPORT_SECOND_READ_ON_SIGN: 'false',
+    });
+    expect(config.secondRead).toEqual({
+      hl7: { host: '0.0.0.0', port: 2575, maxMessageBytes: 65536, idleTimeoutMs: 60_000, maxConnections: 4, application: 'CXR', facility: 'RAD' },
+      maxBodyBytes: 512 * 1024,
+      onSign: false,
+    });
+  });
+
+  test.each([
+    [{ REPORT_HL7_PORT: '70000' }, /REPORT_HL7_PORT/],
+    [{ REPORT_HL7_MAX_MESSAGE_BYTES: '100' }, /REPORT_HL7_MAX_MESSAGE_BYTES/],
+    [{ REPORT_HL7_APPLICATION: 'A|B' }, /REPORT_HL7_APPLICATION/],
+    [{ REPORT_FINAL_REPORT_MAX_BYTES: '999999999' }, /REPORT_FINAL_REPORT_MAX_BYTES/],
+  ])('names the second-read setting that is wrong (%o)', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});

@@ -50,6 +50,20 @@ export const envSchema = sharedEnvSchema.extend({
   REPORT_PACS_MAX_HOLD_HOURS: positiveIntSchema.max(24 * 90).default(72),
   /** Which objects a PACS export sends (see PACS_OBJECTS), comma-separated. */
   REPORT_PACS_OBJECTS: pacsObjectsSchema.default([...DEFAULT_PACS_OBJECTS]),
+  /** TCP port of the HL7 v2 (MLLP) listener for ORU^R01 final reports; empty: no listener. 2575 is HL7's registered port. */
+  REPORT_HL7_PORT: z.union([z.literal(''), portSchema]).default(''),
+  REPORT_HL7_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Largest HL7 message taken in; a longer one is refused (AR) and its connection closed. */
+  REPORT_HL7_MAX_MESSAGE_BYTES: positiveIntSchema.min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
+  REPORT_HL7_IDLE_TIMEOUT_SECONDS: positiveIntSchema.max(3600).default(300),
+  REPORT_HL7_MAX_CONNECTIONS: positiveIntSchema.max(1024).default(32),
+  /** MSH-3 / MSH-4 of the ACKs the listener sends. */
+  REPORT_HL7_APPLICATION: z.string().regex(/^[A-Za-z0-9 ._-]{1,64}$/, 'expected 1-64 letters, digits, spaces, dots, dashes').default('CXR-REPORT'),
+  REPORT_HL7_FACILITY: z.string().regex(/^[A-Za-z0-9 ._-]{0,64}$/, 'expected up to 64 letters, digits, spaces, dots, dashes').default(''),
+  /** Largest body of the HTTP final-report routes (text/plain or FHIR JSON). */
+  REPORT_FINAL_REPORT_MAX_BYTES: positiveIntSchema.min(1024).max(16 * 1024 * 1024).default(512 * 1024),
+  /** Compare a report signed in our own review flow with the AI too. */
+  REPORT_SECOND_READ_ON_SIGN: booleanSchema.default(true),
 }).extend(authEnvSchema.shape);
 
 export interface ReportConfig extends SharedConfig {
@@ -66,6 +80,15 @@ export interface ReportConfig extends SharedConfig {
   urgentFindings: string[];
   /** Sending reports to the PACS over STOW-RS; `stowUrl` undefined: off. */
   pacs: PacsConfig;
+  /** The second read of final reports (second-read/). */
+  secondRead: SecondReadConfig;
+}
+
+export interface SecondReadConfig {
+  /** The HL7 MLLP listener; undefined: off. */
+  hl7: { host: string; port: number; maxMessageBytes: number; idleTimeoutMs: number; maxConnections: number; application: string; facility: string } | undefined;
+  maxBodyBytes: number;
+  onSign: boolean;
 }
 
 export interface PacsConfig {
@@ -111,5 +134,21 @@ export function loadConfig(env: NodeJS.ProcessEnv): ReportConfig {
     urlTtlSeconds: parsed.REPORT_URL_TTL_SECONDS,
     urgentFindings: parsed.REPORT_URGENT_FINDINGS,
     pacs: toPacsConfig(parsed),
+    secondRead: {
+      hl7:
+        parsed.REPORT_HL7_PORT === ''
+          ? undefined
+          : {
+              host: parsed.REPORT_HL7_HOST,
+              port: parsed.REPORT_HL7_PORT,
+              maxMessageBytes: parsed.REPORT_HL7_MAX_MESSAGE_BYTES,
+              idleTimeoutMs: parsed.REPORT_HL7_IDLE_TIMEOUT_SECONDS * 1000,
+              maxConnections: parsed.REPORT_HL7_MAX_CONNECTIONS,
+              application: parsed.REPORT_HL7_APPLICATION,
+              facility: parsed.REPORT_HL7_FACILITY,
+            },
+      maxBodyBytes: parsed.REPORT_FINAL_REPORT_MAX_BYTES,
+      onSign: parsed.REPORT_SECOND_READ_ON_SIGN,
+    },
   };
 }

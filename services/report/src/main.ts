@@ -13,6 +13,9 @@ import { PacsExportQueue } from './exports/pacs-export-queue.ts';
 import { StowClient } from './exports/stow-client.ts';
 import { createReportService } from './review/report-service.ts';
 import { createReportMetrics } from './metrics.ts';
+import { createHl7Listener } from './second-read/hl7-listener.ts';
+import { createSecondReadService } from './second-read/second-read-service.ts';
+import { SecondReadStore } from './second-read/second-read-store.ts';
 import { ReportStore } from './state/report-store.ts';
 import { closeWorkers, initWorkers, type ReportWorkersDeps } from './workers/index.ts';
 
@@ -62,14 +65,37 @@ async function main(): Promise<void> {
     pacsExports = new PacsExportQueue({ queue: pacsQueue, sendOnSign: config.pacs.sendOnSign, logger, metrics: pacsMetrics });
     logger.info({ sendOnSign: config.pacs.sendOnSign, maxHoldHours: config.pacs.maxHoldHours, objects: config.pacs.objects }, 'sending reports to the PACS over STOW-RS');
   }
-  const workers = initWorkers({
-    config, logger, connection: workerConnection, objects, reports: consumerReports, metrics, ...(pacsWorker ? { pacs: pacsWorker } : {}),
+  // DICOM text SRs from ingest (queue final-reports): compared on the worker connection.
+  const workerSecondRead = createSecondReadService({
+    reports: consumerReports,
+    store: new SecondReadStore({ objects, redis: workerConnection, bucket: config.buckets.reports, keyPrefix: config.queuePrefix }),
+    metrics: metrics.secondRead,
+    signUrl: (path) => auth.signUrl(path),
+    publicUrl: config.publicUrl,
+    logger,
   });
-  const app = createApp({ config, logger, objects, reports: apiReports, redis: requestConnection, metrics, auth, hub, ...(pacsExports ? { pacsExports } : {}) });
+  const workers = initWorkers({
+    config, logger, connection: workerConnection, objects, reports: consumerReports, metrics, secondRead: workerSecondRead, ...(pacsWorker ? { pacs: pacsWorker } : {}),
+  });
+  const secondRead = createSecondReadService({
+    reports: apiReports,
+    store: new SecondReadStore({ objects, redis: requestConnection, bucket: config.buckets.reports, keyPrefix: config.queuePrefix }),
+    metrics: metrics.secondRead,
+    signUrl: (path) => auth.signUrl(path),
+    publicUrl: config.publicUrl,
+    logger,
+  });
+  const app = createApp({ config, logger, objects, reports: apiReports, redis: requestConnection, metrics, auth, hub, secondRead, ...(pacsExports ? { pacsExports } : {}) });
   const server = createServer(app);
   server.listen(config.http.port, config.http.host);
   await once(server, 'listening');
   logger.info({ host: config.http.host, port: config.http.port, publicUrl: config.publicUrl }, 'report service listening');
+  // REPORT_HL7_PORT: ORU^R01 final reports over MLLP.
+  const hl7 = config.secondRead.hl7 ? createHl7Listener({ service: secondRead, logger, metrics: metrics.secondRead, options: config.secondRead.hl7 }) : undefined;
+  if (hl7) {
+    const address = await hl7.listen();
+    logger.info({ host: address.host, port: address.port, maxMessageBytes: config.secondRead.hl7!.maxMessageBytes }, 'HL7 MLLP listener for final reports');
+  }
 
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
@@ -80,7 +106,7 @@ async function main(): Promise<void> {
     server.closeIdleConnections();
     // Event streams never end by themselves: end them (clients reconnect to another replica).
     await hub.close();
-    await Promise.allSettled([closed, closeWorkers(workers), pacsQueue?.close()]);
+    await Promise.allSettled([closed, hl7?.close(), closeWorkers(workers), pacsQueue?.close()]);
     await Promise.allSettled([workerConnection.quit(), requestConnection.quit(), subscriberConnection.quit()]);
     await tracing.shutdown().catch(() => undefined); // sends the spans still buffered
     logger.info('stopped');

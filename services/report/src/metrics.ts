@@ -13,6 +13,18 @@ export interface ReportMetrics {
    * release or the STOW-RS response) to its AI draft being available here.
    */
   e2eLatency: prom.Histogram<never>;
+  /** The second read (second-read/): final reports taken in, per-finding agreement with the AI, discrepancies and their reviews. */
+  secondRead: SecondReadMetrics;
+}
+
+export interface SecondReadMetrics {
+  /** Final reports by source (hl7-oru, fhir, dicom-sr, review-sign, api) and outcome (compared, duplicate, refused, unmatched, error). */
+  finalReports: prom.Counter<'source' | 'outcome'>;
+  /** Per finding of each compared report: agree, discrepancy or indeterminate. Agreement rate = agree / (agree + discrepancy). */
+  findings: prom.Counter<'finding' | 'agreement'>;
+  discrepancies: prom.Counter<'finding' | 'kind'>;
+  /** Peer reviews of discrepancies by finding and outcome (confirmed-miss, ai-wrong, not-clinically-relevant). */
+  reviews: prom.Counter<'finding' | 'outcome'>;
 }
 
 export function createReportMetrics(countByStatus: () => Promise<Record<ReportStatus, number>>): ReportMetrics {
@@ -48,5 +60,31 @@ export function createReportMetrics(countByStatus: () => Promise<Record<ReportSt
       for (const status of reportStatusSchema.options) this.set({ status }, counts[status]);
     },
   });
-  return { registry, eventsProcessed, draftComposition, e2eLatency };
+  const secondRead: SecondReadMetrics = {
+    finalReports: new prom.Counter({
+      name: 'cxr_second_read_final_reports_total',
+      help: 'Final reports taken in for the second read, by source and outcome',
+      labelNames: ['source', 'outcome'] as const,
+      registers: [registry],
+    }),
+    findings: new prom.Counter({
+      name: 'cxr_second_read_findings_total',
+      help: 'Findings compared between a final report and the AI, by finding and agreement (agree, discrepancy, indeterminate)',
+      labelNames: ['finding', 'agreement'] as const,
+      registers: [registry],
+    }),
+    discrepancies: new prom.Counter({
+      name: 'cxr_second_read_discrepancies_total',
+      help: 'Discrepancies put on the peer-review worklist, by finding and kind',
+      labelNames: ['finding', 'kind'] as const,
+      registers: [registry],
+    }),
+    reviews: new prom.Counter({
+      name: 'cxr_second_read_reviews_total',
+      help: 'Peer reviews of discrepancies, by finding and outcome',
+      labelNames: ['finding', 'outcome'] as const,
+      registers: [registry],
+    }),
+  };
+  return { registry, eventsProcessed, draftComposition, e2eLatency, secondRead };
 }

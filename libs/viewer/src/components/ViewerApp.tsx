@@ -3,6 +3,7 @@ import { ReportApiClient } from '../api-client.ts';
 import { formatDateTime } from '../format.ts';
 import { ReportEventStream } from '../live-events.ts';
 import { decodeTokenClaims, isExpired, TOKEN_STORAGE_KEY, tokenFromFragment } from '../token-source.ts';
+import { DiscrepancyWorklist } from './DiscrepancyWorklist.tsx';
 import { ReviewWorkspace } from './ReviewWorkspace.tsx';
 import { Worklist } from './Worklist.tsx';
 
@@ -81,6 +82,7 @@ export function ViewerApp({ baseUrl = '' }: ViewerAppProps) {
   const [study, setStudy] = useState<string | null>(studyFromLocation);
   const [events, setEvents] = useState<ReportEventStream | undefined>(undefined);
   const [live, setLive] = useState(false);
+  const [tab, setTab] = useState<'worklist' | 'peer-review'>('worklist');
   const tokenRef = useRef(token);
   tokenRef.current = token;
 
@@ -137,7 +139,16 @@ export function ViewerApp({ baseUrl = '' }: ViewerAppProps) {
           <button type="button" className="cxr-button" onClick={() => openStudy(null)} data-testid="back-to-worklist">
             Worklist
           </button>
-        ) : null}
+        ) : (
+          <span role="tablist" aria-label="Lists">
+            <button type="button" role="tab" aria-selected={tab === 'worklist'} className="cxr-button" onClick={() => setTab('worklist')} data-testid="tab-worklist">
+              Worklist
+            </button>
+            <button type="button" role="tab" aria-selected={tab === 'peer-review'} className="cxr-button" onClick={() => setTab('peer-review')} data-testid="tab-peer-review">
+              Peer review
+            </button>
+          </span>
+        )}
         <span className={`cxr-live ${live ? 'cxr-live-on' : ''}`} data-testid="live-state">
           {live ? 'Live updates on' : 'Live updates off'}
         </span>
@@ -152,6 +163,8 @@ export function ViewerApp({ baseUrl = '' }: ViewerAppProps) {
       </nav>
       {study ? (
         <ReviewWorkspace key={study} api={api} studyInstanceUid={study} events={events} />
+      ) : tab === 'peer-review' ? (
+        <DiscrepancyWorklist api={api} onOpen={openStudy} />
       ) : (
         <Worklist api={api} events={events} onOpen={openStudy} />
       )}

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { objectKeys, parsePatientAge } from '@cxr/contracts';
 import { parseInstance, readFileMetaInformation, type ParsedInstance } from '@cxr/dicom';
-import { PermanentError, TransientError, errorMessage, withSpan, type Logger, type ObjectStore } from '@cxr/platform';
+import { PermanentError, TransientError, accessionKeyOf, errorMessage, withSpan, type Logger, type ObjectStore } from '@cxr/platform';
+import type { FinalReportHandoff } from '../reports/final-report-handoff.ts';
 import { studyIndicationOf } from '../studies/study-indication.ts';
 import type { StudyRegistry, InstanceRecord } from '../studies/study-registry.ts';
 
@@ -74,6 +75,8 @@ export class InstanceStore {
       registry: StudyRegistry;
       logger: Logger;
       maxInstanceBytes: number;
+      /** Where signed text SRs go (the second read); absent: they are kept as instances like any other. */
+      finalReports?: FinalReportHandoff;
     },
   ) {}
 
@@ -101,6 +104,14 @@ export class InstanceStore {
       const alreadyStored = recorded !== null && (recorded.objectKey === key || (recorded.conflicts ?? []).includes(key));
       if (!alreadyStored) {
         await this.deps.objects.put(this.deps.bucket, key, bytes, 'application/dicom', source.sha256 ? { sha256: source.sha256.file } : {});
+      }
+      // A radiologist's signed report as a text SR: kept as received, then handed to the second read,
+      // not recorded as an instance of the study (which would make a new version to analyse). An
+      // unverified or empty one is recorded like any other non-image instance (not eligible).
+      if (this.deps.finalReports?.handles(instance.sopClassUid)) {
+        const handed = await this.deps.finalReports.submit(instance, key);
+        logger.info({ studyKey: registry.studyKey(instance.studyInstanceUid), protocol: source.protocol, outcome: handed }, 'text SR received');
+        if (handed === 'queued') return { outcome: 'stored', ...ids };
       }
       const record = recordOf(instance, key, sha256, source, registry.patientKey(instance.patientId, instance.issuerOfPatientId));
       const outcome = await registry.recordInstance(instance.studyInstanceUid, instance.sopInstanceUid, record);
@@ -192,6 +203,7 @@ function recordOf(instance: ParsedInstance, key: string, sha256: string, source:
     hasPixelData: instance.hasPixelData,
     ...ageOf(instance.patientAge),
     ...indicationOf(instance),
+    ...(instance.accessionNumber?.trim() ? { accessionKey: accessionKeyOf(instance.accessionNumber) } : {}),
     priority: priorityOf(instance),
     ...(patientKey ? { patientKey } : {}),
     ...(studyDate ? { studyDate } : {}),

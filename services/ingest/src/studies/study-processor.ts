@@ -4,7 +4,7 @@ import {
   ANALYSIS_INPUT_CONTENT_TYPE, QUEUES, analysisIdOf, objectKeys,
   type AnalysisRequest, type PriorLookup, type ReportEvent, type StudyPriority, type StudyReceivedEvent,
 } from '@cxr/contracts';
-import { errorMessage, isPermanent, publishJob, withSpan, type Logger, type ObjectStore } from '@cxr/platform';
+import { ACCESSION_KEY_PATTERN, errorMessage, isPermanent, publishJob, withSpan, type Logger, type ObjectStore } from '@cxr/platform';
 import { prepareAnalysisImage } from '../pixels/analysis-image.ts';
 import type { PriorFinder } from '../priors/prior-finder.ts';
 import { decideEligibility, type ModelScopeSource } from './eligibility.ts';
@@ -52,6 +52,12 @@ export function studyCompletedAt(records: Iterable<InstanceRecord>): string | un
   let latest: string | undefined;
   for (const r of records) if (latest === undefined || Date.parse(r.receivedAt) > Date.parse(latest)) latest = r.receivedAt;
   return latest;
+}
+
+/** The study's accession key: the first one its instances carry (they should all carry the same). */
+function accessionKeyOfStudy(records: Iterable<InstanceRecord>): string | undefined {
+  for (const r of records) if (r.accessionKey && ACCESSION_KEY_PATTERN.test(r.accessionKey)) return r.accessionKey;
+  return undefined;
 }
 
 function highestPriority(records: Iterable<InstanceRecord>): StudyPriority {
@@ -132,12 +138,14 @@ export class StudyProcessor {
     const priors =
       images.length > 0 && options.lookForPriors !== false && !(await registry.isRetrievedPrior(studyUid)) ? await this.lookForPriors(studyUid, instances) : undefined;
     const now = new Date().toISOString();
+    const accessionKey = accessionKeyOfStudy(instances.values());
     const event: StudyReceivedEvent = {
       type: 'study-received',
       studyKey,
       version,
       studyInstanceUid: studyUid,
       priority,
+      ...(accessionKey ? { accessionKey } : {}),
       instanceCount: instances.size,
       eligible: images.length > 0,
       ineligibleReasons: reasons,

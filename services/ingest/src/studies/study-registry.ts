@@ -27,6 +27,8 @@ export interface InstanceRecord {
   patientKey?: string;
   /** Study Date (0008,0020) as sent, `YYYYMMDD`, when present: how old a prior is. */
   studyDate?: string;
+  /** SHA-256 of the Accession Number (0008,0050) when the instance carries one (`accessionKeyOf`): the report service finds final reports' studies by it. */
+  accessionKey?: string;
   receivedAt: string;
   /** 'recovered': found in the bucket without a record and recorded by the orphan sweep. */
   protocol: 'dimse' | 'stow-rs' | 'recovered' | 'prior-retrieval';

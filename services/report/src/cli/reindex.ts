@@ -1,5 +1,6 @@
 import { createLogger, createRequestConnection, ObjectStore } from '@cxr/platform';
 import { loadConfig } from '../config.ts';
+import { SecondReadStore } from '../second-read/second-read-store.ts';
 import { reindexReports } from '../state/reindex.ts';
 import { ReportStore } from '../state/report-store.ts';
 
@@ -20,7 +21,8 @@ async function main(): Promise<number> {
       keyPrefix: config.queuePrefix,
       urgentFindings: config.urgentFindings,
     });
-    const result = await reindexReports({ reports, logger });
+    const secondRead = new SecondReadStore({ objects: new ObjectStore(config.s3), redis, bucket: config.buckets.reports, keyPrefix: config.queuePrefix });
+    const result = await reindexReports({ reports, secondRead, logger });
     console.log(JSON.stringify(result));
     return result.failed === 0 ? 0 : 1;
   } finally {

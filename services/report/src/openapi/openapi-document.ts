@@ -1,5 +1,11 @@
 import { z } from 'zod';
 import {
+  discrepancyListResponseSchema,
+  discrepancyReviewRequestSchema,
+  discrepancySchema,
+  FINAL_REPORT_MAX_CHARS,
+  finalReportResultSchema,
+  finalReportSubmissionSchema,
   apiErrorSchema,
   auditTrailResponseSchema,
   pacsExportQueuedResponseSchema,
@@ -95,6 +101,11 @@ export function buildOpenApiDocument(options: { serverUrl: string; version?: str
         PacsExportRequest: schema(pacsExportRequestSchema, 'input'),
         PacsExportQueued: schema(pacsExportQueuedResponseSchema, 'output'),
         PacsExportStatus: schema(pacsExportStatusResponseSchema, 'output'),
+        FinalReportSubmission: schema(finalReportSubmissionSchema, 'input'),
+        FinalReportResult: schema(finalReportResultSchema, 'output'),
+        Discrepancy: schema(discrepancySchema, 'output'),
+        DiscrepancyList: schema(discrepancyListResponseSchema, 'output'),
+        DiscrepancyReviewRequest: schema(discrepancyReviewRequestSchema, 'input'),
       },
     },
     security: bearer,
@@ -246,6 +257,91 @@ export function buildOpenApiDocument(options: { serverUrl: string; version?: str
             '503': error('No PACS is configured (`REPORT_PACS_STOW_URL`).'),
             ...common,
             '400': error('Malformed UID.'),
+          },
+        },
+      },
+      '/api/studies/{studyInstanceUid}/final-report': {
+        parameters: [studyUid],
+        post: {
+          summary: 'Second read: take in the radiologist\'s final report of the study and compare it with the AI',
+          description:
+            'Role: integration. Body: the report as `text/plain`, or a FHIR R4 DiagnosticReport (`application/fhir+json`; status final, amended, ' +
+            'corrected or appended; text from presentedForm text/plain or conclusion). Confident disagreements become discrepancies on the ' +
+            'peer-review worklist. The study\'s own report is never changed. A resend of the same report answers 200 with `duplicate: true`.',
+          requestBody: {
+            required: true,
+            content: { 'text/plain': { schema: { type: 'string', maxLength: FINAL_REPORT_MAX_CHARS } }, 'application/fhir+json': { schema: { type: 'object' } } },
+          },
+          responses: {
+            '201': { description: 'Compared.', content: json('FinalReportResult') },
+            '200': { description: 'Already taken in (a resend).', content: json('FinalReportResult') },
+            '404': error('Unknown study.'),
+            '409': error('The accession number belongs to another study.'),
+            '413': error('Body over `REPORT_FINAL_REPORT_MAX_BYTES`.'),
+            '415': error('Neither text/plain nor FHIR JSON.'),
+            '422': error('The study has no AI findings to compare with (failed, not eligible, out of scope).'),
+            '503': error('The study is not analysed yet, or storage is down: send again later.'),
+            ...common,
+            '400': error('Malformed UID, empty text or an invalid DiagnosticReport.'),
+          },
+        },
+      },
+      '/api/final-reports': {
+        post: {
+          summary: 'Second read: a final report naming its study by Study Instance UID and/or accession number (the contract\'s JSON)',
+          description: 'Role: integration. Answers as `POST /api/studies/{uid}/final-report`.',
+          requestBody: { required: true, content: json('FinalReportSubmission') },
+          responses: {
+            '201': { description: 'Compared.', content: json('FinalReportResult') },
+            '200': { description: 'Already taken in.', content: json('FinalReportResult') },
+            '400': error('Invalid body.'),
+            '404': error('Unknown study or accession number.'),
+            '409': error('The accession number belongs to another study.'),
+            '422': error('No AI findings to compare with.'),
+            '503': error('Not analysed yet, or storage down: retry.'),
+            ...common,
+          },
+        },
+      },
+      '/fhir/DiagnosticReport': {
+        post: {
+          summary: 'Second read: a FHIR R4 DiagnosticReport naming its study (imagingStudy identifier urn:dicom:uid, or an ACSN accession identifier)',
+          description: 'Role: integration. Errors come back as a FHIR OperationOutcome with the same status codes as `/api/final-reports`.',
+          requestBody: { required: true, content: { 'application/fhir+json': { schema: { type: 'object' } } } },
+          responses: {
+            '201': { description: 'Compared.', content: json('FinalReportResult') },
+            '200': { description: 'Already taken in.', content: json('FinalReportResult') },
+            '400': { description: 'Not a usable DiagnosticReport.', content: { 'application/fhir+json': { schema: { type: 'object' } } } },
+            '404': { description: 'Unknown study.', content: { 'application/fhir+json': { schema: { type: 'object' } } } },
+            '413': { description: 'Body too large.', content: { 'application/fhir+json': { schema: { type: 'object' } } } },
+            ...common,
+          },
+        },
+      },
+      '/api/discrepancies': {
+        get: {
+          summary: 'Peer-review worklist: discrepancies between final reports and the AI, newest first, with their evidence',
+          description: 'Roles: radiologist, admin. Heatmap and overlay URLs inside are signed and short-lived.',
+          parameters: [
+            { name: 'status', in: 'query', description: 'open (default) or reviewed.', schema: { type: 'string', enum: ['open', 'reviewed'] } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200 } },
+            { name: 'cursor', in: 'query', description: '`nextCursor` of the previous page.', schema: { type: 'string' } },
+          ],
+          responses: { '200': { description: 'A page of the worklist.', content: json('DiscrepancyList') }, '400': error('Malformed parameter.'), ...common },
+        },
+      },
+      '/api/discrepancies/{id}/review': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-f0-9]{32}$' } }],
+        post: {
+          summary: 'Review a discrepancy: confirmed-miss, ai-wrong or not-clinically-relevant (once)',
+          description: 'Role: radiologist. Audited (`discrepancy-review`) and counted (`cxr_second_read_reviews_total`).',
+          requestBody: { required: true, content: json('DiscrepancyReviewRequest') },
+          responses: {
+            '200': { description: 'The reviewed discrepancy.', content: json('Discrepancy') },
+            '400': error('Malformed id or body.'),
+            '404': error('No such discrepancy.'),
+            '409': error('Already reviewed.'),
+            ...common,
           },
         },
       },

@@ -7,11 +7,13 @@ import { createTestAuth } from '../auth/index.ts';
 import { loadConfig } from '../config.ts';
 import { ReportUpdatesHub } from '../live/report-updates-hub.ts';
 import { createReportMetrics } from '../metrics.ts';
+import { createSecondReadService } from '../second-read/second-read-service.ts';
+import { SecondReadStore } from '../second-read/second-read-store.ts';
 import { ReportStore } from '../state/report-store.ts';
 import { buildOpenApiDocument } from './openapi-document.ts';
 
 /**
- * The document and the app agree: every route the app serves under /api is described, and
+ * The document and the app agree: every route the app serves under /api and /fhir is described, and
  * every described path is served. Building the app connects to nothing (lazy clients).
  */
 interface Layer {
@@ -55,9 +57,17 @@ describe('the OpenAPI document and the routes', () => {
       metrics: createReportMetrics(() => reports.countByStatus()),
       auth,
       hub: new ReportUpdatesHub(new Redis({ lazyConnect: true }), 'c', logger),
+      secondRead: createSecondReadService({
+        reports,
+        store: new SecondReadStore({ objects: new ObjectStore(config.s3), redis, bucket: 'b', keyPrefix: 'p' }),
+        metrics: createReportMetrics(() => reports.countByStatus()).secondRead,
+        signUrl: (path) => auth.signUrl(path),
+        publicUrl: config.publicUrl,
+        logger,
+      }),
     });
     const served = servedRoutes(app)
-      .filter((r) => r.split(' ')[1]!.startsWith('/api/'))
+      .filter((r) => /^\/(api|fhir)\//.test(r.split(' ')[1]!))
       .map((r) => {
         const [method, path] = r.split(' ');
         return `${method} ${toOpenApiPath(path!)}`;

@@ -326,7 +326,8 @@ describe('signing and addenda', () => {
     expect(withAddendum.text.startsWith(signed.text)).toBe(true);
 
     const actions = await auditActions(uid);
-    expect(actions.filter((a) => a !== 'view')).toEqual(['ai-draft', 'edit', 'sign', 'addendum']);
+    // Signing also compares the signed text with the AI (the second read, REPORT_SECOND_READ_ON_SIGN): audited, no new revision.
+    expect(actions.filter((a) => a !== 'view')).toEqual(['ai-draft', 'edit', 'sign', 'final-report', 'addendum']);
     expect(await svc.reports.listRevisions((await svc.reports.lookup(uid))!.studyKey)).toEqual([1, 2, 3, 4]);
   });
 });
@@ -478,7 +479,7 @@ describe('rebuilding the index', () => {
     expect(worklistResponseSchema.parse((await request(svc.app).get('/api/studies').set(auth('viewer'))).body).items).toEqual([]);
 
     const result = await reindexReports({ reports: svc.reports, logger: createLogger('reindex-test', 'silent') });
-    expect(result).toEqual({ studies: 3, indexed: 3, unidentified: 0, failed: 0 });
+    expect(result).toEqual({ studies: 3, indexed: 3, unidentified: 0, failed: 0, discrepancies: 0 });
     expect(await snapshot()).toEqual(before);
     expect(await auditActions(signed.uid)).toContain('reindex');
   });

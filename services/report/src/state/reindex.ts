@@ -1,12 +1,14 @@
 import type { Actor } from '@cxr/contracts';
 import { errorMessage, type Logger } from '@cxr/platform';
+import type { SecondReadStore } from '../second-read/second-read-store.ts';
 import type { ReportStore } from './report-store.ts';
 
 /**
  * Rebuilds the Redis index from the reports bucket (the system of record): every study with a
  * `state.json` is read (migrating old objects) and indexed again under its lock, so a live update
  * cannot be overwritten by an older reading. Each indexed study gets a `reindex` audit entry.
- * Entries for studies no longer in the bucket are left alone (reads of them answer 404).
+ * Entries for studies no longer in the bucket are left alone (reads of them answer 404). With the
+ * second read's store, each study's discrepancies (and their reviews) go back on the worklist too.
  */
 
 export const REINDEX_ACTOR: Actor = Object.freeze({ sub: 'system:reindex', name: 'Report index rebuild', role: 'system' });
@@ -18,13 +20,15 @@ export interface ReindexResult {
   /** States without a Study Instance UID yet (nothing to look them up by): not indexed. */
   unidentified: number;
   failed: number;
+  /** Discrepancies put back on the peer-review worklist. */
+  discrepancies: number;
 }
 
-export async function reindexReports(deps: { reports: ReportStore; logger: Logger; now?: () => Date; concurrency?: number }): Promise<ReindexResult> {
+export async function reindexReports(deps: { reports: ReportStore; secondRead?: SecondReadStore; logger: Logger; now?: () => Date; concurrency?: number }): Promise<ReindexResult> {
   const { reports, logger } = deps;
   const now = deps.now ?? (() => new Date());
   const studyKeys = await reports.listStudyKeys();
-  const result: ReindexResult = { studies: studyKeys.length, indexed: 0, unidentified: 0, failed: 0 };
+  const result: ReindexResult = { studies: studyKeys.length, indexed: 0, unidentified: 0, failed: 0, discrepancies: 0 };
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < studyKeys.length) {
@@ -41,6 +45,7 @@ export async function reindexReports(deps: { reports: ReportStore; logger: Logge
               revision: indexed.revision,
               detail: `index rebuilt from storage: ${indexed.status}, revision ${indexed.revision}`,
             });
+            if (deps.secondRead) result.discrepancies += await deps.secondRead.reindexStudy(studyKey);
           }
           return indexed;
         });

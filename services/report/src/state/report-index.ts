@@ -25,6 +25,11 @@ import { reportStatusOf, shownRevisionOf, type ReportState } from './report-stat
  * After each index write, a `reportUpdatedEventSchema` JSON goes out on `reportUpdatesChannel`.
  */
 
+/** The Redis key naming the study of an accession number (`identity.accessionKey`, a hash of it). */
+export function accessionIndexKey(queuePrefix: string, accessionKey: string): string {
+  return `${queuePrefix}:report:accession:${accessionKey}`;
+}
+
 export function reportUpdatesChannel(queuePrefix: string): string {
   return `${queuePrefix}:report:updates`;
 }
@@ -86,7 +91,7 @@ export class ReportIndex {
 
   constructor(
     private readonly redis: Redis,
-    queuePrefix: string,
+    private readonly queuePrefix: string,
     private readonly urgentCodes: readonly string[],
   ) {
     this.keyPrefix = `${queuePrefix}:report`;
@@ -142,6 +147,8 @@ export class ReportIndex {
         member,
         ...Object.entries(fields).flat(),
       );
+      // The second read finds a study by its accession number (second-read/second-read-store.ts).
+      if (state.identity.accessionKey) await this.redis.set(accessionIndexKey(this.queuePrefix, state.identity.accessionKey), uid);
     } catch (error) {
       throw new TransientError(`report index update failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }

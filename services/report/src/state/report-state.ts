@@ -88,7 +88,14 @@ export const receivedSchema = z
   })
   .strict();
 
-export const identitySchema = z.object({ studyInstanceUid: dicomUidSchema, priority: studyPrioritySchema }).strict();
+export const identitySchema = z
+  .object({
+    studyInstanceUid: dicomUidSchema,
+    priority: studyPrioritySchema,
+    /** SHA-256 of the study's accession number (`accessionKeyOf`, @cxr/platform), when ingest sent one: how the second read finds a study by it. */
+    accessionKey: z.string().regex(/^[a-f0-9]{64}$/).optional(),
+  })
+  .strict();
 
 export const revisionRefSchema = z
   .object({
@@ -204,7 +211,8 @@ export function applyStudyReceived(prev: ReportState | null, event: StudyReceive
   if (
     base.received?.receivedAt === event.receivedAt &&
     base.identity?.studyInstanceUid === event.studyInstanceUid &&
-    base.identity.priority === event.priority
+    base.identity.priority === event.priority &&
+    base.identity.accessionKey === event.accessionKey
   ) {
     return { applied: false, reason: 'duplicate' };
   }
@@ -213,7 +221,7 @@ export function applyStudyReceived(prev: ReportState | null, event: StudyReceive
     applied: true,
     state: {
       ...base,
-      identity: { studyInstanceUid: event.studyInstanceUid, priority: event.priority },
+      identity: { studyInstanceUid: event.studyInstanceUid, priority: event.priority, ...(event.accessionKey ? { accessionKey: event.accessionKey } : {}) },
       received: {
         eligible: event.eligible,
         ineligibleReasons: [...event.ineligibleReasons],

@@ -11,7 +11,9 @@ import { createApp } from '../app.ts';
 import { createTestAuth, type HttpAuth } from '../auth/index.ts';
 import { loadConfig, type ReportConfig } from '../config.ts';
 import { startReportEventsConsumer, type ReportEventResult } from '../workers/report-events.ts';
-import { createReportMetrics } from '../metrics.ts';
+import { createReportMetrics, type ReportMetrics } from '../metrics.ts';
+import { createSecondReadService, type SecondReadService } from '../second-read/second-read-service.ts';
+import { SecondReadStore } from '../second-read/second-read-store.ts';
 import { ReportStore } from '../state/report-store.ts';
 
 /** One redis-server and one s3rver (no buckets: each harness makes its own) in a temp dir. */
@@ -59,6 +61,9 @@ export interface ReportServiceHarness {
   queue: Queue;
   worker: Worker<unknown, ReportEventResult>;
   app: Express;
+  metrics: ReportMetrics;
+  /** The second read, as the app and the HL7 listener use it. */
+  secondRead: SecondReadService;
   /** Adds an event as producers do (job id from the contract, retries with a short fixed backoff), valid or not. */
   addEvent(event: unknown, jobId?: string): Promise<string>;
   /** Waits until a job has completed or failed for good. */
@@ -102,7 +107,15 @@ export async function startReportServiceHarness(
   });
   await worker.waitUntilReady();
   const { auth, token } = await createTestAuth();
-  const app = createApp({ config, logger, objects, reports, redis: requestConnection, metrics, auth });
+  const secondRead = createSecondReadService({
+    reports,
+    store: new SecondReadStore({ objects, redis: requestConnection, bucket: config.buckets.reports, keyPrefix: config.queuePrefix }),
+    metrics: metrics.secondRead,
+    signUrl: (path) => auth.signUrl(path),
+    publicUrl: config.publicUrl,
+    logger,
+  });
+  const app = createApp({ config, logger, objects, reports, redis: requestConnection, metrics, auth, secondRead });
   const queue = new Queue(QUEUES.reportEvents.name, { connection: queueConnection, prefix: config.queuePrefix });
 
   return {
@@ -115,6 +128,8 @@ export async function startReportServiceHarness(
     queue,
     worker,
     app,
+    metrics,
+    secondRead,
     async addEvent(event, jobId) {
       const job = await queue.add((event as { type?: string }).type ?? 'invalid', event, {
         jobId: jobId ?? QUEUES.reportEvents.jobId(event as ReportEvent),
