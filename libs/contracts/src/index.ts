@@ -9,3 +9,4 @@ export * from './report.ts';
 export * from './pacs-export.ts';
 export * from './object-keys.ts';
 export * from './model-scope.ts';
+export * from './model-monitoring.ts';

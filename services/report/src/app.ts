@@ -7,6 +7,9 @@ import type { ReportMetrics } from './metrics.ts';
 import { createReportService, type ReportService } from './review/report-service.ts';
 import { withPacsExportOnSign, type PacsExportQueue } from './exports/pacs-export-queue.ts';
 import { eventRoutes } from './routes/events.ts';
+import type { ModelMonitor } from './monitoring/model-monitor.ts';
+import { withReviewMonitoring } from './monitoring/review-monitoring.ts';
+import { modelPerformanceRoutes } from './routes/model-performance.ts';
 import { exportRoutes } from './routes/exports.ts';
 import { openApiRoutes } from './routes/openapi.ts';
 import { pacsExportRoutes } from './routes/pacs-export.ts';
@@ -30,6 +33,8 @@ export interface AppDeps {
   hub?: ReportUpdatesHub;
   /** Sending reports to the PACS; without it (no PACS configured) its routes answer 503. */
   pacsExports?: PacsExportQueue;
+  /** Model monitoring (`GET /api/model-performance`, reviews counted at signing); without it the route is not served. */
+  monitor?: { monitor: ModelMonitor; defaultWindowMs: number };
   now?: () => Date;
 }
 
@@ -44,7 +49,8 @@ export function createApp(deps: AppDeps): Express {
     ...(deps.now ? { now: deps.now } : {}),
   });
   // REPORT_PACS_SEND_ON_SIGN: signing also queues the PACS export.
-  const service = deps.pacsExports?.sendOnSign ? withPacsExportOnSign(reviewService, deps.pacsExports, logger) : reviewService;
+  const monitored = deps.monitor ? withReviewMonitoring(reviewService, reports, deps.monitor.monitor, logger) : reviewService;
+  const service = deps.pacsExports?.sendOnSign ? withPacsExportOnSign(monitored, deps.pacsExports, logger) : monitored;
   const app = express();
   app.disable('x-powered-by');
   app.use(requestContext(logger)); // X-Request-Id, a span per request, req_id/trace_id in logs
@@ -76,6 +82,7 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use(pacsExportRoutes({ auth, service, exports: deps.pacsExports }));
   if (deps.hub) app.use(eventRoutes({ auth, hub: deps.hub }));
+  if (deps.monitor) app.use(modelPerformanceRoutes({ auth, ...deps.monitor, ...(deps.now ? { now: deps.now } : {}) }));
   // The standalone viewer: static page and bundle, no token (its API calls carry one).
   app.use(viewerRoutes({ publicUrl: config.publicUrl }));
   app.use(() => {

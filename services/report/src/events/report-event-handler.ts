@@ -14,6 +14,7 @@ import { heatmapGeometry, type FindingGeometry } from '../drafts/finding-geometr
 import { renderOverlay } from '../drafts/overlays.ts';
 import type { ReportDraft } from '../drafts/report-draft.ts';
 import type { ReportMetrics } from '../metrics.ts';
+import type { ModelMonitor } from '../monitoring/model-monitor.ts';
 import {
   AI_DRAFT_AUTHOR,
   analysisCompletedIgnoredReason,
@@ -52,6 +53,12 @@ export interface ReportEventHandlerDeps {
   reportsBucket: string;
   logger: Logger;
   metrics: ReportMetrics;
+  /**
+   * Model monitoring: every AI draft and study arrival is counted for its model version. Counting
+   * runs after the commit and is idempotent, so a failure retries the event, which then finds it
+   * already applied ('duplicate') and counts it.
+   */
+  monitor?: ModelMonitor;
   now?: () => Date;
 }
 
@@ -73,8 +80,10 @@ export class ReportEventHandler {
     }
   }
 
-  private onStudyReceived(event: StudyReceivedEvent): Promise<EventOutcome> {
-    return this.update(event.studyKey, (state, now) => applyStudyReceived(state, event, now));
+  private async onStudyReceived(event: StudyReceivedEvent): Promise<EventOutcome> {
+    const outcome = await this.update(event.studyKey, (state, now) => applyStudyReceived(state, event, now));
+    if (outcome === 'applied' || outcome === 'duplicate') await this.deps.monitor?.recordReceived(event.studyKey, event.version, event.eligible, event.receivedAt);
+    return outcome;
   }
 
   private onAnalysisFailed(event: AnalysisFailedEvent): Promise<EventOutcome> {
@@ -86,6 +95,7 @@ export class ReportEventHandler {
     // Cheap check before the expensive part; repeated under the lock below.
     const current = await reports.readState(event.studyKey);
     const early = analysisCompletedIgnoredReason(current, event);
+    if (early === 'duplicate') await this.countDuplicate(current!);
     if (early) return early;
 
     let draft: ReportDraft;
@@ -104,6 +114,7 @@ export class ReportEventHandler {
       const state = await reports.readState(event.studyKey);
       const now = this.now().toISOString();
       const ignored = analysisCompletedIgnoredReason(state, event);
+      if (ignored === 'duplicate') await this.countDuplicate(state!);
       if (ignored) return ignored;
       const transition = applyAnalysisCompleted(state, event, draft, await reports.nextRevisionNumber(state, event.studyKey), now);
       if (!transition.applied) return transition.reason;
@@ -112,8 +123,17 @@ export class ReportEventHandler {
         audit: { at: now, actor: AI_DRAFT_AUTHOR, action: 'ai-draft', revision: transition.revision.revision, detail: aiDraftDetail(transition, state) },
         state: transition.state,
       });
+      await this.deps.monitor?.recordDraft(transition.revision.draft, event.completedAt);
       return 'applied';
     });
+  }
+
+  /** An analysis found already applied: count its draft for monitoring (idempotent; covers a crash between commit and count). */
+  private async countDuplicate(state: ReportState): Promise<void> {
+    const { monitor, reports } = this.deps;
+    if (!monitor || state.analysis?.outcome !== 'completed') return;
+    const revision = await reports.readRevision(state.studyKey, state.analysis.revision);
+    await monitor.recordDraft(revision.draft, state.analysis.completedAt);
   }
 
   private async composeWithOverlays(event: AnalysisCompletedEvent, state: ReportState | null): Promise<ReportDraft> {
