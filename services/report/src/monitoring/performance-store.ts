@@ -80,10 +80,14 @@ export class PerformanceStore {
       .sort((a, b) => a.model.localeCompare(b.model) || a.role.localeCompare(b.role));
   }
 
-  /** The sums of every field of `model` over [since, until) (whole hours: a bucket counts when its hour starts in the window). */
+  /**
+   * The sums of every field of `model` over the window, in whole hours: an hour counts when it
+   * starts after `since` and no later than `until`, so the hour running now counts, and windows
+   * that follow one another never share an hour.
+   */
   async sum(role: ModelRole, model: string, since: Date, until: Date): Promise<FieldCounts> {
-    const first = Math.ceil(since.getTime() / HOUR_MS);
-    const last = Math.ceil(until.getTime() / HOUR_MS) - 1;
+    const first = Math.floor(since.getTime() / HOUR_MS) + 1;
+    const last = Math.floor(until.getTime() / HOUR_MS);
     if (last - first + 1 > MAX_WINDOW_MS / HOUR_MS + 1) throw new Error('window longer than the store reads');
     const totals: FieldCounts = new Map();
     if (last < first) return totals;

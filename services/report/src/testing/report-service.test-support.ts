@@ -12,6 +12,7 @@ import { createTestAuth, type HttpAuth } from '../auth/index.ts';
 import { loadConfig, type ReportConfig } from '../config.ts';
 import { startReportEventsConsumer, type ReportEventResult } from '../workers/report-events.ts';
 import { createReportMetrics } from '../metrics.ts';
+import { ModelMonitor } from '../monitoring/model-monitor.ts';
 import { ReportStore } from '../state/report-store.ts';
 
 /** One redis-server and one s3rver (no buckets: each harness makes its own) in a temp dir. */
@@ -59,6 +60,8 @@ export interface ReportServiceHarness {
   queue: Queue;
   worker: Worker<unknown, ReportEventResult>;
   app: Express;
+  /** Model monitoring, when the harness was started with `{ monitor: true }`. */
+  monitor?: ModelMonitor;
   /** Adds an event as producers do (job id from the contract, retries with a short fixed backoff), valid or not. */
   addEvent(event: unknown, jobId?: string): Promise<string>;
   /** Waits until a job has completed or failed for good. */
@@ -69,6 +72,7 @@ export interface ReportServiceHarness {
 export async function startReportServiceHarness(
   servers: { redisUrl: string; s3Endpoint: string },
   env: Record<string, string> = {},
+  options: { monitor?: boolean } = {},
 ): Promise<ReportServiceHarness> {
   const id = randomBytes(4).toString('hex');
   const config = loadConfig({
@@ -92,7 +96,10 @@ export async function startReportServiceHarness(
   const storeOptions = { objects, bucket: config.buckets.reports, keyPrefix: config.queuePrefix, urgentFindings: config.urgentFindings };
   const reports = new ReportStore({ ...storeOptions, redis: requestConnection });
   const metrics = createReportMetrics(() => reports.countByStatus());
+  const monitorOptions = { queuePrefix: config.queuePrefix, retentionDays: config.monitoring.retentionDays, limits: config.monitoring.limits };
+  const monitor = options.monitor ? new ModelMonitor({ ...monitorOptions, redis: requestConnection }) : undefined;
   const worker = startReportEventsConsumer({
+    ...(options.monitor ? { monitor: new ModelMonitor({ ...monitorOptions, redis: workerConnection }) } : {}),
     config,
     logger,
     connection: workerConnection,
@@ -102,7 +109,10 @@ export async function startReportServiceHarness(
   });
   await worker.waitUntilReady();
   const { auth, token } = await createTestAuth();
-  const app = createApp({ config, logger, objects, reports, redis: requestConnection, metrics, auth });
+  const app = createApp({
+    config, logger, objects, reports, redis: requestConnection, metrics, auth,
+    ...(monitor ? { monitor: { monitor, defaultWindowMs: config.monitoring.driftWindowMs } } : {}),
+  });
   const queue = new Queue(QUEUES.reportEvents.name, { connection: queueConnection, prefix: config.queuePrefix });
 
   return {
@@ -115,6 +125,7 @@ export async function startReportServiceHarness(
     queue,
     worker,
     app,
+    ...(monitor ? { monitor } : {}),
     async addEvent(event, jobId) {
       const job = await queue.add((event as { type?: string }).type ?? 'invalid', event, {
         jobId: jobId ?? QUEUES.reportEvents.jobId(event as ReportEvent),
