@@ -6,6 +6,7 @@ import {
   type AnalysisFailedEvent,
   type AnalysisResult,
   type ReportEvent,
+  type ShadowAnalysisCompletedEvent,
   type StudyReceivedEvent,
 } from '@cxr/contracts';
 import { errorMessage, isPermanent, PermanentError, withSpan, type Logger, type ObjectStore } from '@cxr/platform';
@@ -15,6 +16,7 @@ import { renderOverlay } from '../drafts/overlays.ts';
 import type { ReportDraft } from '../drafts/report-draft.ts';
 import type { ReportMetrics } from '../metrics.ts';
 import type { ModelMonitor } from '../monitoring/model-monitor.ts';
+import { outputsOfResult } from '../monitoring/performance-fields.ts';
 import {
   AI_DRAFT_AUTHOR,
   analysisCompletedIgnoredReason,
@@ -77,7 +79,30 @@ export class ReportEventHandler {
         return this.onAnalysisCompleted(event);
       case 'analysis-failed':
         return this.onAnalysisFailed(event);
+      case 'shadow-analysis-completed':
+        return this.onShadowAnalysisCompleted(event);
     }
+  }
+
+  /**
+   * A shadow version's result: compared with the active version's result of the same study
+   * version and counted for monitoring. Never a draft, a revision or an audit entry: the report
+   * does not change.
+   */
+  private async onShadowAnalysisCompleted(event: ShadowAnalysisCompletedEvent): Promise<EventOutcome> {
+    const { monitor } = this.deps;
+    if (!monitor) return 'applied';
+    const load = async (key: string, what: string): Promise<AnalysisResult> => {
+      const parsed = analysisResultSchema.safeParse(await this.deps.objects.getJson(this.deps.derivedBucket, key));
+      if (!parsed.success) throw new UnusableAnalysisResultError(`${what} result does not match its schema`);
+      if (parsed.data.studyKey !== event.studyKey || parsed.data.version !== event.version) throw new UnusableAnalysisResultError(`${what} result is not for the event's study and version`);
+      return parsed.data;
+    };
+    const [shadow, active] = await Promise.all([load(event.resultKey, 'shadow'), load(event.activeResultKey, 'active')]);
+    const model = (r: AnalysisResult): string => `${r.model.id}@${r.model.version}`;
+    if (model(shadow) !== event.model) throw new UnusableAnalysisResultError(`the shadow result is of ${model(shadow)}, not ${event.model}`);
+    const applied = await monitor.recordShadow(event.analysisId, event.model, model(active), event.completedAt, outputsOfResult(shadow), outputsOfResult(active));
+    return applied ? 'applied' : 'duplicate';
   }
 
   private async onStudyReceived(event: StudyReceivedEvent): Promise<EventOutcome> {

@@ -5,6 +5,7 @@ import {
   modelScopeKey,
   modelValidationKey,
   DEFAULT_MODEL_SCOPE,
+  objectKeys,
   reportResponseSchema,
   type ModelValidation,
   type ModelVersionPerformance,
@@ -207,5 +208,38 @@ describe('the report service counting drafts, arrivals and signatures', () => {
     expect(fixtureModel.findings.find((f) => f.code === 'pleural-effusion')).toMatchObject({ images: 1, positives: 1, review: { accepted: 1, rejected: 0, added: 0 } });
     expect(fixtureModel.findings.find((f) => f.code === 'pneumothorax')).toMatchObject({ images: 1, positives: 0, review: { accepted: 0, rejected: 0, added: 1 } });
     expect(JSON.stringify(body)).not.toContain(received.studyInstanceUid);
+  });
+
+  test('compares a shadow version’s results with the active one’s and never makes them drafts', async () => {
+    const studyKey = randomKey();
+    const image = fixtureImage();
+    const received = studyReceivedEvent(studyKey, 1, [image], { receivedAt: new Date().toISOString() });
+    expect(await svc.waitForJob(await svc.addEvent(received))).toBe('completed');
+    const activeResult = { ...analysisResult(studyKey, 1, [image]), completedAt: new Date().toISOString() };
+    const { resultKey } = await putAnalysisOutputs(svc.objects, svc.config.buckets.derived, activeResult);
+    expect(await svc.waitForJob(await svc.addEvent(analysisCompletedEvent(activeResult, resultKey)))).toBe('completed');
+    // The candidate disagrees on the effusion (0.2 < 0.5) and agrees on the pneumothorax.
+    const shadowModel = 'cxr-reference@0.2.0-rc1';
+    const shadowResult = {
+      ...activeResult,
+      model: { ...activeResult.model, version: '0.2.0-rc1' },
+      images: activeResult.images.map((img) => ({ ...img, findings: img.findings.map((f) => (f.code === 'pleural-effusion' ? { ...f, probability: 0.2, positive: false } : f)) })),
+    };
+    const shadowKey = objectKeys.shadowResult(studyKey, 1, shadowModel);
+    await svc.objects.putJson(svc.config.buckets.derived, shadowKey, shadowResult);
+    const event = { type: 'shadow-analysis-completed', studyKey, version: 1, analysisId: activeResult.analysisId, model: shadowModel, resultKey: shadowKey, activeResultKey: resultKey, completedAt: shadowResult.completedAt } as const;
+    expect(await svc.waitForJob(await svc.addEvent(event))).toBe('completed');
+
+    const admin = { Authorization: `Bearer ${await svc.token('admin')}` };
+    const body = modelPerformanceResponseSchema.parse((await request(svc.app).get('/api/model-performance?window=1d').set(admin)).body);
+    const candidate = body.models.find((m) => m.model === shadowModel)!;
+    expect(candidate).toMatchObject({ role: 'shadow', studies: 1, shadow: { against: 'cxr-reference@0.1.0', studies: 1 } });
+    expect(candidate.shadow!.findings['pleural-effusion']).toMatchObject({ activeOnly: 1, shadowOnly: 0, agreement: 0 });
+    expect(candidate.shadow!.findings.pneumothorax).toMatchObject({ bothNegative: 1, agreement: 1 });
+    // The report still shows the active version's draft, and its history has no shadow revision.
+    const viewer = { Authorization: `Bearer ${await svc.token('viewer')}` };
+    const report = reportResponseSchema.parse((await request(svc.app).get(`/api/studies/${received.studyInstanceUid}/report`).set(viewer)).body);
+    expect(report.revision).toBe(1);
+    expect(report.model).toMatchObject({ version: '0.1.0' });
   });
 });

@@ -1,5 +1,5 @@
 import { findingStatus, isFindingCode, parseReport } from '@cxr/report-text';
-import { PROBABILITY_BINS, probabilityBin } from '@cxr/contracts';
+import { imageInScope, PROBABILITY_BINS, probabilityBin, type AnalysisResult } from '@cxr/contracts';
 import type { ReportDraft } from '../drafts/report-draft.ts';
 import type { ReportRevision } from '../state/report-state.ts';
 import type { FieldCounts } from './performance-store.ts';
@@ -44,6 +44,15 @@ export function outputsOfDraft(draft: ReportDraft): AnalysisOutputs {
   const refused = new Set(draft.outOfScope.map((o) => o.instanceKey));
   const read = new Set(draft.findings.map((f) => f.instanceKey));
   return { images: new Set([...refused, ...read]).size, outOfScopeImages: refused.size, findings: draft.findings };
+}
+
+/** The outputs of an analysis result as the worker stored it (a shadow version's, which has no draft). */
+export function outputsOfResult(result: AnalysisResult): AnalysisOutputs {
+  return {
+    images: result.images.length,
+    outOfScopeImages: result.images.filter((image) => !imageInScope(image)).length,
+    findings: result.images.flatMap((image) => (imageInScope(image) ? image.findings.map((f) => ({ instanceKey: image.instanceKey, code: f.code, probability: f.probability, positive: f.positive })) : [])),
+  };
 }
 
 /** An analysis's counts: one study, its images, and each in-scope image's calls and probability bins. */

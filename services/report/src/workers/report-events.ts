@@ -94,5 +94,5 @@ export function draftLatencySeconds(event: ReportEvent, outcome: EventOutcome, a
 
 function eventTypeOf(data: unknown): ReportEvent['type'] | 'unknown' {
   const type = (data as { type?: unknown } | null)?.type;
-  return type === 'study-received' || type === 'analysis-completed' || type === 'analysis-failed' ? type : 'unknown';
+  return type === 'study-received' || type === 'analysis-completed' || type === 'analysis-failed' || type === 'shadow-analysis-completed' ? type : 'unknown';
 }
