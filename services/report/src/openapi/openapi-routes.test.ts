@@ -7,6 +7,7 @@ import { createTestAuth } from '../auth/index.ts';
 import { loadConfig } from '../config.ts';
 import { ReportUpdatesHub } from '../live/report-updates-hub.ts';
 import { createReportMetrics } from '../metrics.ts';
+import { ModelMonitor } from '../monitoring/model-monitor.ts';
 import { ReportStore } from '../state/report-store.ts';
 import { buildOpenApiDocument } from './openapi-document.ts';
 
@@ -55,6 +56,7 @@ describe('the OpenAPI document and the routes', () => {
       metrics: createReportMetrics(() => reports.countByStatus()),
       auth,
       hub: new ReportUpdatesHub(new Redis({ lazyConnect: true }), 'c', logger),
+      monitor: { monitor: new ModelMonitor({ redis, queuePrefix: 'p', retentionDays: 1, limits: config.monitoring.limits }), defaultWindowMs: config.monitoring.driftWindowMs },
     });
     const served = servedRoutes(app)
       .filter((r) => r.split(' ')[1]!.startsWith('/api/'))
