@@ -1,5 +1,6 @@
 import { createLogger, createRequestConnection, ObjectStore } from '@cxr/platform';
 import { loadConfig } from '../config.ts';
+import { ModelMonitor } from '../monitoring/model-monitor.ts';
 import { reindexReports } from '../state/reindex.ts';
 import { ReportStore } from '../state/report-store.ts';
 
@@ -20,7 +21,9 @@ async function main(): Promise<number> {
       keyPrefix: config.queuePrefix,
       urgentFindings: config.urgentFindings,
     });
-    const result = await reindexReports({ reports, logger });
+    // The model-monitoring counts are rebuilt as well (drafts and signatures; each counted once).
+    const monitor = new ModelMonitor({ redis, queuePrefix: config.queuePrefix, retentionDays: config.monitoring.retentionDays, limits: config.monitoring.limits });
+    const result = await reindexReports({ reports, logger, monitor });
     console.log(JSON.stringify(result));
     return result.failed === 0 ? 0 : 1;
   } finally {

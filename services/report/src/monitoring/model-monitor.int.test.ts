@@ -10,7 +10,8 @@ import {
   type ModelValidation,
   type ModelVersionPerformance,
 } from '@cxr/contracts';
-import { createWorkerConnection, type Redis } from '@cxr/platform';
+import { createLogger, createWorkerConnection, type Redis } from '@cxr/platform';
+import { reindexReports } from '../state/reindex.ts';
 import type { ReportDraft } from '../drafts/report-draft.ts';
 import type { ReportRevision } from '../state/report-state.ts';
 import { analysisCompletedEvent, analysisResult, fixtureImage, putAnalysisOutputs, randomKey, studyReceivedEvent } from '../testing/fixtures.test-support.ts';
@@ -208,6 +209,17 @@ describe('the report service counting drafts, arrivals and signatures', () => {
     expect(fixtureModel.findings.find((f) => f.code === 'pleural-effusion')).toMatchObject({ images: 1, positives: 1, review: { accepted: 1, rejected: 0, added: 0 } });
     expect(fixtureModel.findings.find((f) => f.code === 'pneumothorax')).toMatchObject({ images: 1, positives: 0, review: { accepted: 0, rejected: 0, added: 1 } });
     expect(JSON.stringify(body)).not.toContain(received.studyInstanceUid);
+
+    // Redis lost the counts: reindex rebuilds drafts and signatures from the reports bucket (not arrivals).
+    const perfKeys = await svc.redis.keys(`${svc.config.queuePrefix}:perf:*`);
+    expect(perfKeys.length).toBeGreaterThan(0);
+    await svc.redis.del(...perfKeys);
+    const rebuilt = await reindexReports({ reports: svc.reports, logger: createLogger('reindex-test', 'silent'), monitor: svc.monitor! });
+    expect(rebuilt).toMatchObject({ indexed: 2, failed: 0, monitoringRecords: 2 });
+    expect(await reindexReports({ reports: svc.reports, logger: createLogger('reindex-test', 'silent'), monitor: svc.monitor! })).toMatchObject({ monitoringRecords: 0 });
+    const again = modelPerformanceResponseSchema.parse((await request(svc.app).get('/api/model-performance?window=1d').set(admin)).body);
+    expect(again.models.find((m) => m.model === 'cxr-reference@0.1.0')).toMatchObject({ studies: 1, images: 1, signedStudies: 1, studiesReceived: 0 });
+    expect(again.models[0]!.findings.find((f) => f.code === 'pneumothorax')!.review.added).toBe(1);
   });
 
   test('compares a shadow version’s results with the active one’s and never makes them drafts', async () => {

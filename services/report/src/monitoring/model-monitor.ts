@@ -40,8 +40,8 @@ export class ModelMonitor {
   private readonly now: () => Date;
 
   constructor(private readonly deps: ModelMonitorDeps) {
-    this.store = new PerformanceStore({ redis: deps.redis, keyPrefix: deps.queuePrefix, retentionDays: deps.retentionDays });
     this.now = deps.now ?? (() => new Date());
+    this.store = new PerformanceStore({ redis: deps.redis, keyPrefix: deps.queuePrefix, retentionDays: deps.retentionDays, now: this.now });
   }
 
   get metrics(): ModelMonitoringMetrics | undefined {

@@ -23,6 +23,8 @@ export interface PerformanceStoreOptions {
   keyPrefix: string;
   /** How long buckets and markers are kept (REPORT_PERFORMANCE_RETENTION_DAYS). */
   retentionDays: number;
+  /** The clock the retention is counted from. */
+  now?: () => Date;
 }
 
 export const HOUR_MS = 3_600_000;
@@ -55,6 +57,8 @@ export class PerformanceStore {
     if (!MODEL.test(model)) throw new Error(`not a model version: ${JSON.stringify(model).slice(0, 80)}`);
     const hour = Math.floor(at.getTime() / HOUR_MS);
     if (!Number.isFinite(hour)) throw new Error('record time is not a date');
+    // Older than the retention (a rebuild from old reports): it would only be dropped again.
+    if (at.getTime() < (this.options.now?.() ?? new Date()).getTime() - this.ttlSeconds * 1000) return false;
     const args: string[] = [String(this.ttlSeconds), `${role}|${model}`];
     for (const [field, n] of counts) if (n !== 0) args.push(field, String(n));
     const applied = await this.options.redis.eval(

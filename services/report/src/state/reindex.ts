@@ -1,5 +1,7 @@
 import type { Actor } from '@cxr/contracts';
 import { errorMessage, type Logger } from '@cxr/platform';
+import type { ModelMonitor } from '../monitoring/model-monitor.ts';
+import type { ReportState } from './report-state.ts';
 import type { ReportStore } from './report-store.ts';
 
 /**
@@ -7,6 +9,11 @@ import type { ReportStore } from './report-store.ts';
  * `state.json` is read (migrating old objects) and indexed again under its lock, so a live update
  * cannot be overwritten by an older reading. Each indexed study gets a `reindex` audit entry.
  * Entries for studies no longer in the bucket are left alone (reads of them answer 404).
+ *
+ * With a `monitor`, the model-monitoring counts are rebuilt too: every AI draft revision (in the
+ * hour it was stored) and every signature. Records already counted are skipped (the store applies
+ * each once), so this is safe on a Redis that kept them. Study arrivals are not rebuilt: which
+ * version's scope ingest judged them by is not in the bucket.
  */
 
 export const REINDEX_ACTOR: Actor = Object.freeze({ sub: 'system:reindex', name: 'Report index rebuild', role: 'system' });
@@ -18,13 +25,15 @@ export interface ReindexResult {
   /** States without a Study Instance UID yet (nothing to look them up by): not indexed. */
   unidentified: number;
   failed: number;
+  /** With a monitor: drafts and signatures counted again (not counted before). */
+  monitoringRecords?: number;
 }
 
-export async function reindexReports(deps: { reports: ReportStore; logger: Logger; now?: () => Date; concurrency?: number }): Promise<ReindexResult> {
-  const { reports, logger } = deps;
+export async function reindexReports(deps: { reports: ReportStore; logger: Logger; monitor?: ModelMonitor; now?: () => Date; concurrency?: number }): Promise<ReindexResult> {
+  const { reports, logger, monitor } = deps;
   const now = deps.now ?? (() => new Date());
   const studyKeys = await reports.listStudyKeys();
-  const result: ReindexResult = { studies: studyKeys.length, indexed: 0, unidentified: 0, failed: 0 };
+  const result: ReindexResult = { studies: studyKeys.length, indexed: 0, unidentified: 0, failed: 0, ...(monitor ? { monitoringRecords: 0 } : {}) };
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < studyKeys.length) {
@@ -42,10 +51,11 @@ export async function reindexReports(deps: { reports: ReportStore; logger: Logge
               detail: `index rebuilt from storage: ${indexed.status}, revision ${indexed.revision}`,
             });
           }
-          return indexed;
+          return { indexed, state };
         });
-        if (entry) result.indexed += 1;
+        if (entry.indexed) result.indexed += 1;
         else result.unidentified += 1;
+        if (monitor && entry.state) result.monitoringRecords! += await recountForMonitoring(reports, monitor, entry.state);
       } catch (error) {
         result.failed += 1;
         // The study key is pseudonymous: safe to log.
@@ -55,4 +65,15 @@ export async function reindexReports(deps: { reports: ReportStore; logger: Logge
   };
   await Promise.all(Array.from({ length: Math.max(1, deps.concurrency ?? 4) }, worker));
   return result;
+}
+
+/** Counts a study's AI drafts and signature for model monitoring; returns how many were new. */
+async function recountForMonitoring(reports: ReportStore, monitor: ModelMonitor, state: ReportState): Promise<number> {
+  let counted = 0;
+  for (const ref of state.revisions.filter((r) => r.kind === 'ai-draft')) {
+    const revision = await reports.readRevision(state.studyKey, ref.revision);
+    if (await monitor.recordDraft(revision.draft, revision.createdAt)) counted++;
+  }
+  if (state.signature && (await monitor.recordSigned(await reports.readRevision(state.studyKey, state.signature.revision)))) counted++;
+  return counted;
 }
