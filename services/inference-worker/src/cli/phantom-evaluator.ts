@@ -2,33 +2,10 @@
 // (the same @cxr/inference code the worker runs) on `phantoms:SEED:COUNT`. A folder of a
 // hospital's labelled studies needs the local-dataset evaluation (issue 19 §1, `evaluateDataset`);
 // until it is wired in here a folder is refused with that said.
-import { existsSync } from 'node:fs';
 import { loadModelPackage } from '@cxr/inference';
 import { asPresentation, auc, phantomFor } from '@cxr/model-evaluation';
 import type { PublishEvaluator } from '../models/publish-gate.ts';
-
-const PHANTOMS = /^phantoms:(\d{1,9}):(\d{1,6})$/;
-
-export class DatasetSpecError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DatasetSpecError';
-  }
-}
-
-/** Checks the `--evaluate` argument before anything is uploaded. */
-export function checkDatasetSpec(dataset: string): { seed: number; count: number } {
-  const match = PHANTOMS.exec(dataset.trim());
-  if (match) {
-    const count = Number(match[2]);
-    if (count < 20) throw new DatasetSpecError('--evaluate phantoms:SEED:COUNT needs a COUNT of at least 20 (AUC over a handful of images says nothing)');
-    return { seed: Number(match[1]), count };
-  }
-  if (existsSync(dataset)) {
-    throw new DatasetSpecError(`--evaluate ${dataset}: evaluating on a folder of local studies needs the local-dataset evaluation (evaluateDataset), which model:publish does not call yet; use phantoms:SEED:COUNT`);
-  }
-  throw new DatasetSpecError(`--evaluate ${dataset}: expected phantoms:SEED:COUNT (e.g. phantoms:9400000:500)`);
-}
+import { checkDatasetSpec } from './dataset-spec.ts';
 
 /**
  * AUC per finding on fresh phantoms (256 px wide, as the reference model's evaluation), through the

@@ -19,7 +19,7 @@ import { modelKey } from '../models/model-key-watcher.ts';
 import { formatModelRef, parseModelSource } from '../models/model-ref.ts';
 import { publishModelPackage } from '../models/model-publisher.ts';
 import { operator, writeModelAudit } from '../models/publish-gate.ts';
-import { checkDatasetSpec, phantomEvaluator } from './phantom-evaluator.ts';
+import { checkDatasetSpec } from './dataset-spec.ts';
 
 const USAGE = 'usage: npm run model:publish -- <package dir> [--bucket cxr-models] [--prefix path/] [--force] [--activate] [--evaluate phantoms:SEED:COUNT] [--margin 0.02] [--running <dir>] [--by <name>]';
 const { values, positionals } = parseArgs({
@@ -72,7 +72,8 @@ try {
       const activation = await activateModel(
         {
           ref, dir, target, queuePrefix: config.queuePrefix, force: values.force,
-          ...(values.evaluate !== undefined ? { evaluate: { dataset: values.evaluate, evaluator: phantomEvaluator, margin } } : {}),
+          // Loaded only when asked for: the evaluation harness is not in the worker's production image.
+          ...(values.evaluate !== undefined ? { evaluate: { dataset: values.evaluate, evaluator: (await import('./phantom-evaluator.ts')).phantomEvaluator, margin } } : {}),
           ...(values.running ? { runningDir: values.running } : {}),
           ...(values.by ? { by: values.by } : {}),
         },

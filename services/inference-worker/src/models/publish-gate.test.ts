@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { checkDatasetSpec } from '../cli/phantom-evaluator.ts';
+import { checkDatasetSpec } from '../cli/dataset-spec.ts';
 import { compareEvaluations, modelAuditKey } from './publish-gate.ts';
 
 const evaluation = (perFinding: Record<string, number>) => ({ dataset: 'set', perFinding: Object.fromEntries(Object.entries(perFinding).map(([c, auc]) => [c, { auc }])) });
