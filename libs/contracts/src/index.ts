@@ -11,3 +11,4 @@ export * from './object-keys.ts';
 export * from './model-scope.ts';
 export * from './prior-study.ts';
 export * from './second-read.ts';
+export * from './model-monitoring.ts';

@@ -33,6 +33,10 @@ export const objectKeys = Object.freeze({
   analysisResult(studyKey: string, version: number): string {
     return `results/${studyKey}/v${version}/result.json`;
   },
+  /** A shadow model version's result on the same study version (`model` = `id@version`): kept apart, never drafted. */
+  shadowResult(studyKey: string, version: number, model: string): string {
+    return `results/${studyKey}/v${version}/shadow/${model}.json`;
+  },
   /**
    * A finding's heatmap stored as its own object: the layout of results written before heatmaps were
    * inlined in the result JSON (`heatmapPng`). Still read for those results; no longer written.

@@ -68,11 +68,33 @@ export const analysisFailedEventSchema = z
   })
   .strict();
 
+/**
+ * inference-worker → report: a shadow model version (WORKER_SHADOW_MODEL) analysed the same study
+ * version beside the active one. Its result (`resultKey`, `objectKeys.shadowResult`) is only
+ * compared with the active one (`activeResultKey`) for model monitoring: never a draft.
+ */
+export const shadowAnalysisCompletedEventSchema = z
+  .object({
+    type: z.literal('shadow-analysis-completed'),
+    studyKey: pseudonymKeySchema,
+    version: z.number().int().positive(),
+    analysisId: z.string(),
+    /** The shadow version, `id@version`. */
+    model: z.string().regex(/^[a-z0-9][a-z0-9-]*@[0-9A-Za-z.+-]{1,64}$/),
+    resultKey: z.string().min(1).max(512),
+    activeResultKey: z.string().min(1).max(512),
+    completedAt: isoDateTimeSchema,
+    trace: traceContextSchema.optional(),
+  })
+  .strict();
+
 export const reportEventSchema = z.discriminatedUnion('type', [
   studyReceivedEventSchema,
   analysisCompletedEventSchema,
   analysisFailedEventSchema,
+  shadowAnalysisCompletedEventSchema,
 ]);
+export type ShadowAnalysisCompletedEvent = z.infer<typeof shadowAnalysisCompletedEventSchema>;
 export type StudyReceivedEvent = z.infer<typeof studyReceivedEventSchema>;
 export type AnalysisCompletedEvent = z.infer<typeof analysisCompletedEventSchema>;
 export type AnalysisFailedEvent = z.infer<typeof analysisFailedEventSchema>;
@@ -80,5 +102,6 @@ export type ReportEvent = z.infer<typeof reportEventSchema>;
 
 /** Job ids make each event idempotent to enqueue (a retried producer adds it once). */
 export function reportEventJobId(event: ReportEvent): string {
+  if (event.type === 'shadow-analysis-completed') return `${event.type}.${event.studyKey}.v${event.version}.${event.model}`;
   return `${event.type}.${event.studyKey}.v${event.version}`;
 }

@@ -1,6 +1,6 @@
 // The model package manifest (models/<id>/manifest.json), documented in docs/model-package.md.
 import { z } from 'zod';
-import { modelScopeSchema } from '@cxr/contracts';
+import { modelScopeSchema, modelValidationSchema } from '@cxr/contracts';
 import { oodSpecSchema } from './ood.ts';
 
 const semver = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
@@ -67,6 +67,8 @@ export const modelManifestSchema = z
     scope: modelScopeSchema.optional(),
     /** The out-of-distribution detector every image is scored with before it is read (docs/model-package.md). */
     ood: oodSpecSchema.optional(),
+    /** Positive rates and score histograms on the validation set (`npm run model:validation-stats`): the live monitoring's reference. */
+    validation: modelValidationSchema.optional(),
     modelCard: z.record(z.string(), z.unknown()),
   })
   .superRefine((m, ctx) => {
@@ -92,6 +94,9 @@ export const modelManifestSchema = z
       if (!out) issue(`ood.output '${m.ood.output}' is not an output of the vision graph`, ['ood', 'output']);
       else if (typeof out.shape[1] === 'number' && m.ood.features.start + m.ood.features.length > out.shape[1])
         issue(`ood.features run past the ${out.shape[1]} values of '${m.ood.output}'`, ['ood', 'features']);
+    }
+    if (m.validation) {
+      for (const code of Object.keys(m.validation.findings)) if (!m.labels.some((l) => l.code === code)) issue(`validation names ${code}, which is not a label`, ['validation', 'findings']);
     }
     const logits = m.outputs.find((o) => o.name === 'logits');
     if (logits && logits.shape[1] !== m.labels.length) issue(`logits has ${String(logits.shape[1])} classes but there are ${m.labels.length} labels`, ['outputs']);

@@ -14,6 +14,12 @@ export const envSchema = sharedEnvSchema.extend({
   WORKER_MODEL: z.string().min(1).optional(),
   /** Where `id@version` is found: a directory (default: the repo's models/) or `s3://bucket[/prefix]`. */
   WORKER_MODEL_SOURCE: z.string().min(1).optional(),
+  /**
+   * Shadow mode: a candidate version (`id@version` from WORKER_MODEL_SOURCE) run beside the active
+   * one on every study. Its results are stored apart and only compared (GET /api/model-performance);
+   * never drafts. Empty: off.
+   */
+  WORKER_SHADOW_MODEL: z.string().default(''),
   /** Where packages downloaded from a bucket are kept (checked again before each use). */
   WORKER_MODEL_CACHE_DIR: z.string().min(1).optional(),
   /** How often the model key is read, in ms (0 = only on SIGHUP). */
@@ -51,6 +57,8 @@ export interface WorkerConfig extends SharedConfig {
   /** The first model to load: a directory as it is, or a version from `modelSource`. */
   model: { kind: 'dir'; dir: string } | { kind: 'ref'; ref: ModelRef };
   modelSource: ModelSource;
+  /** The shadow version (WORKER_SHADOW_MODEL), or undefined: no shadow. */
+  shadowModel: ModelRef | undefined;
   modelCacheDir: string;
   modelPollMs: number;
   executionProviders: ('cuda' | 'cpu')[];
@@ -69,6 +77,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
   if (e.WORKER_MODEL && e.WORKER_MODEL_DIR) throw new ConfigError('Invalid configuration: set WORKER_MODEL (id@version from WORKER_MODEL_SOURCE) or WORKER_MODEL_DIR (a package directory), not both');
   let model: WorkerConfig['model'];
   let modelSource: ModelSource;
+  let shadowModel: ModelRef | undefined;
+  try {
+    shadowModel = e.WORKER_SHADOW_MODEL.trim() ? parseModelRef(e.WORKER_SHADOW_MODEL.trim()) : undefined;
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration: WORKER_SHADOW_MODEL: ${(error as Error).message}`);
+  }
   try {
     model = e.WORKER_MODEL ? { kind: 'ref', ref: parseModelRef(e.WORKER_MODEL) } : { kind: 'dir', dir: e.WORKER_MODEL_DIR ?? referenceModelDir };
     modelSource = parseModelSource(e.WORKER_MODEL_SOURCE ?? dirname(referenceModelDir));
@@ -80,6 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
     http: { host: e.WORKER_HTTP_HOST, port: e.WORKER_HTTP_PORT },
     model,
     modelSource,
+    shadowModel,
     modelCacheDir: e.WORKER_MODEL_CACHE_DIR ?? join(tmpdir(), 'cxr-model-cache'),
     modelPollMs: e.WORKER_MODEL_POLL_MS,
     executionProviders: e.WORKER_EXECUTION_PROVIDERS,

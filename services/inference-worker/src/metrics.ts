@@ -20,6 +20,8 @@ export interface AnalysisMetrics {
   imagesByScope: prom.Counter<'outcome' | 'model'>;
   /** Images per model call (dynamic batching). */
   batchSize: prom.Histogram<never>;
+  /** Shadow-mode runs by outcome (completed, failed, same-as-active). */
+  shadowJobs: prom.Counter<'outcome'>;
 }
 
 /** The analysis queue's counts, for `cxr_queue_jobs` (read at scrape time). */
@@ -60,7 +62,11 @@ export function createAnalysisMetrics(registry: prom.Registry, analysisQueue: An
     name: 'cxr_worker_batch_size', help: 'Images per model call (dynamic batching)',
     buckets: [1, 2, 4, 8, 16, 32], registers: [registry],
   });
-  return { jobs, stageSeconds, inputsRead, imagesByScope, batchSize };
+  const shadowJobs = new prom.Counter({
+    name: 'cxr_worker_shadow_jobs_total', help: 'Shadow-mode analyses (WORKER_SHADOW_MODEL) by outcome: completed, failed (the active result stands), same-as-active (skipped)',
+    labelNames: ['outcome'] as const, registers: [registry],
+  });
+  return { jobs, stageSeconds, inputsRead, imagesByScope, batchSize, shadowJobs };
 }
 
 /** What the model registry reports: the model in service and its switches. */

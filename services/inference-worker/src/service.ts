@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
-import { modelScopeKey, type PublishedModelScope } from '@cxr/contracts';
+import { modelScopeKey, modelValidationKey, type PublishedModelScope, type PublishedModelValidation } from '@cxr/contracts';
 import type { ModelPackage, ThreadedModelPackage } from '@cxr/inference';
-import { ObjectStore, createMetricsRegistry, createRequestConnection, createWorkerConnection, errorMessage, type Logger } from '@cxr/platform';
+import { ObjectStore, createMetricsRegistry, createRequestConnection, createWorkerConnection, errorMessage, prom, type Logger } from '@cxr/platform';
 import { createApp } from './app.ts';
 import type { WorkerConfig } from './config.ts';
 import { modelKey, watchModelKey } from './models/model-key-watcher.ts';
@@ -60,6 +60,14 @@ export function createWorkerService(config: WorkerConfig, logger: Logger, option
   }
   let republish: NodeJS.Timeout | undefined;
 
+  // Model monitoring compares each version's live rates with its package's validation figures:
+  // published per version (no expiry; a version's figures never change), for the active and the shadow.
+  function publishValidation(model: ModelPackage): void {
+    const name = `${model.manifest.id}@${model.manifest.version}`;
+    const published: PublishedModelValidation = { model: name, validation: model.manifest.validation ?? null, publishedAt: new Date().toISOString() };
+    queueConnection.set(modelValidationKey(config.queuePrefix, name), JSON.stringify(published)).catch((error: unknown) => logger.warn({ reason: errorMessage(error) }, 'could not publish the model validation figures'));
+  }
+
   const registry = new ModelRegistry({
     store: { source: config.modelSource, cacheDir: config.modelCacheDir, objects },
     loadOptions: { executionProviders: config.executionProviders, intraOpNumThreads: config.intraOpThreads },
@@ -70,6 +78,7 @@ export function createWorkerService(config: WorkerConfig, logger: Logger, option
     requireOodDetector: !config.allowModelsWithoutOod,
     onActivated(model) {
       publishScope(model);
+      publishValidation(model);
       // A dead model thread cannot be brought back in this process. A thread closed because its
       // model was replaced ends normally.
       (model as Partial<ThreadedModelPackage>).exited?.catch((error: unknown) => {
@@ -78,6 +87,26 @@ export function createWorkerService(config: WorkerConfig, logger: Logger, option
       });
     },
   });
+
+  // Shadow mode: a second registry for the candidate version, with its own (unexposed) metrics
+  // registry so its gauges do not collide with the active model's; cxr_worker_shadow_model_info says which.
+  const shadowInfo = new prom.Gauge({ name: 'cxr_worker_shadow_model_info', help: 'The shadow model version run beside the active one (1), WORKER_SHADOW_MODEL', labelNames: ['id', 'version'] as const, registers: [metrics] });
+  const shadowRegistry = config.shadowModel
+    ? new ModelRegistry({
+        store: { source: config.modelSource, cacheDir: config.modelCacheDir, objects },
+        loadOptions: { executionProviders: config.executionProviders, intraOpNumThreads: config.intraOpThreads },
+        thread: config.modelThread,
+        warmUpImages: config.batch.maxImages,
+        logger: logger.child({ shadow: true }),
+        metrics: new prom.Registry(),
+        requireOodDetector: !config.allowModelsWithoutOod,
+        onActivated(model) {
+          publishValidation(model);
+          shadowInfo.reset();
+          shadowInfo.set({ id: model.manifest.id, version: model.manifest.version }, 1);
+        },
+      })
+    : undefined;
 
   // A new version is picked up from the Redis key (polled, and read at once on SIGHUP), loaded and
   // warmed beside the current one, then switched to without dropping jobs.
@@ -95,7 +124,18 @@ export function createWorkerService(config: WorkerConfig, logger: Logger, option
       await once(server, 'listening');
       // Refuses a bad package (ModelPackageError) by throwing: the worker never becomes ready.
       const models = await registry.start(config.model);
+      // A shadow that cannot be loaded is logged and left out: it must never keep the worker from serving.
+      const shadow = shadowRegistry
+        ? await shadowRegistry.start({ kind: 'ref', ref: config.shadowModel! }).then(
+            (slot) => ({ models: slot }),
+            (error: unknown) => {
+              logger.error({ shadow: `${config.shadowModel!.id}@${config.shadowModel!.version}`, reason: errorMessage(error) }, 'shadow model refused; running without a shadow');
+              return undefined;
+            },
+          )
+        : undefined;
       workers = initWorkers({
+        ...(shadow ? { shadow } : {}),
         workerConnection, queueConnection, queuePrefix: config.queuePrefix, objects, derivedBucket: config.buckets.derived, models,
         concurrency: config.concurrency, batch: config.batch, lockDurationMs: config.lockDurationMs, stalledIntervalMs: config.stalledIntervalMs, logger, metrics,
       });
@@ -118,6 +158,7 @@ export function createWorkerService(config: WorkerConfig, logger: Logger, option
       watcher.stop();
       await closeWorkers(workers, config.shutdownGraceMs);
       await registry.close();
+      await shadowRegistry?.close().catch(() => undefined);
       server?.close();
       workerConnection.disconnect();
       queueConnection.disconnect();

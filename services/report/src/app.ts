@@ -7,6 +7,9 @@ import type { ReportMetrics } from './metrics.ts';
 import { createReportService, type ReportService } from './review/report-service.ts';
 import { withPacsExportOnSign, type PacsExportQueue } from './exports/pacs-export-queue.ts';
 import { eventRoutes } from './routes/events.ts';
+import type { ModelMonitor } from './monitoring/model-monitor.ts';
+import { withReviewMonitoring } from './monitoring/review-monitoring.ts';
+import { modelPerformanceRoutes } from './routes/model-performance.ts';
 import { exportRoutes } from './routes/exports.ts';
 import { openApiRoutes } from './routes/openapi.ts';
 import { pacsExportRoutes } from './routes/pacs-export.ts';
@@ -35,6 +38,8 @@ export interface AppDeps {
   pacsExports?: PacsExportQueue;
   /** The second read (final reports, discrepancies); without it its routes are not served. */
   secondRead?: SecondReadService;
+  /** Model monitoring (`GET /api/model-performance`, reviews counted at signing); without it the route is not served. */
+  monitor?: { monitor: ModelMonitor; defaultWindowMs: number };
   now?: () => Date;
 }
 
@@ -49,7 +54,8 @@ export function createApp(deps: AppDeps): Express {
     ...(deps.now ? { now: deps.now } : {}),
   });
   // REPORT_PACS_SEND_ON_SIGN: signing also queues the PACS export.
-  const withExport = deps.pacsExports?.sendOnSign ? withPacsExportOnSign(reviewService, deps.pacsExports, logger) : reviewService;
+  const monitored = deps.monitor ? withReviewMonitoring(reviewService, reports, deps.monitor.monitor, logger) : reviewService;
+  const withExport = deps.pacsExports?.sendOnSign ? withPacsExportOnSign(monitored, deps.pacsExports, logger) : monitored;
   // REPORT_SECOND_READ_ON_SIGN: a report signed here is compared with the AI like any final report.
   const service = deps.secondRead && (config.secondRead?.onSign ?? true) ? withSecondReadOnSign(withExport, deps.secondRead, logger) : withExport;
   const app = express();
@@ -84,6 +90,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(pacsExportRoutes({ auth, service, exports: deps.pacsExports }));
   if (deps.hub) app.use(eventRoutes({ auth, hub: deps.hub }));
   if (deps.secondRead) app.use(secondReadRoutes({ auth, service: deps.secondRead, maxBodyBytes: config.secondRead?.maxBodyBytes ?? 512 * 1024 }));
+  if (deps.monitor) app.use(modelPerformanceRoutes({ auth, ...deps.monitor, ...(deps.now ? { now: deps.now } : {}) }));
   // The standalone viewer: static page and bundle, no token (its API calls carry one).
   app.use(viewerRoutes({ publicUrl: config.publicUrl }));
   app.use(() => {

@@ -92,6 +92,26 @@ describe('loadConfig: sending to the PACS', () => {
   ])('names the setting that is wrong (%o)', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });
+
+  test('reads the model-monitoring window and limits, with defaults', () => {
+    expect(loadConfig({}).monitoring).toEqual({
+      retentionDays: 400,
+      driftWindowMs: 7 * 86_400_000,
+      limits: { positiveRateTolerance: 0.1, minImages: 50, scorePsiLimit: 0.25, agreementFloor: 0.7, agreementDrop: 0.15, minDecisions: 20 },
+    });
+    const config = loadConfig({ REPORT_DRIFT_WINDOW: '24h', REPORT_DRIFT_RATE_TOLERANCE: '0.05', REPORT_AGREEMENT_FLOOR: '0.8' });
+    expect(config.monitoring.driftWindowMs).toBe(86_400_000);
+    expect(config.monitoring.limits).toMatchObject({ positiveRateTolerance: 0.05, agreementFloor: 0.8 });
+  });
+
+  test.each([
+    [{ REPORT_DRIFT_WINDOW: 'a week' }, /REPORT_DRIFT_WINDOW: malformed setting .*expected a duration/],
+    [{ REPORT_DRIFT_WINDOW: '100d' }, /REPORT_DRIFT_WINDOW: malformed setting .*expected a duration/],
+    [{ REPORT_DRIFT_RATE_TOLERANCE: '1.5' }, /REPORT_DRIFT_RATE_TOLERANCE/],
+    [{ REPORT_AGREEMENT_FLOOR: '-0.1' }, /REPORT_AGREEMENT_FLOOR/],
+  ])('names a malformed monitoring setting (%o)', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
 });
 
 describe('second-read settings', () => {

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { DEFAULT_DRIFT_LIMITS, type DriftLimits } from './monitoring/drift.ts';
+import { MAX_WINDOW_MS } from './monitoring/performance-store.ts';
+import { parseDuration } from './monitoring/report-window.ts';
 import { authEnvSchema, booleanSchema, ConfigError, parseEnv, portSchema, positiveIntSchema, sharedEnvSchema, toAuthConfig, toSharedConfig, type AuthConfig, type SharedConfig } from '@cxr/platform';
 
 /**
@@ -64,6 +67,32 @@ export const envSchema = sharedEnvSchema.extend({
   REPORT_FINAL_REPORT_MAX_BYTES: positiveIntSchema.min(1024).max(16 * 1024 * 1024).default(512 * 1024),
   /** Compare a report signed in our own review flow with the AI too. */
   REPORT_SECOND_READ_ON_SIGN: booleanSchema.default(true),
+  /** Model monitoring (docs/operations.md "Model monitoring"): how long the hourly counts are kept. */
+  REPORT_PERFORMANCE_RETENTION_DAYS: positiveIntSchema.max(3650).default(400),
+  /** The window the drift checks (and the /metrics drift gauges) look at: `7d`, `24h`, `90m` (at most 92 days). */
+  REPORT_DRIFT_WINDOW: z
+    .string()
+    .default('7d')
+    .transform((value, ctx) => {
+      const ms = parseDuration(value);
+      if (ms === null || ms > MAX_WINDOW_MS) {
+        ctx.addIssue({ code: 'custom', message: 'expected a duration such as 7d, 24h or 90m, at most 92d' });
+        return z.NEVER;
+      }
+      return ms;
+    }),
+  /** A live positive rate further than this from the validation rate is drift (absolute, 0..1). */
+  REPORT_DRIFT_RATE_TOLERANCE: z.coerce.number().gt(0).lt(1).default(DEFAULT_DRIFT_LIMITS.positiveRateTolerance),
+  /** Images a finding needs in the window before its rate and score checks say anything. */
+  REPORT_DRIFT_MIN_IMAGES: positiveIntSchema.default(DEFAULT_DRIFT_LIMITS.minImages),
+  /** Population stability index of the probability histogram above which the scores have shifted. */
+  REPORT_DRIFT_PSI_LIMIT: z.coerce.number().gt(0).default(DEFAULT_DRIFT_LIMITS.scorePsiLimit),
+  /** Agreement with signing radiologists below this is drift (0..1). */
+  REPORT_AGREEMENT_FLOOR: z.coerce.number().min(0).max(1).default(DEFAULT_DRIFT_LIMITS.agreementFloor),
+  /** A fall in agreement of more than this from the window before is drift (0..1). */
+  REPORT_AGREEMENT_DROP: z.coerce.number().gt(0).max(1).default(DEFAULT_DRIFT_LIMITS.agreementDrop),
+  /** Reviewed calls a finding needs in a window before its agreement is checked. */
+  REPORT_AGREEMENT_MIN_DECISIONS: positiveIntSchema.default(DEFAULT_DRIFT_LIMITS.minDecisions),
 }).extend(authEnvSchema.shape);
 
 export interface ReportConfig extends SharedConfig {
@@ -82,6 +111,8 @@ export interface ReportConfig extends SharedConfig {
   pacs: PacsConfig;
   /** The second read of final reports (second-read/). */
   secondRead: SecondReadConfig;
+  /** Model monitoring: retention of the counts, the drift window and the limits of its checks. */
+  monitoring: { retentionDays: number; driftWindowMs: number; limits: DriftLimits };
 }
 
 export interface SecondReadConfig {
@@ -149,6 +180,18 @@ export function loadConfig(env: NodeJS.ProcessEnv): ReportConfig {
             },
       maxBodyBytes: parsed.REPORT_FINAL_REPORT_MAX_BYTES,
       onSign: parsed.REPORT_SECOND_READ_ON_SIGN,
+    },
+    monitoring: {
+      retentionDays: parsed.REPORT_PERFORMANCE_RETENTION_DAYS,
+      driftWindowMs: parsed.REPORT_DRIFT_WINDOW,
+      limits: {
+        positiveRateTolerance: parsed.REPORT_DRIFT_RATE_TOLERANCE,
+        minImages: parsed.REPORT_DRIFT_MIN_IMAGES,
+        scorePsiLimit: parsed.REPORT_DRIFT_PSI_LIMIT,
+        agreementFloor: parsed.REPORT_AGREEMENT_FLOOR,
+        agreementDrop: parsed.REPORT_AGREEMENT_DROP,
+        minDecisions: parsed.REPORT_AGREEMENT_MIN_DECISIONS,
+      },
     },
   };
 }

@@ -16,6 +16,8 @@ import { createReportMetrics } from './metrics.ts';
 import { createHl7Listener } from './second-read/hl7-listener.ts';
 import { createSecondReadService } from './second-read/second-read-service.ts';
 import { SecondReadStore } from './second-read/second-read-store.ts';
+import { ModelMonitor } from './monitoring/model-monitor.ts';
+import { createModelMonitoringMetrics } from './monitoring/monitoring-metrics.ts';
 import { ReportStore } from './state/report-store.ts';
 import { closeWorkers, initWorkers, type ReportWorkersDeps } from './workers/index.ts';
 
@@ -34,6 +36,15 @@ async function main(): Promise<void> {
   const consumerReports = new ReportStore({ ...storeOptions, redis: workerConnection });
   const apiReports = new ReportStore({ ...storeOptions, redis: requestConnection });
   const metrics = createReportMetrics(() => apiReports.countByStatus());
+  // Model monitoring: the consumer counts drafts and arrivals, the API counts signed reports and
+  // serves /api/model-performance; the /metrics gauges read the drift report over REPORT_DRIFT_WINDOW.
+  const monitorOptions = { queuePrefix: config.queuePrefix, retentionDays: config.monitoring.retentionDays, limits: config.monitoring.limits };
+  const apiMonitor: ModelMonitor = new ModelMonitor({
+    ...monitorOptions,
+    redis: requestConnection,
+    metrics: createModelMonitoringMetrics(metrics.registry, () => apiMonitor.reportLast(config.monitoring.driftWindowMs)),
+  });
+  const consumerMonitor = new ModelMonitor({ ...monitorOptions, redis: workerConnection, ...(apiMonitor.metrics ? { metrics: apiMonitor.metrics } : {}) });
 
   if (config.auth.mode === 'dev') {
     logger.warn('AUTH_MODE=dev: accepting tokens from the built-in development issuer (npm run token); use AUTH_MODE=oidc in production');
@@ -75,7 +86,7 @@ async function main(): Promise<void> {
     logger,
   });
   const workers = initWorkers({
-    config, logger, connection: workerConnection, objects, reports: consumerReports, metrics, secondRead: workerSecondRead, ...(pacsWorker ? { pacs: pacsWorker } : {}),
+    config, logger, connection: workerConnection, objects, reports: consumerReports, metrics, secondRead: workerSecondRead, monitor: consumerMonitor, ...(pacsWorker ? { pacs: pacsWorker } : {}),
   });
   const secondRead = createSecondReadService({
     reports: apiReports,
@@ -85,7 +96,8 @@ async function main(): Promise<void> {
     publicUrl: config.publicUrl,
     logger,
   });
-  const app = createApp({ config, logger, objects, reports: apiReports, redis: requestConnection, metrics, auth, hub, secondRead, ...(pacsExports ? { pacsExports } : {}) });
+  const app = createApp({ config, logger, objects, reports: apiReports, redis: requestConnection, metrics, auth, hub, secondRead,
+    monitor: { monitor: apiMonitor, defaultWindowMs: config.monitoring.driftWindowMs }, ...(pacsExports ? { pacsExports } : {}) });
   const server = createServer(app);
   server.listen(config.http.port, config.http.host);
   await once(server, 'listening');

@@ -18,6 +18,8 @@ export interface AnalyseDeps {
   analyse: (images: PresentationImage[]) => Promise<ModelRun[]>;
   /** Input size (px) of the model in service: a stored analysis input with fewer pixels is not used. */
   modelInputSize: () => number;
+  /** Where the result goes (default `objectKeys.analysisResult`; a shadow run stores it apart, `objectKeys.shadowResult`). */
+  resultKeyOf?: (model: ModelPackage) => string;
 }
 
 /**
@@ -84,7 +86,7 @@ export async function analyseStudy(request: AnalysisRequest, deps: AnalyseDeps):
     // The clinical question goes on to the report unchanged (ingest scrubbed it).
     ...(request.indication !== undefined ? { indication: request.indication } : {}),
   };
-  const resultKey = objectKeys.analysisResult(request.studyKey, request.version);
+  const resultKey = deps.resultKeyOf ? deps.resultKeyOf(model) : objectKeys.analysisResult(request.studyKey, request.version);
   await withSpan('analysis.store-result', {}, () => objects.putJson(derivedBucket, resultKey, result));
   return { result, resultKey, inputs: kinds };
 }

@@ -4,7 +4,7 @@
  * job id are `QUEUES.analysis` in @cxr/contracts; ingest adds the jobs.
  */
 import type { Job } from 'bullmq';
-import { QUEUES, type AnalysisRequest, type ReportEvent } from '@cxr/contracts';
+import { objectKeys, QUEUES, type AnalysisRequest, type AnalysisResult, type ReportEvent } from '@cxr/contracts';
 import { createValidatedWorker, errorMessage, isPermanent, openQueue, publishJob, type Logger, type ObjectStore, type Redis } from '@cxr/platform';
 import type { Registry } from 'prom-client';
 import { analyseStudy } from '../analysis/analyse-study.ts';
@@ -27,6 +27,13 @@ export interface AnalysisWorkerDeps {
   stalledIntervalMs: number;
   logger: Logger;
   metrics: Registry;
+  /**
+   * Shadow mode (WORKER_SHADOW_MODEL): a candidate version run on every study after the active
+   * one. Its result is stored apart (`objectKeys.shadowResult`) and announced as
+   * `shadow-analysis-completed`, which the report service only compares; a shadow failure is
+   * logged and counted and never fails the job.
+   */
+  shadow?: { models: ModelSlot };
 }
 
 
@@ -43,13 +50,39 @@ export function startAnalysisWorker(deps: AnalysisWorkerDeps) {
 
   const analysisQueue = openQueue(QUEUES.analysis, { connection: deps.queueConnection, prefix: deps.queuePrefix });
   analysisQueue.on('error', (error) => logger.warn({ reason: errorMessage(error) }, 'analysis queue problem'));
-  const { jobs, stageSeconds, inputsRead, imagesByScope, batchSize } = createAnalysisMetrics(deps.metrics, analysisQueue);
+  const { jobs, stageSeconds, inputsRead, imagesByScope, batchSize, shadowJobs } = createAnalysisMetrics(deps.metrics, analysisQueue);
   const batcher = new MicroBatcher<PresentationImage, ModelRun>({
     maxItems: deps.batch.maxImages,
     maxWaitMs: deps.batch.maxWaitMs,
     run: (images) => deps.models.analyse(images),
     onBatch: (size) => batchSize.observe(size),
   });
+
+  const shadowBatcher = deps.shadow
+    ? new MicroBatcher<PresentationImage, ModelRun>({ maxItems: deps.batch.maxImages, maxWaitMs: deps.batch.maxWaitMs, run: (images) => deps.shadow!.models.analyse(images) })
+    : undefined;
+
+  /** The shadow version on the same study version: stored apart, announced for comparison only. */
+  async function shadowAnalyse(request: AnalysisRequest, active: { result: AnalysisResult; resultKey: string }, log: Logger): Promise<void> {
+    const shadowModel = deps.shadow!.models.model;
+    const name = `${shadowModel.manifest.id}@${shadowModel.manifest.version}`;
+    if (name === `${active.result.model.id}@${active.result.model.version}`) return shadowJobs.inc({ outcome: 'same-as-active' });
+    try {
+      const { result, resultKey } = await analyseStudy(request, {
+        objects: deps.objects, derivedBucket: deps.derivedBucket, analyse: (images) => shadowBatcher!.submit(images),
+        modelInputSize: () => shadowModel.manifest.input.size,
+        resultKeyOf: (model) => objectKeys.shadowResult(request.studyKey, request.version, `${model.manifest.id}@${model.manifest.version}`),
+      });
+      await emit({
+        type: 'shadow-analysis-completed', studyKey: request.studyKey, version: request.version, analysisId: request.analysisId,
+        model: `${result.model.id}@${result.model.version}`, resultKey, activeResultKey: active.resultKey, completedAt: result.completedAt,
+      });
+      shadowJobs.inc({ outcome: 'completed' });
+    } catch (error) {
+      shadowJobs.inc({ outcome: 'failed' });
+      log.warn({ shadow: name, reason: errorMessage(error) }, 'shadow analysis failed; the active result stands');
+    }
+  }
 
   /** The event carries this publish span's trace context: the report service continues the trace from it. */
   async function emit(event: ReportEvent): Promise<void> {
@@ -73,6 +106,7 @@ export function startAnalysisWorker(deps: AnalysisWorkerDeps) {
       const model = `${result.model.id}@${result.model.version}`;
       for (const image of result.images) imagesByScope.inc({ outcome: image.scope?.inScope === false ? image.scope.check : 'in-scope', model });
       stageSeconds.observe({ stage: 'total' }, (performance.now() - started) / 1000);
+      if (deps.shadow) await shadowAnalyse(request, { result, resultKey }, log);
       jobs.inc({ outcome: 'completed' });
       log.info({ images: result.images.length, outOfScope: result.images.filter((i) => i.scope?.inScope === false).length, ms: Math.round(performance.now() - started), model: `${result.model.id}@${result.model.version}`, provider: result.model.executionProvider }, 'analysis completed');
       return { resultKey };

@@ -1,6 +1,7 @@
 import { createLogger, createRequestConnection, ObjectStore } from '@cxr/platform';
 import { loadConfig } from '../config.ts';
 import { SecondReadStore } from '../second-read/second-read-store.ts';
+import { ModelMonitor } from '../monitoring/model-monitor.ts';
 import { reindexReports } from '../state/reindex.ts';
 import { ReportStore } from '../state/report-store.ts';
 
@@ -22,7 +23,9 @@ async function main(): Promise<number> {
       urgentFindings: config.urgentFindings,
     });
     const secondRead = new SecondReadStore({ objects: new ObjectStore(config.s3), redis, bucket: config.buckets.reports, keyPrefix: config.queuePrefix });
-    const result = await reindexReports({ reports, secondRead, logger });
+    // The model-monitoring counts are rebuilt as well (drafts and signatures; each counted once).
+    const monitor = new ModelMonitor({ redis, queuePrefix: config.queuePrefix, retentionDays: config.monitoring.retentionDays, limits: config.monitoring.limits });
+    const result = await reindexReports({ reports, secondRead, logger, monitor });
     console.log(JSON.stringify(result));
     return result.failed === 0 ? 0 : 1;
   } finally {

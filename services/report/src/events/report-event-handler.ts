@@ -6,6 +6,7 @@ import {
   type AnalysisFailedEvent,
   type AnalysisResult,
   type ReportEvent,
+  type ShadowAnalysisCompletedEvent,
   type StudyReceivedEvent,
 } from '@cxr/contracts';
 import { errorMessage, isPermanent, PermanentError, withSpan, type Logger, type ObjectStore } from '@cxr/platform';
@@ -15,6 +16,8 @@ import { heatmapGeometry, type FindingGeometry } from '../drafts/finding-geometr
 import { renderOverlay } from '../drafts/overlays.ts';
 import type { DraftFinding, ReportDraft } from '../drafts/report-draft.ts';
 import type { ReportMetrics } from '../metrics.ts';
+import type { ModelMonitor } from '../monitoring/model-monitor.ts';
+import { outputsOfResult } from '../monitoring/performance-fields.ts';
 import {
   AI_DRAFT_AUTHOR,
   analysisCompletedIgnoredReason,
@@ -55,6 +58,12 @@ export interface ReportEventHandlerDeps {
   metrics: ReportMetrics;
   /** Longest a draft waits for a prior still being analysed (REPORT_PRIOR_WAIT_MS); default 30 s. */
   priorWaitMs?: number;
+  /**
+   * Model monitoring: every AI draft and study arrival is counted for its model version. Counting
+   * runs after the commit and is idempotent, so a failure retries the event, which then finds it
+   * already applied ('duplicate') and counts it.
+   */
+  monitor?: ModelMonitor;
   now?: () => Date;
 }
 
@@ -75,11 +84,36 @@ export class ReportEventHandler {
         return this.onAnalysisCompleted(event);
       case 'analysis-failed':
         return this.onAnalysisFailed(event);
+      case 'shadow-analysis-completed':
+        return this.onShadowAnalysisCompleted(event);
     }
   }
 
-  private onStudyReceived(event: StudyReceivedEvent): Promise<EventOutcome> {
-    return this.update(event.studyKey, (state, now) => applyStudyReceived(state, event, now));
+  /**
+   * A shadow version's result: compared with the active version's result of the same study
+   * version and counted for monitoring. Never a draft, a revision or an audit entry: the report
+   * does not change.
+   */
+  private async onShadowAnalysisCompleted(event: ShadowAnalysisCompletedEvent): Promise<EventOutcome> {
+    const { monitor } = this.deps;
+    if (!monitor) return 'applied';
+    const load = async (key: string, what: string): Promise<AnalysisResult> => {
+      const parsed = analysisResultSchema.safeParse(await this.deps.objects.getJson(this.deps.derivedBucket, key));
+      if (!parsed.success) throw new UnusableAnalysisResultError(`${what} result does not match its schema`);
+      if (parsed.data.studyKey !== event.studyKey || parsed.data.version !== event.version) throw new UnusableAnalysisResultError(`${what} result is not for the event's study and version`);
+      return parsed.data;
+    };
+    const [shadow, active] = await Promise.all([load(event.resultKey, 'shadow'), load(event.activeResultKey, 'active')]);
+    const model = (r: AnalysisResult): string => `${r.model.id}@${r.model.version}`;
+    if (model(shadow) !== event.model) throw new UnusableAnalysisResultError(`the shadow result is of ${model(shadow)}, not ${event.model}`);
+    const applied = await monitor.recordShadow(event.analysisId, event.model, model(active), event.completedAt, outputsOfResult(shadow), outputsOfResult(active));
+    return applied ? 'applied' : 'duplicate';
+  }
+
+  private async onStudyReceived(event: StudyReceivedEvent): Promise<EventOutcome> {
+    const outcome = await this.update(event.studyKey, (state, now) => applyStudyReceived(state, event, now));
+    if (outcome === 'applied' || outcome === 'duplicate') await this.deps.monitor?.recordReceived(event.studyKey, event.version, event.eligible, event.receivedAt);
+    return outcome;
   }
 
   private onAnalysisFailed(event: AnalysisFailedEvent): Promise<EventOutcome> {
@@ -91,6 +125,7 @@ export class ReportEventHandler {
     // Cheap check before the expensive part; repeated under the lock below.
     const current = await reports.readState(event.studyKey);
     const early = analysisCompletedIgnoredReason(current, event);
+    if (early === 'duplicate') await this.countDuplicate(current!);
     if (early) return early;
 
     let draft: ReportDraft;
@@ -109,6 +144,7 @@ export class ReportEventHandler {
       const state = await reports.readState(event.studyKey);
       const now = this.now().toISOString();
       const ignored = analysisCompletedIgnoredReason(state, event);
+      if (ignored === 'duplicate') await this.countDuplicate(state!);
       if (ignored) return ignored;
       const transition = applyAnalysisCompleted(state, event, draft, await reports.nextRevisionNumber(state, event.studyKey), now);
       if (!transition.applied) return transition.reason;
@@ -117,8 +153,17 @@ export class ReportEventHandler {
         audit: { at: now, actor: AI_DRAFT_AUTHOR, action: 'ai-draft', revision: transition.revision.revision, detail: aiDraftDetail(transition, state) },
         state: transition.state,
       });
+      await this.deps.monitor?.recordDraft(transition.revision.draft, event.completedAt);
       return 'applied';
     });
+  }
+
+  /** An analysis found already applied: count its draft for monitoring (idempotent; covers a crash between commit and count). */
+  private async countDuplicate(state: ReportState): Promise<void> {
+    const { monitor, reports } = this.deps;
+    if (!monitor || state.analysis?.outcome !== 'completed') return;
+    const revision = await reports.readRevision(state.studyKey, state.analysis.revision);
+    await monitor.recordDraft(revision.draft, state.analysis.completedAt);
   }
 
   private async composeWithOverlays(event: AnalysisCompletedEvent, state: ReportState | null): Promise<ReportDraft> {

@@ -11,6 +11,7 @@ import {
   pacsExportQueuedResponseSchema,
   pacsExportRequestSchema,
   pacsExportStatusResponseSchema,
+  modelPerformanceResponseSchema,
   reportAddendumRequestSchema,
   reportEditRequestSchema,
   reportResponseSchema,
@@ -106,6 +107,7 @@ export function buildOpenApiDocument(options: { serverUrl: string; version?: str
         Discrepancy: schema(discrepancySchema, 'output'),
         DiscrepancyList: schema(discrepancyListResponseSchema, 'output'),
         DiscrepancyReviewRequest: schema(discrepancyReviewRequestSchema, 'input'),
+        ModelPerformance: schema(modelPerformanceResponseSchema, 'output'),
       },
     },
     security: bearer,
@@ -355,6 +357,18 @@ export function buildOpenApiDocument(options: { serverUrl: string; version?: str
             { name: 'access_token', in: 'query', schema: { type: 'string' } },
           ],
           responses: { '200': { description: 'An event stream.', content: { 'text/event-stream': { schema: { type: 'string' } } } }, '400': error('Malformed filter.'), ...common },
+        },
+      },
+      '/api/model-performance': {
+        get: {
+          summary: 'How each model version does on this site: positive rates, score histograms, out-of-scope and not-eligible shares, agreement with signing radiologists, shadow comparison, drift status',
+          description: 'Roles: admin. Counts only (no study is named). Window: `window` (e.g. 7d, 24h, 90m) up to now, or `since`/`until` (ISO 8601); at most 92 days; default REPORT_DRIFT_WINDOW.',
+          parameters: [
+            { name: 'window', in: 'query', description: 'A duration up to now: 7d, 24h, 90m.', schema: { type: 'string' } },
+            { name: 'since', in: 'query', description: 'Start (ISO 8601 date or date-time).', schema: { type: 'string' } },
+            { name: 'until', in: 'query', description: 'End (ISO 8601; default now).', schema: { type: 'string' } },
+          ],
+          responses: { '200': { description: 'Per model version and finding.', content: json('ModelPerformance') }, '400': error('Malformed or too long a window.'), ...common },
         },
       },
       '/api/openapi.json': {

@@ -9,6 +9,7 @@ import { ReportUpdatesHub } from '../live/report-updates-hub.ts';
 import { createReportMetrics } from '../metrics.ts';
 import { createSecondReadService } from '../second-read/second-read-service.ts';
 import { SecondReadStore } from '../second-read/second-read-store.ts';
+import { ModelMonitor } from '../monitoring/model-monitor.ts';
 import { ReportStore } from '../state/report-store.ts';
 import { buildOpenApiDocument } from './openapi-document.ts';
 
@@ -65,6 +66,7 @@ describe('the OpenAPI document and the routes', () => {
         publicUrl: config.publicUrl,
         logger,
       }),
+      monitor: { monitor: new ModelMonitor({ redis, queuePrefix: 'p', retentionDays: 1, limits: config.monitoring.limits }), defaultWindowMs: config.monitoring.driftWindowMs },
     });
     const served = servedRoutes(app)
       .filter((r) => /^\/(api|fhir)\//.test(r.split(' ')[1]!))

@@ -14,6 +14,7 @@ import { startReportEventsConsumer, type ReportEventResult } from '../workers/re
 import { createReportMetrics, type ReportMetrics } from '../metrics.ts';
 import { createSecondReadService, type SecondReadService } from '../second-read/second-read-service.ts';
 import { SecondReadStore } from '../second-read/second-read-store.ts';
+import { ModelMonitor } from '../monitoring/model-monitor.ts';
 import { ReportStore } from '../state/report-store.ts';
 
 /** One redis-server and one s3rver (no buckets: each harness makes its own) in a temp dir. */
@@ -64,6 +65,8 @@ export interface ReportServiceHarness {
   metrics: ReportMetrics;
   /** The second read, as the app and the HL7 listener use it. */
   secondRead: SecondReadService;
+  /** Model monitoring, when the harness was started with `{ monitor: true }`. */
+  monitor?: ModelMonitor;
   /** Adds an event as producers do (job id from the contract, retries with a short fixed backoff), valid or not. */
   addEvent(event: unknown, jobId?: string): Promise<string>;
   /** Waits until a job has completed or failed for good. */
@@ -74,6 +77,7 @@ export interface ReportServiceHarness {
 export async function startReportServiceHarness(
   servers: { redisUrl: string; s3Endpoint: string },
   env: Record<string, string> = {},
+  options: { monitor?: boolean } = {},
 ): Promise<ReportServiceHarness> {
   const id = randomBytes(4).toString('hex');
   const config = loadConfig({
@@ -97,7 +101,10 @@ export async function startReportServiceHarness(
   const storeOptions = { objects, bucket: config.buckets.reports, keyPrefix: config.queuePrefix, urgentFindings: config.urgentFindings };
   const reports = new ReportStore({ ...storeOptions, redis: requestConnection });
   const metrics = createReportMetrics(() => reports.countByStatus());
+  const monitorOptions = { queuePrefix: config.queuePrefix, retentionDays: config.monitoring.retentionDays, limits: config.monitoring.limits };
+  const monitor = options.monitor ? new ModelMonitor({ ...monitorOptions, redis: requestConnection }) : undefined;
   const worker = startReportEventsConsumer({
+    ...(options.monitor ? { monitor: new ModelMonitor({ ...monitorOptions, redis: workerConnection }) } : {}),
     config,
     logger,
     connection: workerConnection,
@@ -115,7 +122,10 @@ export async function startReportServiceHarness(
     publicUrl: config.publicUrl,
     logger,
   });
-  const app = createApp({ config, logger, objects, reports, redis: requestConnection, metrics, auth, secondRead });
+  const app = createApp({
+    config, logger, objects, reports, redis: requestConnection, metrics, auth, secondRead,
+    ...(monitor ? { monitor: { monitor, defaultWindowMs: config.monitoring.driftWindowMs } } : {}),
+  });
   const queue = new Queue(QUEUES.reportEvents.name, { connection: queueConnection, prefix: config.queuePrefix });
 
   return {
@@ -130,6 +140,7 @@ export async function startReportServiceHarness(
     app,
     metrics,
     secondRead,
+    ...(monitor ? { monitor } : {}),
     async addEvent(event, jobId) {
       const job = await queue.add((event as { type?: string }).type ?? 'invalid', event, {
         jobId: jobId ?? QUEUES.reportEvents.jobId(event as ReportEvent),

@@ -3,6 +3,7 @@ import { QUEUES, type ReportEvent } from '@cxr/contracts';
 import { createValidatedWorker, errorMessage, isPermanent, type Logger, type ObjectStore, type Redis } from '@cxr/platform';
 import type { ReportConfig } from '../config.ts';
 import type { ReportMetrics } from '../metrics.ts';
+import type { ModelMonitor } from '../monitoring/model-monitor.ts';
 import type { ReportStore } from '../state/report-store.ts';
 import { ReportEventHandler, type EventOutcome } from '../events/report-event-handler.ts';
 
@@ -28,6 +29,8 @@ export interface ReportEventsConsumerDeps {
   /** A ReportStore on a worker connection. */
   reports: ReportStore;
   metrics: ReportMetrics;
+  /** Model monitoring: drafts and arrivals are counted per model version. */
+  monitor?: ModelMonitor;
   now?: () => Date;
 }
 
@@ -46,6 +49,7 @@ export function startReportEventsConsumer(deps: ReportEventsConsumerDeps): Worke
     logger,
     metrics,
     ...(config.priorWaitMs !== undefined ? { priorWaitMs: config.priorWaitMs } : {}),
+    ...(deps.monitor ? { monitor: deps.monitor } : {}),
     ...(deps.now ? { now: deps.now } : {}),
   });
 
@@ -91,5 +95,5 @@ export function draftLatencySeconds(event: ReportEvent, outcome: EventOutcome, a
 
 function eventTypeOf(data: unknown): ReportEvent['type'] | 'unknown' {
   const type = (data as { type?: unknown } | null)?.type;
-  return type === 'study-received' || type === 'analysis-completed' || type === 'analysis-failed' ? type : 'unknown';
+  return type === 'study-received' || type === 'analysis-completed' || type === 'analysis-failed' || type === 'shadow-analysis-completed' ? type : 'unknown';
 }
