@@ -7,3 +7,4 @@ export { cropHeatmap, heatmapPeak, type Heatmap } from './heatmap.ts';
 export { decodeReports, detokenize, splitDecoded, type DecodedText } from './text-decoder.ts';
 export { checkImage, BLANK_MAX_SD, SATURATED_MIN_SHARE, type ImageCheck, type ImageCheckFailure, type ImageCheckOptions } from './image-checks.ts';
 export { createOodDetector, fitOodStatistics, thresholdForFalseFlagRate, oodSpecSchema, oodStatisticsSchema, type OodDetector, type OodSpec, type OodStatistics } from './ood.ts';
+export { decodePresentationPng, inputCoversModel, readAnalysisInput } from './analysis-image-input.ts';

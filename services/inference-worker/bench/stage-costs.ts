@@ -18,7 +18,8 @@ import { loadModelPackage } from '@cxr/inference';
 import { referenceModelDir } from '@cxr/model-reference-cxr';
 import { generatePhantom, toUint16 } from '@cxr/phantom';
 import { ObjectStore } from '@cxr/platform';
-import { decodePresentationPng, encodeHeatmapPng, readAnalysisInput } from '../src/analysis/images.ts';
+import { decodePresentationPng, readAnalysisInput } from '@cxr/inference';
+import { encodeHeatmapPng } from '../src/analysis/images.ts';
 
 const BUCKET = 'stage-costs';
 const dir = mkdtempSync(join(tmpdir(), 'cxr-stage-costs-'));

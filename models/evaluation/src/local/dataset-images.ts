@@ -13,13 +13,10 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { ANALYSIS_INPUT_LONG_SIDE, decideScopeByAttributes, parsePatientAge, type ModelScope } from '@cxr/contracts';
 import { deidentifyMetadata, parseInstance, type IsolatedFrameDecoder, type ParsedInstance } from '@cxr/dicom';
-import type { PresentationImage } from '@cxr/inference';
-// The services' own modules (their packages export no API; these are the files that run). The
-// worker's are imported by path, not through a package dependency: the worker's `model:publish
-// --evaluate` runs this evaluation, and a dependency each way would be a cycle in the workspace graph.
-import { prepareAnalysisImage } from '@cxr/ingest/src/pixels/analysis-image.ts';
-import { decodePresentationPng, readAnalysisInput } from '../../../../services/inference-worker/src/analysis/images.ts';
-import { inputCoversModel } from '../../../../services/inference-worker/src/analysis/study-inputs.ts';
+import { decodePresentationPng, inputCoversModel, readAnalysisInput, type PresentationImage } from '@cxr/inference';
+// Ingest's own image preparation (the one module its package exports: the file that runs). The
+// worker's input reading is @cxr/inference's, which the worker uses too.
+import { prepareAnalysisImage } from '@cxr/ingest/pixels/analysis-image';
 import { subgroupValuesOf, type SubgroupValues } from './subgroups.ts';
 
 /** Ingest's defaults (services/ingest: INGEST_ANALYSIS_MAX_SIZE, INGEST_ANALYSIS_INPUT_SIZE, maxImagesPerStudy). */

@@ -1,52 +1,7 @@
-// Image codecs on the worker's hot path. The preferred input is the small raw analysis input
-// (used in place, no decode); the 16-bit presentation PNG is the fallback for jobs queued before
-// ingest stored one. Heatmaps are tiny (about the model's 32×32 grid), so they are written as PNG
+// Heatmap encoding on the worker's hot path (reading the inputs is @cxr/inference's
+// `readAnalysisInput` / `decodePresentationPng`, shared with the local evaluation). Heatmaps are tiny (about the model's 32×32 grid), so they are written as PNG
 // here with zlib directly: a sharp pipeline costs ~1 ms per call whatever the size, 30× more.
 import { crc32, deflateSync } from 'node:zlib';
-import sharp from 'sharp';
-import { AnalysisInputFormatError, decodeAnalysisInput } from '@cxr/contracts';
-import { PermanentError } from '@cxr/platform';
-import type { PresentationImage } from '@cxr/inference';
-
-/**
- * Reads a stored analysis input (`analysis-input.ts` in @cxr/contracts). It is smaller than the
- * presentation image but must show the same picture: its aspect ratio must match `expected`
- * (the presentation image's size) to within rounding.
- */
-export function readAnalysisInput(bytes: Buffer, expected: { width: number; height: number }): PresentationImage {
-  let image;
-  try {
-    image = decodeAnalysisInput(bytes);
-  } catch (error) {
-    if (error instanceof AnalysisInputFormatError) throw new PermanentError(`analysis input is not readable: ${error.message}`, { cause: error });
-    throw error;
-  }
-  const { width, height } = image;
-  // Each side was rounded when it was scaled down; derived from the other side, the long side is
-  // within a pixel, while the short side's rounding is magnified. So one side must agree.
-  const widthAtThisHeight = (expected.width * height) / expected.height;
-  const heightAtThisWidth = (expected.height * width) / expected.width;
-  if (Math.abs(widthAtThisHeight - width) > 1 && Math.abs(heightAtThisWidth - height) > 1) {
-    throw new PermanentError(`analysis input is ${width}x${height}, not the aspect ratio of the ${expected.width}x${expected.height} image`);
-  }
-  return image;
-}
-
-/** Decodes a stored 16-bit grey presentation PNG into the model library's image type. */
-export async function decodePresentationPng(png: Buffer, expected: { width: number; height: number }): Promise<PresentationImage> {
-  let decoded;
-  try {
-    decoded = await sharp(png).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
-  } catch (error) {
-    throw new PermanentError(`analysis input is not a readable PNG: ${(error as Error).message}`, { cause: error });
-  }
-  const { width, height, channels } = decoded.info;
-  if (width !== expected.width || height !== expected.height || channels !== 1) {
-    throw new PermanentError(`analysis input is ${width}x${height}x${channels}, expected ${expected.width}x${expected.height} grey`);
-  }
-  const data = new Uint16Array(decoded.data.buffer, decoded.data.byteOffset, width * height);
-  return { width, height, data };
-}
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 

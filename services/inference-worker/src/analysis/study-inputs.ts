@@ -4,9 +4,8 @@
 // is never fed an upsampled image). One storage round trip per image in the usual case: the GET
 // is streamed with a size limit instead of being preceded by a HEAD request.
 import type { AnalysisImage, AnalysisRequest } from '@cxr/contracts';
-import type { PresentationImage } from '@cxr/inference';
+import { decodePresentationPng, inputCoversModel, readAnalysisInput, type PresentationImage } from '@cxr/inference';
 import { ObjectNotFoundError, type ObjectStore } from '@cxr/platform';
-import { decodePresentationPng, readAnalysisInput } from './images.ts';
 
 /** Largest object read as an input: a 16384² grey16 image with its header, or its PNG. */
 const MAX_INPUT_BYTES = 16 + 16384 * 16384 * 2;
@@ -20,14 +19,6 @@ export interface StudyImages {
   /** Summed over the study's images (they are read concurrently). */
   fetchMs: number;
   decodeMs: number;
-}
-
-/**
- * Whether a stored analysis input has all the pixels the model takes: its long side reaches the
- * model's input size, or it is the presentation image at full size (there is nothing larger).
- */
-export function inputCoversModel(input: { width: number; height: number }, presentation: { width: number; height: number }, modelInputSize: number): boolean {
-  return Math.max(input.width, input.height) >= modelInputSize || (input.width === presentation.width && input.height === presentation.height);
 }
 
 async function readImage(objects: ObjectStore, bucket: string, image: AnalysisImage, modelInputSize: number): Promise<{ image: PresentationImage; kind: InputKind; fetchMs: number; decodeMs: number }> {
