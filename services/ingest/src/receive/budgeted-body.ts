@@ -12,6 +12,7 @@
  * What was reserved is released when the response is finished (the parts are stored by then).
  * A Content-Length body is read straight into one buffer of that size: no second copy.
  */
+import { AsyncResource } from 'node:async_hooks';
 import type { RequestHandler, Response } from 'express';
 import type { ReceiveBudget } from '@cxr/dimse';
 
@@ -42,6 +43,9 @@ function refuse(res: Response, status: 408 | 413 | 503, code: keyof typeof REASO
 export function budgetedRawBody(options: BudgetedBodyOptions): RequestHandler {
   let active = 0;
   return (req, res, next) => {
+    // The body's events run in the context the request stream was made in, before the request's
+    // span began: `next` is bound to this one, so storing the parts stays inside the request's trace.
+    const proceed = AsyncResource.bind(next);
     const { budget, maxBytes, retryAfterSeconds } = options;
     if (active >= options.maxConcurrent) {
       refuse(res, 503, 'busy', `already receiving ${options.maxConcurrent} STOW-RS requests, retry later`, retryAfterSeconds, options.onRefused);
@@ -116,7 +120,7 @@ export function budgetedRawBody(options: BudgetedBodyOptions): RequestHandler {
       else if (whole !== undefined) req.body = Buffer.concat([whole.subarray(0, Math.min(received, whole.length)), ...chunks]);
       else req.body = Buffer.concat(chunks, received);
       chunks.length = 0;
-      next();
+      proceed();
     });
   };
 }
