@@ -123,7 +123,7 @@ export class ReportEventHandler {
   private async onAnalysisCompleted(event: AnalysisCompletedEvent): Promise<EventOutcome> {
     const { reports } = this.deps;
     // Cheap check before the expensive part; repeated under the lock below.
-    const current = await reports.readState(event.studyKey);
+    const current = await this.withStudyReceived(event, await reports.readState(event.studyKey));
     const early = analysisCompletedIgnoredReason(current, event);
     if (early === 'duplicate') await this.countDuplicate(current!);
     if (early) return early;
@@ -156,6 +156,22 @@ export class ReportEventHandler {
       await this.deps.monitor?.recordDraft(transition.revision.draft, event.completedAt);
       return 'applied';
     });
+  }
+
+  /**
+   * The study's state once this version's study-received has been processed, waiting for it
+   * within the prior-wait bound: the prior look-up (the COMPARISON section) and the preview keys
+   * come with it, and the two events of one version are consumed concurrently, so the result can
+   * come first. Without it by then, the draft is composed without them (as before the look-up).
+   */
+  private async withStudyReceived(event: AnalysisCompletedEvent, state: ReportState | null): Promise<ReportState | null> {
+    const deadline = Date.now() + (this.deps.priorWaitMs ?? 30_000);
+    const pending = (s: ReportState | null) => s === null || s.version < event.version || (s.version === event.version && !s.received);
+    while (pending(state) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, PRIOR_POLL_MS));
+      state = await this.deps.reports.readState(event.studyKey);
+    }
+    return state;
   }
 
   /** An analysis found already applied: count its draft for monitoring (idempotent; covers a crash between commit and count). */

@@ -182,6 +182,22 @@ describe('report-events consumer and report API', () => {
     expect([preview.width, preview.height]).toEqual([300, 400]);
   });
 
+  test('keeps the comparison when the analysis result is consumed before the study-received that carries the look-up', async () => {
+    const prior = await analysedStudy();
+    await svc.addEvent(prior.received);
+    await svc.addEvent(prior.completed);
+    await waitForStatus(prior.received.studyInstanceUid, 'draft');
+
+    const current = await analysedStudy();
+    // The two events of one version are consumed concurrently: here the result comes first.
+    await svc.addEvent(current.completed);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await svc.addEvent({ ...current.received, priors: { priors: [{ studyKey: prior.studyKey, studyDate: '2026-09-15', source: 'local' }], unanswered: [] } });
+    const report = await waitForStatus(current.received.studyInstanceUid, 'draft');
+    expect(report.sections.comparison).toMatch(/^Compared with 2026-09-15: /);
+    expect(report.priorStudy).toMatchObject({ studyInstanceUid: prior.received.studyInstanceUid });
+  });
+
   test("waits for a prior whose analysis is still running, so the comparison is not lost to the order of the two analyses", async () => {
     const prior = await analysedStudy();
     await svc.addEvent(prior.received);
@@ -213,7 +229,10 @@ describe('report-events consumer and report API', () => {
     expect(report.text).not.toContain('COMPARISON:');
   });
 
-  test('shows the draft when analysis-completed is processed before study-received', async () => {
+  test('shows the draft when analysis-completed is processed before study-received, which did not come within the wait', async () => {
+    // The result waits for its study-received at most REPORT_PRIOR_WAIT_MS, then is drafted without it.
+    await svc.close();
+    svc = await startReportServiceHarness({ redisUrl: redis.url, s3Endpoint: s3.endpoint }, { REPORT_PRIOR_WAIT_MS: '500' });
     const { received, completed } = await analysedStudy();
     expect(await svc.waitForJob(await svc.addEvent(completed))).toBe('completed');
     // Not identified yet: the API cannot know it by UID.
