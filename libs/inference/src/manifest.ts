@@ -266,8 +266,8 @@ export const modelManifestV2Schema = z
     } else {
       const f = vision(m.heatmaps.featureMap);
       if (!f) issue(`heatmaps.featureMap '${m.heatmaps.featureMap}' is not an output of the vision graph`, ['heatmaps', 'featureMap']);
-      else if (f.shape.length !== 4 || f.shape[1] !== m.heatmaps.channels || typeof f.shape[2] !== 'number' || typeof f.shape[3] !== 'number')
-        issue(`featureMap '${f.name}' must be [N, ${m.heatmaps.channels}, h, w] with fixed h and w`, ['outputs']);
+      else if (f.shape.length !== 4 || f.shape[1] !== m.heatmaps.channels || typeof f.shape[2] !== 'number' || f.shape[2] !== f.shape[3])
+        issue(`featureMap '${f.name}' must be [N, ${m.heatmaps.channels}, g, g] with a fixed g`, ['outputs']);
     }
     if (m.text.decoder === 'gru') {
       const t = m.text;
