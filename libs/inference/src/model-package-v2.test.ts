@@ -8,6 +8,7 @@ import { ModelPackageError } from './errors.ts';
 import { cropHeatmap } from './heatmap.ts';
 import type { ModelManifestV2 } from './manifest.ts';
 import { loadModelPackage, manifestPreprocessing } from './model-package.ts';
+import { loadModelPackageInThread } from './model-thread.ts';
 import type { PresentationImage } from './preprocess.ts';
 import { TINY, TINY_BIAS, TINY_WEIGHT, tinyGraph, writeTinyPackage, type TinyOptions } from './tiny-package.test-support.ts';
 
@@ -124,6 +125,22 @@ describe('a v2 classifier package with CAM heatmaps and templated text (torchxra
   });
 });
 
+describe('a v2 package in a model thread (how the worker runs it)', () => {
+  test('gives the same findings, heatmaps and text as in process', async () => {
+    const dir = await tinyPackage();
+    const [local, threaded] = await Promise.all([loadModelPackage(dir), loadModelPackageInThread(dir)]);
+    try {
+      const [a, b] = await Promise.all([local.analyse([blockImage()]), threaded.analyse([blockImage()])]);
+      const strip = (r: typeof a) => r.map(({ timingsMs: _, ...rest }) => rest);
+      expect(a[0]!.findings).toHaveLength(TINY.labels);
+      expect(strip(b)).toEqual(strip(a));
+      expect(threaded.manifest).toEqual(local.manifest);
+    } finally {
+      await Promise.all([local.close(), threaded.close()]);
+    }
+  });
+});
+
 describe('other v2 layouts', () => {
   test('a 3-channel mean-std classifier (CheXNet layout) with probabilities from the graph is not given a second sigmoid', async () => {
     const mean = [0.485, 0.456, 0.406];
@@ -185,6 +202,8 @@ describe('loadModelPackage refuses a broken v2 package', () => {
   });
   test('refuses a manifest of neither format', () =>
     refusal((m) => delete (m as Partial<ModelManifestV2>).formatVersion, /neither schemaVersion 1 nor formatVersion 2/));
+  test('refuses an input that is not float32', () =>
+    refusal((m) => (m.input.dtype = 'int64'), /input\.dtype must be float32/));
   test('refuses an input shape that does not match its channels', () =>
     refusal((m) => (m.input.shape = ['N', 3, 32, 32]), /input\.shape\[1\] is 3 but channels is 1/));
 });
