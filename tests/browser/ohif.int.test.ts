@@ -141,7 +141,7 @@ describe.skipIf(orthancAbsent)(`our extension inside OHIF ${OHIF_VERSION} in Chr
     await page.goto(`${host.url}/viewer?StudyInstanceUIDs=${studyUid}`);
     // OHIF's first-visit tour, then the right panel's tab OHIF made for our panel module.
     const skipTour = page.getByText('Skip all');
-    await skipTour.waitFor({ timeout: 60_000 }).then(() => skipTour.click(), () => undefined);
+    await skipTour.waitFor({ timeout: 30_000 }).then(() => skipTour.click(), () => undefined);
     const tab = page.locator('[data-cy$="aiReport-btn"]');
     await tab.waitFor({ timeout: 60_000 }).catch(async (error: unknown) => {
       await screenshot('tab-missing');
