@@ -8,3 +8,4 @@ export * from './otlp-receiver.ts';
 export * from './orthanc.ts';
 export * from './bench-record.ts';
 export * from './debian-packages.ts';
+export * from './ohif.ts';
