@@ -94,6 +94,8 @@ export const identitySchema = z
     priority: studyPrioritySchema,
     /** SHA-256 of the study's accession number (`accessionKeyOf`, @cxr/platform), when ingest sent one: how the second read finds a study by it. */
     accessionKey: z.string().regex(/^[a-f0-9]{64}$/).optional(),
+    /** 'prior': fetched from a PACS only for another study's comparison (study-received `role`); kept off the worklist. */
+    role: z.literal('prior').optional(),
   })
   .strict();
 
@@ -212,7 +214,8 @@ export function applyStudyReceived(prev: ReportState | null, event: StudyReceive
     base.received?.receivedAt === event.receivedAt &&
     base.identity?.studyInstanceUid === event.studyInstanceUid &&
     base.identity.priority === event.priority &&
-    base.identity.accessionKey === event.accessionKey
+    base.identity.accessionKey === event.accessionKey &&
+    base.identity.role === event.role
   ) {
     return { applied: false, reason: 'duplicate' };
   }
@@ -221,7 +224,11 @@ export function applyStudyReceived(prev: ReportState | null, event: StudyReceive
     applied: true,
     state: {
       ...base,
-      identity: { studyInstanceUid: event.studyInstanceUid, priority: event.priority, ...(event.accessionKey ? { accessionKey: event.accessionKey } : {}) },
+      identity: {
+        studyInstanceUid: event.studyInstanceUid, priority: event.priority,
+        ...(event.accessionKey ? { accessionKey: event.accessionKey } : {}),
+        ...(event.role ? { role: event.role } : {}),
+      },
       received: {
         eligible: event.eligible,
         ineligibleReasons: [...event.ineligibleReasons],

@@ -182,6 +182,32 @@ describe('report-events consumer and report API', () => {
     expect([preview.width, preview.height]).toEqual([300, 400]);
   });
 
+  test('keeps a prior fetched from a PACS off the worklist and out of the counts, while its analysis still serves the comparison', async () => {
+    const prior = await analysedStudy();
+    const negative = { ...prior.result, images: prior.result.images.map((i) => ({ ...i, findings: i.findings.map((f) => (f.code === 'pleural-effusion' ? { ...f, probability: 0.2, positive: false } : f)), text: { findings: 'No effusion.', impression: 'No acute abnormality.' } })) };
+    const { resultKey } = await putAnalysisOutputs(svc.objects, svc.config.buckets.derived, negative);
+    await svc.addEvent({ ...prior.received, role: 'prior' });
+    await svc.addEvent(analysisCompletedEvent(negative, resultKey));
+    const priorReport = await waitForStatus(prior.received.studyInstanceUid, 'draft');
+    expect(priorReport.role).toBe('prior');
+
+    const current = await analysedStudy();
+    await svc.addEvent({ ...current.received, priors: { priors: [{ studyKey: prior.studyKey, studyDate: '2026-11-02', source: 'pacs' }], unanswered: [] } });
+    await waitForStatus(current.received.studyInstanceUid, 'pending');
+    await svc.addEvent(current.completed);
+    const report = await waitForStatus(current.received.studyInstanceUid, 'draft');
+    expect(report.role).toBeUndefined();
+    expect(report.sections.comparison).toMatch(/^Compared with 2026-11-02: new .*pleural effusion/);
+    expect(report.priorStudy).toMatchObject({ studyInstanceUid: prior.received.studyInstanceUid });
+
+    // Every status, every priority: only the current study is anybody's work.
+    const worklist = await request(svc.app).get('/api/studies?limit=100').set('Authorization', `Bearer ${viewerToken}`);
+    expect(worklist.status).toBe(200);
+    expect(worklist.body.items.map((i: { studyInstanceUid: string }) => i.studyInstanceUid)).toEqual([current.received.studyInstanceUid]);
+    const metrics = await request(svc.app).get('/metrics');
+    expect(metrics.text).toMatch(/cxr_report_reports\{[^}]*status="draft"[^}]*\} 1\n/);
+  });
+
   test("waits for a prior whose analysis is still running, so the comparison is not lost to the order of the two analyses", async () => {
     const prior = await analysedStudy();
     await svc.addEvent(prior.received);
