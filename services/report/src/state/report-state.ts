@@ -338,6 +338,37 @@ export function applyAnalysisCompleted(
   };
 }
 
+/**
+ * A new AI draft revision that replaces the current one's COMPARISON (`draft`: the current revision's
+ * draft with the recomposed comparison), for a prior whose analysis came after the draft. Only while
+ * the current revision is the untouched AI draft of the latest analysis: unsigned, not edited, no
+ * decision taken; otherwise nothing changes ('superseded').
+ */
+export function applyComparisonRecomposed(prev: ReportState, current: ReportRevision, draft: ReportDraft, revisionNumber: number, now: string): Transition<{ revision: ReportRevision }> {
+  const untouched = prev.signature === null && prev.current === current.revision && current.kind === 'ai-draft' && !current.edited && current.decisions.length === 0 && current.analysisVersion === prev.version;
+  if (!untouched) return { applied: false, reason: 'superseded' };
+  if (revisionNumber <= latestRevision(prev)) throw new Error(`revision ${revisionNumber} is not after the stored ones`);
+  const revision: ReportRevision = {
+    ...current,
+    revision: revisionNumber,
+    createdAt: now,
+    basedOn: current.revision,
+    draft,
+    sections: { ...current.sections, ...(draft.sections.comparison !== undefined ? { comparison: draft.sections.comparison } : {}) },
+  };
+  return {
+    applied: true,
+    revision,
+    state: {
+      ...prev,
+      ...(prev.analysis?.outcome === 'completed' && prev.analysis.revision === current.revision ? { analysis: { ...prev.analysis, revision: revisionNumber } } : {}),
+      revisions: [...prev.revisions, refOf(revision)],
+      current: revisionNumber,
+      updatedAt: now,
+    },
+  };
+}
+
 /** Records that the analysis result could not be used (invalid JSON, missing heatmap): a failure. */
 export function applyUnusableResult(prev: ReportState | null, event: AnalysisCompletedEvent, reason: string, now: string): Transition {
   return applyAnalysisFailed(prev, { type: 'analysis-failed', studyKey: event.studyKey, version: event.version, analysisId: event.analysisId, reason, failedAt: now }, now);
