@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { reportResponseSchema, type ReportResponse } from '@cxr/contracts';
+import { reportResponseSchema, worklistResponseSchema, type ReportResponse } from '@cxr/contracts';
 import { OrthancProcess, freePort, orthancMissing, startStack, stowRs, waitFor, type Stack } from '@cxr/devstack';
 import { mintDevToken } from '@cxr/platform';
 import { makeChestStudy, type ChestStudy } from '@cxr/phantom/dicom';
@@ -61,7 +61,7 @@ describe.skipIf(missing !== undefined)('the prior study from the PACS', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('an effusion absent on the prior in the PACS is reported as new since its date', async () => {
+  test('an effusion absent on the prior in the PACS is reported as new since its date, and the prior stays off the worklist', async () => {
     const patientId = 'E2E-PRIOR-0001';
     const prior = makeChestStudy({ seed: 3101, patientId, studyDate: '20261102', findings: [] });
     const current = makeChestStudy({ seed: 3102, patientId, findings: [{ code: 'pleural_effusion', side: 'right', tier: 'obvious' }] });
@@ -76,5 +76,13 @@ describe.skipIf(missing !== undefined)('the prior study from the PACS', () => {
     expect(report.text).toContain('COMPARISON:\nCompared with 2026-11-02');
     expect(report.priorStudy).toMatchObject({ studyInstanceUid: prior.studyInstanceUid, studyDate: '2026-11-02' });
     expect(report.priorStudy!.findings.find((f) => f.code === 'pleural_effusion')?.positive).toBe(false);
+
+    // The prior was analysed for the comparison, but is nobody's work: marked as a prior, and only the
+    // current study is on the worklist.
+    expect(report.role).toBeUndefined();
+    const priorReport = reportResponseSchema.parse(await (await fetch(`${stack.reportUrl}/api/studies/${prior.studyInstanceUid}/report`, { headers: authorization })).json());
+    expect(priorReport.role).toBe('prior');
+    const worklist = worklistResponseSchema.parse(await (await fetch(`${stack.reportUrl}/api/studies?limit=200`, { headers: authorization })).json());
+    expect(worklist.items.map((i) => i.studyInstanceUid)).toEqual([current.studyInstanceUid]);
   });
 });

@@ -36,6 +36,12 @@ export const studyReceivedEventSchema = z
     receivedAt: isoDateTimeSchema,
     /** The prior-study look-up for this study; absent when ingest did not look (a retrieved prior itself, or before priors existed). */
     priors: priorLookupSchema.optional(),
+    /**
+     * 'prior': ingest fetched this study from a PACS only as an earlier study of another one's patient,
+     * for the comparison. It is analysed (the comparison reads its findings) but is nobody's work: the
+     * report service keeps it off the worklist. Absent: a study sent to us to be read.
+     */
+    role: z.literal('prior').optional(),
     trace: traceContextSchema.optional(),
   })
   .strict();

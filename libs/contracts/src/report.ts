@@ -242,6 +242,8 @@ export const reportResponseSchema = z
     /** AI_DRAFT_DISCLAIMER while unsigned; AI_ASSISTED_SIGNED_NOTICE and the signer once signed. */
     disclaimer: z.string(),
     priority: studyPrioritySchema,
+    /** 'prior': a study fetched from a PACS only as another study's prior, for the comparison; on no worklist. */
+    role: z.literal('prior').optional(),
     analysisVersion: z.number().int().nonnegative(),
     /** The current revision (0 before any draft). */
     revision: z.number().int().nonnegative(),

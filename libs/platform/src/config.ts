@@ -6,15 +6,30 @@ import { DEFAULT_TRACING_CONFIG, TRACES_SAMPLERS, otlpTracesUrl, parseKeyValueLi
  * Config is read once, in main.ts, from environment variables, validated with zod and passed
  * down. Errors name the variable. Values that every service shares live here.
  */
-export function parseEnv<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.infer<T> {
+/** Settings whose names say they hold a secret: an error names them and the problem, never their value. */
+const SECRET_SETTING = /SECRET|PASSWORD|PASSPHRASE|TOKEN|CREDENTIAL|AUTHORI[SZ]ATION|API_KEY|ACCESS_KEY|PRIVATE/i;
+
+export interface ParseEnvOptions {
+  /** More settings whose values are never shown in an error (e.g. a JSON list that may carry an authorization). */
+  secret?: readonly string[];
+}
+
+/**
+ * Parses the environment with `schema`; a ConfigError lists every problem, each naming its setting
+ * (and where inside a structured value, e.g. `at [0].url`). The value is shown to help fix a typo,
+ * except for settings that hold or may hold a secret (by name, or listed in `options.secret`).
+ */
+export function parseEnv<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv, options: ParseEnvOptions = {}): z.infer<T> {
   const result = schema.safeParse(env);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
-      const name = issue.path.join('.');
+      const name = String(issue.path[0] ?? '(environment)');
+      const inner = issue.path.slice(1).map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+      const at = inner ? ` at ${inner.replace(/^\./, '')}` : '';
       const value = env[name];
-      return value === undefined
-        ? `${name}: missing setting (${issue.message})`
-        : `${name}: malformed setting ${JSON.stringify(value)} (${issue.message})`;
+      if (value === undefined) return `${name}: missing setting (${issue.message})`;
+      if (SECRET_SETTING.test(name) || options.secret?.includes(name)) return `${name}: malformed setting${at} (${issue.message}; the value is not shown, it may hold credentials)`;
+      return `${name}: malformed setting ${JSON.stringify(value)}${at} (${issue.message})`;
     });
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   }

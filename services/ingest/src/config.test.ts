@@ -55,6 +55,22 @@ describe('loadConfig', () => {
     ['two PACS of the same name', JSON.stringify([{ name: 'x', kind: 'dicomweb', url: 'http://a/' }, { name: 'x', kind: 'dicomweb', url: 'http://b/' }])],
     ['an AE title too long', JSON.stringify([{ name: 'x', kind: 'dimse', host: 'h', port: 104, aeTitle: 'AN-AE-TITLE-TOO-LONG' }])],
   ])('refuses INGEST_PRIORS_PACS with %s, naming the setting', (_, value) => {
-    expect(() => loadConfig({ INGEST_PRIORS_PACS: value })).toThrow(/INGEST_PRIORS_PACS/);
+    expect(() => loadConfig({ INGEST_PRIORS_PACS: value })).toThrow(/INGEST_PRIORS_PACS: malformed setting/);
+  });
+
+  test.each([
+    ['not JSON', 'main Basic c2VjcmV0OnB3', /INGEST_PRIORS_PACS: malformed setting \(expected a JSON array of PACS; the value is not shown/],
+    ['a bad URL beside the authorization', JSON.stringify([{ name: 'main', kind: 'dicomweb', url: 'pacs/dicom-web', authorization: 'Basic c2VjcmV0OnB3' }]), /INGEST_PRIORS_PACS: malformed setting at \[0\]\.url \(Invalid URL; the value is not shown/],
+    ['an unknown field beside the authorization', JSON.stringify([{ name: 'main', kind: 'dicomweb', url: 'http://pacs/', authorization: 'Basic c2VjcmV0OnB3', user: 'x' }]), /INGEST_PRIORS_PACS: malformed setting at \[0\] \(.*; the value is not shown/],
+  ])('refuses INGEST_PRIORS_PACS with %s, saying where, without echoing the value', (_, value, message) => {
+    let error: Error | undefined;
+    try {
+      loadConfig({ INGEST_PRIORS_PACS: value });
+    } catch (e) {
+      error = e as Error;
+    }
+    expect(error?.message).toMatch(message);
+    expect(error?.message).not.toContain('c2VjcmV0');
+    expect(error?.message).not.toContain('pacs/dicom-web');
   });
 });

@@ -178,7 +178,8 @@ export interface IngestConfig extends SharedConfig {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv): IngestConfig {
-  const e = parseEnv(envSchema, env);
+  // INGEST_PRIORS_PACS may carry a DICOMweb authorization: its errors never echo it.
+  const e = parseEnv(envSchema, env, { secret: ['INGEST_PRIORS_PACS'] });
   const apiKeys = new Map<string, string>();
   for (const pair of e.INGEST_STOW_API_KEYS) {
     const at = pair.indexOf(':');

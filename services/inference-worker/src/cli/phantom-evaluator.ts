@@ -1,7 +1,6 @@
-// The evaluation model:publish --evaluate runs today: the phantom evaluation of models/evaluation
-// (the same @cxr/inference code the worker runs) on `phantoms:SEED:COUNT`. A folder of a
-// hospital's labelled studies needs the local-dataset evaluation (issue 19 §1, `evaluateDataset`);
-// until it is wired in here a folder is refused with that said.
+// The phantom evaluation model:publish --evaluate phantoms:SEED:COUNT runs: the phantom evaluation
+// of models/evaluation (the same @cxr/inference code the worker runs). A folder of a site's
+// labelled studies goes to the local-dataset evaluation instead (dataset-evaluator.ts).
 import { loadModelPackage } from '@cxr/inference';
 import { asPresentation, auc, phantomFor } from '@cxr/model-evaluation';
 import type { PublishEvaluator } from '../models/publish-gate.ts';
@@ -13,7 +12,9 @@ import { checkDatasetSpec } from './dataset-spec.ts';
  * classification AUC only: `npm run eval` gives the full evaluation of a package.
  */
 export const phantomEvaluator: PublishEvaluator = async (modelDir, dataset) => {
-  const { seed, count } = checkDatasetSpec(dataset);
+  const spec = checkDatasetSpec(dataset);
+  if (spec.kind !== 'phantoms') throw new Error(`the phantom evaluation takes phantoms:SEED:COUNT, not ${dataset}`);
+  const { seed, count } = spec;
   const pkg = await loadModelPackage(modelDir, { executionProviders: ['cpu'] });
   try {
     const codes = pkg.manifest.labels.map((l) => l.code);

@@ -2,13 +2,15 @@
  * Uploads a model package to the model registry bucket, and optionally switches the workers to it.
  *
  *   npm run model:publish -- <package dir> [--bucket cxr-models] [--prefix path/] [--force] [--activate]
- *                              [--evaluate phantoms:SEED:COUNT] [--margin 0.02] [--running <package dir>] [--by <name>]
+ *                              [--evaluate phantoms:SEED:COUNT | --evaluate <dicom folder> (--labels <csv> | --reports <folder>)]
+ *                              [--margin 0.02] [--running <package dir>] [--by <name>]
  *
  * Storage settings come from the shared environment (S3_ENDPOINT, S3_ACCESS_KEY, ...). `--activate`
  * then sets the Redis key `{QUEUE_PREFIX}:worker:model` (REDIS_URL) to the published id@version, so
  * running workers switch to it (see services/inference-worker/README.md). With `--evaluate`, the new
- * version and the running one are evaluated on the set first and `--activate` is refused when the
- * new one's AUC is lower by more than `--margin` (MODEL_PUBLISH_AUC_MARGIN, default 0.02) on any
+ * version and the running one are evaluated on the set first (phantoms, or the site's own folder of
+ * DICOM studies with a labels CSV or a folder of reports, through the local-dataset evaluation)
+ * and `--activate` is refused when the new one's AUC is lower by more than `--margin` (MODEL_PUBLISH_AUC_MARGIN, default 0.02) on any
  * finding. `--force` replaces a published version with different content and activates a worse
  * one; every activation, refusal and override is written to `{prefix}_audit/` in the bucket.
  */
@@ -21,7 +23,7 @@ import { publishModelPackage } from '../models/model-publisher.ts';
 import { operator, writeModelAudit } from '../models/publish-gate.ts';
 import { checkDatasetSpec } from './dataset-spec.ts';
 
-const USAGE = 'usage: npm run model:publish -- <package dir> [--bucket cxr-models] [--prefix path/] [--force] [--activate] [--evaluate phantoms:SEED:COUNT] [--margin 0.02] [--running <dir>] [--by <name>]';
+const USAGE = 'usage: npm run model:publish -- <package dir> [--bucket cxr-models] [--prefix path/] [--force] [--activate] [--evaluate phantoms:SEED:COUNT | --evaluate <dicom folder> --labels <csv> | --reports <folder>] [--margin 0.02] [--running <dir>] [--by <name>]';
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
@@ -30,6 +32,8 @@ const { values, positionals } = parseArgs({
     force: { type: 'boolean', default: false },
     activate: { type: 'boolean', default: false },
     evaluate: { type: 'string' },
+    labels: { type: 'string' },
+    reports: { type: 'string' },
     margin: { type: 'string' },
     running: { type: 'string' },
     by: { type: 'string' },
@@ -45,9 +49,14 @@ if (!/^\d*\.?\d+$/.test(marginText) || !(margin >= 0 && margin < 1)) {
   console.error(`--margin / MODEL_PUBLISH_AUC_MARGIN: expected an AUC difference in [0, 1), got ${JSON.stringify(marginText)}`);
   process.exit(2);
 }
+const truth = { ...(values.labels !== undefined ? { labelsCsv: values.labels } : {}), ...(values.reports !== undefined ? { reportsDir: values.reports } : {}) };
+if (values.evaluate === undefined && (values.labels !== undefined || values.reports !== undefined)) {
+  console.error('model:publish: --labels / --reports name the truth of an --evaluate folder; pass --evaluate <dicom folder> as well');
+  process.exit(2);
+}
 if (values.evaluate !== undefined) {
   try {
-    checkDatasetSpec(values.evaluate); // before anything is uploaded
+    checkDatasetSpec(values.evaluate, truth); // before anything is uploaded
   } catch (error) {
     console.error(`model:publish: ${(error as Error).message}`);
     process.exit(2);
@@ -73,7 +82,7 @@ try {
         {
           ref, dir, target, queuePrefix: config.queuePrefix, force: values.force,
           // Loaded only when asked for: the evaluation harness is not in the worker's production image.
-          ...(values.evaluate !== undefined ? { evaluate: { dataset: values.evaluate, evaluator: (await import('./phantom-evaluator.ts')).phantomEvaluator, margin } } : {}),
+          ...(values.evaluate !== undefined ? { evaluate: { dataset: values.evaluate, evaluator: (await import('./dataset-evaluator.ts')).datasetEvaluator(truth), margin } } : {}),
           ...(values.running ? { runningDir: values.running } : {}),
           ...(values.by ? { by: values.by } : {}),
         },

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { fileURLToPath } from 'node:url';
 import { checkDatasetSpec } from '../cli/dataset-spec.ts';
 import { compareEvaluations, modelAuditKey } from './publish-gate.ts';
 
@@ -31,16 +32,34 @@ describe('compareEvaluations', () => {
 });
 
 describe('checkDatasetSpec', () => {
+  // Paths that exist wherever the tests run from: this folder, this file, and the worker's src/.
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  const file = fileURLToPath(import.meta.url);
+  const src = fileURLToPath(new URL('..', import.meta.url));
+
   test('reads phantoms:SEED:COUNT', () => {
-    expect(checkDatasetSpec('phantoms:9400000:500')).toEqual({ seed: 9400000, count: 500 });
+    expect(checkDatasetSpec('phantoms:9400000:500')).toEqual({ kind: 'phantoms', seed: 9400000, count: 500 });
+  });
+
+  test('reads a folder of studies with a labels CSV or a folder of reports', () => {
+    expect(checkDatasetSpec(here, { labelsCsv: file })).toEqual({ kind: 'folder', datasetDir: here, labelsCsv: file });
+    expect(checkDatasetSpec(here, { reportsDir: src })).toEqual({ kind: 'folder', datasetDir: here, reportsDir: src });
   });
 
   test.each([
-    ['phantoms:1:5', /at least 20/],
-    ['phantom:1:500', /expected phantoms:SEED:COUNT/],
-    ['.', /local-dataset evaluation \(evaluateDataset\)/],
-  ])('refuses %s with a reason', (spec, reason) => {
-    expect(() => checkDatasetSpec(spec)).toThrow(reason);
+    ['phantoms:1:5', {}, /at least 20/],
+    ['phantoms:1:500', { labelsCsv: 'FILE' }, /not with --evaluate phantoms/],
+    ['phantom:1:500', {}, /no such folder; expected a folder of DICOM studies .* or phantoms:SEED:COUNT/],
+    ['HERE', {}, /exactly one source of labels: --labels <csv> .* or --reports <folder>/],
+    ['HERE', { labelsCsv: 'FILE', reportsDir: 'SRC' }, /exactly one source of labels/],
+    ['HERE', { labelsCsv: 'no-such-labels.csv' }, /--labels no-such-labels.csv: no such file/],
+    ['HERE', { reportsDir: 'no-such-reports' }, /--reports no-such-reports: no such folder/],
+    ['HERE', { labelsCsv: 'SRC' }, /no such file/],
+    ['FILE', { labelsCsv: 'FILE' }, /got a file/],
+  ])('refuses %s (%j) with a reason', (spec, truth, reason) => {
+    const at = (p: string): string => ({ HERE: here, FILE: file, SRC: src })[p] ?? p;
+    const given = Object.fromEntries(Object.entries(truth).map(([k, v]) => [k, at(v)]));
+    expect(() => checkDatasetSpec(at(spec), given)).toThrow(reason);
   });
 });
 

@@ -5,8 +5,9 @@
 // audit entry object in the registry bucket.
 //
 // The evaluation itself comes in through `PublishEvaluator`, so the CLI can use whichever
-// evaluation the deployment has: the phantom evaluation of models/evaluation today
-// (`phantoms:SEED:COUNT`), the local-dataset evaluation (`evaluateDataset`) once it is wired in.
+// evaluation the deployment has: the phantom evaluation of models/evaluation
+// (`phantoms:SEED:COUNT`) or the local-dataset evaluation of a site's own folder (`evaluateDataset`),
+// both behind cli/dataset-evaluator.ts.
 import { hostname, userInfo } from 'node:os';
 import type { ObjectStore } from '@cxr/platform';
 import type { ModelSource } from './model-ref.ts';

@@ -137,7 +137,7 @@ describe.skipIf(missing !== undefined)('the ingest service with Orthanc as the P
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('a new study of the patient brings the earlier one in from Orthanc, queues its analysis first, and names it in study-received', async () => {
+  test('a new study of the patient brings the earlier one in from Orthanc, queues its analysis first, marks it as a prior, and names it in study-received', async () => {
     const prefix = `priors-int-${process.pid}`;
     const buckets = { BUCKET_ORIGINALS: `orig-${process.pid}`, BUCKET_DERIVED: `derived-${process.pid}`, BUCKET_REPORTS: `reports-${process.pid}` };
     const s3 = await startS3Server({ port: await freePort(), dir: join(dir, 's3'), buckets: Object.values(buckets) });
@@ -170,6 +170,12 @@ describe.skipIf(missing !== undefined)('the ingest service with Orthanc as the P
         return jobs.map((j) => reportEventSchema.parse(j.data)).find((e): e is StudyReceivedEvent => e.type === 'study-received' && e.studyKey === keys.studyKey(current.studyInstanceUid));
       }, 30_000);
       expect(received.priors).toEqual({ priors: [{ studyKey: keys.studyKey(earlier.studyInstanceUid), studyDate: '2025-11-02', source: 'orthanc' }], unanswered: [] });
+      expect(received.role).toBeUndefined();
+      // The prior's own study-received says it is one (analysed for the comparison, on nobody's worklist), and has no look-up of its own.
+      const all = (await events.getJobs(['waiting', 'prioritized', 'delayed', 'active', 'completed'])).map((j) => reportEventSchema.parse(j.data));
+      const priorReceived = all.find((e): e is StudyReceivedEvent => e.type === 'study-received' && e.studyKey === keys.studyKey(earlier.studyInstanceUid));
+      expect(priorReceived).toMatchObject({ role: 'prior', eligible: true });
+      expect(priorReceived!.priors).toBeUndefined();
 
       const requests = (await analysis.getJobs(['waiting', 'prioritized', 'delayed', 'active', 'completed'], 0, -1, true)).map((j) => analysisRequestSchema.parse(j.data));
       // Oldest first: the prior's analysis was queued before the current study's.

@@ -135,8 +135,9 @@ export class StudyProcessor {
 
     // Priors are looked for (for a study that will be analysed) before its event and analysis go out,
     // so the report learns of them with the study, and a prior's own analysis is queued ahead of it.
-    const priors =
-      images.length > 0 && options.lookForPriors !== false && !(await registry.isRetrievedPrior(studyUid)) ? await this.lookForPriors(studyUid, instances) : undefined;
+    // A study fetched from a PACS as another's prior is analysed for the comparison, never read itself.
+    const retrievedPrior = await registry.isRetrievedPrior(studyUid);
+    const priors = images.length > 0 && options.lookForPriors !== false && !retrievedPrior ? await this.lookForPriors(studyUid, instances) : undefined;
     const now = new Date().toISOString();
     const accessionKey = accessionKeyOfStudy(instances.values());
     const event: StudyReceivedEvent = {
@@ -152,6 +153,7 @@ export class StudyProcessor {
       images: received,
       receivedAt: now,
       ...(priors ? { priors } : {}),
+      ...(retrievedPrior ? { role: 'prior' as const } : {}),
     };
     const spanAttributes = { 'cxr.study_key': studyKey, 'cxr.version': version };
     await publishJob(this.deps.reportEventsQueue, QUEUES.reportEvents, event, { ...spanAttributes, 'cxr.event_type': event.type });

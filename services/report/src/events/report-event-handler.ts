@@ -10,7 +10,7 @@ import {
   type StudyReceivedEvent,
 } from '@cxr/contracts';
 import { errorMessage, isPermanent, PermanentError, withSpan, type Logger, type ObjectStore } from '@cxr/platform';
-import { composeDraft } from '../drafts/compose-draft.ts';
+import { composeDraft, formatReportText } from '../drafts/compose-draft.ts';
 import { comparisonSection, type PriorReport } from '../drafts/comparison-section.ts';
 import { heatmapGeometry, type FindingGeometry } from '../drafts/finding-geometry.ts';
 import { renderOverlay } from '../drafts/overlays.ts';
@@ -23,6 +23,7 @@ import {
   analysisCompletedIgnoredReason,
   applyAnalysisCompleted,
   applyAnalysisFailed,
+  applyComparisonRecomposed,
   applyStudyReceived,
   applyUnusableResult,
   type AnalysisCompletedExtra,
@@ -113,11 +114,16 @@ export class ReportEventHandler {
   private async onStudyReceived(event: StudyReceivedEvent): Promise<EventOutcome> {
     const outcome = await this.update(event.studyKey, (state, now) => applyStudyReceived(state, event, now));
     if (outcome === 'applied' || outcome === 'duplicate') await this.deps.monitor?.recordReceived(event.studyKey, event.version, event.eligible, event.receivedAt);
+    // A prior with nothing the model may read will never have findings: drafts that waited for it say so.
+    if ((outcome === 'applied' || outcome === 'duplicate') && !event.eligible) await this.recomposeWaitersOf(event.studyKey);
     return outcome;
   }
 
-  private onAnalysisFailed(event: AnalysisFailedEvent): Promise<EventOutcome> {
-    return this.update(event.studyKey, (state, now) => applyAnalysisFailed(state, event, now), failureDetail(event.version, event.reason));
+  private async onAnalysisFailed(event: AnalysisFailedEvent): Promise<EventOutcome> {
+    const outcome = await this.update(event.studyKey, (state, now) => applyAnalysisFailed(state, event, now), failureDetail(event.version, event.reason));
+    // A prior that will never have findings: drafts that waited for it now say so.
+    if (outcome === 'applied' || outcome === 'duplicate') await this.recomposeWaitersOf(event.studyKey);
+    return outcome;
   }
 
   private async onAnalysisCompleted(event: AnalysisCompletedEvent): Promise<EventOutcome> {
@@ -125,12 +131,16 @@ export class ReportEventHandler {
     // Cheap check before the expensive part; repeated under the lock below.
     const current = await this.withStudyReceived(event, await reports.readState(event.studyKey));
     const early = analysisCompletedIgnoredReason(current, event);
-    if (early === 'duplicate') await this.countDuplicate(current!);
+    if (early === 'duplicate') {
+      await this.countDuplicate(current!);
+      await this.recomposeWaitersOf(event.studyKey); // a crash after the commit left them
+    }
     if (early) return early;
 
     let draft: ReportDraft;
+    let pendingPriors: string[];
     try {
-      draft = await withSpan('draft.compose', {}, () => this.composeWithOverlays(event, current));
+      ({ draft, pendingPriors } = await withSpan('draft.compose', {}, () => this.composeWithOverlays(event, current)));
     } catch (error) {
       if (!isPermanent(error)) throw error;
       // A result that can never be used fails the study's analysis, visibly, instead of
@@ -140,7 +150,7 @@ export class ReportEventHandler {
       throw error;
     }
 
-    return reports.withStudyLock(event.studyKey, async () => {
+    const outcome = await reports.withStudyLock(event.studyKey, async () => {
       const state = await reports.readState(event.studyKey);
       const now = this.now().toISOString();
       const ignored = analysisCompletedIgnoredReason(state, event);
@@ -154,6 +164,53 @@ export class ReportEventHandler {
         state: transition.state,
       });
       await this.deps.monitor?.recordDraft(transition.revision.draft, event.completedAt);
+      return 'applied' as const;
+    });
+    if (outcome === 'applied' || outcome === 'duplicate') {
+      // This study may be a prior that other drafts were composed without; and a prior this draft
+      // found pending may have been analysed while it was composed (after it was read, before
+      // this draft was noted as waiting for it): both are recomposed now, if still untouched.
+      await this.recomposeWaitersOf(event.studyKey);
+      if (pendingPriors.length > 0) await this.recomposeComparison(event.studyKey);
+    }
+    return outcome;
+  }
+
+  /** Recomposes the comparison of every draft composed while `priorKey` had no report yet. */
+  private async recomposeWaitersOf(priorKey: string): Promise<void> {
+    const { reports } = this.deps;
+    for (const studyKey of await reports.priorWaiters(priorKey)) {
+      await this.recomposeComparison(studyKey);
+      await reports.priorWaited(priorKey, studyKey);
+    }
+  }
+
+  /**
+   * A new AI draft revision with the COMPARISON composed again from the priors' reports as they are
+   * now (no waiting), when it would read differently and the current revision is still the
+   * untouched AI draft: unsigned, not edited, no finding decided. Otherwise the report is left as it is.
+   */
+  private async recomposeComparison(studyKey: string): Promise<'applied' | 'unchanged' | IgnoredReason> {
+    const { reports } = this.deps;
+    return reports.withStudyLock(studyKey, async () => {
+      const state = await reports.readState(studyKey);
+      const lookup = state?.received?.priors;
+      if (!state || !lookup || state.signature !== null || state.current === null) return 'superseded';
+      const current = await reports.readRevision(studyKey, state.current);
+      if (current.draft.sections.comparison === undefined) return 'superseded';
+      const priorReports = await this.priorReports(lookup.priors.map((p) => p.studyKey), 0);
+      const comparison = comparisonSection(lookup, priorReports, current.draft.findings);
+      if (comparison === current.draft.sections.comparison) return 'unchanged';
+      const sections = { ...current.draft.sections, comparison };
+      const draft: ReportDraft = { ...current.draft, sections, text: formatReportText(sections) };
+      const now = this.now().toISOString();
+      const transition = applyComparisonRecomposed(state, current, draft, await reports.nextRevisionNumber(state, studyKey), now);
+      if (!transition.applied) return transition.reason;
+      await reports.commit({
+        revision: transition.revision,
+        audit: { at: now, actor: AI_DRAFT_AUTHOR, action: 'ai-draft', revision: transition.revision.revision, detail: `comparison recomposed (revision ${current.revision}): a prior's analysis came after the draft` },
+        state: transition.state,
+      });
       return 'applied';
     });
   }
@@ -182,7 +239,8 @@ export class ReportEventHandler {
     await monitor.recordDraft(revision.draft, state.analysis.completedAt);
   }
 
-  private async composeWithOverlays(event: AnalysisCompletedEvent, state: ReportState | null): Promise<ReportDraft> {
+  /** The draft, and the priors it was composed without (no report yet after the wait). */
+  private async composeWithOverlays(event: AnalysisCompletedEvent, state: ReportState | null): Promise<{ draft: ReportDraft; pendingPriors: string[] }> {
     const { objects, derivedBucket, reportsBucket, metrics } = this.deps;
     const stopTimer = metrics.draftComposition.startTimer();
     const result = await this.loadResult(event);
@@ -206,25 +264,28 @@ export class ReportEventHandler {
       );
     }
     const lookup = state?.version === event.version ? state.received?.priors : undefined;
-    const priorReports = lookup ? await this.priorReports(lookup.priors.map((p) => p.studyKey)) : [];
+    const priorReports = lookup ? await this.priorReports(lookup.priors.map((p) => p.studyKey), this.deps.priorWaitMs ?? 30_000) : [];
+    // A prior still without a report after the wait: its analysis, when it comes, recomposes this comparison.
+    const pendingPriors = priorReports.filter((r) => r.missing === 'pending').map((r) => r.studyKey);
+    for (const priorKey of pendingPriors) await this.deps.reports.awaitPrior(priorKey, event.studyKey);
     const draft = composeDraft(result, {
       composedAt: this.now().toISOString(),
       geometryOf: (instanceKey, code) => geometry.get(`${instanceKey}/${code}`),
       ...(lookup ? { comparison: (findings: readonly DraftFinding[]) => comparisonSection(lookup, priorReports, findings) } : {}),
     });
     stopTimer();
-    return draft;
+    return { draft, pendingPriors };
   }
 
   /**
    * The priors' findings as their current reports have them (a finding the radiologist rejected
    * counts as absent); null for a prior with no report yet (its analysis still to come).
    */
-  private async priorReports(studyKeys: readonly string[]): Promise<PriorReport[]> {
+  private async priorReports(studyKeys: readonly string[], waitMs: number): Promise<PriorReport[]> {
     const { reports } = this.deps;
     // The prior's analysis was queued with this study's and often runs beside it: wait for a prior
     // still pending, within the bound, so the comparison is not lost to the order of two events.
-    const deadline = Date.now() + (this.deps.priorWaitMs ?? 30_000);
+    const deadline = Date.now() + waitMs;
     return Promise.all(
       studyKeys.map(async (studyKey) => {
         let state = await reports.readState(studyKey);

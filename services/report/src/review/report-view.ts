@@ -143,6 +143,7 @@ export function buildReportResponse(input: ReportResponseInput): ReportResponse 
     edited: shown?.edited ?? false,
     disclaimer,
     priority: state.identity?.priority ?? 'routine',
+    ...(state.identity?.role ? { role: state.identity.role } : {}),
     analysisVersion: shown?.analysisVersion ?? state.version,
     revision: shown?.revision ?? 0,
     revisionKind: shown?.kind ?? null,

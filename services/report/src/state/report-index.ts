@@ -23,6 +23,10 @@ import { reportStatusOf, shownRevisionOf, type ReportState } from './report-stat
  *   and the last member seen is the page cursor.
  *
  * After each index write, a `reportUpdatedEventSchema` JSON goes out on `reportUpdatesChannel`.
+ *
+ * A prior fetched from a PACS only for another study's comparison (identity `role: 'prior'`) has
+ * its hash (found by UID, `role` field 'prior') but no worklist member: it is in no worklist, no
+ * count by status and no worklist update. Nobody is asked to read or sign it.
  */
 
 /** The Redis key naming the study of an accession number (`identity.accessionKey`, a hash of it). */
@@ -45,6 +49,8 @@ export interface ReportIndexEntry {
   positiveFindings: number;
   arrivedAt: string;
   updatedAt: string;
+  /** 'prior': a prior fetched for another study's comparison, kept off the worklist. */
+  role?: 'prior';
 }
 
 export interface WorklistQuery {
@@ -58,7 +64,10 @@ export interface WorklistQuery {
 const PRIORITY_RANK: Record<StudyPriority, number> = { stat: 0, urgent: 1, routine: 2 };
 const MEMBER = /^[0-5]\|\d{15}\|(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/;
 
-/** Removes the study's old worklist member from every status set, then writes the hash and the new member. */
+/**
+ * Removes the study's old worklist member from every status set, then writes the hash and the new
+ * member (none when ARGV[1] is 0: a prior, on no worklist).
+ */
 const WRITE_ENTRY = `
 local old = redis.call('hget', KEYS[1], 'member')
 if old then
@@ -66,7 +75,7 @@ if old then
 end
 redis.call('del', KEYS[1])
 redis.call('hset', KEYS[1], unpack(ARGV, 3))
-redis.call('zadd', KEYS[tonumber(ARGV[1])], 0, ARGV[2])
+if ARGV[1] ~= '0' then redis.call('zadd', KEYS[tonumber(ARGV[1])], 0, ARGV[2]) end
 return 1`;
 
 export function worklistMember(urgent: boolean, priority: StudyPriority, arrivedAt: string, studyInstanceUid: string): string {
@@ -115,14 +124,19 @@ export class ReportIndex {
       positiveFindings: positives.length,
       arrivedAt: state.arrivedAt ?? state.updatedAt,
       updatedAt: state.updatedAt,
+      ...(state.identity.role ? { role: state.identity.role } : {}),
     };
   }
 
-  /** Puts a study into the index and announces the change; a study not yet identified is left out. */
+  /**
+   * Puts a study into the index and announces the change; a study not yet identified is left out. A
+   * prior gets its hash only (found by UID; no worklist member, no announcement).
+   */
   async write(state: ReportState): Promise<ReportIndexEntry | null> {
     const entry = this.entryOf(state);
     if (!entry || !state.identity) return null;
     const uid = state.identity.studyInstanceUid;
+    const onWorklist = entry.role !== 'prior';
     const member = worklistMember(entry.urgentFindings.length > 0, entry.priority, entry.arrivedAt, uid);
     const statusKeys = reportStatusSchema.options.map((status) => this.worklistKey(status));
     const fields = {
@@ -135,7 +149,7 @@ export class ReportIndex {
       positiveFindings: String(entry.positiveFindings),
       arrivedAt: entry.arrivedAt,
       updatedAt: entry.updatedAt,
-      member,
+      ...(onWorklist ? { member } : { role: 'prior' }),
     };
     try {
       await this.redis.eval(
@@ -143,7 +157,7 @@ export class ReportIndex {
         1 + statusKeys.length,
         this.studyKey(uid),
         ...statusKeys,
-        String(2 + reportStatusSchema.options.indexOf(entry.status)),
+        onWorklist ? String(2 + reportStatusSchema.options.indexOf(entry.status)) : '0',
         member,
         ...Object.entries(fields).flat(),
       );
@@ -152,6 +166,7 @@ export class ReportIndex {
     } catch (error) {
       throw new TransientError(`report index update failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
+    if (!onWorklist) return entry;
     const update: ReportUpdatedEvent = reportUpdatedEventSchema.parse({
       studyInstanceUid: uid,
       status: entry.status,
@@ -235,5 +250,6 @@ function entryFromHash(hash: Record<string, string>): ReportIndexEntry | null {
     positiveFindings: Number(hash.positiveFindings ?? 0),
     arrivedAt: hash.arrivedAt ?? '',
     updatedAt: hash.updatedAt ?? '',
+    ...(hash.role === 'prior' ? { role: 'prior' as const } : {}),
   };
 }

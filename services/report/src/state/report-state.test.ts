@@ -4,6 +4,7 @@ import { composeDraft } from '../drafts/compose-draft.ts';
 import {
   applyAnalysisCompleted as applyAnalysisCompletedWithDraft,
   applyAnalysisFailed,
+  applyComparisonRecomposed,
   applyStudyReceived,
   latestRevision,
   reportStatusOf,
@@ -115,5 +116,34 @@ describe('report state transitions', () => {
     const failed = applied(applyAnalysisFailed(null, analysisFailedEvent(studyKey, 1, 'decoder crashed'), t1)).state;
     expect(reportStatusOf(failed)).toEqual({ status: 'failed', reason: 'decoder crashed' });
     expect(reportStatusOf(applied(applyStudyReceived(failed, received, t2)).state).status).toBe('failed');
+  });
+});
+
+describe('recomposing the comparison of a draft', () => {
+  function drafted() {
+    const { received, completed } = study();
+    const withStudy = applied(applyStudyReceived(null, received, t1)).state;
+    const done = applied(applyAnalysisCompleted(withStudy, completed, t1));
+    const draft = { ...done.revision.draft, sections: { ...done.revision.draft.sections, comparison: 'Compared with 2026-10-01: new pleural effusion.' } };
+    return { state: done.state, revision: done.revision, draft };
+  }
+
+  test('makes a new AI draft revision with the new comparison, based on the untouched one', () => {
+    const { state, revision, draft } = drafted();
+    const next = applied(applyComparisonRecomposed(state, revision, draft, 2, t2));
+    expect([next.revision.revision, next.revision.kind, next.revision.basedOn, next.revision.edited]).toEqual([2, 'ai-draft', 1, false]);
+    expect(next.revision.sections.comparison).toBe('Compared with 2026-10-01: new pleural effusion.');
+    expect([next.state.current, shownRevisionOf(next.state), next.state.analysis?.outcome === 'completed' && next.state.analysis.revision]).toEqual([2, 2, 2]);
+    expect(reportStateSchema.parse(next.state)).toEqual(next.state);
+  });
+
+  test.each([
+    ['signed', (s: ReportState) => ({ ...s, signature: { signedBy: { sub: 'rad-1', name: 'Dr Reader', role: 'radiologist' as const }, signedAt: t2, revision: 1, analysisVersion: 1, attestation: null } }), (r: object) => r],
+    ['edited', (s: ReportState) => s, (r: object) => ({ ...r, edited: true })],
+    ['with a finding decided', (s: ReportState) => s, (r: object) => ({ ...r, decisions: [{ instanceKey: 'k', code: 'c', decision: 'accepted' }] })],
+    ['no longer the current revision', (s: ReportState) => ({ ...s, current: 3 }), (r: object) => r],
+  ])('leaves a draft %s as it is', (_, stateOf, revisionOf) => {
+    const { state, revision, draft } = drafted();
+    expect(applyComparisonRecomposed(stateOf(state), revisionOf(revision) as typeof revision, draft, 4, t2)).toEqual({ applied: false, reason: 'superseded' });
   });
 });

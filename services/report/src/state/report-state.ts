@@ -94,6 +94,8 @@ export const identitySchema = z
     priority: studyPrioritySchema,
     /** SHA-256 of the study's accession number (`accessionKeyOf`, @cxr/platform), when ingest sent one: how the second read finds a study by it. */
     accessionKey: z.string().regex(/^[a-f0-9]{64}$/).optional(),
+    /** 'prior': fetched from a PACS only for another study's comparison (study-received `role`); kept off the worklist. */
+    role: z.literal('prior').optional(),
   })
   .strict();
 
@@ -212,7 +214,8 @@ export function applyStudyReceived(prev: ReportState | null, event: StudyReceive
     base.received?.receivedAt === event.receivedAt &&
     base.identity?.studyInstanceUid === event.studyInstanceUid &&
     base.identity.priority === event.priority &&
-    base.identity.accessionKey === event.accessionKey
+    base.identity.accessionKey === event.accessionKey &&
+    base.identity.role === event.role
   ) {
     return { applied: false, reason: 'duplicate' };
   }
@@ -221,7 +224,11 @@ export function applyStudyReceived(prev: ReportState | null, event: StudyReceive
     applied: true,
     state: {
       ...base,
-      identity: { studyInstanceUid: event.studyInstanceUid, priority: event.priority, ...(event.accessionKey ? { accessionKey: event.accessionKey } : {}) },
+      identity: {
+        studyInstanceUid: event.studyInstanceUid, priority: event.priority,
+        ...(event.accessionKey ? { accessionKey: event.accessionKey } : {}),
+        ...(event.role ? { role: event.role } : {}),
+      },
       received: {
         eligible: event.eligible,
         ineligibleReasons: [...event.ineligibleReasons],
@@ -326,6 +333,37 @@ export function applyAnalysisCompleted(
       },
       revisions: [...base.revisions, refOf(revision)],
       ...(becameCurrent ? { current: revisionNumber, positiveFindings: positiveFindingsOf(revision) } : {}),
+      updatedAt: now,
+    },
+  };
+}
+
+/**
+ * A new AI draft revision that replaces the current one's COMPARISON (`draft`: the current revision's
+ * draft with the recomposed comparison), for a prior whose analysis came after the draft. Only while
+ * the current revision is the untouched AI draft of the latest analysis: unsigned, not edited, no
+ * decision taken; otherwise nothing changes ('superseded').
+ */
+export function applyComparisonRecomposed(prev: ReportState, current: ReportRevision, draft: ReportDraft, revisionNumber: number, now: string): Transition<{ revision: ReportRevision }> {
+  const untouched = prev.signature === null && prev.current === current.revision && current.kind === 'ai-draft' && !current.edited && current.decisions.length === 0 && current.analysisVersion === prev.version;
+  if (!untouched) return { applied: false, reason: 'superseded' };
+  if (revisionNumber <= latestRevision(prev)) throw new Error(`revision ${revisionNumber} is not after the stored ones`);
+  const revision: ReportRevision = {
+    ...current,
+    revision: revisionNumber,
+    createdAt: now,
+    basedOn: current.revision,
+    draft,
+    sections: { ...current.sections, ...(draft.sections.comparison !== undefined ? { comparison: draft.sections.comparison } : {}) },
+  };
+  return {
+    applied: true,
+    revision,
+    state: {
+      ...prev,
+      ...(prev.analysis?.outcome === 'completed' && prev.analysis.revision === current.revision ? { analysis: { ...prev.analysis, revision: revisionNumber } } : {}),
+      revisions: [...prev.revisions, refOf(revision)],
+      current: revisionNumber,
       updatedAt: now,
     },
   };

@@ -68,6 +68,9 @@ export class RevisionExistsError extends PermanentError {
 
 const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
+/** How long a draft waits to have its comparison recomposed by a prior's late analysis. */
+const PRIOR_WAITERS_TTL_S = 7 * 24 * 3600;
+
 export class ReportStore {
   private readonly objects: ObjectStore;
   private readonly redis: Redis;
@@ -85,6 +88,28 @@ export class ReportStore {
     this.lockTtlMs = options.lockTtlMs ?? 60_000;
     this.lockWaitMs = options.lockWaitMs ?? 60_000;
     this.index = new ReportIndex(options.redis, options.keyPrefix, options.urgentFindings ?? DEFAULT_URGENT_FINDINGS);
+  }
+
+  /**
+   * Notes that `studyKey`'s draft was composed while the prior `priorKey` had no report yet, so the
+   * prior's analysis, when it comes, recomposes that draft's comparison (kept a week at most).
+   */
+  async awaitPrior(priorKey: string, studyKey: string): Promise<void> {
+    const key = this.priorWaitersKey(priorKey);
+    await this.redis.multi().sadd(key, studyKey).expire(key, PRIOR_WAITERS_TTL_S).exec();
+  }
+
+  /** The studies whose drafts wait for `priorKey` (see awaitPrior). */
+  async priorWaiters(priorKey: string): Promise<string[]> {
+    return (await this.redis.smembers(this.priorWaitersKey(priorKey))).sort();
+  }
+
+  async priorWaited(priorKey: string, studyKey: string): Promise<void> {
+    await this.redis.srem(this.priorWaitersKey(priorKey), studyKey);
+  }
+
+  private priorWaitersKey(priorKey: string): string {
+    return `${this.keyPrefix}:prior-waiters:${priorKey}`;
   }
 
   /** The study's state; one written before review existed is migrated as it is read. */

@@ -198,6 +198,32 @@ describe('report-events consumer and report API', () => {
     expect(report.priorStudy).toMatchObject({ studyInstanceUid: prior.received.studyInstanceUid });
   });
 
+  test('keeps a prior fetched from a PACS off the worklist and out of the counts, while its analysis still serves the comparison', async () => {
+    const prior = await analysedStudy();
+    const negative = { ...prior.result, images: prior.result.images.map((i) => ({ ...i, findings: i.findings.map((f) => (f.code === 'pleural-effusion' ? { ...f, probability: 0.2, positive: false } : f)), text: { findings: 'No effusion.', impression: 'No acute abnormality.' } })) };
+    const { resultKey } = await putAnalysisOutputs(svc.objects, svc.config.buckets.derived, negative);
+    await svc.addEvent({ ...prior.received, role: 'prior' });
+    await svc.addEvent(analysisCompletedEvent(negative, resultKey));
+    const priorReport = await waitForStatus(prior.received.studyInstanceUid, 'draft');
+    expect(priorReport.role).toBe('prior');
+
+    const current = await analysedStudy();
+    await svc.addEvent({ ...current.received, priors: { priors: [{ studyKey: prior.studyKey, studyDate: '2026-11-02', source: 'pacs' }], unanswered: [] } });
+    await waitForStatus(current.received.studyInstanceUid, 'pending');
+    await svc.addEvent(current.completed);
+    const report = await waitForStatus(current.received.studyInstanceUid, 'draft');
+    expect(report.role).toBeUndefined();
+    expect(report.sections.comparison).toMatch(/^Compared with 2026-11-02: new .*pleural effusion/);
+    expect(report.priorStudy).toMatchObject({ studyInstanceUid: prior.received.studyInstanceUid });
+
+    // Every status, every priority: only the current study is anybody's work.
+    const worklist = await request(svc.app).get('/api/studies?limit=100').set('Authorization', `Bearer ${viewerToken}`);
+    expect(worklist.status).toBe(200);
+    expect(worklist.body.items.map((i: { studyInstanceUid: string }) => i.studyInstanceUid)).toEqual([current.received.studyInstanceUid]);
+    const metrics = await request(svc.app).get('/metrics');
+    expect(metrics.text).toMatch(/cxr_report_reports\{[^}]*status="draft"[^}]*\} 1\n/);
+  });
+
   test("waits for a prior whose analysis is still running, so the comparison is not lost to the order of the two analyses", async () => {
     const prior = await analysedStudy();
     await svc.addEvent(prior.received);
@@ -212,6 +238,51 @@ describe('report-events consumer and report API', () => {
     await svc.addEvent(prior.completed);
     const report = await waitForStatus(current.received.studyInstanceUid, 'draft');
     expect(report.sections.comparison).toMatch(/^Compared with 2026-10-01: the .*pleural effusion is unchanged\.$/);
+  });
+
+  test("recomposes the comparison of an untouched draft when the prior's analysis comes after the wait, and leaves an edited one alone", async () => {
+    await svc.close();
+    svc = await startReportServiceHarness({ redisUrl: redis.url, s3Endpoint: s3.endpoint }, { REPORT_PRIOR_WAIT_MS: '200' });
+    viewerToken = await svc.token('viewer');
+    const radiologist = { Authorization: `Bearer ${await svc.token('radiologist', 'rad-1', 'Dr Reader')}` };
+    const negativePrior = async () => {
+      const prior = await analysedStudy();
+      const negative = { ...prior.result, images: prior.result.images.map((i) => ({ ...i, findings: i.findings.map((f) => (f.code === 'pleural-effusion' ? { ...f, probability: 0.2, positive: false } : f)), text: { findings: 'No effusion.', impression: 'No acute abnormality.' } })) };
+      const { resultKey } = await putAnalysisOutputs(svc.objects, svc.config.buckets.derived, negative);
+      expect(await svc.waitForJob(await svc.addEvent({ ...prior.received, role: 'prior' }))).toBe('completed');
+      return { prior, completed: analysisCompletedEvent(negative, resultKey) };
+    };
+    const draftWithoutPrior = async (priorKey: string) => {
+      const current = await analysedStudy();
+      expect(await svc.waitForJob(await svc.addEvent({ ...current.received, priors: { priors: [{ studyKey: priorKey, studyDate: '2026-10-01', source: 'pacs' }], unanswered: [] } }))).toBe('completed');
+      expect(await svc.waitForJob(await svc.addEvent(current.completed))).toBe('completed');
+      const draft = await waitForStatus(current.received.studyInstanceUid, 'draft');
+      expect(draft.sections.comparison).toBe('Prior study of 2026-10-01 not yet analysed; no comparison was made.');
+      return { current, draft };
+    };
+
+    // Untouched: the prior's late analysis gives the draft its comparison, as a new AI draft revision.
+    const first = await negativePrior();
+    const untouched = await draftWithoutPrior(first.prior.studyKey);
+    expect(await svc.waitForJob(await svc.addEvent(first.completed))).toBe('completed');
+    const recomposed = await waitForStatus(untouched.current.received.studyInstanceUid, 'draft');
+    expect(recomposed.sections.comparison).toMatch(/^Compared with 2026-10-01: new .*pleural effusion\.$/);
+    expect(recomposed.text).toContain(`COMPARISON:\n${recomposed.sections.comparison}\n\nFINDINGS:`);
+    expect([recomposed.revision, recomposed.revisionKind, recomposed.signed, recomposed.edited]).toEqual([untouched.draft.revision + 1, 'ai-draft', false, false]);
+    expect(recomposed.sections.findings).toBe(untouched.draft.sections.findings);
+    const findingsOf = (r: ReportResponse) => r.findings.map((f) => [f.code, f.sopInstanceUid, f.probability, f.positive, f.side, f.zone]);
+    expect(findingsOf(recomposed)).toEqual(findingsOf(untouched.draft));
+
+    // Edited by a person: left as the radiologist has it.
+    const second = await negativePrior();
+    const edited = await draftWithoutPrior(second.prior.studyKey);
+    const path = `/api/studies/${edited.current.received.studyInstanceUid}/report`;
+    const put = await request(svc.app).put(path).set(radiologist).set('If-Match', edited.draft.etag).send({ sections: { ...edited.draft.sections, findings: 'Right pleural effusion, as before.' } });
+    expect(put.status).toBe(200);
+    expect(await svc.waitForJob(await svc.addEvent(second.completed))).toBe('completed');
+    await waitForStatus(second.prior.received.studyInstanceUid, 'draft');
+    const left = reportResponseSchema.parse((await getReport(edited.current.received.studyInstanceUid)).body);
+    expect([left.edited, left.revisionKind, left.revision, left.sections.comparison]).toEqual([true, 'edit', put.body.revision, 'Prior study of 2026-10-01 not yet analysed; no comparison was made.']);
   });
 
   test('says the prior look-up timed out when a PACS did not answer, and has no COMPARISON when ingest did not look', async () => {
