@@ -1,4 +1,6 @@
-// Maps a heatmap over the square, letterboxed model input back onto the original image.
+// Maps a heatmap over the square model input back onto the original image, through the placement
+// box of the resize (letterbox: the image inside the padding; centre crop: the image overhanging
+// the input; stretch: the whole input). Parts of the image outside the input get 0 (no evidence).
 import type { ContentBox } from './preprocess.ts';
 
 export interface Heatmap {
@@ -10,7 +12,8 @@ export interface Heatmap {
 
 /**
  * Crops the padding away from a `grid`x`grid` map (over an `inputSize` square input) and resamples
- * it bilinearly to about one value per grid cell, keeping the image's aspect ratio.
+ * it bilinearly to about one value per grid cell, keeping the image's aspect ratio. Where the
+ * image extends past the input (a centre crop), the map is 0.
  */
 export function cropHeatmap(grid: Float32Array, gridSize: number, inputSize: number, box: ContentBox): Heatmap {
   const cell = inputSize / gridSize;
@@ -18,13 +21,18 @@ export function cropHeatmap(grid: Float32Array, gridSize: number, inputSize: num
   const height = Math.max(1, Math.round(box.height / cell));
   const data = new Float32Array(width * height);
   const max = gridSize - 1;
+  const outside = (p: number): boolean => p < 0 || p > inputSize;
   for (let j = 0; j < height; j++) {
-    const gy = Math.min(max, Math.max(0, (box.y + ((j + 0.5) * box.height) / height) / cell - 0.5));
+    const py = box.y + ((j + 0.5) * box.height) / height;
+    if (outside(py)) continue;
+    const gy = Math.min(max, Math.max(0, py / cell - 0.5));
     const y0 = Math.floor(gy);
     const y1 = Math.min(max, y0 + 1);
     const fy = gy - y0;
     for (let i = 0; i < width; i++) {
-      const gx = Math.min(max, Math.max(0, (box.x + ((i + 0.5) * box.width) / width) / cell - 0.5));
+      const px = box.x + ((i + 0.5) * box.width) / width;
+      if (outside(px)) continue;
+      const gx = Math.min(max, Math.max(0, px / cell - 0.5));
       const x0 = Math.floor(gx);
       const x1 = Math.min(max, x0 + 1);
       const fx = gx - x0;

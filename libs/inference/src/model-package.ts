@@ -1,7 +1,8 @@
 // Loading a model package: manifest (zod), file integrity (size + sha256 of the very bytes the
 // sessions are created from), ONNX sessions with our own CUDA → CPU fallback, and a check that the
 // graphs' inputs and outputs are the ones the manifest declares. `analyse` runs a batch with one
-// vision session.run and one decoder session.run per generated token.
+// vision session.run and, with a GRU decoder, one decoder session.run per generated token.
+// Both manifest formats (v1, v2: docs/model-package.md) are turned into one `Layout` first.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,10 +11,12 @@ import { DEFAULT_MODEL_SCOPE, type ImageScope, type ModelScope } from '@cxr/cont
 import { ModelPackageError } from './errors.ts';
 import { checkImage } from './image-checks.ts';
 import { createOodDetector, type OodDetector } from './ood.ts';
+import { classActivationMaps, parseCamWeights, type CamWeights } from './cam.ts';
 import { cropHeatmap, heatmapPeak, type Heatmap } from './heatmap.ts';
-import { modelManifestSchema, type ModelManifest, type TensorSpec } from './manifest.ts';
-import { preprocessInto, type ContentBox, type InputSpec, type PresentationImage } from './preprocess.ts';
-import { decodeReports, type DecodedText } from './text-decoder.ts';
+import { isManifestV2, modelManifestV1Schema, modelManifestV2Schema, type ModelManifest, type TensorSpec } from './manifest.ts';
+import { preprocessInto, preprocessV2Into, type ContentBox, type PresentationImage } from './preprocess.ts';
+import { templatedText } from './templated-text.ts';
+import { decodeReports, type DecodedText, type GruDecoderSpec } from './text-decoder.ts';
 
 export type ExecutionProvider = 'cuda' | 'cpu';
 
@@ -79,7 +82,11 @@ async function readManifest(dir: string): Promise<{ manifest: ModelManifest; byt
   } catch (err) {
     throw new ModelPackageError(`manifest.json: not valid JSON (${(err as Error).message})`, { cause: err });
   }
-  const parsed = modelManifestSchema.safeParse(json);
+  // The format's own schema, so a refusal names the field at fault rather than "no format matched".
+  const version = json !== null && typeof json === 'object' ? json as { schemaVersion?: unknown; formatVersion?: unknown } : {};
+  const schema = version.formatVersion !== undefined ? modelManifestV2Schema : version.schemaVersion !== undefined ? modelManifestV1Schema : null;
+  if (!schema) throw new ModelPackageError('manifest.json: invalid (neither schemaVersion 1 nor formatVersion 2: not a model package manifest)');
+  const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
     throw new ModelPackageError(`manifest.json: invalid (${issues})`);
@@ -160,39 +167,111 @@ async function createSessions(
   throw new ModelPackageError(`cannot create ONNX sessions with providers ${providers.join(', ')}: ${String(lastError)}`, { cause: lastError });
 }
 
+/** What the analysis needs from either manifest format. */
+interface Layout {
+  visionFile: string;
+  inputName: string;
+  size: number;
+  channels: 1 | 3;
+  preprocess: (image: PresentationImage, out: Float32Array) => Promise<ContentBox>;
+  scores: { output: string; kind: 'logits' | 'probabilities' };
+  heatmaps: { method: 'graph'; output: string; grid: number } | { method: 'cam'; featureMap: string; grid: number; weights: CamWeights };
+  text: { decoder: 'gru'; file: string; spec: GruDecoderSpec; conditioning: string } | { decoder: 'none' };
+}
+
+/** How either manifest format builds its input tensor: `channels*size*size` floats per image. */
+export interface ManifestPreprocessing {
+  size: number;
+  channels: 1 | 3;
+  /** Fills `out` (one image's tensor) and returns where the image lies in input pixels. */
+  into(image: PresentationImage, out: Float32Array): Promise<ContentBox>;
+}
+
+export function manifestPreprocessing(manifest: ModelManifest): ManifestPreprocessing {
+  const size = manifest.input.size;
+  if (!isManifestV2(manifest)) {
+    const spec = { size, kernel: manifest.input.resize.kernel, epsilon: manifest.input.normalisation.epsilon };
+    return { size, channels: 1, into: (image, out) => preprocessInto(image, spec, out) };
+  }
+  const { channels, resize, normalisation } = manifest.input;
+  const spec = { size, channels, resize, normalisation };
+  return { size, channels, into: (image, out) => preprocessV2Into(image, spec, out) };
+}
+
+/** The GRU decoder of a package (v1's `decoder`, v2's `text` with `decoder: "gru"`), or null when it has another or none. */
+export function gruDecoderOf(manifest: ModelManifest): (GruDecoderSpec & { conditioning: string }) | null {
+  if (!isManifestV2(manifest)) return { ...manifest.decoder, conditioning: 'conditioning' };
+  return manifest.text.decoder === 'gru' ? manifest.text : null;
+}
+
+function layoutOf(manifest: ModelManifest, files: Map<string, Uint8Array>): Layout {
+  const input = manifest.input;
+  const gridOf = (name: string): number => Number(manifest.outputs.find((o) => o.name === name && o.file === input.file)!.shape[2]);
+  const preprocessing = manifestPreprocessing(manifest);
+  if (!isManifestV2(manifest)) {
+    return {
+      visionFile: input.file,
+      inputName: input.name,
+      size: input.size,
+      channels: 1,
+      preprocess: preprocessing.into,
+      scores: { output: 'logits', kind: 'logits' },
+      heatmaps: { method: 'graph', output: 'heatmaps', grid: gridOf('heatmaps') },
+      text: { decoder: 'gru', file: manifest.decoder.file, spec: manifest.decoder, conditioning: 'conditioning' },
+    };
+  }
+  const { text, heatmaps } = manifest;
+  if (text.decoder === 'hf-encoder-decoder')
+    throw new ModelPackageError(`manifest.json: text.decoder 'hf-encoder-decoder' is declared, but this version does not run that decoder yet (docs/model-package.md); not loaded rather than served without its text`);
+  return {
+    visionFile: input.file,
+    inputName: input.name,
+    size: input.size,
+    channels: manifest.input.channels,
+    preprocess: preprocessing.into,
+    scores: manifest.scores,
+    heatmaps:
+      heatmaps.method === 'graph'
+        ? { method: 'graph', output: heatmaps.output, grid: gridOf(heatmaps.output) }
+        : { method: 'cam', featureMap: heatmaps.featureMap, grid: gridOf(heatmaps.featureMap), weights: parseCamWeights(files.get(heatmaps.weights)!, heatmaps.weightsFormat, manifest.labels.length, heatmaps.channels, heatmaps.weights) },
+    text: text.decoder === 'gru' ? { decoder: 'gru', file: text.file, spec: text, conditioning: text.conditioning } : { decoder: 'none' },
+  };
+}
+
 export async function loadModelPackage(dir: string, options: LoadOptions = {}): Promise<ModelPackage> {
   const { manifest, bytes } = await readManifest(dir);
   const files = await readVerifiedFiles(dir, manifest);
-  const visionFile = manifest.input.file;
-  const decoderFile = manifest.decoder.file;
+  const layout = layoutOf(manifest, files);
+  const visionFile = layout.visionFile;
+  const decoderFile = layout.text.decoder === 'gru' ? layout.text.file : null;
   const ood = manifest.ood ? createOodDetector(manifest.ood, files.get(manifest.ood.file)!) : null;
-  const { sessions, provider, fallback } = await createSessions(files, [...new Set([visionFile, decoderFile])], options);
+  const { sessions, provider, fallback } = await createSessions(files, [...new Set([visionFile, ...(decoderFile ? [decoderFile] : [])])], options);
   const vision = sessions.get(visionFile)!;
-  const decoder = sessions.get(decoderFile)!;
+  const decoder = decoderFile ? sessions.get(decoderFile)! : null;
   try {
     checkGraph(visionFile, vision, [manifest.input], manifest.outputs.filter((o) => o.file === visionFile));
-    checkGraph(decoderFile, decoder, manifest.decoder.inputs, manifest.decoder.outputs);
+    if (decoder && layout.text.decoder === 'gru') checkGraph(decoderFile!, decoder, layout.text.spec.inputs, layout.text.spec.outputs);
   } catch (err) {
     await Promise.all([...sessions.values()].map((s) => s.release()));
     throw err;
   }
-  return createModelPackage(manifest, sha256Hex(bytes), vision, decoder, provider, fallback, ood);
+  return createModelPackage(manifest, layout, sha256Hex(bytes), [...sessions.values()], vision, decoder, provider, fallback, ood);
 }
 
 function createModelPackage(
   manifest: ModelManifest,
+  layout: Layout,
   sha256: string,
+  sessions: ort.InferenceSession[],
   vision: ort.InferenceSession,
-  decoder: ort.InferenceSession,
+  decoder: ort.InferenceSession | null,
   executionProvider: ExecutionProvider,
   fallback: ModelPackage['fallback'],
   ood: OodDetector | null,
 ): ModelPackage {
   const scope = manifest.scope ?? DEFAULT_MODEL_SCOPE;
-  const size = manifest.input.size;
-  const spec: InputSpec = { size, kernel: manifest.input.resize.kernel, epsilon: manifest.input.normalisation.epsilon };
-  const heatmapSpec = manifest.outputs.find((o) => o.name === 'heatmaps')!;
-  const grid = Number(heatmapSpec.shape[2]);
+  const { size, channels } = layout;
+  const grid = layout.heatmaps.grid;
   const K = manifest.labels.length;
   const thresholds = manifest.labels.map((l) => manifest.thresholds.values[l.code]!);
   let closed = false;
@@ -200,11 +279,28 @@ function createModelPackage(
   async function runVision(images: PresentationImage[]): Promise<{ out: ort.InferenceSession.OnnxValueMapType; boxes: ContentBox[]; preprocessMs: number }> {
     const N = images.length;
     const t0 = performance.now();
-    const batch = new Float32Array(N * size * size);
-    const boxes: ContentBox[] = await Promise.all(images.map((img, n) => preprocessInto(img, spec, batch.subarray(n * size * size, (n + 1) * size * size))));
+    const per = channels * size * size;
+    const batch = new Float32Array(N * per);
+    const boxes: ContentBox[] = await Promise.all(images.map((img, n) => layout.preprocess(img, batch.subarray(n * per, (n + 1) * per))));
     const preprocessMs = performance.now() - t0;
-    const out = await vision.run({ [manifest.input.name]: new ort.Tensor('float32', batch, [N, 1, size, size]) });
+    const out = await vision.run({ [layout.inputName]: new ort.Tensor('float32', batch, [N, channels, size, size]) });
     return { out, boxes, preprocessMs };
+  }
+
+  /** Per-label probabilities [N, K] from the scores output. */
+  function probabilities(out: ort.InferenceSession.OnnxValueMapType): Float64Array {
+    const scores = out[layout.scores.output]!.data as Float32Array;
+    const p = new Float64Array(scores.length);
+    if (layout.scores.kind === 'logits') for (let i = 0; i < p.length; i++) p[i] = 1 / (1 + Math.exp(-scores[i]!));
+    else for (let i = 0; i < p.length; i++) p[i] = Math.min(1, Math.max(0, scores[i]!));
+    return p;
+  }
+
+  /** Heatmaps [N, K, grid, grid], 0..1, over the input. */
+  function heatmapsOf(out: ort.InferenceSession.OnnxValueMapType, N: number): Float32Array {
+    const h = layout.heatmaps;
+    if (h.method === 'graph') return out[h.output]!.data as Float32Array;
+    return classActivationMaps(out[h.featureMap]!.data as Float32Array, N, grid * grid, h.weights, true);
   }
 
   /** Out-of-distribution scores of a batch's rows (null without a detector). */
@@ -226,33 +322,39 @@ function createModelPackage(
     const scopes = await scopeOf(images, out);
     const t2 = performance.now();
     const read = scopes.flatMap((s, n) => (s.inScope ? [n] : []));
+    const probability = probabilities(out);
+    const heat = heatmapsOf(out, N);
+    const cells = grid * grid;
+    const findingsOf = (n: number): FindingAnalysis[] =>
+      manifest.labels.map((label, k) => {
+        const map = heat.subarray((n * K + k) * cells, (n * K + k + 1) * cells);
+        const p = probability[n * K + k]!;
+        return {
+          code: label.code,
+          display: label.display,
+          probability: p,
+          positive: p >= thresholds[k]!,
+          heatmap: cropHeatmap(map, grid, size, boxes[n]!),
+          peak: heatmapPeak(map, grid, size, boxes[n]!),
+        };
+      });
+    const findings = new Map<number, FindingAnalysis[]>(read.map((n) => [n, findingsOf(n)]));
+    const t3a = performance.now();
     const texts = new Map<number, DecodedText>();
     if (read.length > 0) {
-      const conditioning = out.conditioning as ort.Tensor;
-      const decoded = await decodeReports(decoder, manifest.decoder, read.length === N ? conditioning : rowsOf(conditioning, read), read.length);
-      read.forEach((n, i) => texts.set(n, decoded[i]!));
+      if (layout.text.decoder === 'gru') {
+        const conditioning = out[layout.text.conditioning] as ort.Tensor;
+        const decoded = await decodeReports(decoder!, layout.text.spec, read.length === N ? conditioning : rowsOf(conditioning, read), read.length);
+        read.forEach((n, i) => texts.set(n, decoded[i]!));
+      } else {
+        for (const n of read) texts.set(n, templatedText(findings.get(n)!));
+      }
     }
     const t3 = performance.now();
-    const logits = out.logits!.data as Float32Array;
-    const heat = out.heatmaps!.data as Float32Array;
-    const cells = grid * grid;
-    const timingsMs = { preprocess: preprocessMs / N, vision: (t1 - t0 - preprocessMs) / N, decode: (t3 - t2) / N, scope: (t2 - t1) / N };
+    const timingsMs = { preprocess: preprocessMs / N, vision: (t1 - t0 - preprocessMs) / N, decode: (t3 - t3a) / N, scope: (t2 - t1) / N };
     return images.map((_, n) => ({
       scope: scopes[n]!,
-      findings: !scopes[n]!.inScope
-        ? []
-        : manifest.labels.map((label, k) => {
-            const probability = 1 / (1 + Math.exp(-logits[n * K + k]!));
-            const map = heat.subarray((n * K + k) * cells, (n * K + k + 1) * cells);
-            return {
-              code: label.code,
-              display: label.display,
-              probability,
-              positive: probability >= thresholds[k]!,
-              heatmap: cropHeatmap(map, grid, size, boxes[n]!),
-              peak: heatmapPeak(map, grid, size, boxes[n]!),
-            };
-          }),
+      findings: findings.get(n) ?? [],
       text: texts.get(n) ?? { findings: '', impression: '', complete: true },
       timingsMs,
     }));
@@ -299,7 +401,7 @@ function createModelPackage(
     async close() {
       if (closed) return;
       closed = true;
-      await Promise.all([vision.release(), decoder.release()]);
+      await Promise.all(sessions.map((s) => s.release()));
     },
   };
 }

@@ -1,7 +1,9 @@
 // Greedy report decoding with the one-step decoder graph, batched: one session.run per step for
 // the whole batch; the hidden state output tensor is fed straight back as the next input.
 import * as ort from 'onnxruntime-node';
-import type { ModelManifest } from './manifest.ts';
+import type { ModelManifestV1 } from './manifest.ts';
+
+export type GruDecoderSpec = ModelManifestV1['decoder'];
 
 export interface DecodedText {
   findings: string;
@@ -17,7 +19,7 @@ export function detokenize(tokens: string[]): string {
   return tokens.join(' ').replace(/ ([.,])/g, '$1').trim();
 }
 
-export async function decodeReports(session: ort.InferenceSession, decoder: ModelManifest['decoder'], conditioning: ort.Tensor, count: number): Promise<DecodedText[]> {
+export async function decodeReports(session: ort.InferenceSession, decoder: GruDecoderSpec, conditioning: ort.Tensor, count: number): Promise<DecodedText[]> {
   const vocab = decoder.vocabulary;
   const id = (t: string): number => vocab.indexOf(t);
   const bos = id(decoder.specialTokens.bos);
@@ -57,7 +59,7 @@ export async function decodeReports(session: ort.InferenceSession, decoder: Mode
 }
 
 /** Token ids (stop token excluded) to the two sections; `stopped`: the stop token was reached. */
-export function splitDecoded(ids: readonly number[], vocab: readonly string[], special: ModelManifest['decoder']['specialTokens'], stopped: boolean): DecodedText {
+export function splitDecoded(ids: readonly number[], vocab: readonly string[], special: GruDecoderSpec['specialTokens'], stopped: boolean): DecodedText {
   const id = (t: string): number => vocab.indexOf(t);
   const [pad, bos, sep] = [id(special.pad), id(special.bos), id(special.sep)];
   const cut = ids.indexOf(sep);

@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchRecord } from '@cxr/devstack/bench-record';
-import { loadModelPackage, preprocessInto } from '@cxr/inference';
+import { loadModelPackage, manifestPreprocessing } from '@cxr/inference';
 import * as ort from 'onnxruntime-node';
 import { modelDirOf } from './model-dir.ts';
 import { asPresentation, phantomFor } from './evaluate.ts';
@@ -30,10 +30,12 @@ async function main(): Promise<void> {
   const m = pkg.manifest;
   const bare = await ort.InferenceSession.create(join(dir, m.input.file), { executionProviders: ['cpu'], intraOpNumThreads: threads });
   const images = Array.from({ length: batch }, (_, i) => asPresentation(phantomFor(7_000_000 + i, Number(values.size))));
-  const S = m.input.size;
-  const tensor = new Float32Array(batch * S * S);
-  await Promise.all(images.map((im, n) => preprocessInto(im, { size: S, kernel: m.input.resize.kernel, epsilon: m.input.normalisation.epsilon }, tensor.subarray(n * S * S, (n + 1) * S * S))));
-  const feeds = { [m.input.name]: new ort.Tensor('float32', tensor, [batch, 1, S, S]) };
+  const preprocessing = manifestPreprocessing(m);
+  const { size: S, channels } = preprocessing;
+  const perImage = channels * S * S;
+  const tensor = new Float32Array(batch * perImage);
+  await Promise.all(images.map((im, n) => preprocessing.into(im, tensor.subarray(n * perImage, (n + 1) * perImage))));
+  const feeds = { [m.input.name]: new ort.Tensor('float32', tensor, [batch, channels, S, S]) };
   // Warm up both.
   await pkg.analyse(images);
   await bare.run(feeds);

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { modelManifestSchema, preprocessInto, type ModelManifest, type PresentationImage } from '@cxr/inference';
+import { manifestPreprocessing, modelManifestSchema, type ModelManifest, type PresentationImage } from '@cxr/inference';
 
 export interface VisionFeatures {
   manifest: ModelManifest;
@@ -15,17 +15,18 @@ export interface VisionFeatures {
 export async function openVisionFeatures(dir: string, threads = 2): Promise<VisionFeatures> {
   const manifest = modelManifestSchema.parse(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')));
   const session = await ort.InferenceSession.create(join(dir, manifest.input.file), { intraOpNumThreads: threads });
-  const size = manifest.input.size;
-  const spec = { size, kernel: manifest.input.resize.kernel, epsilon: manifest.input.normalisation.epsilon };
+  const preprocessing = manifestPreprocessing(manifest);
+  const { size, channels } = preprocessing;
+  const per = channels * size * size;
   return {
     manifest,
     async rows(images, output) {
       const rows: Float32Array[] = [];
       for (let i = 0; i < images.length; i += 16) {
         const batch = images.slice(i, i + 16);
-        const tensor = new Float32Array(batch.length * size * size);
-        await Promise.all(batch.map((image, n) => preprocessInto(image, spec, tensor.subarray(n * size * size, (n + 1) * size * size))));
-        const out = await session.run({ [manifest.input.name]: new ort.Tensor('float32', tensor, [batch.length, 1, size, size]) });
+        const tensor = new Float32Array(batch.length * per);
+        await Promise.all(batch.map((image, n) => preprocessing.into(image, tensor.subarray(n * per, (n + 1) * per))));
+        const out = await session.run({ [manifest.input.name]: new ort.Tensor('float32', tensor, [batch.length, channels, size, size]) });
         const value = out[output] as ort.Tensor | undefined;
         if (!value) throw new Error(`the vision graph has no output '${output}'`);
         const width = value.dims[1]!;

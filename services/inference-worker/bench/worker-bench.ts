@@ -29,7 +29,7 @@ import {
   DEFAULT_BUCKETS, benchRecord, freePort, startRedisServer, startS3Server, startServiceProcess, waitFor,
   type RedisServerHandle, type S3ServerHandle, type ServiceProcess,
 } from '@cxr/devstack';
-import { decodeReports, loadModelPackage, preprocess, type ModelPackage, type PresentationImage } from '@cxr/inference';
+import { decodeReports, gruDecoderOf, loadModelPackage, preprocess, type ModelPackage, type PresentationImage } from '@cxr/inference';
 import { referenceModelDir } from '@cxr/model-reference-cxr';
 import { generatePhantom, toUint16 } from '@cxr/phantom';
 import { ObjectStore, createRequestConnection } from '@cxr/platform';
@@ -166,6 +166,8 @@ async function timeLoop(perCall: number, fn: () => Promise<unknown>): Promise<nu
 
 async function measureBare(model: ModelPackage, images: PresentationImage[], batches: number[]): Promise<BareRow[]> {
   const { manifest } = model;
+  const gru = gruDecoderOf(manifest);
+  if (!gru || 'formatVersion' in manifest) throw new Error(`${manifest.id}: the bare-session baseline is written for the reference layout (v1: letterbox, zscore-content, GRU decoder)`);
   // The same graphs and session options as the worker's defaults (CPU, WORKER_INTRA_OP_THREADS=1),
   // opened directly: no package code between the loop and session.run.
   const sessionOptions: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: BARE_THREADS };
