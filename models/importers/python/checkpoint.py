@@ -61,7 +61,7 @@ _DTYPE_NAMES = {'float32', 'float16', 'float64', 'bfloat16', 'int64', 'int32', '
 
 class _RestrictedUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
-        if (module == 'collections' and name == 'OrderedDict') or (module == 'builtins' and name in ('set', 'frozenset')):
+        if (module == 'collections' and name == 'OrderedDict') or (module in ('builtins', '__builtin__') and name in ('set', 'frozenset')):
             return super().find_class(module, name)
         if module == 'torch' or module.startswith('torch.'):
             if not _allowed_torch(module, name):

@@ -160,8 +160,13 @@ def main():
         logits, features = (t.numpy() for t in model(torch.from_numpy(x)))
     sess = ort.InferenceSession(onnx_path, providers=['CPUExecutionProvider'])
     o_logits, o_features = sess.run(['logits', 'features'], {'image': x})
+    # Logits to 1e-4 absolute. The feature map reaches values of ~10 after 120 layers, where
+    # float32 rounding of the fused graph (BatchNorm folded into convolutions) alone is ~1e-5..1e-4:
+    # it is held to 1e-4 of its own largest value (and 1e-4 absolute when that is below 1).
+    feature_scale = max(1.0, float(np.abs(features).max()))
     parity = dict(
         images=int(x.shape[0]),
+        featureScale=feature_scale,
         onnxruntimePython=dict(logits=float(np.abs(o_logits - logits).max()), features=float(np.abs(o_features - features).max())),
         logitRange=[float(logits.min()), float(logits.max())],
     )
@@ -176,7 +181,8 @@ def main():
     for name, arr in (('image', x), ('logits', logits), ('features', features)):
         np.ascontiguousarray(arr, dtype='<f4').tofile(os.path.join(pdir, f'{name}.f32'))
     with open(os.path.join(pdir, 'shapes.json'), 'w') as f:
-        json.dump(dict(image=list(x.shape), logits=list(logits.shape), features=list(features.shape), tolerance=PARITY_TOLERANCE), f)
+        json.dump(dict(image=list(x.shape), logits=list(logits.shape), features=list(features.shape), tolerance=PARITY_TOLERANCE,
+                       tolerances=dict(logits=PARITY_TOLERANCE, features=PARITY_TOLERANCE * feature_scale)), f)
 
     size, fh = spec['size'], features.shape[2]
     random_note = 'RANDOM WEIGHTS (--random-init, seed %d): no real checkpoint was read; the outputs mean nothing. ' % args.seed if args.random_init else ''
@@ -213,9 +219,10 @@ def main():
         json.dump(manifest, f, indent=2)
         f.write('\n')
     print(json.dumps(dict(out=out, parity=parity, timings=timings)))
-    worst = max(parity['onnxruntimePython'].values())
-    if not worst <= PARITY_TOLERANCE or not parity['camMeanVsLogit'] <= PARITY_TOLERANCE:
-        print(f'error: onnxruntime differs from PyTorch by {worst:.3g} (CAM mean vs logit {parity["camMeanVsLogit"]:.3g}); tolerance {PARITY_TOLERANCE}', file=sys.stderr)
+    diffs = parity['onnxruntimePython']
+    if not (diffs['logits'] <= PARITY_TOLERANCE and diffs['features'] <= PARITY_TOLERANCE * feature_scale and parity['camMeanVsLogit'] <= PARITY_TOLERANCE):
+        print(f'error: onnxruntime differs from PyTorch: logits by {diffs["logits"]:.3g} (tolerance {PARITY_TOLERANCE}), features by {diffs["features"]:.3g} '
+              f'(tolerance {PARITY_TOLERANCE * feature_scale:.3g}); CAM mean vs logit {parity["camMeanVsLogit"]:.3g}', file=sys.stderr)
         return 1
     return 0
 
