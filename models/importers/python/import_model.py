@@ -181,7 +181,7 @@ def main():
     for name, arr in (('image', x), ('logits', logits), ('features', features)):
         np.ascontiguousarray(arr, dtype='<f4').tofile(os.path.join(pdir, f'{name}.f32'))
     with open(os.path.join(pdir, 'shapes.json'), 'w') as f:
-        json.dump(dict(image=list(x.shape), logits=list(logits.shape), features=list(features.shape), tolerance=PARITY_TOLERANCE,
+        json.dump(dict(input=dict(name='image', file='image.f32', shape=list(x.shape)), tolerance=PARITY_TOLERANCE,
                        tolerances=dict(logits=PARITY_TOLERANCE, features=PARITY_TOLERANCE * feature_scale)), f)
 
     size, fh = spec['size'], features.shape[2]

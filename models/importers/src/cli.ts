@@ -1,13 +1,13 @@
-// npm run model:import -- --format torchxrayvision|chexnet (<checkpoint> | --random-init [--seed S]) --out <dir>
+// npm run model:import -- --format torchxrayvision|chexnet|hf-vision-encoder-decoder (<checkpoint or folder> | --random-init [--seed S]) --out <dir>
 //                         [--id ID] [--version X.Y.Z] [--thresholds file.json]
 // npm run model:import -- --setup        (only make the Python environment)
 // Settings: CXR_IMPORTERS_VENV (the venv, default .cache/importers-venv), CXR_IMPORTERS_SYSTEM_PYTHON
 // (the python3 that makes it). The venv is made on first use when missing.
 import { parseArgs } from 'node:util';
-import { IMPORT_FORMATS, ImportModelError, importModel, type ImportFormat } from './import-model.ts';
+import { IMPORT_FORMATS, importEncoderDecoder, ImportModelError, importModel, type ImportFormat, type ImportOptions } from './import-model.ts';
 import { DEFAULT_VENV_DIR, probeEnv, PythonEnvError, setupEnv } from './python-env.ts';
 
-const USAGE = 'usage: npm run model:import -- --format torchxrayvision|chexnet (<checkpoint> | --random-init [--seed S]) --out <dir> [--id ID] [--version X.Y.Z] [--thresholds file.json]\n       npm run model:import -- --setup';
+const USAGE = 'usage: npm run model:import -- --format torchxrayvision|chexnet|hf-vision-encoder-decoder (<checkpoint or folder> | --random-init [--seed S]) --out <dir> [--id ID] [--version X.Y.Z] [--thresholds file.json]\n       npm run model:import -- --setup';
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -45,7 +45,7 @@ async function main(): Promise<number> {
   }
   const format = values.format;
   if (!format || !(IMPORT_FORMATS as readonly string[]).includes(format)) {
-    console.error(`--format must be one of ${IMPORT_FORMATS.join(', ')}${format === 'hf-vision-encoder-decoder' ? ' (hf-vision-encoder-decoder is not implemented yet)' : ''}\n${USAGE}`);
+    console.error(`--format must be one of ${IMPORT_FORMATS.join(', ')}\n${USAGE}`);
     return 2;
   }
   if (!values.out || positionals.length > 1) {
@@ -57,7 +57,7 @@ async function main(): Promise<number> {
     console.error(`--seed must be an integer, got ${values.seed}`);
     return 2;
   }
-  const report = await importModel({
+  const options: ImportOptions = {
     format: format as ImportFormat,
     checkpoint: positionals[0],
     randomInit: values['random-init'],
@@ -68,7 +68,8 @@ async function main(): Promise<number> {
     thresholds: values.thresholds,
     python: env.python,
     log,
-  });
+  };
+  const report = format === 'hf-vision-encoder-decoder' ? await importEncoderDecoder(options) : await importModel(options);
   console.log(JSON.stringify(report, null, 2));
   return 0;
 }

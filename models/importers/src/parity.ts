@@ -28,20 +28,20 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
-/** `graph` is the ONNX file; `outputs` the names PyTorch's outputs were saved under (`<name>.f32`). */
+/** `graph` is the ONNX file; shapes.json names its one float32 input; `outputs` the names PyTorch's outputs were saved under (`<name>.f32`). */
 export async function checkParity(graph: string, parityDir: string, outputs: string[]): Promise<ParityResult> {
-  const shapes = JSON.parse(await readFile(join(parityDir, 'shapes.json'), 'utf8')) as { image: number[]; tolerances: Record<string, number> };
-  const image = shapes.image;
+  const shapes = JSON.parse(await readFile(join(parityDir, 'shapes.json'), 'utf8')) as { input: { name: string; file: string; shape: number[] }; tolerances: Record<string, number> };
+  const input = shapes.input;
   const session = await ort.InferenceSession.create(graph, { executionProviders: ['cpu'] });
   try {
-    const result = await session.run({ image: new ort.Tensor('float32', await readF32(join(parityDir, 'image.f32')), image) });
+    const result = await session.run({ [input.name]: new ort.Tensor('float32', await readF32(join(parityDir, input.file)), input.shape) });
     const diffs: Record<string, number> = {};
     for (const name of outputs) {
       const got = result[name];
       diffs[name] = got ? maxAbsDiff(got.data as Float32Array, await readF32(join(parityDir, `${name}.f32`))) : Infinity;
     }
     const tolerance = Object.fromEntries(outputs.map((name) => [name, shapes.tolerances[name] ?? 0]));
-    return { images: image[0]!, tolerance, maxAbsDiff: diffs, pass: outputs.every((name) => diffs[name]! <= tolerance[name]!) };
+    return { images: input.shape[0]!, tolerance, maxAbsDiff: diffs, pass: outputs.every((name) => diffs[name]! <= tolerance[name]!) };
   } finally {
     await session.release();
   }

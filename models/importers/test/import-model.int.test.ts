@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { modelManifestV2Schema, type ModelManifestV2 } from '@cxr/inference';
-import { importModel, ImportModelError, type ImportFormat } from '../src/import-model.ts';
+import { importEncoderDecoder, importModel, ImportModelError, type ImportFormat } from '../src/import-model.ts';
 import { DEFAULT_VENV_DIR, probeEnv, PYTHON_DIR, run } from '../src/python-env.ts';
 
 const env = await probeEnv(process.env.CXR_IMPORTERS_VENV || DEFAULT_VENV_DIR);
@@ -79,8 +79,8 @@ describe.skipIf(!env.ready)('model:import (random weights only, no real checkpoi
       const report = await importModel({ format, checkpoint, randomInit: false, out, python, keepParity: true });
       expect(report.parity.onnxruntimeNode.pass).toBe(true);
       const session = await ort.InferenceSession.create(join(out, 'model.onnx'));
-      const shapes = JSON.parse(await readFile(join(out, '.parity', 'shapes.json'), 'utf8')) as { image: number[] };
-      const result = await session.run({ image: new ort.Tensor('float32', await readF32(join(out, '.parity', 'image.f32')), shapes.image) });
+      const shapes = JSON.parse(await readFile(join(out, '.parity', 'shapes.json'), 'utf8')) as { input: { shape: number[] } };
+      const result = await session.run({ image: new ort.Tensor('float32', await readF32(join(out, '.parity', 'image.f32')), shapes.input.shape) });
       await session.release();
       expect(maxAbsDiff(result.logits!.data as Float32Array, await readF32(expectedFile))).toBeLessThanOrEqual(1e-4);
       const m = await manifestOf(out);
@@ -103,6 +103,26 @@ describe.skipIf(!env.ready)('model:import (random weights only, no real checkpoi
     expect(error).toBeInstanceOf(ImportModelError);
     expect((error as Error).message).toMatch(/not a DenseNet-121 checkpoint in the chexnet layout: .*of another shape \(features\.conv0\.weight \(64, 1, 7, 7\) \(ours \(64, 3, 7, 7\)\)/);
   }, 120_000);
+
+  test('hf-vision-encoder-decoder --random-init (a tiny ViT + GPT-2 built from configs, random weights, nothing downloaded) writes the Optimum layout whose past-key-value graphs decode like PyTorch', async () => {
+    const out = join(dir, 'hf-random');
+    const report = await importEncoderDecoder({ format: 'hf-vision-encoder-decoder', randomInit: true, out, python });
+    console.log(`[importers] hf-vision-encoder-decoder random-init: parity ${JSON.stringify(report.parity.onnxruntimePython)}, node ${JSON.stringify(report.parity.onnxruntimeNode.maxAbsDiff)}`);
+    for (const [graph, diff] of Object.entries(report.parity.onnxruntimePython)) expect(diff, graph).toBeLessThanOrEqual(1e-4);
+    expect(report.parity.onnxruntimeNode.pass).toBe(true);
+    expect(report.parity.greedyTokensEqual).toBe(true);
+    expect(report.parity.teacherForcedTokens).toBeGreaterThan(5);
+    const generation = JSON.parse(await readFile(join(out, 'generation_config.json'), 'utf8')) as Record<string, unknown>;
+    expect(generation).toMatchObject({ num_beams: 1, do_sample: false });
+    const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as { model_type: string; encoder: { model_type: string }; decoder: { model_type: string } };
+    expect([config.model_type, config.encoder.model_type, config.decoder.model_type]).toEqual(['vision-encoder-decoder', 'vit', 'gpt2']);
+    const tokenizer = JSON.parse(await readFile(join(out, 'tokenizer.json'), 'utf8')) as { model: { type: string } };
+    expect(tokenizer.model.type).toBe('BPE');
+    const past = await ort.InferenceSession.create(join(out, 'decoder_with_past_model.onnx'));
+    expect(past.inputNames).toEqual(['input_ids', ...[0, 1].flatMap((i) => ['decoder.key', 'decoder.value', 'encoder.key', 'encoder.value'].map((k) => `past_key_values.${i}.${k}`))]);
+    await past.release();
+    expect(report.loaded).toBeNull();
+  }, 240_000);
 
   test('the DenseNet-121 definition has torchvision\'s published parameter count, adjusted for input channels and labels', async () => {
     // torchvision documents densenet121 (3 channels, 1000 classes) as 7,978,856 parameters.
