@@ -3,8 +3,8 @@
 Labels map to our finding codes where they name the same finding (the reference model's five,
 and the report-text library's atelectasis, consolidation, opacity, edema, so the second read can
 compare them with final reports); any other label keeps its own name under a snake_case code.
-SNOMED CT codings are given only for the concept ids this project has checked (the same four
-as models/reference-cxr); the others are null rather than a guess.
+SNOMED CT codings as docs/model-package.md's label table gives them; null for the labels it
+has none for, rather than a guess.
 """
 import re
 
@@ -15,10 +15,10 @@ OUR_CODES = {
     'Effusion': ('pleural_effusion', 'Pleural effusion', dict(system=SCT, code='60046008', display='Pleural effusion')),
     'Cardiomegaly': ('cardiomegaly', 'Cardiomegaly', dict(system=SCT, code='8186001', display='Cardiomegaly')),
     'Pneumothorax': ('pneumothorax', 'Pneumothorax', dict(system=SCT, code='36118008', display='Pneumothorax')),
-    'Atelectasis': ('atelectasis', 'Atelectasis', None),
-    'Consolidation': ('consolidation', 'Consolidation', None),
+    'Atelectasis': ('atelectasis', 'Atelectasis', dict(system=SCT, code='46621007', display='Atelectasis')),
+    'Consolidation': ('consolidation', 'Consolidation', dict(system=SCT, code='95436008', display='Lung consolidation')),
     'Lung Opacity': ('opacity', 'Lung opacity', None),
-    'Edema': ('edema', 'Pulmonary oedema', None),
+    'Edema': ('edema', 'Pulmonary oedema', dict(system=SCT, code='19242006', display='Pulmonary edema')),
 }
 
 # torchxrayvision's default_pathologies: the output order of all its DenseNet-121 weights
