@@ -244,6 +244,7 @@ export const modelManifestV2Schema = z
     }
     for (const [path, file] of named) if (!(file in m.files)) issue(`${file} is not listed in files`, path);
     const vision = (name: string) => m.outputs.find((o) => o.name === name && o.file === m.input.file);
+    if (m.input.dtype !== 'float32') issue('input.dtype must be float32', ['input', 'dtype']);
     if (m.input.shape[1] !== m.input.channels) issue(`input.shape[1] is ${String(m.input.shape[1])} but channels is ${m.input.channels}`, ['input', 'shape']);
     if (m.input.shape[2] !== m.input.size || m.input.shape[3] !== m.input.size) issue(`input.shape must be [N, ${m.input.channels}, ${m.input.size}, ${m.input.size}]`, ['input', 'shape']);
     const norm = m.input.normalisation;

@@ -198,6 +198,12 @@ export function manifestPreprocessing(manifest: ModelManifest): ManifestPreproce
   return { size, channels, into: (image, out) => preprocessV2Into(image, spec, out) };
 }
 
+/** The side of the square heatmap grid over the input: graph heatmaps' or the CAM feature map's. */
+export function heatmapGridOf(manifest: ModelManifest): number {
+  const name = !isManifestV2(manifest) ? 'heatmaps' : manifest.heatmaps.method === 'graph' ? manifest.heatmaps.output : manifest.heatmaps.featureMap;
+  return Number(manifest.outputs.find((o) => o.name === name && o.file === manifest.input.file)!.shape[2]);
+}
+
 /** The GRU decoder of a package (v1's `decoder`, v2's `text` with `decoder: "gru"`), or null when it has another or none. */
 export function gruDecoderOf(manifest: ModelManifest): (GruDecoderSpec & { conditioning: string }) | null {
   if (!isManifestV2(manifest)) return { ...manifest.decoder, conditioning: 'conditioning' };
@@ -206,7 +212,6 @@ export function gruDecoderOf(manifest: ModelManifest): (GruDecoderSpec & { condi
 
 function layoutOf(manifest: ModelManifest, files: Map<string, Uint8Array>): Layout {
   const input = manifest.input;
-  const gridOf = (name: string): number => Number(manifest.outputs.find((o) => o.name === name && o.file === input.file)!.shape[2]);
   const preprocessing = manifestPreprocessing(manifest);
   if (!isManifestV2(manifest)) {
     return {
@@ -216,7 +221,7 @@ function layoutOf(manifest: ModelManifest, files: Map<string, Uint8Array>): Layo
       channels: 1,
       preprocess: preprocessing.into,
       scores: { output: 'logits', kind: 'logits' },
-      heatmaps: { method: 'graph', output: 'heatmaps', grid: gridOf('heatmaps') },
+      heatmaps: { method: 'graph', output: 'heatmaps', grid: heatmapGridOf(manifest) },
       text: { decoder: 'gru', file: manifest.decoder.file, spec: manifest.decoder, conditioning: 'conditioning' },
     };
   }
@@ -232,8 +237,8 @@ function layoutOf(manifest: ModelManifest, files: Map<string, Uint8Array>): Layo
     scores: manifest.scores,
     heatmaps:
       heatmaps.method === 'graph'
-        ? { method: 'graph', output: heatmaps.output, grid: gridOf(heatmaps.output) }
-        : { method: 'cam', featureMap: heatmaps.featureMap, grid: gridOf(heatmaps.featureMap), weights: parseCamWeights(files.get(heatmaps.weights)!, heatmaps.weightsFormat, manifest.labels.length, heatmaps.channels, heatmaps.weights) },
+        ? { method: 'graph', output: heatmaps.output, grid: heatmapGridOf(manifest) }
+        : { method: 'cam', featureMap: heatmaps.featureMap, grid: heatmapGridOf(manifest), weights: parseCamWeights(files.get(heatmaps.weights)!, heatmaps.weightsFormat, manifest.labels.length, heatmaps.channels, heatmaps.weights) },
     text: text.decoder === 'gru' ? { decoder: 'gru', file: text.file, spec: text, conditioning: text.conditioning } : { decoder: 'none' },
   };
 }

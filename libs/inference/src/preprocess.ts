@@ -132,7 +132,7 @@ export function placementBox(method: ResizeSpec['method'], width: number, height
   const scale = Math.max(size / width, size / height);
   const w = Math.max(size, Math.round(width * scale));
   const h = Math.max(size, Math.round(height * scale));
-  return { x: -Math.floor((w - size) / 2), y: -Math.floor((h - size) / 2), width: w, height: h };
+  return { x: Math.floor((size - w) / 2), y: Math.floor((size - h) / 2), width: w, height: h };
 }
 
 /** Input pixel (x, y) → normalised image coordinates (0..1), through the placement box. */

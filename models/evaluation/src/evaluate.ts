@@ -1,7 +1,7 @@
 // Runs a model package over a fresh, labelled set of phantoms and measures classification,
 // localisation, report and robustness metrics. Everything goes through @cxr/inference, the same
 // code the inference worker uses.
-import type { ModelPackage, PresentationImage } from '@cxr/inference';
+import { heatmapGridOf, type ModelPackage, type PresentationImage } from '@cxr/inference';
 import { createRng, FINDING_CODES, generatePhantom, labelReport, toUint16, type FindingCode, type Phantom, type Tier } from '@cxr/phantom';
 import { draftTextChecks } from './draft-text-checks.ts';
 import { auc, bootstrap, calibrationError, confusion, rates, type Interval } from './metrics.ts';
@@ -181,7 +181,7 @@ export async function evaluateModel(pkg: ModelPackage, options: EvaluateOptions)
   const batch = options.batch ?? 16;
   const rounds = options.bootstrapRounds ?? 500;
   const cases: Record<FindingCode, Case[]> = Object.fromEntries(FINDING_CODES.map((c) => [c, []])) as unknown as Record<FindingCode, Case[]>;
-  const grid = Number(pkg.manifest.outputs.find((o) => o.name === 'heatmaps')!.shape[2]);
+  const grid = heatmapGridOf(pkg.manifest);
   const inputSize = pkg.manifest.input.size;
   const reportCounts = Object.fromEntries(FINDING_CODES.map((c) => [c, { tp: 0, fp: 0, fn: 0 }])) as Record<FindingCode, { tp: number; fp: number; fn: number }>;
   const draftCounts = { tp: 0, fp: 0, fn: 0 };
