@@ -1,6 +1,6 @@
 """Writes a checkpoint file in a real checkpoint's layout, with random weights, for the tests.
 
-  python make_fixture.py --layout torchxrayvision-pickle|chexnet-tar --out <file> --expected <file.f32> [--seed S]
+  python make_fixture.py --layout torchxrayvision-pickle|chexnet-tar|hf-save-pretrained --out <file or folder> --expected <file.f32> [--seed S]
 
 - torchxrayvision-pickle: torch.save of a whole model whose classes live in a module named
   `torchxrayvision.models` (as the release files of densenet121-res224-all are), with the
@@ -8,6 +8,7 @@
 - chexnet-tar: arnoweng/CheXNet's model.pth.tar layout: {'epoch', 'state_dict', 'best_loss',
   'optimizer'} with DataParallel's `module.` prefix, `densenet121.` and `classifier.0.`, and the
   pre-0.3 torchvision names (`denselayer1.norm.1.weight`).
+- hf-save-pretrained: a tiny VisionEncoderDecoderModel folder as save_pretrained writes it.
 No real weights: random ones from --seed. --expected gets this model's own logits on the inputs
 import_model.py's parity check uses (its --seed 0), so a test can tell the weights arrived unchanged.
 """
@@ -25,11 +26,13 @@ from import_model import parity_inputs
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument('--layout', required=True, choices=['torchxrayvision-pickle', 'chexnet-tar'])
+    p.add_argument('--layout', required=True, choices=['torchxrayvision-pickle', 'chexnet-tar', 'hf-save-pretrained'])
     p.add_argument('--out', required=True)
     p.add_argument('--expected', required=True)
     p.add_argument('--seed', type=int, default=11)
     args = p.parse_args()
+    if args.layout == 'hf-save-pretrained':
+        return hf_folder(args)
     fmt = 'torchxrayvision' if args.layout == 'torchxrayvision-pickle' else 'chexnet'
     spec = FORMATS[fmt]
     model = densenet.DenseNet121(len(spec['labels']), spec['channels'])
@@ -63,6 +66,20 @@ def main():
                     k = k.replace(f'.{part}.', f'.{part[:-1]}.{part[-1]}.')
             state['module.densenet121.' + k] = v
         torch.save({'epoch': 7, 'arch': 'DenseNet121', 'state_dict': state, 'best_loss': 0.16, 'optimizer': {'state': {}, 'param_groups': []}}, args.out)
+
+
+def hf_folder(args):
+    """A VisionEncoderDecoderModel saved with save_pretrained (+ tokenizer.json) into --out; --expected
+    gets its encoder's output on the pixel values hf_encoder_decoder.py's parity check uses (--seed 0)."""
+    from hf_encoder_decoder import tiny_model
+    model, tok = tiny_model(args.seed)
+    model.save_pretrained(args.out)
+    tok.save(f'{args.out}/tokenizer.json')
+    cfg = model.config.encoder
+    px = torch.randn(2, cfg.num_channels, cfg.image_size, cfg.image_size, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected = model.encoder(pixel_values=px).last_hidden_state.numpy()
+    np.ascontiguousarray(expected, dtype='<f4').tofile(args.expected)
 
 
 if __name__ == '__main__':

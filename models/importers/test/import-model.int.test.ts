@@ -124,6 +124,21 @@ describe.skipIf(!env.ready)('model:import (random weights only, no real checkpoi
     expect(report.loaded).toBeNull();
   }, 240_000);
 
+  test('a hf-vision-encoder-decoder save_pretrained folder (random weights) is read as saved: the encoder graph gives that model\'s own output', async () => {
+    const folder = join(dir, 'hf-folder');
+    const expectedFile = join(dir, 'hf-folder.expected.f32');
+    const made = await run(python, [join(PYTHON_DIR, 'make_fixture.py'), '--layout', 'hf-save-pretrained', '--seed', '5', '--out', folder, '--expected', expectedFile], { cwd: PYTHON_DIR });
+    expect(made.code).toBe(0);
+    const out = join(dir, 'hf-from-folder');
+    const report = await importEncoderDecoder({ format: 'hf-vision-encoder-decoder', checkpoint: folder, randomInit: false, out, python, keepParity: true });
+    expect(report.parity.greedyTokensEqual).toBe(true);
+    const session = await ort.InferenceSession.create(join(out, 'encoder_model.onnx'));
+    const shapes = JSON.parse(await readFile(join(out, '.parity', 'shapes.json'), 'utf8')) as { input: { shape: number[] } };
+    const result = await session.run({ pixel_values: new ort.Tensor('float32', await readF32(join(out, '.parity', 'pixel_values.f32')), shapes.input.shape) });
+    await session.release();
+    expect(maxAbsDiff(result.last_hidden_state!.data as Float32Array, await readF32(expectedFile))).toBeLessThanOrEqual(1e-4);
+  }, 240_000);
+
   test('the DenseNet-121 definition has torchvision\'s published parameter count, adjusted for input channels and labels', async () => {
     // torchvision documents densenet121 (3 channels, 1000 classes) as 7,978,856 parameters.
     const r = await run(python, ['-c', 'from densenet import DenseNet121\nfor c, k in ((3, 1000), (1, 18), (3, 14)): print(sum(p.numel() for p in DenseNet121(k, c).parameters()))'], { cwd: PYTHON_DIR });
