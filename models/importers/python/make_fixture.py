@@ -8,6 +8,8 @@
 - chexnet-tar: arnoweng/CheXNet's model.pth.tar layout: {'epoch', 'state_dict', 'best_loss',
   'optimizer'} with DataParallel's `module.` prefix, `densenet121.` and `classifier.0.`, and the
   pre-0.3 torchvision names (`denselayer1.norm.1.weight`).
+- state-dict-safetensors: a plain state_dict with torchvision's names in a .safetensors file (what a
+  training script using python/densenet.py saves);
 - hf-save-pretrained: a tiny VisionEncoderDecoderModel folder as save_pretrained writes it.
 No real weights: random ones from --seed. --expected gets this model's own logits on the inputs
 import_model.py's parity check uses (its --seed 0), so a test can tell the weights arrived unchanged.
@@ -26,14 +28,14 @@ from import_model import parity_inputs
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument('--layout', required=True, choices=['torchxrayvision-pickle', 'chexnet-tar', 'hf-save-pretrained'])
+    p.add_argument('--layout', required=True, choices=['torchxrayvision-pickle', 'chexnet-tar', 'state-dict-safetensors', 'hf-save-pretrained'])
     p.add_argument('--out', required=True)
     p.add_argument('--expected', required=True)
     p.add_argument('--seed', type=int, default=11)
     args = p.parse_args()
     if args.layout == 'hf-save-pretrained':
         return hf_folder(args)
-    fmt = 'torchxrayvision' if args.layout == 'torchxrayvision-pickle' else 'chexnet'
+    fmt = 'torchxrayvision' if args.layout == 'torchxrayvision-pickle' else 'chexnet'  # the safetensors one: 3 channels, 14 labels
     spec = FORMATS[fmt]
     model = densenet.DenseNet121(len(spec['labels']), spec['channels'])
     model.reset_parameters(args.seed, torch.from_numpy(parity_inputs(spec, 8, seed=args.seed)))
@@ -55,6 +57,9 @@ def main():
         model.register_buffer('op_threshs', 0.01 + 0.3 * torch.rand(len(spec['labels']), generator=g))
         model.op_threshs[13] = float('nan')  # a label the weights were not trained on
         torch.save(model, args.out)
+    elif args.layout == 'state-dict-safetensors':
+        from safetensors.torch import save_file
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, args.out)
     else:
         state = {}
         for k, v in model.state_dict().items():

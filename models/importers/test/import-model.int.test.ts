@@ -68,10 +68,11 @@ describe.skipIf(!env.ready)('model:import (random weights only, no real checkpoi
   test.each([
     ['torchxrayvision', 'torchxrayvision-pickle'],
     ['chexnet', 'chexnet-tar'],
+    ['chexnet', 'state-dict-safetensors'],
   ] as const)(
     'a %s checkpoint in its release layout (%s, random weights) loads unchanged: the package gives that model\'s own logits',
     async (format, layout) => {
-      const checkpoint = join(dir, `${layout}.pt`);
+      const checkpoint = join(dir, `${layout}.${layout.endsWith('safetensors') ? 'safetensors' : 'pt'}`);
       const expectedFile = join(dir, `${layout}.expected.f32`);
       const made = await run(python, [join(PYTHON_DIR, 'make_fixture.py'), '--layout', layout, '--out', checkpoint, '--expected', expectedFile], { cwd: PYTHON_DIR });
       expect(made.stderr).toBe('');
@@ -84,7 +85,7 @@ describe.skipIf(!env.ready)('model:import (random weights only, no real checkpoi
       await session.release();
       expect(maxAbsDiff(result.logits!.data as Float32Array, await readF32(expectedFile))).toBeLessThanOrEqual(1e-4);
       const m = await manifestOf(out);
-      expect(m.modelCard.source).toMatchObject({ kind: 'checkpoint', file: `${layout}.pt` });
+      expect(m.modelCard.source).toMatchObject({ kind: 'checkpoint', file: checkpoint.split('/').pop() });
       if (format === 'torchxrayvision') {
         // op_threshs came with the checkpoint; the one NaN (an untrained label, Hernia) falls back to 0.5.
         expect(m.thresholds.method).toMatch(/op_threshs/);
