@@ -61,10 +61,14 @@ describe.skipIf(missing !== undefined)('the prior study from the PACS', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('an effusion absent on the prior in the PACS is reported as new since its date, and the prior stays off the worklist', async () => {
+  test('an effusion absent on the prior in the PACS is reported as new since its date, under the order\'s question, which the impression answers, and the prior stays off the worklist', async () => {
     const patientId = 'E2E-PRIOR-0001';
     const prior = makeChestStudy({ seed: 3101, patientId, studyDate: '20261102', findings: [] });
-    const current = makeChestStudy({ seed: 3102, patientId, findings: [{ code: 'pleural_effusion', side: 'right', tier: 'obvious' }] });
+    const current = makeChestStudy({
+      seed: 3102, patientId, findings: [{ code: 'pleural_effusion', side: 'right', tier: 'obvious' }],
+      // The order's clinical question, as a RIS puts it in the images.
+      order: { reason: 'SOB. ? pleural effusion ? pneumothorax', requestedProcedureDescription: 'XR CHEST PA' },
+    });
     expect((await pacs.request('POST', '/instances', prior.file, 'application/dicom')).status, pacs.log()).toBe(200);
 
     expect((await stowRs(stack.ingestUrl, [current.file])).status).toBe(200);
@@ -72,6 +76,11 @@ describe.skipIf(missing !== undefined)('the prior study from the PACS', () => {
     expect(report.status).toBe('draft');
     expect(report.findings.filter((f) => f.positive).map((f) => f.code)).toContain('pleural_effusion');
     // The phantoms' truth: no effusion on 2026-11-02, one now.
+    // INDICATION: the question as asked; the impression answers it, the positive finding first.
+    expect(report.sections.indication).toContain('? pleural effusion ? pneumothorax');
+    expect(report.text).toMatch(/INDICATION:\n.*pleural effusion.*\n\nCOMPARISON:\n/);
+    expect(report.sections.impression).toMatch(/^[^.]*pleural effusion[^.]*\./i);
+    expect(report.sections.impression).toMatch(/No pneumothorax\./);
     expect(report.sections.comparison).toMatch(/^Compared with 2026-11-02: .*new (right |bilateral )?[a-z ]*pleural effusion/i);
     expect(report.text).toContain('COMPARISON:\nCompared with 2026-11-02');
     expect(report.priorStudy).toMatchObject({ studyInstanceUid: prior.studyInstanceUid, studyDate: '2026-11-02' });
