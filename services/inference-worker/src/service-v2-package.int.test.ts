@@ -70,7 +70,8 @@ describe('the worker serving a format v2 package (WORKER_MODEL_DIR)', () => {
 
   test('analyses a job into a result with CAM heatmaps, mapped and unmapped labels and templated text that the report contract accepts', async () => {
     const prefix = `v2-serve-${process.pid}`;
-    const service = createWorkerService(await workerConfig(prefix, { WORKER_ALLOW_MODELS_WITHOUT_OOD: 'true' }), silent, { onFatal });
+    // CUDA first, as the GPU deployment asks: where it cannot be loaded (no GPU here) the package runs on the CPU.
+    const service = createWorkerService(await workerConfig(prefix, { WORKER_ALLOW_MODELS_WITHOUT_OOD: 'true', WORKER_EXECUTION_PROVIDERS: 'cuda,cpu' }), silent, { onFatal });
     services.push(service);
     const started = await service.start();
     expect(started.model).toMatch(/^tiny-cam@1\.0\.0/);
@@ -94,6 +95,7 @@ describe('the worker serving a format v2 package (WORKER_MODEL_DIR)', () => {
       // The report service reads results through this schema: it must accept a v2 model's result unchanged.
       const result = analysisResultSchema.parse(await objects.getJson(buckets.derived, resultKey));
       expect(result.model.id).toBe('tiny-cam');
+      expect(['cuda', 'cpu']).toContain(result.model.executionProvider);
       const [image] = result.images;
       expect(image!.findings.map((f) => [f.code, f.display, f.positive])).toEqual([
         ['pleural_effusion', 'Pleural effusion', true],
