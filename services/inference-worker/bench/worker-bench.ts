@@ -9,11 +9,18 @@
  * graph (and the greedy text decode) on already preprocessed tensors in a tight loop, plus the
  * in-process `ModelPackage.analyse` (preprocessing and heatmap cropping included) on decoded images.
  *
+ * `--model <dir>` benchmarks another package (format v1 or v2, e.g. one `npm run model:import`
+ * wrote): the workers serve it (WORKER_MODEL_DIR) and the bare loop runs the same graph on the same
+ * input shape ([N, channels, size, size], preprocessed as its manifest says). A package without a
+ * GRU decoder (v2 templated text, written by the worker from the findings) has no decode graph:
+ * its bare ceiling is the vision graph alone, so the worker's CAMs and text count as overhead.
+ *
  * The service's per-image time divided by the bare per-image time is the overhead ratio; the
  * issue's goal is ≤ 1.25 at steady state. The floor (storage and queue costs measured alone, plus
  * the bare model, over the machine's cores) says how low that ratio could go on this machine.
  *
  *   npm run bench:worker -- --jobs 200 --out bench.json
+ *   npm run bench:worker -- --model /tmp/chexnet --configs 0,2 --jobs 100 --out bench.json
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -29,7 +36,7 @@ import {
   DEFAULT_BUCKETS, benchRecord, freePort, startRedisServer, startS3Server, startServiceProcess, waitFor,
   type RedisServerHandle, type S3ServerHandle, type ServiceProcess,
 } from '@cxr/devstack';
-import { decodeReports, gruDecoderOf, loadModelPackage, preprocess, type ModelPackage, type PresentationImage } from '@cxr/inference';
+import { decodeReports, gruDecoderOf, loadModelPackage, manifestPreprocessing, type ModelPackage, type PresentationImage } from '@cxr/inference';
 import { referenceModelDir } from '@cxr/model-reference-cxr';
 import { generatePhantom, toUint16 } from '@cxr/phantom';
 import { ObjectStore, createRequestConnection } from '@cxr/platform';
@@ -47,8 +54,11 @@ const { values: args } = parseArgs({
     'bare-seconds': { type: 'string', default: '4' },
     /** Which configurations to run, by index in the table below (e.g. `0` or `0,2`); all by default. */
     configs: { type: 'string' },
+    /** The model package directory the workers serve and the bare loop runs (v1 or v2); the reference model by default. */
+    model: { type: 'string' },
   },
 });
+const MODEL_DIR = args.model ?? referenceModelDir;
 const JOBS = Number(args.jobs);
 const IMAGE_COUNT = Number(args.images);
 const SIZE = Number(args.size);
@@ -167,29 +177,36 @@ async function timeLoop(perCall: number, fn: () => Promise<unknown>): Promise<nu
 async function measureBare(model: ModelPackage, images: PresentationImage[], batches: number[]): Promise<BareRow[]> {
   const { manifest } = model;
   const gru = gruDecoderOf(manifest);
-  if (!gru || 'formatVersion' in manifest) throw new Error(`${manifest.id}: the bare-session baseline is written for the reference layout (v1: letterbox, zscore-content, GRU decoder)`);
   // The same graphs and session options as the worker's defaults (CPU, WORKER_INTRA_OP_THREADS=1),
   // opened directly: no package code between the loop and session.run.
   const sessionOptions: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: BARE_THREADS };
-  const vision = await ort.InferenceSession.create(join(referenceModelDir, manifest.input.file), sessionOptions);
-  const decoder = await ort.InferenceSession.create(join(referenceModelDir, manifest.decoder.file), sessionOptions);
-  const size = manifest.input.size;
-  const spec = { size, kernel: manifest.input.resize.kernel, epsilon: manifest.input.normalisation.epsilon };
-  const tensors = await Promise.all(images.map(async (img) => (await preprocess(img, spec)).tensor));
+  const vision = await ort.InferenceSession.create(join(MODEL_DIR, manifest.input.file), sessionOptions);
+  // No GRU decoder (v2 templated text): nothing to decode in a graph, the bare ceiling is the vision graph.
+  const decoder = gru ? await ort.InferenceSession.create(join(MODEL_DIR, gru.file), sessionOptions) : undefined;
+  const decode = async (out: ort.InferenceSession.OnnxValueMapType, batch: number): Promise<void> => {
+    if (gru && decoder) await decodeReports(decoder, gru, out[gru.conditioning] as ort.Tensor, batch);
+  };
+  // Preprocessed as the manifest says (v1 letterbox + zscore; v2 its resize, normalisation and channels).
+  const { size, channels, into } = manifestPreprocessing(manifest);
+  const perImage = channels * size * size;
+  const tensors = await Promise.all(images.map(async (img) => {
+    const out = new Float32Array(perImage);
+    await into(img, out);
+    return out;
+  }));
   const rows: BareRow[] = [];
   try {
     for (const batch of batches) {
-      const data = new Float32Array(batch * size * size);
-      for (let n = 0; n < batch; n++) data.set(tensors[n % tensors.length]!, n * size * size);
-      const feeds = { [manifest.input.name]: new ort.Tensor('float32', data, [batch, 1, size, size]) };
+      const data = new Float32Array(batch * perImage);
+      for (let n = 0; n < batch; n++) data.set(tensors[n % tensors.length]!, n * perImage);
+      const feeds = { [manifest.input.name]: new ort.Tensor('float32', data, [batch, channels, size, size]) };
       const visionMs = await timeLoop(batch, () => vision.run(feeds));
-      const conditioning = (await vision.run(feeds)).conditioning as ort.Tensor;
-      const decodeMs = await timeLoop(batch, () => decodeReports(decoder, manifest.decoder, conditioning, batch));
+      const visionOut = await vision.run(feeds);
+      const decodeMs = gru ? await timeLoop(batch, () => decode(visionOut, batch)) : 0;
       const cpu0 = process.cpuUsage();
       const wall0 = performance.now();
       const totalMs = await timeLoop(batch, async () => {
-        const out = await vision.run(feeds);
-        await decodeReports(decoder, manifest.decoder, out.conditioning as ort.Tensor, batch);
+        await decode(await vision.run(feeds), batch);
       });
       const cpu = process.cpuUsage(cpu0);
       const coresBusy = (cpu.user + cpu.system) / 1000 / (performance.now() - wall0);
@@ -202,9 +219,38 @@ async function measureBare(model: ModelPackage, images: PresentationImage[], bat
       rows.push({ batch, visionMsPerImage: visionMs, decodeMsPerImage: decodeMs, totalMsPerImage: totalMs, imagesPerSecond: 1000 / totalMs, analyseMsPerImage: analyseMs, analyseCpuMsPerImage: analyseCpuMs, coresBusy });
     }
   } finally {
-    await Promise.all([vision.release(), decoder.release()]);
+    await Promise.all([vision.release(), decoder?.release()]);
   }
   return rows;
+}
+
+/**
+ * The bare ceiling for `parallel` worker processes: as many sessions of the same graph (each with
+ * the worker's intra-op threads), each in its own loop of session.run (and decode) at `batch`, all at
+ * once in this process (onnxruntime-node runs each call on its own libuv thread): images/s summed.
+ */
+async function measureBareParallel(model: ModelPackage, images: PresentationImage[], batch: number, parallel: number): Promise<number> {
+  const { manifest } = model;
+  const gru = gruDecoderOf(manifest);
+  const sessionOptions: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: BARE_THREADS };
+  const { size, channels, into } = manifestPreprocessing(manifest);
+  const perImage = channels * size * size;
+  const data = new Float32Array(batch * perImage);
+  for (let n = 0; n < batch; n++) await into(images[n % images.length]!, data.subarray(n * perImage, (n + 1) * perImage));
+  const feeds = { [manifest.input.name]: new ort.Tensor('float32', data, [batch, channels, size, size]) };
+  const lanes = await Promise.all(Array.from({ length: parallel }, async () => ({
+    vision: await ort.InferenceSession.create(join(MODEL_DIR, manifest.input.file), sessionOptions),
+    decoder: gru ? await ort.InferenceSession.create(join(MODEL_DIR, gru.file), sessionOptions) : undefined,
+  })));
+  try {
+    const msPerImage = await Promise.all(lanes.map((lane) => timeLoop(batch, async () => {
+      const out = await lane.vision.run(feeds);
+      if (gru && lane.decoder) await decodeReports(lane.decoder, gru, out[gru.conditioning] as ort.Tensor, batch);
+    })));
+    return msPerImage.reduce((sum, ms) => sum + 1000 / ms, 0);
+  } finally {
+    await Promise.all(lanes.flatMap((lane) => [lane.vision.release(), lane.decoder?.release()]));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -351,7 +397,7 @@ async function scrapeBatchSize(urls: string[]): Promise<number> {
 
 async function runConfiguration(
   config: Configuration, index: number,
-  ctx: { dir: string; redis: RedisServerHandle; s3: S3ServerHandle; objects: ObjectStore; inputs: Awaited<ReturnType<typeof prepareInputs>> },
+  ctx: { dir: string; redis: RedisServerHandle; s3: S3ServerHandle; objects: ObjectStore; inputs: Awaited<ReturnType<typeof prepareInputs>>; allowWithoutOod: boolean },
 ): Promise<ServiceRow> {
   const prefix = `bench${index}_${process.pid}`;
   const env: Record<string, string> = {
@@ -359,6 +405,9 @@ async function runConfiguration(
     S3_ENDPOINT: ctx.s3.endpoint, S3_ACCESS_KEY: ctx.s3.accessKey, S3_SECRET_KEY: ctx.s3.secretKey, S3_REGION: 'us-east-1',
     BUCKET_ORIGINALS: DEFAULT_BUCKETS.originals, BUCKET_DERIVED: DEFAULT_BUCKETS.derived, BUCKET_REPORTS: DEFAULT_BUCKETS.reports,
     QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', WORKER_HTTP_HOST: '127.0.0.1',
+    ...(args.model ? { WORKER_MODEL_DIR: MODEL_DIR } : {}),
+    // A package with no OOD detector (an import before `model:fit-ood`) is only served with this set.
+    ...(ctx.allowWithoutOod ? { WORKER_ALLOW_MODELS_WITHOUT_OOD: 'true' } : {}),
     ...config.env,
   };
   const workers: ServiceProcess[] = [];
@@ -479,18 +528,27 @@ async function main(): Promise<void> {
     ctxDescription = `${inputs.width}×${inputs.height} 16-bit PNG inputs, s3rver + redis-server`;
     console.log(`inputs: ${IMAGE_COUNT} presentation PNGs ${inputs.width}×${inputs.height}; jobs: ${JOBS}`);
 
-    const model = await loadModelPackage(referenceModelDir, { executionProviders: ['cpu'], intraOpNumThreads: BARE_THREADS });
+    const model = await loadModelPackage(MODEL_DIR, { executionProviders: ['cpu'], intraOpNumThreads: BARE_THREADS });
+    const modelInfo = { dir: MODEL_DIR, id: model.manifest.id, version: model.manifest.version, formatVersion: 'formatVersion' in model.manifest ? model.manifest.formatVersion : 1, oodDetector: model.hasOodDetector };
+    const allowWithoutOod = !model.hasOodDetector;
+    console.log(`model: ${modelInfo.id}@${modelInfo.version} (format v${modelInfo.formatVersion}${allowWithoutOod ? ', no OOD detector: workers run with WORKER_ALLOW_MODELS_WITHOUT_OOD=true' : ''})`);
     const batches = [...new Set(CONFIGURATIONS.map((c) => c.batch))].sort((a, b) => a - b);
     console.log(`bare ceiling at batch ${batches.join(', ')} (${BARE_SECONDS} s each)…`);
     // analyse() on the small analysis inputs: what the worker hands the model now.
     const bare = await measureBare(model, inputs.small, batches);
+    // Per process count of the configurations run: the same number of bare loops at once.
+    const bareByProcesses = new Map<number, number>();
+    for (const processes of [...new Set(CONFIGURATIONS.map((c) => c.processes))]) {
+      const batch = CONFIGURATIONS.find((c) => c.processes === processes)!.batch;
+      bareByProcesses.set(processes, processes === 1 ? NaN : await measureBareParallel(model, inputs.small, batch, processes));
+    }
     await model.close();
     const bareFor = (batch: number) => bare.find((b) => b.batch === batch)!;
 
     const rows: ServiceRow[] = [];
     for (const [i, config] of CONFIGURATIONS.entries()) {
       console.log(`${config.name}…`);
-      rows.push(await runConfiguration(config, i, { dir, redis, s3, objects, inputs }));
+      rows.push(await runConfiguration(config, i, { dir, redis, s3, objects, inputs, allowWithoutOod }));
     }
     console.log('floor: storage and queue alone, no worker…');
     const headlineBare = bareFor(rows[0]!.batchMaxImages);
@@ -504,6 +562,7 @@ async function main(): Promise<void> {
     const best = rows.reduce((a, b) => (b.imagesPerSecond > a.imagesPerSecond ? b : a));
     const bareBest = bare.reduce((a, b) => (b.imagesPerSecond > a.imagesPerSecond ? b : a));
     const summary = {
+      model: modelInfo,
       jobs: JOBS,
       input: { width: inputs.width, height: inputs.height, distinctImages: IMAGE_COUNT },
       imagesPerSecond: headline.imagesPerSecond,
@@ -518,10 +577,26 @@ async function main(): Promise<void> {
       },
       bare,
       configurations: rows.map((r) => ({ ...r, overheadRatio: r.msPerImage / bareFor(r.batchMaxImages).totalMsPerImage })),
+      // Per process count: the service's images/s beside the bare loop's (one process, its batch) and their ratio.
+      byProcesses: Object.fromEntries([...new Set(rows.map((r) => r.processes))].map((processes) => {
+        const r = rows.filter((row) => row.processes === processes).reduce((a, b) => (b.imagesPerSecond > a.imagesPerSecond ? b : a));
+        const bareIps = processes === 1 ? bareFor(r.batchMaxImages).imagesPerSecond : bareByProcesses.get(processes)!;
+        // On a machine shared with other work, wall-clock ratios move with the neighbours' load; CPU
+        // per image does much less: the bare model's against all the service's (workers, s3rver, redis).
+        const bareCpu = bareFor(r.batchMaxImages).totalMsPerImage * bareFor(r.batchMaxImages).coresBusy;
+        const serviceCpu = r.cpuMsPerImage.workers + r.cpuMsPerImage.s3rverAndBench + r.cpuMsPerImage.redis;
+        return [processes, {
+          configuration: r.name, imagesPerSecond: r.imagesPerSecond, bareImagesPerSecond: bareIps, ratioToBare: r.imagesPerSecond / bareIps, bareLoops: processes,
+          bareCpuMsPerImage: bareCpu, workerCpuMsPerImage: r.cpuMsPerImage.workers, serviceCpuMsPerImage: serviceCpu, cpuRatioToBare: bareCpu / serviceCpu,
+        }];
+      })),
     };
+    for (const [processes, p] of Object.entries(summary.byProcesses)) {
+      console.log(`${processes} process(es): ${round(p.imagesPerSecond, 2)} images/s vs bare ${round(p.bareImagesPerSecond, 2)} → ${round(p.ratioToBare, 2)}× bare; CPU per image: bare ${round(p.bareCpuMsPerImage, 1)} ms, service ${round(p.serviceCpuMsPerImage, 1)} ms (workers ${round(p.workerCpuMsPerImage, 1)}) → ${round(p.cpuRatioToBare, 2)}× bare`);
+    }
     console.log(`\nheadline (${headline.name}): ${round(summary.imagesPerSecond)} images/s vs bare ${round(summary.bareImagesPerSecond)} images/s → overhead ${round(summary.overheadRatio, 2)}× (goal ≤ 1.25×: ${summary.goal.met ? 'met' : 'NOT met'})`);
     if (args.out) {
-      const settings = { jobs: JOBS, distinctImages: IMAGE_COUNT, imageWidth: inputs.width, bareSeconds: BARE_SECONDS, configurations: CONFIGURATIONS.map((c) => c.name) };
+      const settings = { model: `${modelInfo.id}@${modelInfo.version}`, jobs: JOBS, distinctImages: IMAGE_COUNT, imageWidth: inputs.width, bareSeconds: BARE_SECONDS, configurations: CONFIGURATIONS.map((c) => c.name) };
       writeFileSync(args.out, `${JSON.stringify(benchRecord('worker', settings, summary), null, 2)}\n`);
       console.log(`wrote ${args.out}`);
     }
