@@ -212,8 +212,44 @@ describe.skipIf(orthancAbsent)(`our extension inside OHIF ${OHIF_VERSION} in Chr
       expect(descriptions.some((d) => d.includes(`AI results: ${what}`)), what).toBe(true);
     }
     await screenshot('ai-results-listed');
-    // Not checked: OHIF 3.13.2 drawing them. Opening the SR finds no SCOORD it can hydrate, the PMAP
-    // is refused as oblique to the DX image, the SEG viewport needs Pixel Measures in the shared
-    // functional groups (see libs/ohif-extension/README.md).
+  });
+
+  /** Opens a series of the study browser in OHIF's active viewport, as a double click on its thumbnail does. */
+  async function openSeries(description: string): Promise<void> {
+    await page.locator('[data-cy="series-description-label"]', { hasText: description }).first().dblclick();
+  }
+
+  /** What OHIF's own services hold (OHIF exposes them on window.services). */
+  async function ohifState(): Promise<{ segmentations: number; measurements: string[]; actors: number }> {
+    return page.evaluate(() => {
+      const services = (window as unknown as { services: Record<string, any> }).services;
+      const segmentations = services.segmentationService?.getSegmentations?.() ?? [];
+      const measurements = services.measurementService?.getMeasurements?.() ?? [];
+      const viewports = services.cornerstoneViewportService?.getRenderingEngine?.()?.getViewports?.() ?? [];
+      const actors = Math.max(0, ...viewports.map((v: any) => v.getActors?.().length ?? 0));
+      return { segmentations: segmentations.length, measurements: measurements.map((m: any) => String(m.label ?? m.TrackingIdentifier ?? '')), actors };
+    });
+  }
+
+  test('OHIF draws the AI probability segments (SEG) over the radiograph as a segmentation', async () => {
+    await openSeries('AI results: probability segments');
+    await expect.poll(async () => (await ohifState()).segmentations, { timeout: 60_000 }).toBeGreaterThan(0);
+    await screenshot('seg-drawn');
+  });
+
+  test('OHIF draws the AI probability map (PMAP) over the radiograph as a second layer of the viewport', async () => {
+    await page.goto(`${host.url}/viewer?StudyInstanceUIDs=${studyUid}`);
+    await openSeries('AI results: probability maps');
+    await expect.poll(async () => (await ohifState()).actors, { timeout: 60_000 }).toBeGreaterThan(1);
+    await screenshot('pmap-drawn');
+  });
+
+  test("OHIF lists the TID 1500 SR's findings with a region as measurements", async () => {
+    await page.goto(`${host.url}/viewer?StudyInstanceUIDs=${studyUid}`);
+    await openSeries('AI results: measurement report');
+    const withRegion = (await getReport()).findings.filter((f) => f.region);
+    await expect.poll(async () => (await ohifState()).measurements.length, { timeout: 60_000 }).toBeGreaterThanOrEqual(withRegion.length);
+    expect(withRegion.length).toBeGreaterThan(0);
+    await screenshot('sr-listed');
   });
 });
