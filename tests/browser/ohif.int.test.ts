@@ -37,6 +37,7 @@ let token: string;
 let studyUid: string;
 const pageErrors: string[] = [];
 const consoleErrors: string[] = [];
+const consoleLog: string[] = [];
 
 async function getReport(): Promise<ReportResponse> {
   const res = await fetch(`${stack.reportUrl}/api/studies/${studyUid}/report`, { headers: { Authorization: `Bearer ${token}` } });
@@ -125,6 +126,7 @@ describe.skipIf(orthancAbsent)(`our extension inside OHIF ${OHIF_VERSION} in Chr
     page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     page.on('pageerror', (error) => pageErrors.push(error.message));
     page.on('console', (message) => {
+      if (message.type() === 'error' || message.type() === 'warning') consoleLog.push(`${message.type()}: ${message.text().slice(0, 300)}`);
       if (message.type() === 'error') consoleErrors.push(message.text());
     });
   }, 300_000);
@@ -220,27 +222,42 @@ describe.skipIf(orthancAbsent)(`our extension inside OHIF ${OHIF_VERSION} in Chr
   }
 
   /** What OHIF's own services hold (OHIF exposes them on window.services). */
-  async function ohifState(): Promise<{ segmentations: number; measurements: string[]; actors: number }> {
+  async function ohifState(): Promise<{ segmentations: number; measurements: string[]; actors: number; displaySets: string[] }> {
     return page.evaluate(() => {
       const services = (window as unknown as { services: Record<string, any> }).services;
       const segmentations = services.segmentationService?.getSegmentations?.() ?? [];
       const measurements = services.measurementService?.getMeasurements?.() ?? [];
       const viewports = services.cornerstoneViewportService?.getRenderingEngine?.()?.getViewports?.() ?? [];
       const actors = Math.max(0, ...viewports.map((v: any) => v.getActors?.().length ?? 0));
-      return { segmentations: segmentations.length, measurements: measurements.map((m: any) => String(m.label ?? m.TrackingIdentifier ?? '')), actors };
+      const displaySets = (services.displaySetService?.getActiveDisplaySets?.() ?? []).map(
+        (d: any) => `${d.Modality} loaded=${d.isLoaded} hydrated=${d.isHydrated} measurements=${d.measurements?.length} error=${String(d.loadError ?? d.error ?? '')}`,
+      );
+      return { segmentations: segmentations.length, measurements: measurements.map((m: any) => String(m.label ?? m.TrackingIdentifier ?? '')), actors, displaySets };
     });
+  }
+
+  /** Polls OHIF's state until `ok`, failing with what OHIF holds and logged. */
+  async function until(what: string, ok: (state: Awaited<ReturnType<typeof ohifState>>) => boolean): Promise<void> {
+    const start = consoleLog.length;
+    await expect
+      .poll(async () => ok(await ohifState()), { timeout: 60_000 })
+      .toBe(true)
+      .catch(async (error: unknown) => {
+        await screenshot(`${what}-missing`);
+        throw new Error(`${what}: ${String(error)}\nOHIF: ${JSON.stringify(await ohifState())}\nconsole: ${consoleLog.slice(start).slice(-25).join('\n')}\npage errors: ${pageErrors.slice(-5).join('\n')}`);
+      });
   }
 
   test('OHIF draws the AI probability segments (SEG) over the radiograph as a segmentation', async () => {
     await openSeries('AI results: probability segments');
-    await expect.poll(async () => (await ohifState()).segmentations, { timeout: 60_000 }).toBeGreaterThan(0);
+    await until('seg', (state) => state.segmentations > 0);
     await screenshot('seg-drawn');
   });
 
   test('OHIF draws the AI probability map (PMAP) over the radiograph as a second layer of the viewport', async () => {
     await page.goto(`${host.url}/viewer?StudyInstanceUIDs=${studyUid}`);
     await openSeries('AI results: probability maps');
-    await expect.poll(async () => (await ohifState()).actors, { timeout: 60_000 }).toBeGreaterThan(1);
+    await until('pmap', (state) => state.actors > 1);
     await screenshot('pmap-drawn');
   });
 
@@ -248,7 +265,7 @@ describe.skipIf(orthancAbsent)(`our extension inside OHIF ${OHIF_VERSION} in Chr
     await page.goto(`${host.url}/viewer?StudyInstanceUIDs=${studyUid}`);
     await openSeries('AI results: measurement report');
     const withRegion = (await getReport()).findings.filter((f) => f.region);
-    await expect.poll(async () => (await ohifState()).measurements.length, { timeout: 60_000 }).toBeGreaterThanOrEqual(withRegion.length);
+    await until('sr', (state) => state.measurements.length >= withRegion.length);
     expect(withRegion.length).toBeGreaterThan(0);
     await screenshot('sr-listed');
   });
