@@ -91,6 +91,22 @@ async function screenshot(name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `ohif-${String(shot).padStart(2, '0')}-${name}.png`) });
 }
 
+/** The parts of OHIF's services (on `window.services`) the tests read. */
+interface OhifServices {
+  cornerstoneViewportService?: { getRenderingEngine?: () => { getViewports?: () => Array<{ getActors?: () => unknown[] }> } | undefined };
+  displaySetService: { getActiveDisplaySets: () => OhifDisplaySet[] };
+}
+interface OhifDisplaySet {
+  Modality: string;
+  isLoaded?: boolean;
+  isHydrated?: boolean;
+  loadError?: unknown;
+  measurements?: Array<{
+    TrackingIdentifier?: string;
+    coords?: Array<{ GraphicData?: number[]; ReferencedSOPSequence?: { ReferencedSOPInstanceUID: string } | Array<{ ReferencedSOPInstanceUID: string }> }>;
+  }>;
+}
+
 const panel = (): Locator => page.getByTestId('cxr-ohif-panel');
 const finding = (code: string): Locator => panel().locator(`[data-testid="finding"][data-code="${code}"]`);
 
@@ -222,17 +238,15 @@ describe.skipIf(orthancAbsent)(`our extension inside OHIF ${OHIF_VERSION} in Chr
   }
 
   /** What OHIF's own services hold (OHIF exposes them on window.services). */
-  async function ohifState(): Promise<{ segmentations: number; measurements: string[]; actors: number; displaySets: string[] }> {
+  async function ohifState(): Promise<{ actors: number; displaySets: string[] }> {
     return page.evaluate(() => {
-      const services = (window as unknown as { services: Record<string, any> }).services;
-      const segmentations = services.segmentationService?.getSegmentations?.() ?? [];
-      const measurements = services.measurementService?.getMeasurements?.() ?? [];
+      const services = (globalThis as unknown as { services: OhifServices }).services;
       const viewports = services.cornerstoneViewportService?.getRenderingEngine?.()?.getViewports?.() ?? [];
-      const actors = Math.max(0, ...viewports.map((v: any) => v.getActors?.().length ?? 0));
+      const actors = Math.max(0, ...viewports.map((v) => v.getActors?.().length ?? 0));
       const displaySets = (services.displaySetService?.getActiveDisplaySets?.() ?? []).map(
-        (d: any) => `${d.Modality} loaded=${d.isLoaded} hydrated=${d.isHydrated} measurements=${d.measurements?.length} error=${String(d.loadError ?? d.error ?? '')}`,
+        (d) => `${d.Modality} loaded=${String(d.isLoaded)} hydrated=${String(d.isHydrated)} measurements=${String(d.measurements?.length)} error=${String(d.loadError ?? '')}`,
       );
-      return { segmentations: segmentations.length, measurements: measurements.map((m: any) => String(m.label ?? m.TrackingIdentifier ?? '')), actors, displaySets };
+      return { actors, displaySets };
     });
   }
 
@@ -248,10 +262,11 @@ describe.skipIf(orthancAbsent)(`our extension inside OHIF ${OHIF_VERSION} in Chr
       });
   }
 
-  test('OHIF draws the AI probability segments (SEG) over the radiograph as a segmentation', async () => {
+  test("OHIF 3.13.2 reads the SEG's plane geometry and declines it only as fractional (it draws binary SEGs only)", async () => {
+    const start = consoleLog.length;
     await openSeries('AI results: probability segments');
-    await until('seg', (state) => state.segmentations > 0);
-    await screenshot('seg-drawn');
+    await expect.poll(() => consoleLog.slice(start).some((l) => l.includes('Fractional segmentations are not yet supported')), { timeout: 60_000 }).toBe(true);
+    expect(consoleLog.slice(start).filter((l) => /PixelMeasuresSequence|oblique/i.test(l))).toEqual([]);
   });
 
   test('OHIF draws the AI probability map (PMAP) over the radiograph as a second layer of the viewport', async () => {
@@ -261,12 +276,29 @@ describe.skipIf(orthancAbsent)(`our extension inside OHIF ${OHIF_VERSION} in Chr
     await screenshot('pmap-drawn');
   });
 
-  test("OHIF lists the TID 1500 SR's findings with a region as measurements", async () => {
+  test("OHIF's SR handler reads the TID 1500 SR's findings with a region as measurements on the DX image", async () => {
     await page.goto(`${host.url}/viewer?StudyInstanceUIDs=${studyUid}`);
     await openSeries('AI results: measurement report');
-    const withRegion = (await getReport()).findings.filter((f) => f.region);
-    await until('sr', (state) => state.measurements.length >= withRegion.length);
+    const report = await getReport();
+    const withRegion = report.findings.filter((f) => f.region);
     expect(withRegion.length).toBeGreaterThan(0);
-    await screenshot('sr-listed');
+    const parsed = async (): Promise<Array<{ label: string; points: number; sop: string[] }>> =>
+      page.evaluate(() => {
+        const services = (globalThis as unknown as { services: OhifServices }).services;
+        const sr = services.displaySetService.getActiveDisplaySets().find((d) => d.Modality === 'SR');
+        return ((sr?.isLoaded && sr.measurements) || [])
+          .filter((m) => m.coords?.length)
+          .map((m) => ({
+            label: String(m.TrackingIdentifier),
+            points: m.coords![0]!.GraphicData?.length ?? 0,
+            sop: [m.coords![0]!.ReferencedSOPSequence ?? []].flat().map((r) => r.ReferencedSOPInstanceUID),
+          }));
+      });
+    await expect.poll(async () => (await parsed()).length, { timeout: 60_000 }).toBe(withRegion.length);
+    for (const m of await parsed()) {
+      expect(m.points, m.label).toBe(10); // the closed polyline: 5 points
+      expect(m.sop, m.label).toEqual([withRegion[0]!.sopInstanceUid]);
+    }
+    await screenshot('sr-read');
   });
 });
