@@ -103,6 +103,7 @@ interface OhifDisplaySet {
   loadError?: unknown;
   measurements?: Array<{
     TrackingIdentifier?: string;
+    loaded?: boolean;
     coords?: Array<{ GraphicData?: number[]; ReferencedSOPSequence?: { ReferencedSOPInstanceUID: string } | Array<{ ReferencedSOPInstanceUID: string }> }>;
   }>;
 }
@@ -276,13 +277,13 @@ describe.skipIf(orthancAbsent)(`our extension inside OHIF ${OHIF_VERSION} in Chr
     await screenshot('pmap-drawn');
   });
 
-  test("OHIF's SR handler reads the TID 1500 SR's findings with a region as measurements on the DX image", async () => {
+  test("OHIF's SR handler reads the TID 1500 SR's findings with a region as measurements and puts them on the DX image", async () => {
     await page.goto(`${host.url}/viewer?StudyInstanceUIDs=${studyUid}`);
     await openSeries('AI results: measurement report');
     const report = await getReport();
     const withRegion = report.findings.filter((f) => f.region);
     expect(withRegion.length).toBeGreaterThan(0);
-    const parsed = async (): Promise<Array<{ label: string; points: number; sop: string[] }>> =>
+    const parsed = async (): Promise<Array<{ label: string; points: number; sop: string[]; onImage: boolean }>> =>
       page.evaluate(() => {
         const services = (globalThis as unknown as { services: OhifServices }).services;
         const sr = services.displaySetService.getActiveDisplaySets().find((d) => d.Modality === 'SR');
@@ -290,6 +291,7 @@ describe.skipIf(orthancAbsent)(`our extension inside OHIF ${OHIF_VERSION} in Chr
           .filter((m) => m.coords?.length)
           .map((m) => ({
             label: String(m.TrackingIdentifier),
+            onImage: m.loaded === true,
             points: m.coords![0]!.GraphicData?.length ?? 0,
             sop: [m.coords![0]!.ReferencedSOPSequence ?? []].flat().map((r) => r.ReferencedSOPInstanceUID),
           }));
@@ -299,6 +301,8 @@ describe.skipIf(orthancAbsent)(`our extension inside OHIF ${OHIF_VERSION} in Chr
       expect(m.points, m.label).toBe(10); // the closed polyline: 5 points
       expect(m.sop, m.label).toEqual([withRegion[0]!.sopInstanceUid]);
     }
+    // OHIF matched each to the DX image and added it as an SR annotation there (its `loaded`).
+    await expect.poll(async () => (await parsed()).every((m) => m.onImage), { timeout: 30_000 }).toBe(true);
     await screenshot('sr-read');
   });
 });

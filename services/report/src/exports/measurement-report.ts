@@ -106,6 +106,16 @@ function measurementGroup(report: ReportResponse, finding: ReportFinding, instan
   };
 }
 
+/**
+ * The measurement groups with the ones without a region (TID 1501) first, each kind in report order.
+ * The order means nothing in DICOM; OHIF 3.13.2 matches an SR's measurements to the images last to
+ * first and gives up at the first one without geometry, so groups with a region go last to be drawn.
+ */
+function groupsRegionsLast(groups: NaturalDataset[]): NaturalDataset[] {
+  const hasRegion = (g: NaturalDataset): boolean => (g.ContentTemplateSequence as NaturalDataset[])[0]!.TemplateIdentifier === '1410';
+  return [...groups.filter((g) => !hasRegion(g)), ...groups.filter(hasRegion)];
+}
+
 function deviceObserver(report: ReportResponse): NaturalDataset[] {
   const uid = deviceObserverUid(report);
   if (!report.model || !uid) return [];
@@ -182,7 +192,7 @@ export function toMeasurementReport(report: ReportResponse, source: SourceStudy,
       containerItem(
         'CONTAINS',
         Tid1500Concept.imagingMeasurements,
-        report.findings.map((finding, index) => measurementGroup(report, finding, bySop.get(finding.sopInstanceUid), index)),
+        groupsRegionsLast(report.findings.map((finding, index) => measurementGroup(report, finding, bySop.get(finding.sopInstanceUid), index))),
       ),
       containerItem('CONTAINS', Tid1500Concept.qualitativeEvaluations, [
         textItem('CONTAINS', SrConcept.comment, `${AI_RESULT_NOTICE}. The model's output as it is, not reviewed by a radiologist; not for diagnosis.`),
