@@ -25,6 +25,7 @@
  * - This object is the model's output, not the radiologist's report (that is the TID 2000 SR):
  *   COMPLETE and UNVERIFIED, with no radiologist decisions in it, so it does not change when the
  *   report is edited or signed and its UID derives from the study and analysis version alone.
+ * - Groups without a region come before those with one (see groupsRegionsLast: OHIF 3.13.2).
  * - Presence is the model's own call (probability at or above its operating threshold), coded
  *   with SNOMED CT Present / Absent.
  */
