@@ -37,6 +37,7 @@ let token: string;
 let studyUid: string;
 const pageErrors: string[] = [];
 const consoleErrors: string[] = [];
+const consoleLog: string[] = [];
 
 async function getReport(): Promise<ReportResponse> {
   const res = await fetch(`${stack.reportUrl}/api/studies/${studyUid}/report`, { headers: { Authorization: `Bearer ${token}` } });
@@ -90,6 +91,23 @@ async function screenshot(name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `ohif-${String(shot).padStart(2, '0')}-${name}.png`) });
 }
 
+/** The parts of OHIF's services (on `window.services`) the tests read. */
+interface OhifServices {
+  cornerstoneViewportService?: { getRenderingEngine?: () => { getViewports?: () => Array<{ getActors?: () => unknown[] }> } | undefined };
+  displaySetService: { getActiveDisplaySets: () => OhifDisplaySet[] };
+}
+interface OhifDisplaySet {
+  Modality: string;
+  isLoaded?: boolean;
+  isHydrated?: boolean;
+  loadError?: unknown;
+  measurements?: Array<{
+    TrackingIdentifier?: string;
+    loaded?: boolean;
+    coords?: Array<{ GraphicData?: number[]; ReferencedSOPSequence?: { ReferencedSOPInstanceUID: string } | Array<{ ReferencedSOPInstanceUID: string }> }>;
+  }>;
+}
+
 const panel = (): Locator => page.getByTestId('cxr-ohif-panel');
 const finding = (code: string): Locator => panel().locator(`[data-testid="finding"][data-code="${code}"]`);
 
@@ -125,6 +143,7 @@ describe.skipIf(orthancAbsent)(`our extension inside OHIF ${OHIF_VERSION} in Chr
     page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     page.on('pageerror', (error) => pageErrors.push(error.message));
     page.on('console', (message) => {
+      if (message.type() === 'error' || message.type() === 'warning') consoleLog.push(`${message.type()}: ${message.text().slice(0, 300)}`);
       if (message.type() === 'error') consoleErrors.push(message.text());
     });
   }, 300_000);
@@ -212,8 +231,78 @@ describe.skipIf(orthancAbsent)(`our extension inside OHIF ${OHIF_VERSION} in Chr
       expect(descriptions.some((d) => d.includes(`AI results: ${what}`)), what).toBe(true);
     }
     await screenshot('ai-results-listed');
-    // Not checked: OHIF 3.13.2 drawing them. Opening the SR finds no SCOORD it can hydrate, the PMAP
-    // is refused as oblique to the DX image, the SEG viewport needs Pixel Measures in the shared
-    // functional groups (see libs/ohif-extension/README.md).
+  });
+
+  /** Opens a series of the study browser in OHIF's active viewport, as a double click on its thumbnail does. */
+  async function openSeries(description: string): Promise<void> {
+    await page.locator('[data-cy="series-description-label"]', { hasText: description }).first().dblclick();
+  }
+
+  /** What OHIF's own services hold (OHIF exposes them on window.services). */
+  async function ohifState(): Promise<{ actors: number; displaySets: string[] }> {
+    return page.evaluate(() => {
+      const services = (globalThis as unknown as { services: OhifServices }).services;
+      const viewports = services.cornerstoneViewportService?.getRenderingEngine?.()?.getViewports?.() ?? [];
+      const actors = Math.max(0, ...viewports.map((v) => v.getActors?.().length ?? 0));
+      const displaySets = (services.displaySetService?.getActiveDisplaySets?.() ?? []).map(
+        (d) => `${d.Modality} loaded=${String(d.isLoaded)} hydrated=${String(d.isHydrated)} measurements=${String(d.measurements?.length)} error=${String(d.loadError ?? '')}`,
+      );
+      return { actors, displaySets };
+    });
+  }
+
+  /** Polls OHIF's state until `ok`, failing with what OHIF holds and logged. */
+  async function until(what: string, ok: (state: Awaited<ReturnType<typeof ohifState>>) => boolean): Promise<void> {
+    const start = consoleLog.length;
+    await expect
+      .poll(async () => ok(await ohifState()), { timeout: 60_000 })
+      .toBe(true)
+      .catch(async (error: unknown) => {
+        await screenshot(`${what}-missing`);
+        throw new Error(`${what}: ${String(error)}\nOHIF: ${JSON.stringify(await ohifState())}\nconsole: ${consoleLog.slice(start).slice(-25).join('\n')}\npage errors: ${pageErrors.slice(-5).join('\n')}`);
+      });
+  }
+
+  test("OHIF 3.13.2 reads the SEG's plane geometry and declines it only as fractional (it draws binary SEGs only)", async () => {
+    const start = consoleLog.length;
+    await openSeries('AI results: probability segments');
+    await expect.poll(() => consoleLog.slice(start).some((l) => l.includes('Fractional segmentations are not yet supported')), { timeout: 60_000 }).toBe(true);
+    expect(consoleLog.slice(start).filter((l) => /PixelMeasuresSequence|oblique/i.test(l))).toEqual([]);
+  });
+
+  test('OHIF draws the AI probability map (PMAP) over the radiograph as a second layer of the viewport', async () => {
+    await page.goto(`${host.url}/viewer?StudyInstanceUIDs=${studyUid}`);
+    await openSeries('AI results: probability maps');
+    await until('pmap', (state) => state.actors > 1);
+    await screenshot('pmap-drawn');
+  });
+
+  test("OHIF's SR handler reads the TID 1500 SR's findings with a region as measurements and puts them on the DX image", async () => {
+    await page.goto(`${host.url}/viewer?StudyInstanceUIDs=${studyUid}`);
+    await openSeries('AI results: measurement report');
+    const report = await getReport();
+    const withRegion = report.findings.filter((f) => f.region);
+    expect(withRegion.length).toBeGreaterThan(0);
+    const parsed = async (): Promise<Array<{ label: string; points: number; sop: string[]; onImage: boolean }>> =>
+      page.evaluate(() => {
+        const services = (globalThis as unknown as { services: OhifServices }).services;
+        const sr = services.displaySetService.getActiveDisplaySets().find((d) => d.Modality === 'SR');
+        return ((sr?.isLoaded && sr.measurements) || [])
+          .filter((m) => m.coords?.length)
+          .map((m) => ({
+            label: String(m.TrackingIdentifier),
+            onImage: m.loaded === true,
+            points: m.coords![0]!.GraphicData?.length ?? 0,
+            sop: [m.coords![0]!.ReferencedSOPSequence ?? []].flat().map((r) => r.ReferencedSOPInstanceUID),
+          }));
+      });
+    await expect.poll(async () => (await parsed()).length, { timeout: 60_000 }).toBe(withRegion.length);
+    for (const m of await parsed()) {
+      expect(m.points, m.label).toBe(10); // the closed polyline: 5 points
+      expect(m.sop, m.label).toEqual([withRegion[0]!.sopInstanceUid]);
+    }
+    // OHIF matched each to the DX image and added it as an SR annotation there (its `loaded`).
+    await expect.poll(async () => (await parsed()).every((m) => m.onImage), { timeout: 30_000 }).toBe(true);
+    await screenshot('sr-read');
   });
 });

@@ -82,7 +82,8 @@ describe('toParametricMap', () => {
     expect(dump.stdout).toMatch(/DerivationImageSequence[\s\S]*SourceImageSequence[\s\S]*\(0008,1155\) UI \[1\.2\.826\.0\.1\.3680043\.8\.498\.103\][\s\S]*\(0008,0100\) SH \[121322\][\s\S]*\(0028,135a\) CS \[YES\]/);
     expect(dump.stdout).toMatch(/ReferencedSeriesSequence[\s\S]*\(0020,000e\) UI \[1\.2\.826\.0\.1\.3680043\.8\.498\.102\]/);
     expect(dump.stdout).toContain('(0020,0052) UI ['); // Frame of Reference
-    expect(dump.stdout).toContain('(0020,0037) DS [1\\0\\0\\0\\0\\-1]'); // rows to the patient's left, columns to the feet (L\F)
+    // The plane a viewer gives a DX without Image Orientation (Patient), not the coronal one its L\F would suggest.
+    expect(dump.stdout).toContain('(0020,0037) DS [1\\0\\0\\0\\1\\0]');
     // Real World Value Mapping: identity, probability, naming the finding.
     expect(dump.stdout).toContain('(0040,9225) FD 1'); // slope
     expect(dump.stdout).toContain('(0040,9224) FD 0'); // intercept
@@ -146,7 +147,12 @@ describe('toSegmentation', () => {
     expect(dump.stdout).toContain('(0062,0008) CS [AUTOMATIC]');
     expect(dump.stdout).toContain('(0062,0009) LO [cxr-reference 0.1.0]');
     expect(dump.stdout).toMatch(/DerivationImageSequence[\s\S]*\(0008,1155\) UI \[1\.2\.826\.0\.1\.3680043\.8\.498\.103\]/);
-    expect(dump.stdout).not.toContain('(0020,0052)'); // no Frame of Reference claimed for a DX image
+    // The PMAP's plane geometry (viewers need it to place the frames): same frame of reference, identity orientation.
+    const frameOfReference = /\(0020,0052\) UI \[([\d.]+)\]/.exec(dump.stdout)?.[1];
+    expect(frameOfReference).toBeDefined();
+    const pmap = await dcmtk('dcmdump', ['+L', save(toParametricMap({ report, source, image: await imageHeatmaps(report) }))]);
+    expect(pmap.stdout).toContain(`(0020,0052) UI [${frameOfReference}]`);
+    expect(dump.stdout).toMatch(/SharedFunctionalGroupsSequence[\s\S]*\(0020,0032\) DS \[0\\0\\0\][\s\S]*\(0020,0037\) DS \[1\\0\\0\\0\\1\\0\][\s\S]*PixelMeasuresSequence[\s\S]*PerFrameFunctionalGroupsSequence/);
 
     if (!python) return;
     const peak = cellPixels(1, 8);

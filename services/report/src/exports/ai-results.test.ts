@@ -34,15 +34,14 @@ describe('resampleGrid', () => {
 });
 
 describe('planeGeometry', () => {
-  test.each([
-    [['L', 'F'], [1, 0, 0, 0, 0, -1]],
-    [['R', 'F'], [-1, 0, 0, 0, 0, -1]],
-    [['A', 'FL'], [0, -1, 0, 0, 0, -1]],
-    [[], [1, 0, 0, 0, 1, 0]],
-    [['L', 'L'], [1, 0, 0, 0, 1, 0]],
-  ])('orients the frames by Patient Orientation %j', (orientation, cosines) => {
-    expect(planeGeometry({ ...image, patientOrientation: orientation }, 1).planeOrientation).toEqual({ ImageOrientationPatient: cosines });
-  });
+  test.each([[['L', 'F']], [['R', 'F']], [['A', 'FL']], [[]]])(
+    'puts the frames on the plane a viewer gives a radiograph without Image Orientation, whatever its Patient Orientation %j',
+    (orientation) => {
+      const geometry = planeGeometry({ ...image, patientOrientation: orientation }, 1);
+      expect(geometry.planeOrientation).toEqual({ ImageOrientationPatient: [1, 0, 0, 0, 1, 0] });
+      expect(geometry.planePosition).toEqual({ ImagePositionPatient: [0, 0, 0] });
+    },
+  );
 
   test("scales the source's spacing by the grid reduction, and says 1 mm when the source gives none", () => {
     expect(planeGeometry({ ...image, pixelSpacingMm: [0.143, 0.139] }, 3).pixelMeasures.PixelSpacing).toEqual([0.429, 0.417]);

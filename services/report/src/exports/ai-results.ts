@@ -170,27 +170,18 @@ export function mapDerivation(report: ReportResponse, what: string, factor: numb
   );
 }
 
-const PATIENT_DIRECTION: Record<string, [number, number, number]> = {
-  L: [1, 0, 0],
-  R: [-1, 0, 0],
-  P: [0, 1, 0],
-  A: [0, -1, 0],
-  H: [0, 0, 1],
-  F: [0, 0, -1],
-};
-
-/** The direction cosines of a Patient Orientation value's main letter ("L", "FL" → F), or null. */
-function directionOf(value: string | undefined): [number, number, number] | null {
-  return (value && PATIENT_DIRECTION[value[0]!]) || null;
-}
-
 /**
  * The plane geometry of a PMAP's frames (the IOD makes it mandatory): in a Frame of Reference of
  * its own, derived from the source image, that stands for the source image's pixel plane and means
- * nothing else. Its origin is the first pixel; its axes follow the source's Patient Orientation
- * (["L", "F"]: rows run to the patient's left, columns to the feet), or the default row/column
- * directions of an axial plane when it is unknown; its spacing is the source's Pixel Spacing or
- * Imager Pixel Spacing (times the grid's reduction), or 1 mm when the source gives none.
+ * nothing else. Its origin is the first pixel and its orientation is always the identity
+ * [1,0,0, 0,1,0] (rows along x, columns along y), whatever the source's Patient Orientation says:
+ * a projection radiograph has no Image Orientation (Patient), so viewers (cornerstone, hence OHIF)
+ * place it on exactly that default plane, and a map claiming the anatomical plane of its
+ * Patient Orientation (["L", "F"] would be coronal, [1,0,0, 0,0,-1]) is then "oblique" to the
+ * image it was derived from and is refused. The identity puts the map's pixel (i, j) over the
+ * source's pixel (i, j), which is all the frame of reference means; the anatomical labels stay in
+ * the source image's Patient Orientation, referenced by every frame. Its spacing is the source's
+ * Pixel Spacing or Imager Pixel Spacing (times the grid's reduction), or 1 mm when none is given.
  */
 export function planeGeometry(instance: SourceInstance, factor: number): {
   frameOfReferenceUid: string;
@@ -198,16 +189,12 @@ export function planeGeometry(instance: SourceInstance, factor: number): {
   planePosition: NaturalDataset;
   planeOrientation: NaturalDataset;
 } {
-  const row = directionOf(instance.patientOrientation[0]);
-  const column = directionOf(instance.patientOrientation[1]);
-  const orthogonal = row && column && row.every((v, i) => v * column[i]! === 0);
-  const orientation = orthogonal ? [...row, ...column] : [1, 0, 0, 0, 1, 0];
   const spacing = (instance.pixelSpacingMm ?? [1, 1]).map((v) => Number((v * factor).toPrecision(8)));
   return {
     frameOfReferenceUid: derivedUid('frame-of-reference', instance.sopInstanceUid),
     pixelMeasures: { PixelSpacing: spacing, SliceThickness: 1 },
     planePosition: { ImagePositionPatient: [0, 0, 0] },
-    planeOrientation: { ImageOrientationPatient: orientation },
+    planeOrientation: { ImageOrientationPatient: [1, 0, 0, 0, 1, 0] },
   };
 }
 

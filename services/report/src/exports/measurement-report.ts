@@ -25,6 +25,7 @@
  * - This object is the model's output, not the radiologist's report (that is the TID 2000 SR):
  *   COMPLETE and UNVERIFIED, with no radiologist decisions in it, so it does not change when the
  *   report is edited or signed and its UID derives from the study and analysis version alone.
+ * - Groups without a region come before those with one (see groupsRegionsLast: OHIF 3.13.2).
  * - Presence is the model's own call (probability at or above its operating threshold), coded
  *   with SNOMED CT Present / Absent.
  */
@@ -106,6 +107,16 @@ function measurementGroup(report: ReportResponse, finding: ReportFinding, instan
   };
 }
 
+/**
+ * The measurement groups with the ones without a region (TID 1501) first, each kind in report order.
+ * The order means nothing in DICOM; OHIF 3.13.2 matches an SR's measurements to the images last to
+ * first and gives up at the first one without geometry, so groups with a region go last to be drawn.
+ */
+function groupsRegionsLast(groups: NaturalDataset[]): NaturalDataset[] {
+  const hasRegion = (g: NaturalDataset): boolean => (g.ContentTemplateSequence as NaturalDataset[])[0]!.TemplateIdentifier === '1410';
+  return [...groups.filter((g) => !hasRegion(g)), ...groups.filter(hasRegion)];
+}
+
 function deviceObserver(report: ReportResponse): NaturalDataset[] {
   const uid = deviceObserverUid(report);
   if (!report.model || !uid) return [];
@@ -182,7 +193,7 @@ export function toMeasurementReport(report: ReportResponse, source: SourceStudy,
       containerItem(
         'CONTAINS',
         Tid1500Concept.imagingMeasurements,
-        report.findings.map((finding, index) => measurementGroup(report, finding, bySop.get(finding.sopInstanceUid), index)),
+        groupsRegionsLast(report.findings.map((finding, index) => measurementGroup(report, finding, bySop.get(finding.sopInstanceUid), index))),
       ),
       containerItem('CONTAINS', Tid1500Concept.qualitativeEvaluations, [
         textItem('CONTAINS', SrConcept.comment, `${AI_RESULT_NOTICE}. The model's output as it is, not reviewed by a radiologist; not for diagnosis.`),

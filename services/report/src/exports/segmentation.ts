@@ -8,10 +8,11 @@
  *   code, else the model's own code in the local scheme; category SNOMED CT "Clinical finding"),
  *   Segment Algorithm Type AUTOMATIC with the model's name, a recommended display colour per
  *   segment so viewers tell them apart.
- * - Registered by reference on the source image's own pixel grid (see ai-results.ts): Derivation
- *   Image Sequence per frame, Referenced Image in the shared groups, no Frame of Reference (the
- *   module is conditional on the source having one with geometry, which a projection radiograph
- *   has not), so no plane geometry is claimed.
+ * - Registered by reference on the source image's own pixel grid: Derivation Image Sequence per
+ *   frame, and the same plane geometry as the Parametric Map (ai-results.ts planeGeometry: a Frame
+ *   of Reference of its own standing for the source's pixel plane, identity orientation, origin at
+ *   the first pixel, the source's spacing) in the shared functional groups, which viewers (OHIF's
+ *   cornerstone SEG loader) need to place the frames on the image.
  */
 import type { ReportResponse } from '@cxr/contracts';
 import { SopClass } from '@cxr/dicom';
@@ -26,6 +27,7 @@ import {
   findingCodeItem,
   imageReference,
   mapDerivation,
+  planeGeometry,
   resampleGrid,
   resultGrid,
   type ImageHeatmaps,
@@ -63,6 +65,7 @@ export function toSegmentation(input: SegmentationInput): Buffer {
   if (image.findings.length === 0) throw new NothingToExportError('without heatmaps');
   const { instance } = image;
   const grid = resultGrid(instance);
+  const geometry = planeGeometry(instance, grid.factor);
   const created = dicomDateTime(input.now ?? new Date());
   const { seriesInstanceUid, sopInstanceUid } = aiResultUids(report, 'segmentation', instance.sopInstanceUid);
   const frameSize = grid.rows * grid.columns;
@@ -111,12 +114,13 @@ export function toSegmentation(input: SegmentationInput): Buffer {
     SeriesNumber: AiSeries.segmentation.number,
     SeriesDescription: AiSeries.segmentation.description,
     BodyPartExamined: 'CHEST',
+    // Frame of Reference
+    FrameOfReferenceUID: geometry.frameOfReferenceUid,
+    PositionReferenceIndicator: '',
     // General Equipment, Enhanced General Equipment
     ...equipmentModule(report),
     // General Image, Segmentation Image
     InstanceNumber: 1,
-    // Type 2C without a Frame of Reference: the source image's, which the frames share.
-    PatientOrientation: instance.patientOrientation.length === 2 ? instance.patientOrientation : '',
     ContentDate: created.date,
     ContentTime: created.time,
     ImageType: ['DERIVED', 'PRIMARY'],
@@ -141,8 +145,13 @@ export function toSegmentation(input: SegmentationInput): Buffer {
     SegmentSequence: segments,
     // Multi-frame Functional Groups, Multi-frame Dimension
     NumberOfFrames: image.findings.length,
-    // Type 1, with nothing every frame shares that SEG's groups hold (no plane geometry, see above).
-    SharedFunctionalGroupsSequence: [{}],
+    SharedFunctionalGroupsSequence: [
+      {
+        PixelMeasuresSequence: [geometry.pixelMeasures],
+        PlanePositionSequence: [geometry.planePosition],
+        PlaneOrientationSequence: [geometry.planeOrientation],
+      },
+    ],
     PerFrameFunctionalGroupsSequence: perFrame,
     DimensionOrganizationSequence: [{ DimensionOrganizationUID: dimensionOrganizationUid }],
     DimensionIndexSequence: [
