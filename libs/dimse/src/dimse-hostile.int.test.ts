@@ -208,7 +208,8 @@ describe('DIMSE SCP under attack: holding connections', () => {
   });
 
   test('rejects associations beyond the per-peer limit and beyond the per-calling-AE limit as transient', async () => {
-    const h = await startServer({ maxAssociations: 8, maxAssociationsPerPeer: 2, maxAssociationsPerCallingAe: 2 });
+    // The held associations must outlive the DCMTK runs below on a loaded machine: a long idle timeout.
+    const h = await startServer({ maxAssociations: 8, maxAssociationsPerPeer: 2, maxAssociationsPerCallingAe: 2, idleTimeoutMs: 120_000 });
     // Two from 127.0.0.2 fill that address's share; a third is refused.
     for (let i = 0; i < 2; i += 1) expect((await associate(h.port, { localAddress: '127.0.0.2', callingAeTitle: `PEER${i}` })).answer).toBe(PduType.AssociateAc);
     const third = await associate(h.port, { localAddress: '127.0.0.2', callingAeTitle: 'PEER3' });
