@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/.data/**', '**/dist/**', 'vendor/**', 'models/*/training/data/**', '**/*.tmp.ts'] },
+  { ignores: ['**/node_modules/**', '**/.data/**', '**/dist/**', '.cache/**', 'vendor/**', 'models/*/training/data/**', '**/*.tmp.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
