@@ -100,6 +100,7 @@ interface OhifDisplaySet {
   Modality: string;
   isLoaded?: boolean;
   isHydrated?: boolean;
+  isRehydratable?: boolean;
   loadError?: unknown;
   measurements?: Array<{
     TrackingIdentifier?: string;
@@ -303,6 +304,13 @@ describe.skipIf(orthancAbsent)(`our extension inside OHIF ${OHIF_VERSION} in Chr
     }
     // OHIF matched each to the DX image and added it as an SR annotation there (its `loaded`).
     await expect.poll(async () => (await parsed()).every((m) => m.onImage), { timeout: 30_000 }).toBe(true);
+    // And OHIF deems the SR rehydratable (a region maps to one of its cornerstone tools): the precondition
+    // for its measurement panel. Putting them there (hydration) is not reached in 3.13.2: see the README.
+    const rehydratable = await page.evaluate(() => {
+      const services = (globalThis as unknown as { services: OhifServices }).services;
+      return services.displaySetService.getActiveDisplaySets().find((d) => d.Modality === 'SR')?.isRehydratable;
+    });
+    expect(rehydratable).toBe(true);
     await screenshot('sr-read');
   });
 });
