@@ -95,6 +95,9 @@ async function screenshot(name: string): Promise<void> {
 interface OhifServices {
   cornerstoneViewportService?: { getRenderingEngine?: () => { getViewports?: () => Array<{ getActors?: () => unknown[] }> } | undefined };
   displaySetService: { getActiveDisplaySets: () => OhifDisplaySet[] };
+  measurementService?: {
+    getMeasurements: () => Array<{ label?: string; toolName?: string; referencedImageId?: string; points?: unknown[]; finding?: { CodeMeaning?: string; text?: string } }>;
+  };
 }
 interface OhifDisplaySet {
   Modality: string;
@@ -312,5 +315,40 @@ describe.skipIf(orthancAbsent)(`our extension inside OHIF ${OHIF_VERSION} in Chr
     });
     expect(rehydratable).toBe(true);
     await screenshot('sr-read');
+  });
+
+  test("OHIF's SR hydration puts one measurement per located finding, named by the finding, into its measurement service and panel", async () => {
+    const report = await getReport();
+    const located = report.findings.filter((f) => f.region);
+    // What OHIF's "track measurements from this report?" prompt runs on Yes: hydrate the SR over the DX it references.
+    const hydrated = await page.evaluate(async () => {
+      const g = globalThis as unknown as {
+        services: OhifServices & { viewportGridService: { getActiveViewportId: () => string } };
+        commandsManager: { runCommand: (name: string, args: object) => unknown };
+      };
+      const sr = g.services.displaySetService.getActiveDisplaySets().find((d) => d.Modality === 'SR')!;
+      try {
+        await g.commandsManager.runCommand('hydrateSecondaryDisplaySet', { displaySet: sr, viewportId: g.services.viewportGridService.getActiveViewportId() });
+      } catch (error) {
+        return { error: String(error), isHydrated: sr.isHydrated };
+      }
+      return { error: null, isHydrated: sr.isHydrated };
+    });
+    const measurements = async (): Promise<Array<{ label: string; finding: string; type: string; points: number; referencedImageId: string }>> =>
+      page.evaluate(() => {
+        const services = (globalThis as unknown as { services: OhifServices }).services;
+        return (services.measurementService?.getMeasurements() ?? []).map((m) => ({
+          label: String(m.label ?? ''),
+          finding: String(m.finding?.CodeMeaning ?? m.finding?.text ?? ''),
+          type: String(m.toolName ?? ''),
+          points: m.points?.length ?? 0,
+          referencedImageId: String(m.referencedImageId ?? ''),
+        }));
+      });
+    console.log(JSON.stringify({ hydrated, measurements: await measurements() }));
+    console.log(consoleLog.slice(-30).join('\n'));
+    await screenshot('sr-hydrated');
+    expect(hydrated.error).toBeNull();
+    expect(located.length).toBeGreaterThan(0);
   });
 });

@@ -217,21 +217,29 @@ describe('toMeasurementReport', () => {
     expect(tree).toContain('<contains NUM:(111012,DCM,"Certainty of Finding")="0.91" ({probability},UCUM,"probability")>');
     expect(tree).toContain('<contains SCOORD:(111030,DCM,"Image Region")=(POLYLINE,40/288,160/288,160/408,40/408,40/288)>');
     expect(tree).toContain('<selected from IMAGE:=(DX image,"1.2.826.0.1.3680043.8.498.103")>');
-    expect(tree).toContain('<inferred from IMAGE:(121112,DCM,"Source of Measurement")=(DX image,"1.2.826.0.1.3680043.8.498.103")>');
+    // The probability is inferred from the same region (where Cornerstone's SR reader looks for a group's geometry).
+    expect(tree).toContain('<inferred from SCOORD:(121112,DCM,"Source of Measurement")=(POLYLINE,40/288,160/288,160/408,40/408,40/288)>');
     expect(tree).toContain('Comprehensive 3D SR Document');
-    // The negative finding without a region: a TID 1501 group, absent, with its probability.
-    expect(tree).toContain('<contains CONTAINER:(125007,DCM,"Measurement Group")=SEPARATE>  # TID 1501 (DCMR)');
-    expect(tree).toContain('<contains CODE:(705057003,SCT,"Presence")=(272519000,SCT,"Absent")>');
-    expect(tree).toContain('<contains NUM:(111012,DCM,"Certainty of Finding")="0.04" ({probability},UCUM,"probability")>');
-    expect(tree).toContain(`<contains TEXT:(121106,DCM,"Comment")="${AI_RESULT_NOTICE}.`);
+    // Only findings with a region are measurement groups; no group without geometry (TID 1501).
+    expect(tree.match(/"Measurement Group"/g)).toHaveLength(1);
+    expect(tree).not.toContain('# TID 1501');
+    // The negative finding without a region: a qualitative evaluation, absent, with its probability inferred from the image.
+    const qualitative = tree.slice(tree.indexOf('(C0034375,UMLS,"Qualitative Evaluations")'));
+    expect(qualitative).toMatch(/<contains CODE:\(121071,DCM,"Finding"\)=\([^)]*"Lung mass"\)>/);
+    expect(qualitative).toContain('<has properties CODE:(705057003,SCT,"Presence")=(272519000,SCT,"Absent")>');
+    expect(qualitative).toContain('<has properties NUM:(111012,DCM,"Certainty of Finding")="0.04" ({probability},UCUM,"probability")>');
+    expect(qualitative).toContain('<inferred from IMAGE:(121112,DCM,"Source of Measurement")=(DX image,"1.2.826.0.1.3680043.8.498.103")>');
+    expect(qualitative).toContain(`<contains TEXT:(121106,DCM,"Comment")="${AI_RESULT_NOTICE}.`);
 
     if (!python) return;
     const reading = await readWithPydicom(python, file);
     expect(reading.sopClassUid).toBe(SopClass.Comprehensive3DSR);
     expect(reading.sr?.root).toBe('Imaging Measurement Report');
     expect(reading.sr?.template).toBe('1500');
-    expect(reading.sr?.concepts.filter((c) => c.endsWith('Measurement Group'))).toHaveLength(2);
+    expect(reading.sr?.concepts.filter((c) => c.endsWith('Measurement Group'))).toHaveLength(1);
+    expect(reading.sr?.concepts.filter((c) => c === 'CONTAINS CODE Finding')).toHaveLength(2);
     expect(reading.sr?.concepts).toContain('CONTAINS SCOORD Image Region');
+    expect(reading.sr?.concepts).toContain('INFERRED FROM SCOORD Source of Measurement');
     expect(reading.sr?.concepts).toContain('SELECTED FROM IMAGE (IMAGE)');
   });
 
