@@ -12,6 +12,7 @@
  *     CONTAINS         CONTAINER Imaging Measurements, one Measurement Group per finding with a region:
  *                        HAS OBS CONTEXT Tracking Identifier, Tracking Unique Identifier
  *                        CONTAINS        CODE Finding = the finding (SNOMED CT / RadLex, else the model's code)
+ *                        CONTAINS        TEXT Comment = "AI: <finding>" (the label viewers show)
  *                        HAS CONCEPT MOD Algorithm Name, Algorithm Version                  TID 4019
  *                        HAS CONCEPT MOD Laterality (when the model says a side)
  *                        CONTAINS        SCOORD Image Region (POLYLINE) > SELECTED FROM IMAGE    TID 1410
@@ -114,6 +115,11 @@ function presence(relationship: 'CONTAINS' | 'HAS PROPERTIES', finding: ReportFi
   return codeContent(relationship, SrConcept.presence, finding.positive ? SrConcept.present : SrConcept.absent);
 }
 
+/** The group's Comment: the name viewers label the measurement with (Cornerstone/OHIF take a group's Comment as its label), marked as AI. */
+export function measurementLabel(finding: ReportFinding): string {
+  return `AI: ${finding.display}`;
+}
+
 /** A finding with a region on its image as a TID 1410 Planar ROI measurement group. */
 function measurementGroup(report: ReportResponse, finding: ReportFinding, region: NaturalDataset, index: number): NaturalDataset {
   const children: NaturalDataset[] = [
@@ -123,6 +129,7 @@ function measurementGroup(report: ReportResponse, finding: ReportFinding, region
       UID: derivedUid('ai-tracking', report.studyInstanceUid, String(report.analysisVersion), finding.sopInstanceUid, finding.code),
     },
     codeContent('CONTAINS', SrConcept.finding, findingConcept(finding)),
+    textItem('CONTAINS', SrConcept.comment, measurementLabel(finding)),
     ...findingModifiers(report, finding),
     region,
     numProbability('CONTAINS', finding.probability, region),
