@@ -18,7 +18,10 @@ import { OrthancPacs, startOhifHost, type OhifHost } from './ohif-host.test-supp
  * by a `customizationService` mode block), and the report service behind it is the whole stack.
  * A radiologist opens the study in OHIF's longitudinal viewer, finds the AI report panel with the
  * study's findings, toggles an overlay, accepts the finding, saves and signs; the report service's
- * API must then show the decision and the signature. Screenshots go to tests/browser/screenshots/.
+ * API must then show the decision and the signature. Then the AI results as DICOM objects, stored in
+ * Orthanc: OHIF draws the PMAP and the binary SEG over the radiograph, declines the fractional SEG,
+ * and on Yes to its SR prompt lists the TID 1500 SR's located findings in its tracked measurements
+ * panel. Screenshots go to tests/browser/screenshots/.
  */
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -95,6 +98,13 @@ async function screenshot(name: string): Promise<void> {
 interface OhifServices {
   cornerstoneViewportService?: { getRenderingEngine?: () => { getViewports?: () => Array<{ getActors?: () => unknown[] }> } | undefined };
   displaySetService: { getActiveDisplaySets: () => OhifDisplaySet[] };
+  segmentationService?: {
+    getSegmentations: () => Array<{ segmentationId: string; segments?: Record<string, { label: string } | undefined> }>;
+    getSegmentationRepresentations: (viewportId: string, specifier: { segmentationId: string }) => unknown[];
+  };
+  measurementService?: {
+    getMeasurements: () => Array<{ label?: string; toolName?: string; referencedImageId?: string; points?: unknown[]; finding?: { CodeMeaning?: string } }>;
+  };
 }
 interface OhifDisplaySet {
   Modality: string;
@@ -216,8 +226,8 @@ describe.skipIf(orthancAbsent)(`our extension inside OHIF ${OHIF_VERSION} in Chr
     expect(host.proxied.some((r) => r === `POST /api/studies/${studyUid}/report/sign` || r.startsWith(`POST /api/studies/${studyUid}/report/sign`))).toBe(true);
   });
 
-  test('the AI results as DICOM objects (TID 1500 SR, SEG, PMAP), stored in Orthanc, are series OHIF lists in the study', async () => {
-    for (const kind of ['sr', 'seg', 'pmap']) {
+  test('the AI results as DICOM objects (TID 1500 SR, fractional and binary SEG, PMAP), stored in Orthanc, are series OHIF lists in the study', async () => {
+    for (const kind of ['sr', 'seg', 'seg?type=binary', 'pmap']) {
       const res = await fetch(`${stack.reportUrl}/api/studies/${studyUid}/report/ai-results/${kind}`, { headers: { Authorization: `Bearer ${token}` } });
       expect(res.status, kind).toBe(200);
       expect(res.headers.get('content-type'), kind).toBe('application/dicom');
@@ -226,9 +236,9 @@ describe.skipIf(orthancAbsent)(`our extension inside OHIF ${OHIF_VERSION} in Chr
     await page.goto(`${host.url}/viewer?StudyInstanceUIDs=${studyUid}`);
     // OHIF's study browser: the image, and one entry per AI-result series, found by its SOP class handler.
     const modalities = page.locator('[data-cy="series-modality-label"]');
-    await expect.poll(async () => (await modalities.allInnerTexts()).sort(), { timeout: 60_000 }).toEqual(['DX', 'PMAP', 'SEG', 'SR']);
+    await expect.poll(async () => (await modalities.allInnerTexts()).sort(), { timeout: 60_000 }).toEqual(['DX', 'PMAP', 'SEG', 'SEG', 'SR']);
     const descriptions = await page.locator('[data-cy="series-description-label"]').allInnerTexts();
-    for (const what of ['measurement report', 'probability maps', 'probability segments']) {
+    for (const what of ['measurement report', 'probability maps', 'probability segments', 'finding areas']) {
       expect(descriptions.some((d) => d.includes(`AI results: ${what}`)), what).toBe(true);
     }
     await screenshot('ai-results-listed');
@@ -271,6 +281,41 @@ describe.skipIf(orthancAbsent)(`our extension inside OHIF ${OHIF_VERSION} in Chr
     expect(consoleLog.slice(start).filter((l) => /PixelMeasuresSequence|oblique/i.test(l))).toEqual([]);
   });
 
+  test('OHIF loads the binary SEG (the findings called present, at their thresholds) as a segmentation and draws it over the radiograph', async () => {
+    const report = await getReport();
+    const present = report.findings.filter((f) => f.positive);
+    expect(present.length).toBeGreaterThan(0);
+    await page.goto(`${host.url}/viewer?StudyInstanceUIDs=${studyUid}`);
+    const start = consoleLog.length;
+    await openSeries('AI results: finding areas');
+    const segmentations = async (): Promise<Array<{ id: string; segments: string[]; drawnIn: number }>> =>
+      page.evaluate(() => {
+        const services = (globalThis as unknown as { services: OhifServices }).services;
+        const viewportIds = (services.cornerstoneViewportService?.getRenderingEngine?.()?.getViewports?.() ?? []).map((v) => String((v as { id?: string }).id));
+        return (services.segmentationService?.getSegmentations() ?? []).map((seg) => ({
+          id: seg.segmentationId,
+          segments: Object.values(seg.segments ?? {})
+            .filter((x): x is { label: string } => Boolean(x))
+            .map((x) => x.label),
+          drawnIn: viewportIds.filter((id) => (services.segmentationService?.getSegmentationRepresentations(id, { segmentationId: seg.segmentationId }) ?? []).length > 0).length,
+        }));
+      });
+    // One segment per finding called present whose map reaches its threshold somewhere: the nodule's at least.
+    await expect
+      .poll(async () => (await segmentations()).flatMap((seg) => seg.segments), { timeout: 60_000 })
+      .toContain(present.find((f) => f.code === 'nodule')!.display)
+      .catch(async (error: unknown) => {
+        await screenshot('binary-seg-missing');
+        throw new Error(`${String(error)}\nOHIF: ${JSON.stringify(await ohifState())}\nconsole: ${consoleLog.slice(start).slice(-25).join('\n')}`);
+      });
+    expect((await segmentations()).flatMap((seg) => seg.segments).every((label) => present.some((f) => f.display === label))).toBe(true);
+    // Drawn: a labelmap representation in the viewport, over the image (a second actor).
+    await expect.poll(async () => (await segmentations()).some((seg) => seg.drawnIn > 0), { timeout: 30_000 }).toBe(true);
+    await until('binary-seg', (state) => state.actors > 1);
+    expect(consoleLog.slice(start).filter((l) => /not yet supported|oblique/i.test(l))).toEqual([]);
+    await screenshot('binary-seg-drawn');
+  });
+
   test('OHIF draws the AI probability map (PMAP) over the radiograph as a second layer of the viewport', async () => {
     await page.goto(`${host.url}/viewer?StudyInstanceUIDs=${studyUid}`);
     await openSeries('AI results: probability maps');
@@ -305,12 +350,62 @@ describe.skipIf(orthancAbsent)(`our extension inside OHIF ${OHIF_VERSION} in Chr
     // OHIF matched each to the DX image and added it as an SR annotation there (its `loaded`).
     await expect.poll(async () => (await parsed()).every((m) => m.onImage), { timeout: 30_000 }).toBe(true);
     // And OHIF deems the SR rehydratable (a region maps to one of its cornerstone tools): the precondition
-    // for its measurement panel. Putting them there (hydration) is not reached in 3.13.2: see the README.
+    // for its measurement panel (hydration, the next test).
     const rehydratable = await page.evaluate(() => {
       const services = (globalThis as unknown as { services: OhifServices }).services;
       return services.displaySetService.getActiveDisplaySets().find((d) => d.Modality === 'SR')?.isRehydratable;
     });
     expect(rehydratable).toBe(true);
     await screenshot('sr-read');
+  });
+
+  test("OHIF's SR hydration puts one measurement per located finding, named by the finding, into its measurement service and tracked measurements panel", async () => {
+    const report = await getReport();
+    const located = report.findings.filter((f) => f.region);
+    expect(located.length).toBeGreaterThan(0);
+    // The SR opened in the viewport (previous test): OHIF asks "Do you want to continue tracking
+    // measurements for this study?" (its SR hydration prompt); Yes hydrates the SR into its
+    // measurement service over the DX it references and shows that image.
+    await page.getByText('Do you want to continue tracking measurements for this study?').waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Yes', exact: true }).click();
+    await expect
+      .poll(() =>
+        page.evaluate(() => {
+          const services = (globalThis as unknown as { services: OhifServices }).services;
+          return services.displaySetService.getActiveDisplaySets().find((d) => d.Modality === 'SR')?.isHydrated === true;
+        }),
+      )
+      .toBe(true);
+    const measurements = async (): Promise<Array<{ label: string; finding: string; tool: string; points: number; onImage: boolean }>> =>
+      page.evaluate((sopInstanceUids) => {
+        const services = (globalThis as unknown as { services: OhifServices }).services;
+        return (services.measurementService?.getMeasurements() ?? []).map((m) => ({
+          label: String(m.label ?? ''),
+          finding: String(m.finding?.CodeMeaning ?? ''),
+          tool: String(m.toolName ?? ''),
+          points: m.points?.length ?? 0,
+          onImage: sopInstanceUids.some((uid) => String(m.referencedImageId ?? '').includes(`/instances/${uid}/`)),
+        }));
+      }, located.map((f) => f.sopInstanceUid));
+    const expected = located.map((f) => ({
+      label: `AI: ${f.display}`,
+      finding: f.coding?.display ?? f.display,
+      tool: 'RectangleROI', // the region as OHIF's rectangle tool, 4 corners
+      points: 4,
+      onImage: true,
+    }));
+    await expect.poll(measurements, { timeout: 30_000 }).toEqual(expected);
+
+    // Its tracked measurements panel lists them by name.
+    await page.locator('[data-cy$="trackedMeasurements-btn"]').first().click();
+    const rows = page.locator('[data-cy="trackedMeasurements-panel"] [data-cy^="measurement-table-row-"]');
+    await expect
+      .poll(async () => (await rows.allInnerTexts()).map((t) => t.split('\n').map((l) => l.trim()).find((l) => l.startsWith('AI: ')) ?? t), { timeout: 30_000 })
+      .toEqual(expected.map((m) => m.label))
+      .catch(async (error: unknown) => {
+        await screenshot('tracked-measurements-missing');
+        throw new Error(`${String(error)}\ntabs: ${(await page.locator('[data-cy$="-btn"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-cy')))).join(', ')}\npanel: ${await page.locator('[data-cy="trackedMeasurements-panel"]').innerText().catch(() => '(none)')}`);
+      });
+    await screenshot('sr-measurements-tracked');
   });
 });

@@ -62,7 +62,7 @@ export const pacsDeliverySchema = z
      * The AI-result objects sent (TID 1500 measurement report, Parametric Maps, Segmentations),
      * when the report service is set to send them; absent in deliveries recorded before.
      */
-    aiResults: z.object({ measurementReports: z.number().int().nonnegative(), parametricMaps: z.number().int().nonnegative(), segmentations: z.number().int().nonnegative() }).strict().optional(),
+    aiResults: z.object({ measurementReports: z.number().int().nonnegative(), parametricMaps: z.number().int().nonnegative(), segmentations: z.number().int().nonnegative(), binarySegmentations: z.number().int().nonnegative().optional() }).strict().optional(),
     /** STOW-RS warnings (Warning Reason codes, e.g. "B000: coercion of data elements"). */
     warnings: z.array(z.string().max(256)).max(100),
   })

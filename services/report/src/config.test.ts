@@ -69,6 +69,8 @@ describe('loadConfig: sending to the PACS', () => {
 
   test('reads which objects an export sends, once each', () => {
     expect(loadConfig({ REPORT_PACS_OBJECTS: ' ai-sr, seg ,pmap,seg' }).pacs.objects).toEqual(['ai-sr', 'seg', 'pmap']);
+    expect(loadConfig({ REPORT_PACS_OBJECTS: 'seg-binary,ai-sr' }).pacs.objects).toEqual(['seg-binary', 'ai-sr']);
+    expect(() => loadConfig({ REPORT_PACS_OBJECTS: 'seg-fractional' })).toThrow(/REPORT_PACS_OBJECTS/);
   });
 
   test('refuses credentials in the URL without echoing them', () => {

@@ -7,9 +7,10 @@ import { authEnvSchema, booleanSchema, ConfigError, parseEnv, portSchema, positi
 /**
  * What a PACS export sends: the report's SR (TID 2000) and the overlays (Secondary Capture) as
  * before, and the AI results as standard objects: the TID 1500 measurement report (`ai-sr`), the
- * heatmaps as Parametric Maps (`pmap`) and as fractional Segmentations (`seg`).
+ * heatmaps as Parametric Maps (`pmap`), as fractional Segmentations (`seg`) and as binary
+ * Segmentations of the findings called present at their thresholds (`seg-binary`).
  */
-export const PACS_OBJECTS = ['report-sr', 'overlays', 'ai-sr', 'pmap', 'seg'] as const;
+export const PACS_OBJECTS = ['report-sr', 'overlays', 'ai-sr', 'pmap', 'seg', 'seg-binary'] as const;
 export type PacsObject = (typeof PACS_OBJECTS)[number];
 export const DEFAULT_PACS_OBJECTS: readonly PacsObject[] = Object.freeze(['report-sr', 'overlays']);
 

@@ -11,7 +11,7 @@ import { measurementReportUids, toMeasurementReport } from './measurement-report
 import { toParametricMap } from './parametric-map.ts';
 import { NothingToExportError } from './report-content.ts';
 import { draftReportFixture, signedReportFixture, sourceStudyFixture } from './report-fixtures.test-support.ts';
-import { toSegmentation } from './segmentation.ts';
+import { packBits, toBinarySegmentation, toSegmentation } from './segmentation.ts';
 
 // Every AI-result object checked by readers that share no code with ours: dciodvfy (dicom3tools)
 // against its IOD, DCMTK's dsrdump/dcmdump, and pydicom reading the pixels back.
@@ -189,6 +189,60 @@ describe('toSegmentation', () => {
   });
 });
 
+describe('toBinarySegmentation', () => {
+  test('writes a 1-bit segment per finding called present, set where its map reaches its threshold, that dciodvfy passes and pydicom reads back', async () => {
+    const report = draftReportFixture(); // effusion present at threshold 0.5; the mass absent (no segment)
+    const file = save(toBinarySegmentation({ report, source, image: await imageHeatmaps(report) }));
+    await expectValidIod(file, 'Segmentation');
+    const dump = await dcmtk('dcmdump', ['+L', file]);
+    expect(dump.code).toBe(0);
+    expect(problemLines(dump)).toEqual([]);
+    expect(dump.stdout).toContain('(0062,0001) CS [BINARY]');
+    expect(dump.stdout).not.toContain('(0062,0010)'); // no Segmentation Fractional Type
+    expect(dump.stdout).toContain('(0028,0100) US 1');
+    expect(dump.stdout).toContain('(0028,0008) IS [1]');
+    expect(dump.stdout).toContain('(0062,0005) LO [Pleural effusion]');
+    expect(dump.stdout).toContain('operating threshold 0.5');
+    expect(dump.stdout).toContain('(0020,0011) IS [905]');
+    // Its own series and UID, apart from the fractional one's.
+    const fractional = await dcmtk('dcmdump', ['+P', '0008,0018', save(toSegmentation({ report, source, image: await imageHeatmaps(report) }))]);
+    const binary = await dcmtk('dcmdump', ['+P', '0008,0018', file]);
+    expect(binary.stdout).toMatch(/\(0008,0018\) UI \[[\d.]+\]/);
+    expect(binary.stdout.trim()).not.toBe(fractional.stdout.trim());
+
+    if (!python) return;
+    const peak = cellPixels(1, 8);
+    const reading = await readWithPydicom(python, file, [[(peak.y0 + peak.y1) / 2, (peak.x0 + peak.x1) / 2], [20, 380]]);
+    expect(reading.sopClassUid).toBe(SopClass.SegmentationStorage);
+    expect(reading.pixels?.shape).toEqual([1, 480, 400]);
+    const [effusion] = reading.pixels!.frames;
+    expect([effusion!.min, effusion!.max]).toEqual([0, 1]);
+    expect(effusion!.samples).toEqual([1, 0]);
+    // The 2 x 2 cell peak (232/255) over a 10/255 background, resampled bilinearly at pixel centres,
+    // reaches 0.5 (128/255 once quantised) from 0.5315 of a cell before the block's first cell centre
+    // to as far past its last: pixel rows 321..398 and columns 41..118 (cells are 40 pixels).
+    expect(effusion!.bbox).toEqual([321, 398, 41, 118]);
+    expect(reading.segments).toEqual([{ number: 1, label: 'Pleural effusion', propertyType: '60046008,SCT', algorithmType: 'AUTOMATIC' }]);
+  });
+
+  test('has no segment for a finding called present whose map nowhere reaches its threshold, and no object when no segment is left', async () => {
+    const report = draftReportFixture();
+    report.findings[0] = { ...report.findings[0]!, threshold: 0.95 }; // above the map's peak, 232/255
+    const heatmaps = await imageHeatmaps(report);
+    expect(() => toBinarySegmentation({ report, source, image: heatmaps })).toThrow(NothingToExportError);
+  });
+
+  test('packs frames bit after bit across byte boundaries, least significant bit first, to an even length', () => {
+    // Two 3 x 3 frames: 18 bits, so the second frame starts mid-byte.
+    const a = Uint8Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]);
+    const b = Uint8Array.from([0, 0, 1, 0, 0, 0, 1, 1, 1]);
+    const packed = packBits([a, b], 9);
+    expect(packed.length).toBe(4);
+    // bits 0..17: 1 0 0 0 1 0 0 0 | 1 0 0 1 0 0 0 1 | 1 1
+    expect([...packed]).toEqual([0b00010001, 0b10001001, 0b00000011, 0]);
+  });
+});
+
 describe('toMeasurementReport', () => {
   test('writes the AI findings as a TID 1500 measurement report that dciodvfy passes, dsrdump reads and pydicom walks', async () => {
     const report = draftReportFixture();
@@ -213,25 +267,34 @@ describe('toMeasurementReport', () => {
     expect(tree).toContain('<contains IMAGE:=(DX image,"1.2.826.0.1.3680043.8.498.103")>');
     expect(tree).toContain('<contains CONTAINER:(125007,DCM,"Measurement Group")=SEPARATE>  # TID 1410 (DCMR)');
     expect(tree).toContain('<contains CODE:(121071,DCM,"Finding")=(60046008,SCT,"Pleural effusion")>');
+    expect(tree).toContain('<contains TEXT:(121106,DCM,"Comment")="AI: Pleural effusion">'); // the measurement's label in viewers
     expect(tree).toContain('<contains CODE:(705057003,SCT,"Presence")=(52101004,SCT,"Present")>');
     expect(tree).toContain('<contains NUM:(111012,DCM,"Certainty of Finding")="0.91" ({probability},UCUM,"probability")>');
     expect(tree).toContain('<contains SCOORD:(111030,DCM,"Image Region")=(POLYLINE,40/288,160/288,160/408,40/408,40/288)>');
     expect(tree).toContain('<selected from IMAGE:=(DX image,"1.2.826.0.1.3680043.8.498.103")>');
-    expect(tree).toContain('<inferred from IMAGE:(121112,DCM,"Source of Measurement")=(DX image,"1.2.826.0.1.3680043.8.498.103")>');
+    // The probability is inferred from the same region (where Cornerstone's SR reader looks for a group's geometry).
+    expect(tree).toContain('<inferred from SCOORD:(121112,DCM,"Source of Measurement")=(POLYLINE,40/288,160/288,160/408,40/408,40/288)>');
     expect(tree).toContain('Comprehensive 3D SR Document');
-    // The negative finding without a region: a TID 1501 group, absent, with its probability.
-    expect(tree).toContain('<contains CONTAINER:(125007,DCM,"Measurement Group")=SEPARATE>  # TID 1501 (DCMR)');
-    expect(tree).toContain('<contains CODE:(705057003,SCT,"Presence")=(272519000,SCT,"Absent")>');
-    expect(tree).toContain('<contains NUM:(111012,DCM,"Certainty of Finding")="0.04" ({probability},UCUM,"probability")>');
-    expect(tree).toContain(`<contains TEXT:(121106,DCM,"Comment")="${AI_RESULT_NOTICE}.`);
+    // Only findings with a region are measurement groups; no group without geometry (TID 1501).
+    expect(tree.match(/"Measurement Group"/g)).toHaveLength(1);
+    expect(tree).not.toContain('# TID 1501');
+    // The negative finding without a region: a qualitative evaluation, absent, with its probability inferred from the image.
+    const qualitative = tree.slice(tree.indexOf('(C0034375,UMLS,"Qualitative Evaluations")'));
+    expect(qualitative).toMatch(/<contains CODE:\(121071,DCM,"Finding"\)=\([^)]*"Lung mass"\)>/);
+    expect(qualitative).toContain('<has properties CODE:(705057003,SCT,"Presence")=(272519000,SCT,"Absent")>');
+    expect(qualitative).toContain('<has properties NUM:(111012,DCM,"Certainty of Finding")="0.04" ({probability},UCUM,"probability")>');
+    expect(qualitative).toContain('<inferred from IMAGE:(121112,DCM,"Source of Measurement")=(DX image,"1.2.826.0.1.3680043.8.498.103")>');
+    expect(qualitative).toContain(`<contains TEXT:(121106,DCM,"Comment")="${AI_RESULT_NOTICE}.`);
 
     if (!python) return;
     const reading = await readWithPydicom(python, file);
     expect(reading.sopClassUid).toBe(SopClass.Comprehensive3DSR);
     expect(reading.sr?.root).toBe('Imaging Measurement Report');
     expect(reading.sr?.template).toBe('1500');
-    expect(reading.sr?.concepts.filter((c) => c.endsWith('Measurement Group'))).toHaveLength(2);
+    expect(reading.sr?.concepts.filter((c) => c.endsWith('Measurement Group'))).toHaveLength(1);
+    expect(reading.sr?.concepts.filter((c) => c === 'CONTAINS CODE Finding')).toHaveLength(2);
     expect(reading.sr?.concepts).toContain('CONTAINS SCOORD Image Region');
+    expect(reading.sr?.concepts).toContain('INFERRED FROM SCOORD Source of Measurement');
     expect(reading.sr?.concepts).toContain('SELECTED FROM IMAGE (IMAGE)');
   });
 

@@ -1,5 +1,5 @@
 /**
- * What the AI-result objects (TID 1500 measurement report, Parametric Map, fractional Segmentation)
+ * What the AI-result objects (TID 1500 measurement report, Parametric Map, fractional and binary Segmentation)
  * share: how they say they are AI results, their series, the model as a device, and the
  * finding heatmaps as probability grids over a source image.
  *
@@ -27,6 +27,7 @@ export const AiSeries = Object.freeze({
   measurementReport: { number: 902, description: 'AI results: measurement report (AI generated, not validated)', uidName: 'ai-sr' },
   parametricMap: { number: 903, description: 'AI results: probability maps (AI generated, not validated)', uidName: 'ai-pmap' },
   segmentation: { number: 904, description: 'AI results: probability segments (AI generated, not validated)', uidName: 'ai-seg' },
+  binarySegmentation: { number: 905, description: 'AI results: finding areas (AI generated, not validated)', uidName: 'ai-seg-binary' },
 });
 export type AiSeriesKind = keyof typeof AiSeries;
 

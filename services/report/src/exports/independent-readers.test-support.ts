@@ -65,7 +65,12 @@ export interface PydicomReading {
   rows: number;
   columns: number;
   /** Present for images: numpy dtype and per-frame statistics. */
-  pixels?: { dtype: string; shape: number[]; frames: Array<{ min: number; max: number; argmax: [number, number]; samples: number[] }> };
+  pixels?: {
+    dtype: string;
+    shape: number[];
+    /** Per frame; `nonzero`: how many pixels are not 0, and their bounding box [first row, last row, first column, last column] (null when none). */
+    frames: Array<{ min: number; max: number; argmax: [number, number]; samples: number[]; nonzero: number; bbox: [number, number, number, number] | null }>;
+  };
   segments?: Array<{ number: number; label: string; propertyType: string; algorithmType: string }>;
   /** For SR: the root concept, the template, and every content item's concept name in document order. */
   sr?: { root: string; template: string; concepts: string[] };
@@ -93,8 +98,10 @@ if "PixelData" in ds or "FloatPixelData" in ds:
   frames = []
   for f in a:
     i = int(np.argmax(f))
+    rows, cols = np.nonzero(f)
+    bbox = [int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max())] if len(rows) else None
     frames.append({"min": float(f.min()), "max": float(f.max()), "argmax": [i // f.shape[1], i % f.shape[1]],
-                   "samples": [float(f[r, c]) for r, c in samples]})
+                   "samples": [float(f[r, c]) for r, c in samples], "nonzero": int(len(rows)), "bbox": bbox})
   out["pixels"] = {"dtype": str(a.dtype), "shape": list(a.shape), "frames": frames}
 if "SegmentSequence" in ds:
   out["segments"] = [{"number": int(s.SegmentNumber), "label": str(s.SegmentLabel),

@@ -9,23 +9,37 @@
  *                      Serial Number (the model: id, version, digest)                  TID 1002/1004
  *     HAS CONCEPT MOD  Procedure reported = Plain chest X-ray
  *     CONTAINS         CONTAINER Image Library > Image Library Group > IMAGE, per source image  TID 1600
- *     CONTAINS         CONTAINER Imaging Measurements, one Measurement Group per finding:
+ *     CONTAINS         CONTAINER Imaging Measurements, one Measurement Group per finding with a region:
  *                        HAS OBS CONTEXT Tracking Identifier, Tracking Unique Identifier
  *                        CONTAINS        CODE Finding = the finding (SNOMED CT / RadLex, else the model's code)
+ *                        CONTAINS        TEXT Comment = "AI: <finding>" (the label viewers show)
  *                        HAS CONCEPT MOD Algorithm Name, Algorithm Version                  TID 4019
  *                        HAS CONCEPT MOD Laterality (when the model says a side)
  *                        CONTAINS        SCOORD Image Region (POLYLINE) > SELECTED FROM IMAGE    TID 1410
- *                                        (findings without a region: TID 1501, no SCOORD)
  *                        CONTAINS        NUM Certainty of Finding = the model's probability (0..1)
- *                                          > INFERRED FROM IMAGE Source of Measurement             TID 300
+ *                                          > INFERRED FROM SCOORD Source of Measurement = the region  TID 300/320
+ *                                            > SELECTED FROM IMAGE
  *                        CONTAINS        CODE Presence = Present / Absent (the model's call at its threshold)
- *     CONTAINS         CONTAINER Qualitative Evaluations > TEXT Comment: "AI generated, not clinically validated, ..."
+ *     CONTAINS         CONTAINER Qualitative Evaluations
+ *                        CONTAINS        CODE Finding = a finding without a region, per such finding:
+ *                                          > HAS CONCEPT MOD Algorithm Name, Algorithm Version, Laterality
+ *                                          > HAS PROPERTIES NUM Certainty of Finding > INFERRED FROM IMAGE
+ *                                          > HAS PROPERTIES CODE Presence = Present / Absent
+ *                        CONTAINS        TEXT Comment: "AI generated, not clinically validated, ..."
  *
  * Choices, and why:
  * - This object is the model's output, not the radiologist's report (that is the TID 2000 SR):
  *   COMPLETE and UNVERIFIED, with no radiologist decisions in it, so it does not change when the
  *   report is edited or signed and its UID derives from the study and analysis version alone.
- * - Groups without a region come before those with one (see groupsRegionsLast: OHIF 3.13.2).
+ * - A measurement group is a finding with a place on the image. Findings without a region (a flat
+ *   heatmap: most negative findings) are qualitative evaluations of the report instead, not
+ *   TID 1501 groups without geometry: viewers that hydrate an SR's groups into their measurement
+ *   tools (OHIF 3.13.2's cornerstone-dicom-sr) fail on a group without a SCOORD
+ *   (`coords[0].ReferencedSOPSequence`) and then list none of the report's measurements.
+ * - The probability is inferred from the region (the NUM's INFERRED FROM SCOORD, TID 300/320), the
+ *   same polyline as the group's Image Region: the region is the hot area of the model's own map
+ *   whose pooled value the probability is, and it is where Cornerstone's SR reader (OHIF's
+ *   hydration) looks for a measurement's geometry (inside the group's first NUM).
  * - Presence is the model's own call (probability at or above its operating threshold), coded
  *   with SNOMED CT Present / Absent.
  */
@@ -56,12 +70,15 @@ export interface MeasurementReportOptions {
   now?: Date;
 }
 
-/** The model's probability as a measurement (TID 300), inferred from the image it was computed on. */
-function numProbability(probability: number, instance: SourceInstance | undefined): NaturalDataset {
+/**
+ * The model's probability as a measurement (TID 300), inferred from the finding's region on the
+ * image when it has one, else from the image it was computed on.
+ */
+function numProbability(relationship: 'CONTAINS' | 'HAS PROPERTIES', probability: number, source: NaturalDataset | undefined): NaturalDataset {
   return {
-    ...named('CONTAINS', 'NUM', SrConcept.certaintyOfFinding),
+    ...named(relationship, 'NUM', SrConcept.certaintyOfFinding),
     MeasuredValueSequence: [{ NumericValue: Number(probability.toFixed(4)), MeasurementUnitsCodeSequence: [codeItem(AiConcept.probability)] }],
-    ...(instance ? { ContentSequence: [{ ...imageItem('INFERRED FROM', instance), ConceptNameCodeSequence: [codeItem(Tid1500Concept.sourceOfMeasurement)] }] } : {}),
+    ...(source ? { ContentSequence: [{ ...source, RelationshipType: 'INFERRED FROM', ConceptNameCodeSequence: [codeItem(Tid1500Concept.sourceOfMeasurement)] }] } : {}),
   };
 }
 
@@ -84,8 +101,27 @@ const SIDE_CONCEPT: Record<'right' | 'left' | 'bilateral', CodedConcept> = {
   bilateral: SrConcept.bilateral,
 };
 
-function measurementGroup(report: ReportResponse, finding: ReportFinding, instance: SourceInstance | undefined, index: number): NaturalDataset {
-  const region = instance ? regionScoord(finding, instance) : null;
+/** The finding's coded description: its concept, the model, and the side when the model says one. */
+function findingModifiers(report: ReportResponse, finding: ReportFinding): NaturalDataset[] {
+  return [
+    ...(report.model
+      ? [textItem('HAS CONCEPT MOD', SrConcept.algorithmName, report.model.id), textItem('HAS CONCEPT MOD', SrConcept.algorithmVersion, report.model.version)]
+      : []),
+    ...(finding.side && finding.side !== 'midline' ? [codeContent('HAS CONCEPT MOD', SrConcept.laterality, SIDE_CONCEPT[finding.side])] : []),
+  ];
+}
+
+function presence(relationship: 'CONTAINS' | 'HAS PROPERTIES', finding: ReportFinding): NaturalDataset {
+  return codeContent(relationship, SrConcept.presence, finding.positive ? SrConcept.present : SrConcept.absent);
+}
+
+/** The group's Comment: the name viewers label the measurement with (Cornerstone/OHIF take a group's Comment as its label), marked as AI. */
+export function measurementLabel(finding: ReportFinding): string {
+  return `AI: ${finding.display}`;
+}
+
+/** A finding with a region on its image as a TID 1410 Planar ROI measurement group. */
+function measurementGroup(report: ReportResponse, finding: ReportFinding, region: NaturalDataset, index: number): NaturalDataset {
   const children: NaturalDataset[] = [
     textItem('HAS OBS CONTEXT', Tid1500Concept.trackingIdentifier, `AI ${finding.code} ${index + 1}`),
     {
@@ -93,28 +129,25 @@ function measurementGroup(report: ReportResponse, finding: ReportFinding, instan
       UID: derivedUid('ai-tracking', report.studyInstanceUid, String(report.analysisVersion), finding.sopInstanceUid, finding.code),
     },
     codeContent('CONTAINS', SrConcept.finding, findingConcept(finding)),
-    ...(report.model
-      ? [textItem('HAS CONCEPT MOD', SrConcept.algorithmName, report.model.id), textItem('HAS CONCEPT MOD', SrConcept.algorithmVersion, report.model.version)]
-      : []),
-    ...(finding.side && finding.side !== 'midline' ? [codeContent('HAS CONCEPT MOD', SrConcept.laterality, SIDE_CONCEPT[finding.side])] : []),
-    ...(region ? [region] : []),
-    numProbability(finding.probability, instance),
-    codeContent('CONTAINS', SrConcept.presence, finding.positive ? SrConcept.present : SrConcept.absent),
+    textItem('CONTAINS', SrConcept.comment, measurementLabel(finding)),
+    ...findingModifiers(report, finding),
+    region,
+    numProbability('CONTAINS', finding.probability, region),
+    presence('CONTAINS', finding),
   ];
   return {
     ...containerItem('CONTAINS', Tid1500Concept.measurementGroup, children),
-    ContentTemplateSequence: [{ MappingResource: 'DCMR', TemplateIdentifier: region ? '1410' : '1501' }],
+    ContentTemplateSequence: [{ MappingResource: 'DCMR', TemplateIdentifier: '1410' }],
   };
 }
 
-/**
- * The measurement groups with the ones without a region (TID 1501) first, each kind in report order.
- * The order means nothing in DICOM; OHIF 3.13.2 matches an SR's measurements to the images last to
- * first and gives up at the first one without geometry, so groups with a region go last to be drawn.
- */
-function groupsRegionsLast(groups: NaturalDataset[]): NaturalDataset[] {
-  const hasRegion = (g: NaturalDataset): boolean => (g.ContentTemplateSequence as NaturalDataset[])[0]!.TemplateIdentifier === '1410';
-  return [...groups.filter((g) => !hasRegion(g)), ...groups.filter(hasRegion)];
+/** A finding without a region as a qualitative evaluation of the report: its code, probability and the model's call. */
+function qualitativeFinding(report: ReportResponse, finding: ReportFinding, instance: SourceInstance | undefined): NaturalDataset {
+  return codeContent('CONTAINS', SrConcept.finding, findingConcept(finding), [
+    ...findingModifiers(report, finding),
+    numProbability('HAS PROPERTIES', finding.probability, instance ? imageItem('INFERRED FROM', instance) : undefined),
+    presence('HAS PROPERTIES', finding),
+  ]);
 }
 
 function deviceObserver(report: ReportResponse): NaturalDataset[] {
@@ -144,6 +177,12 @@ export function toMeasurementReport(report: ReportResponse, source: SourceStudy,
   const { seriesInstanceUid, sopInstanceUid } = measurementReportUids(report);
   const instances = analysedInstances(report, source);
   const bySop = new Map(source.instances.map((i) => [i.sopInstanceUid, i]));
+  const regions = report.findings.map((finding) => {
+    const instance = bySop.get(finding.sopInstanceUid);
+    return instance ? regionScoord(finding, instance) : null;
+  });
+  const located = report.findings.flatMap((finding, index) => (regions[index] ? [{ finding, region: regions[index], index }] : []));
+  const unlocated = report.findings.filter((_, index) => !regions[index]);
 
   const dataset: NaturalDataset = {
     SOPClassUID: SopClass.Comprehensive3DSR,
@@ -190,12 +229,11 @@ export function toMeasurementReport(report: ReportResponse, source: SourceStudy,
       containerItem('CONTAINS', Tid1500Concept.imageLibrary, [
         containerItem('CONTAINS', Tid1500Concept.imageLibraryGroup, instances.map((i) => imageItem('CONTAINS', i))),
       ]),
-      containerItem(
-        'CONTAINS',
-        Tid1500Concept.imagingMeasurements,
-        groupsRegionsLast(report.findings.map((finding, index) => measurementGroup(report, finding, bySop.get(finding.sopInstanceUid), index))),
-      ),
+      ...(located.length > 0
+        ? [containerItem('CONTAINS', Tid1500Concept.imagingMeasurements, located.map(({ finding, region, index }) => measurementGroup(report, finding, region, index)))]
+        : []),
       containerItem('CONTAINS', Tid1500Concept.qualitativeEvaluations, [
+        ...unlocated.map((finding) => qualitativeFinding(report, finding, bySop.get(finding.sopInstanceUid))),
         textItem('CONTAINS', SrConcept.comment, `${AI_RESULT_NOTICE}. The model's output as it is, not reviewed by a radiologist; not for diagnosis.`),
       ]),
     ],

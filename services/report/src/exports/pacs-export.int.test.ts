@@ -335,13 +335,13 @@ describe.skipIf(missing !== undefined)('sending reports to a PACS (Orthanc over 
     expectNoIdentifiersIn(s.logs, study);
   });
 
-  test('sends the AI results as a TID 1500 SR, a Parametric Map and a Segmentation when REPORT_PACS_OBJECTS names them, held while the PACS is down', async () => {
+  test('sends the AI results as a TID 1500 SR, a Parametric Map, a fractional and a binary Segmentation when REPORT_PACS_OBJECTS names them, held while the PACS is down', async () => {
     const port = await freePort(); // nothing listens there yet
     const s = await setUp({
       REPORT_PACS_STOW_URL: `http://127.0.0.1:${port}/dicom-web/`,
       REPORT_PACS_AUTHORIZATION: PACS_AUTHORIZATION,
       REPORT_PACS_SEND_ON_SIGN: 'true',
-      REPORT_PACS_OBJECTS: 'report-sr,ai-sr,pmap,seg',
+      REPORT_PACS_OBJECTS: 'report-sr,ai-sr,pmap,seg,seg-binary',
     });
     const { study, report } = await draftStudy(s);
     const signed = await sign(s, report!);
@@ -350,23 +350,27 @@ describe.skipIf(missing !== undefined)('sending reports to a PACS (Orthanc over 
     const delivered = await waitForExport(s, study.studyInstanceUid, (x) => x.state === 'delivered');
     expect(delivered.delivery).toMatchObject({
       revision: signed.revision,
-      stored: 4,
+      stored: 5,
       overlays: 0,
-      aiResults: { measurementReports: 1, parametricMaps: 1, segmentations: 1 },
+      aiResults: { measurementReports: 1, parametricMaps: 1, segmentations: 1, binarySegmentations: 1 },
     });
     const instances = await storedInstances(pacs);
     expect(instances.map((i) => String(i.tags.SOPClassUID)).sort()).toEqual(
-      [SopClass.ComprehensiveSR, SopClass.Comprehensive3DSR, SopClass.ParametricMapStorage, SopClass.SegmentationStorage].sort(),
+      [SopClass.ComprehensiveSR, SopClass.Comprehensive3DSR, SopClass.ParametricMapStorage, SopClass.SegmentationStorage, SopClass.SegmentationStorage].sort(),
     );
     for (const instance of instances) expect(instance.tags).toMatchObject({ StudyInstanceUID: study.studyInstanceUid, PatientID: study.patient.id });
-    const seg = instances.find((i) => i.tags.SOPClassUID === SopClass.SegmentationStorage)!;
-    expect(seg.tags).toMatchObject({ Modality: 'SEG', SegmentationType: 'FRACTIONAL' });
+    const seg = instances.find((i) => i.tags.SOPClassUID === SopClass.SegmentationStorage && i.tags.SegmentationType === 'FRACTIONAL')!;
+    expect(seg.tags).toMatchObject({ Modality: 'SEG', SeriesNumber: '904' });
     expect((seg.tags.SegmentSequence as unknown[]).length).toBe(report!.findings.length);
+    // The binary one: a segment for each finding called present only (the fixture's effusion, hot in its box).
+    const binary = instances.find((i) => i.tags.SOPClassUID === SopClass.SegmentationStorage && i.tags.SegmentationType === 'BINARY')!;
+    expect(binary.tags).toMatchObject({ Modality: 'SEG', SeriesNumber: '905' });
+    expect((binary.tags.SegmentSequence as Array<{ SegmentLabel: string }>).map((x) => x.SegmentLabel)).toEqual(report!.findings.filter((f) => f.positive).map((f) => f.display));
     const pmap = instances.find((i) => i.tags.SOPClassUID === SopClass.ParametricMapStorage)!;
     expect(String(pmap.tags.SeriesDescription)).toMatch(/AI generated, not validated/);
     const [entry] = await auditDetails(s, study.studyInstanceUid);
     expect(entry?.detail).toMatch(
-      /^sent to the PACS \(STOW-RS 200\): verified SR; AI results: TID 1500 measurement report, 1 parametric map, 1 segmentation after \d+ attempts$/,
+      /^sent to the PACS \(STOW-RS 200\): verified SR; AI results: TID 1500 measurement report, 1 parametric map, 1 segmentation, 1 binary segmentation after \d+ attempts$/,
     );
 
     // Sent again: the same AI objects (UIDs per study, analysis and image), so one copy of each.

@@ -225,10 +225,19 @@ export function buildOpenApiDocument(options: { serverUrl: string; version?: str
         },
       },
       '/api/studies/{studyInstanceUid}/report/ai-results/seg': {
-        parameters: [studyUid],
+        parameters: [
+          studyUid,
+          {
+            name: 'type',
+            in: 'query',
+            required: false,
+            description: '`fractional` (default): probability x 255, one segment per finding. `binary`: one 1-bit segment per finding called present, set where its map reaches its operating threshold (for viewers that draw only binary SEGs). Another value: 400 `invalid-seg-type`.',
+            schema: { type: 'string', enum: ['fractional', 'binary'] },
+          },
+        ],
         get: {
-          summary: 'The AI heatmaps as a fractional (probability) DICOM Segmentation per image, one segment per finding',
-          description: `Roles: ${readers}. Audited as an export. One Part 10 file, or \`multipart/related; type="application/dicom"\` with one per image when several images have findings.`,
+          summary: 'The AI heatmaps as a DICOM Segmentation per image: fractional (probability, every finding) or binary (the findings called present, at their thresholds)',
+          description: `Roles: ${readers}. Audited as an export. One Part 10 file, or \`multipart/related; type="application/dicom"\` with one per image when several images have findings (binary: images with a finding called present that has an area at its threshold; 409 \`no-ai-results\` when none has).`,
           responses: { '200': dicom('Segmentation (Part 10 file), or multipart/related of them.'), ...reportErrors },
         },
       },

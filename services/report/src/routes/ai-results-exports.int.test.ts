@@ -183,6 +183,37 @@ describe('GET /api/studies/:uid/report/ai-results/*', () => {
     expect(audit.at(-1)?.detail).toMatch(/of the AI heatmaps \(2 images\)$/);
   });
 
+  test('returns a binary SEG (?type=binary) only for the image with a finding called present, its segment the area at the threshold', async () => {
+    const res = await get(`/api/studies/${frontal.studyInstanceUid}/report/ai-results/seg?type=binary`);
+    expect(res.status).toBe(200);
+    // The lateral image's only finding is called absent: one image, so one Part 10 file.
+    expect(res.headers['content-type']).toBe('application/dicom');
+    expect(res.headers['content-disposition']).toBe('attachment; filename="ai-seg-binary-v1.dcm"');
+    const file = await expectNoIodErrors(res.body as Buffer, 'Segmentation');
+    const dump = await dcmtk('dcmdump', ['+L', file]);
+    expect(dump.stdout).toContain('(0062,0001) CS [BINARY]');
+    expect(dump.stdout).toContain(`(0008,1155) UI [${frontal.sopInstanceUid}]`);
+    expect(dump.stdout).not.toContain(`(0008,1155) UI [${lateral.sopInstanceUid}]`);
+    expect(dump.stdout).toContain('(0062,0005) LO [Pleural effusion]');
+    expect(audit.at(-1)?.detail).toBe('DICOM binary Segmentation of the AI heatmaps (1 image)');
+  });
+
+  test('answers 409 for a binary SEG when the model called no finding present, and 400 for an unknown type', async () => {
+    const uid = frontal.studyInstanceUid;
+    const both = views.get(uid)!;
+    views.set(uid, { ...both, findings: [{ ...both.findings[0]!, positive: false, probability: 0.2 }, both.findings[1]!] });
+    try {
+      const res = await get(`/api/studies/${uid}/report/ai-results/seg?type=binary`);
+      expect(res.status).toBe(409);
+      expect(JSON.parse((res.body as Buffer).toString('utf8'))).toMatchObject({ error: { code: 'no-ai-results' } });
+    } finally {
+      views.set(uid, both);
+    }
+    const bad = await get(`/api/studies/${uid}/report/ai-results/seg?type=labelmap`);
+    expect(bad.status).toBe(400);
+    expect(JSON.parse((bad.body as Buffer).toString('utf8'))).toMatchObject({ error: { code: 'invalid-seg-type' } });
+  });
+
   test('returns a single Part 10 file when one image has findings', async () => {
     const uid = frontal.studyInstanceUid;
     const both = views.get(uid)!;

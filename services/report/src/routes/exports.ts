@@ -7,7 +7,7 @@ import { toDicomSr } from '../exports/dicom-sr.ts';
 import { readImageHeatmaps } from '../exports/finding-heatmaps.ts';
 import { toMeasurementReport } from '../exports/measurement-report.ts';
 import { toParametricMap } from '../exports/parametric-map.ts';
-import { toSegmentation } from '../exports/segmentation.ts';
+import { SEGMENTATION_KINDS, toBinarySegmentation, toSegmentation, type SegmentationInput } from '../exports/segmentation.ts';
 import { toFhirDiagnosticReport, type FhirExportOptions } from '../exports/fhir-diagnostic-report.ts';
 import { isExportable, NothingToExportError } from '../exports/report-content.ts';
 import { OverlaySourceMissingError, toOverlaySecondaryCapture } from '../exports/secondary-capture.ts';
@@ -24,7 +24,9 @@ import type { StoredImage } from '../review/report-service.ts';
  * - `GET /api/studies/:uid/report/ai-results/sr`: the AI findings as a TID 1500 Measurement Report;
  * - `GET /api/studies/:uid/report/ai-results/pmap` and `.../seg`: the heatmaps as a Parametric Map
  *   or a fractional Segmentation per image (one Part 10 file, or `multipart/related` of them when
- *   several images have findings).
+ *   several images have findings); `.../seg?type=binary`: a binary Segmentation per image with a
+ *   finding called present, each thresholded at its operating point (for viewers that draw only
+ *   binary SEGs).
  *
  * Any reading role may export (integration systems among them). Each export is recorded in the
  * study's audit trail as `export` before its body is sent; an export that cannot be recorded is
@@ -141,6 +143,18 @@ export function exportRoutes(deps: ExportRoutesDeps): Router {
     }
   }
 
+  /** An AI-result object that an image may not have: none (rather than 409) when there is nothing to put in it. */
+  function optionalAiResult(build: () => Buffer): Buffer[] {
+    return buildAiResult(() => {
+      try {
+        return [build()];
+      } catch (error) {
+        if (error instanceof NothingToExportError) return [];
+        throw error;
+      }
+    });
+  }
+
   router.get('/api/studies/:studyInstanceUid/report/ai-results/sr', auth.require(...READ_ROLES), async (req, res) => {
     const { report, studyKey, source } = await loadExportable(String(req.params.studyInstanceUid));
     const bytes = buildAiResult(() => toMeasurementReport(report, source, { now: now() }));
@@ -148,19 +162,32 @@ export function exportRoutes(deps: ExportRoutesDeps): Router {
     sendDicom(res, bytes, `ai-results-v${report.analysisVersion}.dcm`);
   });
 
-  const MAP_KINDS = {
-    pmap: { build: toParametricMap, what: 'Parametric Map' },
-    seg: { build: toSegmentation, what: 'fractional Segmentation' },
-  } as const;
-  for (const [kind, { build, what }] of Object.entries(MAP_KINDS)) {
-    router.get(`/api/studies/:studyInstanceUid/report/ai-results/${kind}`, auth.require(...READ_ROLES), async (req, res) => {
+  type MapKind = { build: (input: SegmentationInput) => Buffer; what: string; file: string; binary?: true };
+  const MAP_KINDS: Record<string, MapKind> = {
+    pmap: { build: toParametricMap, what: 'Parametric Map', file: 'pmap' },
+    seg: { build: toSegmentation, what: 'fractional Segmentation', file: 'seg' },
+    'seg-binary': { build: toBinarySegmentation, what: 'binary Segmentation', file: 'seg-binary', binary: true },
+  };
+  /** The map kind a request asks for: `seg` takes `?type=fractional|binary` (default fractional). */
+  function mapKind(path: 'pmap' | 'seg', type: unknown): MapKind {
+    if (path === 'pmap' || type === undefined || type === 'fractional') return MAP_KINDS[path]!;
+    if (type === 'binary') return MAP_KINDS['seg-binary']!;
+    throw new HttpError(400, 'invalid-seg-type', `the Segmentation type must be one of ${SEGMENTATION_KINDS.join(', ')}`);
+  }
+  for (const path of ['pmap', 'seg'] as const) {
+    router.get(`/api/studies/:studyInstanceUid/report/ai-results/${path}`, auth.require(...READ_ROLES), async (req, res) => {
+      const { build, what, file, binary } = mapKind(path, req.query.type);
       const { report, studyKey, source } = await loadExportable(String(req.params.studyInstanceUid));
       const images = await readImageHeatmaps(objects, (uid, code, sop) => deps.findingImage(uid, code, sop, 'heatmap'), report, source);
       if (images.length === 0) throw new HttpError(409, 'no-ai-results', 'the report has no AI findings on a stored image to export as AI results');
-      const files = images.map((image) => buildAiResult(() => build({ report, source, image, now: now() })));
+      // A binary SEG is of the findings called present that have an area at their threshold: images without one have none.
+      const files = binary
+        ? images.flatMap((image) => optionalAiResult(() => build({ report, source, image, now: now() })))
+        : images.map((image) => buildAiResult(() => build({ report, source, image, now: now() })));
+      if (files.length === 0) throw new HttpError(409, 'no-ai-results', 'no AI finding called present has an area at its threshold on a stored image');
       await audit(res, studyKey, report, `DICOM ${what} of the AI heatmaps (${files.length} image${files.length === 1 ? '' : 's'})`);
       if (files.length === 1) {
-        sendDicom(res, files[0]!, `ai-${kind}-v${report.analysisVersion}.dcm`);
+        sendDicom(res, files[0]!, `ai-${file}-v${report.analysisVersion}.dcm`);
         return;
       }
       const { body, contentType } = encodeMultipartRelated(files);

@@ -3,7 +3,8 @@
  * `QUEUES.pacsExport` in @cxr/contracts, jobs are added by exports/pacs-export-queue.ts): builds
  * the objects `REPORT_PACS_OBJECTS` names (by default the report's DICOM SR and the Secondary
  * Capture of each finding present in the report; optionally the AI results as a TID 1500 SR and
- * a Parametric Map and a Segmentation per image), with the same builders as the download routes,
+ * a Parametric Map and a fractional and/or binary Segmentation per image), with the same builders
+ * as the download routes,
  * and stores them on the PACS in one STOW-RS request.
  *
  * Choices, and why:
@@ -31,10 +32,10 @@ import { toDicomSr } from '../exports/dicom-sr.ts';
 import { readImageHeatmaps } from '../exports/finding-heatmaps.ts';
 import { toMeasurementReport } from '../exports/measurement-report.ts';
 import { toParametricMap } from '../exports/parametric-map.ts';
-import { toSegmentation } from '../exports/segmentation.ts';
+import { toBinarySegmentation, toSegmentation, type SegmentationInput } from '../exports/segmentation.ts';
 import { progressOf, assertSendable, type PacsExportProgress } from '../exports/pacs-export-queue.ts';
 import type { PacsExportMetrics } from '../exports/pacs-export-metrics.ts';
-import { isPresentInReport } from '../exports/report-content.ts';
+import { isPresentInReport, NothingToExportError } from '../exports/report-content.ts';
 import { toOverlaySecondaryCapture } from '../exports/secondary-capture.ts';
 import { readSourceStudy } from '../exports/source-study.ts';
 import { StowUnavailableError, type StowResponse } from '../exports/stow-client.ts';
@@ -84,6 +85,16 @@ interface Built {
   aiResults: NonNullable<PacsDelivery['aiResults']> | null;
 }
 
+/** An image's binary Segmentation, or null when none of its findings called present has an area at its threshold. */
+function binarySegmentationOf(input: SegmentationInput): Buffer | null {
+  try {
+    return toBinarySegmentation(input);
+  } catch (error) {
+    if (error instanceof NothingToExportError) return null;
+    throw error;
+  }
+}
+
 /** What was sent, in words, for the audit trail: "verified SR and 1 overlay; AI results: ...". */
 function sentText(built: Built): string {
   const parts = [
@@ -96,6 +107,7 @@ function sentText(built: Built): string {
         ...(ai.measurementReports > 0 ? ['TID 1500 measurement report'] : []),
         ...(ai.parametricMaps > 0 ? [`${ai.parametricMaps} parametric map${ai.parametricMaps === 1 ? '' : 's'}`] : []),
         ...(ai.segmentations > 0 ? [`${ai.segmentations} segmentation${ai.segmentations === 1 ? '' : 's'}`] : []),
+        ...((ai.binarySegmentations ?? 0) > 0 ? [`${ai.binarySegmentations} binary segmentation${ai.binarySegmentations === 1 ? '' : 's'}`] : []),
       ].join(', ')
     : '';
   return [parts.join(' and '), ...(aiText ? [`AI results: ${aiText}`] : [])].filter(Boolean).join('; ');
@@ -143,18 +155,24 @@ export function startPacsExportWorker(deps: PacsExportWorkerDeps): Worker<unknow
       }
     }
     let aiResults: Built['aiResults'] = null;
-    if (chosen.has('ai-sr') || chosen.has('pmap') || chosen.has('seg')) {
-      aiResults = { measurementReports: 0, parametricMaps: 0, segmentations: 0 };
+    if (chosen.has('ai-sr') || chosen.has('pmap') || chosen.has('seg') || chosen.has('seg-binary')) {
+      aiResults = { measurementReports: 0, parametricMaps: 0, segmentations: 0, ...(chosen.has('seg-binary') ? { binarySegmentations: 0 } : {}) };
       // A report whose model found nothing to say (no findings) has no AI results to send.
       if (chosen.has('ai-sr') && report.findings.length > 0) {
         files.push(toMeasurementReport(report, source, { now: now() }));
         aiResults.measurementReports = 1;
       }
-      if (chosen.has('pmap') || chosen.has('seg')) {
+      if (chosen.has('pmap') || chosen.has('seg') || chosen.has('seg-binary')) {
         const images = await readImageHeatmaps(objects, (uid, code, sop) => service.findingImage(uid, code, sop, 'heatmap'), report, source);
         for (const image of images) {
           if (chosen.has('pmap')) files.push(toParametricMap({ report, source, image, now: now() }));
           if (chosen.has('seg')) files.push(toSegmentation({ report, source, image, now: now() }));
+          // Only images with a finding called present that has an area at its threshold have one.
+          const binary = chosen.has('seg-binary') && image.findings.some(({ finding }) => finding.positive) ? binarySegmentationOf({ report, source, image, now: now() }) : null;
+          if (binary) {
+            files.push(binary);
+            aiResults.binarySegmentations = (aiResults.binarySegmentations ?? 0) + 1;
+          }
         }
         if (chosen.has('pmap')) aiResults.parametricMaps = images.length;
         if (chosen.has('seg')) aiResults.segmentations = images.length;
