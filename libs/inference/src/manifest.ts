@@ -168,14 +168,22 @@ const gruTextSchema = z.object({
   decoding: z.object({ method: z.literal('greedy') }).loose(),
 });
 
-/** The Hugging Face (Optimum / transformers.js) encoder-decoder export layout. Declared only: not run yet. */
+/** The Hugging Face (Optimum / transformers.js) encoder-decoder export layout (hf-text.ts). */
 const hfEncoderDecoderTextSchema = z.object({
   decoder: z.literal('hf-encoder-decoder'),
-  /** e.g. encoder_model.onnx: pixel_values → last_hidden_state. */
+  /**
+   * e.g. encoder_model.onnx: pixel_values → last_hidden_state. When it is the input graph itself
+   * (`input.file`), its `encoderOutput` comes from the same run as the scores; otherwise it is run on
+   * the same preprocessed image tensor.
+   */
   encoderFile: fileNameSchema,
-  /** e.g. decoder_model_merged.onnx (with past key values). */
+  /** The encoder's output fed to the decoder as encoder_hidden_states. */
+  encoderOutput: z.string().min(1).default('last_hidden_state'),
+  /** e.g. decoder_model_merged.onnx: input_ids, encoder_hidden_states, past_key_values.* → logits, present.* */
   decoderFile: fileNameSchema,
   tokenizer: fileNameSchema,
+  /** Optional tokenizer_config.json (special tokens, clean-up). */
+  tokenizerConfig: fileNameSchema.optional(),
   config: fileNameSchema,
   generationConfig: fileNameSchema,
   /** Optional preprocessor_config.json (the image processor the export was made with). */
@@ -237,7 +245,7 @@ export const modelManifestV2Schema = z
     if (m.heatmaps.method === 'cam') named.push([['heatmaps', 'weights'], m.heatmaps.weights]);
     if (m.text.decoder === 'gru') named.push([['text', 'file'], m.text.file]);
     if (m.text.decoder === 'hf-encoder-decoder') {
-      for (const key of ['encoderFile', 'decoderFile', 'tokenizer', 'config', 'generationConfig', 'preprocessorConfig'] as const) {
+      for (const key of ['encoderFile', 'decoderFile', 'tokenizer', 'tokenizerConfig', 'config', 'generationConfig', 'preprocessorConfig'] as const) {
         const file = m.text[key];
         if (file !== undefined) named.push([['text', key], file]);
       }
@@ -277,6 +285,8 @@ export const modelManifestV2Schema = z
       for (const name of ['token', 'hidden', 'conditioning']) if (!t.inputs.some((i) => i.name === name)) issue(`the decoder must declare an input named ${name}`, ['text', 'inputs']);
       for (const name of ['logits', 'hidden_out']) if (!t.outputs.some((o) => o.name === name)) issue(`the decoder must declare an output named ${name}`, ['text', 'outputs']);
     }
+    if (m.text.decoder === 'hf-encoder-decoder' && m.text.encoderFile === m.input.file && !vision(m.text.encoderOutput))
+      issue(`text.encoderOutput '${m.text.encoderOutput}' is not an output of the input graph ${m.input.file}`, ['text', 'encoderOutput']);
     if (m.ood) {
       const out = vision(m.ood.output);
       if (!out) issue(`ood.output '${m.ood.output}' is not an output of the vision graph`, ['ood', 'output']);

@@ -167,17 +167,25 @@ describe('other v2 layouts', () => {
     }
   });
 
-  test('an hf-encoder-decoder manifest validates but is refused at load, saying the decoder is not run yet', async () => {
+  test('an hf-encoder-decoder package whose decoder graph is not a decoder with a cache is refused, naming what is missing', async () => {
+    // The real layout is tested on the shipped reference-cxr-vlm package (models/reference-cxr-vlm).
+    const { createHash } = await import('node:crypto');
+    const { cp, writeFile } = await import('node:fs/promises');
+    const json: Record<string, string> = {
+      'config.json': JSON.stringify({ model_type: 'vision-encoder-decoder' }),
+      'generation_config.json': JSON.stringify({ decoder_start_token_id: 0, eos_token_id: 1, max_length: 8 }),
+      'tokenizer.json': JSON.stringify({ version: '1.0', added_tokens: [], normalizer: null, pre_tokenizer: { type: 'Whitespace' }, post_processor: null, decoder: null, model: { type: 'WordLevel', vocab: { a: 0, b: 1 }, unk_token: 'a' } }),
+    };
     const dir = await tinyPackage({}, (m) => {
-      const file = { sha256: m.files['model.onnx']!.sha256, bytes: m.files['model.onnx']!.bytes };
-      for (const name of ['encoder_model.onnx', 'decoder_model_merged.onnx', 'tokenizer.json', 'config.json', 'generation_config.json']) m.files[name] = file;
-      m.text = { decoder: 'hf-encoder-decoder', encoderFile: 'encoder_model.onnx', decoderFile: 'decoder_model_merged.onnx', tokenizer: 'tokenizer.json', config: 'config.json', generationConfig: 'generation_config.json' };
+      m.files['decoder_model_merged.onnx'] = { sha256: m.files['model.onnx']!.sha256, bytes: m.files['model.onnx']!.bytes };
+      for (const [name, text] of Object.entries(json)) m.files[name] = { sha256: createHash('sha256').update(text).digest('hex'), bytes: Buffer.byteLength(text) };
+      m.text = { decoder: 'hf-encoder-decoder', encoderFile: 'model.onnx', encoderOutput: 'features', decoderFile: 'decoder_model_merged.onnx', tokenizer: 'tokenizer.json', config: 'config.json', generationConfig: 'generation_config.json' };
     });
-    const { cp } = await import('node:fs/promises');
-    for (const name of ['encoder_model.onnx', 'decoder_model_merged.onnx', 'tokenizer.json', 'config.json', 'generation_config.json']) await cp(join(dir, 'model.onnx'), join(dir, name));
+    await cp(join(dir, 'model.onnx'), join(dir, 'decoder_model_merged.onnx'));
+    for (const [name, text] of Object.entries(json)) await writeFile(join(dir, name), text);
     const err = await loadModelPackage(dir).then(() => null, (e: unknown) => e);
     expect(err).toBeInstanceOf(ModelPackageError);
-    expect((err as Error).message).toMatch(/^manifest\.json: text\.decoder 'hf-encoder-decoder' is declared, but this version does not run that decoder yet/);
+    expect((err as Error).message).toMatch(/^decoder_model_merged\.onnx: input 'input_ids' missing from the decoder graph/);
   });
 });
 

@@ -1,7 +1,8 @@
 // Loading a model package: manifest (zod), file integrity (size + sha256 of the very bytes the
 // sessions are created from), ONNX sessions with our own CUDA → CPU fallback, and a check that the
 // graphs' inputs and outputs are the ones the manifest declares. `analyse` runs a batch with one
-// vision session.run and, with a GRU decoder, one decoder session.run per generated token.
+// vision session.run and, with a GRU or Hugging Face decoder, one decoder session.run per generated
+// token for the whole batch.
 // Both manifest formats (v1, v2: docs/model-package.md) are turned into one `Layout` first.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -15,6 +16,7 @@ import { classActivationMaps, parseCamWeights, type CamWeights } from './cam.ts'
 import { cropHeatmap, heatmapPeak, type Heatmap } from './heatmap.ts';
 import { isManifestV2, modelManifestV1Schema, modelManifestV2Schema, type ModelManifest, type TensorSpec } from './manifest.ts';
 import { preprocessInto, preprocessV2Into, type ContentBox, type PresentationImage } from './preprocess.ts';
+import { createHfText, type HfText, type HfTextSpec } from './hf-text.ts';
 import { templatedText } from './templated-text.ts';
 import { decodeReports, type DecodedText, type GruDecoderSpec } from './text-decoder.ts';
 
@@ -176,7 +178,10 @@ interface Layout {
   preprocess: (image: PresentationImage, out: Float32Array) => Promise<ContentBox>;
   scores: { output: string; kind: 'logits' | 'probabilities' };
   heatmaps: { method: 'graph'; output: string; grid: number } | { method: 'cam'; featureMap: string; grid: number; weights: CamWeights };
-  text: { decoder: 'gru'; file: string; spec: GruDecoderSpec; conditioning: string } | { decoder: 'none' };
+  text:
+    | { decoder: 'gru'; file: string; spec: GruDecoderSpec; conditioning: string }
+    | { decoder: 'hf'; spec: HfTextSpec; file: string; encoderFile: string; encoderOutput: string }
+    | { decoder: 'none' };
 }
 
 /** How either manifest format builds its input tensor: `channels*size*size` floats per image. */
@@ -226,8 +231,6 @@ function layoutOf(manifest: ModelManifest, files: Map<string, Uint8Array>): Layo
     };
   }
   const { text, heatmaps } = manifest;
-  if (text.decoder === 'hf-encoder-decoder')
-    throw new ModelPackageError(`manifest.json: text.decoder 'hf-encoder-decoder' is declared, but this version does not run that decoder yet (docs/model-package.md); not loaded rather than served without its text`);
   return {
     visionFile: input.file,
     inputName: input.name,
@@ -239,7 +242,12 @@ function layoutOf(manifest: ModelManifest, files: Map<string, Uint8Array>): Layo
       heatmaps.method === 'graph'
         ? { method: 'graph', output: heatmaps.output, grid: heatmapGridOf(manifest) }
         : { method: 'cam', featureMap: heatmaps.featureMap, grid: heatmapGridOf(manifest), weights: parseCamWeights(files.get(heatmaps.weights)!, heatmaps.weightsFormat, manifest.labels.length, heatmaps.channels, heatmaps.weights) },
-    text: text.decoder === 'gru' ? { decoder: 'gru', file: text.file, spec: text, conditioning: text.conditioning } : { decoder: 'none' },
+    text:
+      text.decoder === 'gru'
+        ? { decoder: 'gru', file: text.file, spec: text, conditioning: text.conditioning }
+        : text.decoder === 'hf-encoder-decoder'
+          ? { decoder: 'hf', spec: text, file: text.decoderFile, encoderFile: text.encoderFile, encoderOutput: text.encoderOutput }
+          : { decoder: 'none' },
   };
 }
 
@@ -248,19 +256,38 @@ export async function loadModelPackage(dir: string, options: LoadOptions = {}): 
   const files = await readVerifiedFiles(dir, manifest);
   const layout = layoutOf(manifest, files);
   const visionFile = layout.visionFile;
-  const decoderFile = layout.text.decoder === 'gru' ? layout.text.file : null;
+  const decoderFile = layout.text.decoder === 'none' ? null : layout.text.file;
+  const encoderFile = layout.text.decoder === 'hf' && layout.text.encoderFile !== visionFile ? layout.text.encoderFile : null;
   const ood = manifest.ood ? createOodDetector(manifest.ood, files.get(manifest.ood.file)!) : null;
-  const { sessions, provider, fallback } = await createSessions(files, [...new Set([visionFile, ...(decoderFile ? [decoderFile] : [])])], options);
+  const { sessions, provider, fallback } = await createSessions(files, [...new Set([visionFile, ...(decoderFile ? [decoderFile] : []), ...(encoderFile ? [encoderFile] : [])])], options);
   const vision = sessions.get(visionFile)!;
   const decoder = decoderFile ? sessions.get(decoderFile)! : null;
+  let hf: HfParts | null = null;
   try {
     checkGraph(visionFile, vision, [manifest.input], manifest.outputs.filter((o) => o.file === visionFile));
     if (decoder && layout.text.decoder === 'gru') checkGraph(decoderFile!, decoder, layout.text.spec.inputs, layout.text.spec.outputs);
+    if (decoder && layout.text.decoder === 'hf') hf = hfPartsOf(layout.text, files, decoder, encoderFile ? sessions.get(encoderFile)! : null, vision);
   } catch (err) {
     await Promise.all([...sessions.values()].map((s) => s.release()));
     throw err;
   }
-  return createModelPackage(manifest, layout, sha256Hex(bytes), [...sessions.values()], vision, decoder, provider, fallback, ood);
+  return createModelPackage(manifest, layout, sha256Hex(bytes), [...sessions.values()], vision, decoder, hf, provider, fallback, ood);
+}
+
+/** The Hugging Face text's parts: its generation, and where its encoder states come from. */
+interface HfParts {
+  text: HfText;
+  /** A separate encoder graph run on the same input tensor, or null when the input graph outputs the states. */
+  encoder: { session: ort.InferenceSession; input: string } | null;
+  output: string;
+}
+
+function hfPartsOf(spec: Extract<Layout['text'], { decoder: 'hf' }>, files: Map<string, Uint8Array>, decoder: ort.InferenceSession, encoder: ort.InferenceSession | null, vision: ort.InferenceSession): HfParts {
+  const graph = encoder ?? vision;
+  const graphFile = encoder ? spec.encoderFile : 'the input graph';
+  if (!graph.outputNames.includes(spec.encoderOutput)) throw new ModelPackageError(`${spec.encoderFile}: output '${spec.encoderOutput}' missing from ${graphFile} (outputs: ${graph.outputNames.join(', ')})`);
+  if (encoder && encoder.inputNames.length !== 1) throw new ModelPackageError(`${spec.encoderFile}: the encoder graph must take one input (the image tensor); it takes ${encoder.inputNames.join(', ')}`);
+  return { text: createHfText(spec.spec, files, decoder), encoder: encoder ? { session: encoder, input: encoder.inputNames[0]! } : null, output: spec.encoderOutput };
 }
 
 function createModelPackage(
@@ -270,6 +297,7 @@ function createModelPackage(
   sessions: ort.InferenceSession[],
   vision: ort.InferenceSession,
   decoder: ort.InferenceSession | null,
+  hf: HfParts | null,
   executionProvider: ExecutionProvider,
   fallback: ModelPackage['fallback'],
   ood: OodDetector | null,
@@ -281,15 +309,16 @@ function createModelPackage(
   const thresholds = manifest.labels.map((l) => manifest.thresholds.values[l.code]!);
   let closed = false;
 
-  async function runVision(images: PresentationImage[]): Promise<{ out: ort.InferenceSession.OnnxValueMapType; boxes: ContentBox[]; preprocessMs: number }> {
+  async function runVision(images: PresentationImage[]): Promise<{ out: ort.InferenceSession.OnnxValueMapType; input: ort.Tensor; boxes: ContentBox[]; preprocessMs: number }> {
     const N = images.length;
     const t0 = performance.now();
     const per = channels * size * size;
     const batch = new Float32Array(N * per);
     const boxes: ContentBox[] = await Promise.all(images.map((img, n) => layout.preprocess(img, batch.subarray(n * per, (n + 1) * per))));
     const preprocessMs = performance.now() - t0;
-    const out = await vision.run({ [layout.inputName]: new ort.Tensor('float32', batch, [N, channels, size, size]) });
-    return { out, boxes, preprocessMs };
+    const input = new ort.Tensor('float32', batch, [N, channels, size, size]);
+    const out = await vision.run({ [layout.inputName]: input });
+    return { out, input, boxes, preprocessMs };
   }
 
   /** Per-label probabilities [N, K] from the scores output. */
@@ -322,7 +351,7 @@ function createModelPackage(
     const N = images.length;
     if (N === 0) return [];
     const t0 = performance.now();
-    const { out, boxes, preprocessMs } = await runVision(images);
+    const { out, input, boxes, preprocessMs } = await runVision(images);
     const t1 = performance.now();
     const scopes = await scopeOf(images, out);
     const t2 = performance.now();
@@ -350,6 +379,10 @@ function createModelPackage(
       if (layout.text.decoder === 'gru') {
         const conditioning = out[layout.text.conditioning] as ort.Tensor;
         const decoded = await decodeReports(decoder!, layout.text.spec, read.length === N ? conditioning : rowsOf(conditioning, read), read.length);
+        read.forEach((n, i) => texts.set(n, decoded[i]!));
+      } else if (hf) {
+        const states = hf.encoder ? ((await hf.encoder.session.run({ [hf.encoder.input]: read.length === N ? input : rowsOf(input, read) }))[hf.output] as ort.Tensor) : (out[hf.output] as ort.Tensor);
+        const decoded = await hf.text.decode(hf.encoder || read.length === N ? states : rowsOf(states, read));
         read.forEach((n, i) => texts.set(n, decoded[i]!));
       } else {
         for (const n of read) texts.set(n, templatedText(findings.get(n)!));
@@ -419,11 +452,11 @@ function invert(image: PresentationImage): PresentationImage {
   return { width: image.width, height: image.height, data };
 }
 
-/** A [rows.length, D] tensor of the given rows of a [N, D] float tensor. */
+/** The given rows (first dimension) of a float tensor of any rank. */
 function rowsOf(tensor: ort.Tensor, rows: number[]): ort.Tensor {
-  const D = tensor.dims[1]!;
+  const D = tensor.dims.slice(1).reduce((a, b) => a * b, 1);
   const data = tensor.data as Float32Array;
   const picked = new Float32Array(rows.length * D);
   rows.forEach((n, i) => picked.set(data.subarray(n * D, (n + 1) * D), i * D));
-  return new ort.Tensor('float32', picked, [rows.length, D]);
+  return new ort.Tensor('float32', picked, [rows.length, ...tensor.dims.slice(1)]);
 }

@@ -68,7 +68,7 @@ interface PythonReport {
 }
 
 const NOT_LOADED =
-  'not a model package: a v2 package needs a classifier (scores, heatmaps) beside the text, and the v2 loader declares but does not yet run hf-encoder-decoder text; these files are what its text section names';
+  'not a model package: a v2 package needs a classifier (scores, heatmaps) beside the text, and the v2 loader runs one decoder graph with its cache (decoder_model_merged.onnx), which this two-graph export does not make; these files are what its text section names';
 
 export async function importEncoderDecoder(options: ImportOptions): Promise<EncoderDecoderReport> {
   const log = options.log ?? (() => {});
