@@ -1,12 +1,15 @@
 // Per-image latency of `analyse` (preprocess + vision + greedy decode, as the worker runs it)
 // against a bare `session.run` of the same vision graph on the same preprocessed batch, in the
-// same process.
-//   tsx models/evaluation/src/bench-model.ts [--model reference-cxr] [--batch 8] [--rounds 20] [--threads 1] [--out bench.json]
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+// same process. For a package with a Hugging Face decoder it also measures the text alone, per
+// report, in the same run: our generation loop (onnxruntime-node with the key/value cache),
+// transformers.js `generate` on the same package and images, and the reference GRU decoder
+// (`--text-baseline`, default reference-cxr) on the same images: wall time and process CPU time.
+//   tsx models/evaluation/src/bench-model.ts [--model reference-cxr] [--batch 8] [--rounds 20] [--threads 1] [--text-baseline reference-cxr] [--out bench.json]
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchRecord } from '@cxr/devstack/bench-record';
-import { loadModelPackage, manifestPreprocessing } from '@cxr/inference';
+import { cacheLayoutOf, decodeReports, generate, gruDecoderOf, generationSettingsOf, isManifestV2, loadModelPackage, manifestPreprocessing, modelManifestSchema, type ModelPackage, type PresentationImage } from '@cxr/inference';
 import * as ort from 'onnxruntime-node';
 import { modelDirOf } from './model-dir.ts';
 import { asPresentation, phantomFor } from './evaluate.ts';
@@ -19,6 +22,7 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '20' },
       threads: { type: 'string', default: '1' },
       size: { type: 'string', default: '512' },
+      'text-baseline': { type: 'string', default: 'reference-cxr' },
       out: { type: 'string' },
     },
   });
@@ -52,7 +56,8 @@ async function main(): Promise<void> {
     bareMs += performance.now() - t;
   }
   const per = (ms: number): number => ms / (rounds * batch);
-  const result = { msPerImage: per(analyseMs), bareMsPerImage: per(bareMs), ratio: analyseMs / bareMs };
+  const text = isManifestV2(m) && m.text.decoder === 'hf-encoder-decoder' ? await textCosts(dir, pkg, images, rounds, threads, values['text-baseline']!) : undefined;
+  const result = { msPerImage: per(analyseMs), bareMsPerImage: per(bareMs), ratio: analyseMs / bareMs, ...(text ? { text } : {}) };
   console.log(`model ${m.id} ${m.version}, batch ${batch}, ${rounds} rounds, ${threads} thread(s), input images ${images[0]!.width}x${images[0]!.height}`);
   console.log('| stage | ms/image |');
   console.log('|---|---|');
@@ -62,12 +67,99 @@ async function main(): Promise<void> {
   console.log(`|   decode | ${per(parts.decode).toFixed(2)} |`);
   console.log(`| bare vision session.run | ${result.bareMsPerImage.toFixed(2)} |`);
   console.log(`| ratio analyse / bare | ${result.ratio.toFixed(2)} |`);
+  if (text) {
+    console.log('\n| report text, per report | wall ms | CPU ms | CPU vs ours |');
+    console.log('|---|---|---|---|');
+    for (const [name, c] of Object.entries(text.costs)) console.log(`| ${name} | ${c.wallMs.toFixed(2)} | ${c.cpuMs.toFixed(2)} | ${(c.cpuMs / text.costs.ours.cpuMs).toFixed(2)}× |`);
+    console.log(`tokens per report (ours): ${text.tokensPerReport.toFixed(1)}; transformers.js gives the same tokens: ${String(text.sameTokensAsTransformersJs)}`);
+  }
   if (values.out) {
     const settings = { model: `${m.id}@${m.version}`, batch, rounds, threads, imageWidth: images[0]!.width, imageHeight: images[0]!.height };
     await writeFile(values.out, `${JSON.stringify(benchRecord('model', settings, result), null, 2)}\n`);
   }
   await bare.release();
   await pkg.close();
+}
+
+interface Cost {
+  wallMs: number;
+  cpuMs: number;
+}
+
+/** Wall and process CPU time per report of `fn` (which makes `reports` reports), over `rounds` rounds after one warm-up. */
+async function measure(rounds: number, reports: number, fn: () => Promise<unknown>): Promise<Cost> {
+  await fn();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let r = 0; r < rounds; r++) await fn();
+  const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return { wallMs: wall / (rounds * reports), cpuMs: (cpu.user + cpu.system) / 1000 / (rounds * reports) };
+}
+
+/** The text alone, per report: ours, transformers.js on the same package, and the GRU baseline's decode. */
+async function textCosts(dir: string, pkg: ModelPackage, images: PresentationImage[], rounds: number, threads: number, baseline: string) {
+  const m = pkg.manifest;
+  if (!isManifestV2(m) || m.text.decoder !== 'hf-encoder-decoder') throw new Error('not a Hugging Face text package');
+  const spec = m.text;
+  const opts = { executionProviders: ['cpu'], intraOpNumThreads: threads };
+  const encoder = await ort.InferenceSession.create(join(dir, spec.encoderFile), opts);
+  const decoder = await ort.InferenceSession.create(join(dir, spec.decoderFile), opts);
+  const prep = manifestPreprocessing(m);
+  const per = prep.channels * prep.size * prep.size;
+  const batch = new Float32Array(images.length * per);
+  await Promise.all(images.map((im, n) => prep.into(im, batch.subarray(n * per, (n + 1) * per))));
+  const pixels = new ort.Tensor('float32', batch, [images.length, prep.channels, prep.size, prep.size]);
+  const states = (await encoder.run({ [encoder.inputNames[0]!]: pixels }))[spec.encoderOutput] as ort.Tensor;
+  const settings = generationSettingsOf(JSON.parse(await readFile(join(dir, spec.generationConfig), 'utf8')), spec.generationConfig);
+  const layout = cacheLayoutOf(decoder, spec.decoderFile);
+  let ids: number[][] = [];
+  const ours = await measure(rounds, images.length, async () => {
+    ids = (await generate(decoder, layout, states, settings)).ids;
+  });
+  // transformers.js: its own sessions on the same files (the encoder included: generate() runs it).
+  const { env, VisionEncoderDecoderModel, Tensor } = await import('@huggingface/transformers');
+  env.allowRemoteModels = false;
+  env.localModelPath = dirname(resolve(dir));
+  const tjs = await VisionEncoderDecoderModel.from_pretrained(basename(resolve(dir)), { subfolder: '', dtype: 'fp32', device: 'cpu', session_options: { intraOpNumThreads: threads } });
+  let theirs: number[][] = [];
+  const input = new Tensor('float32', batch, [images.length, prep.channels, prep.size, prep.size]);
+  const transformersJs = await measure(rounds, images.length, async () => {
+    const out = (await tjs.generate({ inputs: input })) as { tolist(): bigint[][] };
+    theirs = out.tolist().map((row) => {
+      const r = row.slice(1).map(Number);
+      const stop = r.findIndex((t) => settings.stopTokens.includes(t));
+      return stop < 0 ? r : r.slice(0, stop);
+    });
+  });
+  const encoderOnly = await measure(rounds, images.length, () => encoder.run({ [encoder.inputNames[0]!]: pixels }));
+  await tjs.dispose();
+  await Promise.all([encoder.release(), decoder.release()]);
+  // The GRU baseline: its decoder alone on the conditioning of the same images.
+  const baseDir = modelDirOf(baseline);
+  const baseManifest = modelManifestSchema.parse(JSON.parse(await readFile(join(baseDir, 'manifest.json'), 'utf8')));
+  const gruSpec = gruDecoderOf(baseManifest);
+  if (!gruSpec) throw new Error(`--text-baseline ${baseline} has no GRU decoder`);
+  const baseVision = await ort.InferenceSession.create(join(baseDir, baseManifest.input.file), opts);
+  const gruSession = await ort.InferenceSession.create(join(baseDir, gruSpec.file), opts);
+  const basePrep = manifestPreprocessing(baseManifest);
+  const basePer = basePrep.channels * basePrep.size * basePrep.size;
+  const baseBatch = new Float32Array(images.length * basePer);
+  await Promise.all(images.map((im, n) => basePrep.into(im, baseBatch.subarray(n * basePer, (n + 1) * basePer))));
+  const conditioning = (await baseVision.run({ [baseManifest.input.name]: new ort.Tensor('float32', baseBatch, [images.length, basePrep.channels, basePrep.size, basePrep.size]) }))[gruSpec.conditioning] as ort.Tensor;
+  const gruCost = await measure(rounds, images.length, () => decodeReports(gruSession, gruSpec, conditioning, images.length));
+  await Promise.all([baseVision.release(), gruSession.release()]);
+  return {
+    costs: {
+      ours,
+      'transformers.js (generate, encoder included)': transformersJs,
+      'transformers.js less the encoder run': { wallMs: transformersJs.wallMs - encoderOnly.wallMs, cpuMs: transformersJs.cpuMs - encoderOnly.cpuMs },
+      [`${baseline} GRU decoder`]: gruCost,
+    },
+    tokensPerReport: ids.reduce((a, r) => a + r.length, 0) / ids.length,
+    sameTokensAsTransformersJs: JSON.stringify(ids) === JSON.stringify(theirs),
+    settings: { numBeams: settings.numBeams, maxNewTokens: settings.maxNewTokens },
+  };
 }
 
 await main();
