@@ -85,9 +85,9 @@ const side = (word: string): Side => word.toLowerCase() as Side;
 const sizeOf = (kind: SentenceSize['kind'], text: string | undefined, code: string): SentenceSize | null =>
   text === undefined ? null : { kind, value: Number(text), code };
 
-/** The reference model's sentence forms: @cxr/phantom report.ts's wording, sizes optional. */
+/** The reference models' sentence forms (the GRU's and reference-cxr-vlm's transformer, both trained on them): @cxr/phantom report.ts's wording, sizes optional. */
 export const REFERENCE_WORDING: SentenceWording = {
-  modelIds: ['reference-cxr'],
+  modelIds: ['reference-cxr', 'reference-cxr-vlm'],
   forms: [
     {
       name: 'lesion',
