@@ -8,7 +8,11 @@ dataset of the same phantoms is filtered at the same physical scale), divided by
 of that response (so rib and body edges do not dominate), inside the image content and below the image's median local brightness (lungs are
 darker than mediastinum, bone and soft tissue). The peak, pooled to the 32x32 heatmap grid, is then
 scored exactly as the evaluation's pointing game scores a model's heatmap (peak cell holds a
-ground-truth mask pixel), per tier, with the AUC of the peak value against nodule-negative images.
+ground-truth mask pixel), per tier, with the AUC of the peak value against nodule-negative images
+(`auc`; `aucVsNormal` against finding-free images only) and, location known, the response in the
+nodule's cell against random lung cells of nodule-free images (`aucLocationKnown`). The subtle tier's
+criterion (models/reference-cxr/README.md): peak AUC 0.75-0.90 and pointing >= 0.5 on all-subtle
+phantoms. `--scale F` multiplies every width (the obvious tier's nodules are about twice as large).
 
 It is a floor, not a detector: if a trained encoder points at subtle nodules less often than this
 fixed filter does, the encoder is not using what the pixels hold. With --checkpoint the encoder's
