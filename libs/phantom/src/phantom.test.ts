@@ -162,6 +162,9 @@ describe('generatePhantom', () => {
   });
 
   test('subtle findings have lower contrast than obvious ones', () => {
+    // Subtle nodules are only moderately fainter (+0.30–0.45 against +0.45–0.70, besides being
+    // smaller): fainter still and a fixed matched filter no longer sees them (findings.ts).
+    const maxRatio = { nodule: 0.8, mass: 0.7, pneumothorax: 0.7 };
     for (const code of ['nodule', 'mass', 'pneumothorax'] as const) {
       let obvious = 0;
       let subtle = 0;
@@ -175,7 +178,7 @@ describe('generatePhantom', () => {
           else subtle += contrast;
         }
       }
-      expect(subtle, code).toBeLessThan(obvious * 0.7);
+      expect(subtle, code).toBeLessThan(obvious * maxRatio[code]);
       expect(subtle, code).toBeGreaterThan(0);
     }
   });
