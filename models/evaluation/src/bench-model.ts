@@ -86,15 +86,25 @@ interface Cost {
   cpuMs: number;
 }
 
-/** Wall and process CPU time per report of `fn` (which makes `reports` reports), over `rounds` rounds after one warm-up. */
-async function measure(rounds: number, reports: number, fn: () => Promise<unknown>): Promise<Cost> {
-  await fn();
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  for (let r = 0; r < rounds; r++) await fn();
-  const wall = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  return { wallMs: wall / (rounds * reports), cpuMs: (cpu.user + cpu.system) / 1000 / (rounds * reports) };
+/**
+ * Wall and process CPU time per report of each function (each makes `reports` reports), measured
+ * interleaved, one call of each per round after one warm-up call each, so that drifting load and
+ * the process's own history (allocation, caches) fall on all of them alike rather than on whichever runs first.
+ */
+async function measureInterleaved(rounds: number, reports: number, fns: Record<string, () => Promise<unknown>>): Promise<Record<string, Cost>> {
+  const totals = Object.fromEntries(Object.keys(fns).map((k) => [k, { wall: 0, cpu: 0 }]));
+  for (const fn of Object.values(fns)) await fn();
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, fn] of Object.entries(fns)) {
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      await fn();
+      totals[name]!.wall += performance.now() - t0;
+      const cpu = process.cpuUsage(cpu0);
+      totals[name]!.cpu += (cpu.user + cpu.system) / 1000;
+    }
+  }
+  return Object.fromEntries(Object.entries(totals).map(([k, t]) => [k, { wallMs: t.wall / (rounds * reports), cpuMs: t.cpu / (rounds * reports) }]));
 }
 
 /** The text alone, per report: ours, transformers.js on the same package, and the GRU baseline's decode. */
@@ -113,26 +123,29 @@ async function textCosts(dir: string, pkg: ModelPackage, images: PresentationIma
   const states = (await encoder.run({ [encoder.inputNames[0]!]: pixels }))[spec.encoderOutput] as ort.Tensor;
   const settings = generationSettingsOf(JSON.parse(await readFile(join(dir, spec.generationConfig), 'utf8')), spec.generationConfig);
   const layout = cacheLayoutOf(decoder, spec.decoderFile);
-  let ids: number[][] = [];
-  const ours = await measure(rounds, images.length, async () => {
-    ids = (await generate(decoder, layout, states, settings)).ids;
-  });
   // transformers.js: its own sessions on the same files (the encoder included: generate() runs it).
   const { env, VisionEncoderDecoderModel, Tensor } = await import('@huggingface/transformers');
   env.allowRemoteModels = false;
   env.localModelPath = dirname(resolve(dir));
   const tjs = await VisionEncoderDecoderModel.from_pretrained(basename(resolve(dir)), { subfolder: '', dtype: 'fp32', device: 'cpu', session_options: { intraOpNumThreads: threads } });
+  let ids: number[][] = [];
   let theirs: number[][] = [];
   const input = new Tensor('float32', batch, [images.length, prep.channels, prep.size, prep.size]);
-  const transformersJs = await measure(rounds, images.length, async () => {
-    const out = (await tjs.generate({ inputs: input })) as { tolist(): bigint[][] };
-    theirs = out.tolist().map((row) => {
-      const r = row.slice(1).map(Number);
-      const stop = r.findIndex((t) => settings.stopTokens.includes(t));
-      return stop < 0 ? r : r.slice(0, stop);
-    });
+  const costs = await measureInterleaved(rounds, images.length, {
+    ours: async () => {
+      ids = (await generate(decoder, layout, states, settings)).ids;
+    },
+    transformersJs: async () => {
+      const out = (await tjs.generate({ inputs: input })) as { tolist(): bigint[][] };
+      theirs = out.tolist().map((row) => {
+        const r = row.slice(1).map(Number);
+        const stop = r.findIndex((t) => settings.stopTokens.includes(t));
+        return stop < 0 ? r : r.slice(0, stop);
+      });
+    },
+    encoderOnly: () => encoder.run({ [encoder.inputNames[0]!]: pixels }),
   });
-  const encoderOnly = await measure(rounds, images.length, () => encoder.run({ [encoder.inputNames[0]!]: pixels }));
+  const { ours, transformersJs, encoderOnly } = costs as Record<'ours' | 'transformersJs' | 'encoderOnly', Cost>;
   await tjs.dispose();
   await Promise.all([encoder.release(), decoder.release()]);
   // The GRU baseline: its decoder alone on the conditioning of the same images.
@@ -147,7 +160,7 @@ async function textCosts(dir: string, pkg: ModelPackage, images: PresentationIma
   const baseBatch = new Float32Array(images.length * basePer);
   await Promise.all(images.map((im, n) => basePrep.into(im, baseBatch.subarray(n * basePer, (n + 1) * basePer))));
   const conditioning = (await baseVision.run({ [baseManifest.input.name]: new ort.Tensor('float32', baseBatch, [images.length, basePrep.channels, basePrep.size, basePrep.size]) }))[gruSpec.conditioning] as ort.Tensor;
-  const gruCost = await measure(rounds, images.length, () => decodeReports(gruSession, gruSpec, conditioning, images.length));
+  const { gru: gruCost } = (await measureInterleaved(rounds, images.length, { gru: () => decodeReports(gruSession, gruSpec, conditioning, images.length) })) as { gru: Cost };
   await Promise.all([baseVision.release(), gruSession.release()]);
   return {
     costs: {

@@ -28,7 +28,12 @@ const files = Object.fromEntries(
   }),
 );
 const d = config.decoder.n_embd;
-const metrics = values.metrics && existsSync(values.metrics) ? (JSON.parse(readFileSync(values.metrics, 'utf8')) as unknown) : undefined;
+/** The evaluation's headline figures for the model card (the whole record stays in evaluation.json). */
+function cardMetrics(path: string): unknown {
+  const e = JSON.parse(readFileSync(path, 'utf8')) as { summary: unknown; report: { findingF1: unknown; perFinding: unknown; location?: unknown } };
+  return { summary: e.summary, report: { findingF1: e.report.findingF1, perFinding: e.report.perFinding, location: e.report.location }, note: 'measured by @cxr/model-evaluation through @cxr/inference on the files with the sha256 values in files; full record: evaluation.json' };
+}
+const metrics = values.metrics && existsSync(values.metrics) ? cardMetrics(values.metrics) : undefined;
 const vision = (name: string) => v1.outputs.find((o) => o.name === name)!;
 const manifest = {
   formatVersion: 2,
