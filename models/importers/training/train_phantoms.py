@@ -23,6 +23,7 @@ Writes into --out:
   model.safetensors   float32 state_dict with torchvision's names (the best validation mean AUC
                       over the 5 mapped labels, checked after every epoch and at the end)
   last.safetensors    the latest weights (saved every epoch and every --checkpoint-minutes)
+SIGTERM stops the loop early and still writes all of these.
   thresholds.json     {label name: probability}: F1-optimal on the validation split for the 5
                       mapped labels, 0.5 for the 9 the phantoms never show
   training.json       settings, time, steps, images seen, per-epoch validation AUCs
@@ -31,6 +32,7 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
 import time
 
@@ -171,7 +173,7 @@ def main():
     p.add_argument('--train', nargs='+', required=True)
     p.add_argument('--val', nargs='+', required=True)
     p.add_argument('--out', required=True)
-    p.add_argument('--minutes', type=float, required=True, help='time budget for training (validation and saving come on top)')
+    p.add_argument('--minutes', type=float, required=True, help='wall-clock budget for the training loop, per-epoch validation included (the final validation comes on top)')
     p.add_argument('--checkpoint-minutes', type=float, default=8)
     p.add_argument('--batch', type=int, default=16)
     p.add_argument('--lr', type=float, default=1e-3)
@@ -207,23 +209,27 @@ def main():
     budget = args.minutes * 60
     warmup = 50
     step, seen, epoch = 0, 0, 0
-    history, best = [], (-1.0, None)
+    history, best = [], (-1.0, None, None, None)  # mean AUC, tag, validation probabilities, per-label
     last_ckpt = time.time()
     t_train = time.time()
     done = False
+    stop = {'asked': False}
+    # SIGTERM (or SIGINT) ends the loop early but still validates, keeps the best weights and writes the thresholds.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.update(asked=True))
 
     def checkpoint(name):
         save_file(state_dict_f32(model), os.path.join(args.out, name))
 
     def evaluate_and_keep(tag):
         nonlocal best
-        _, per, mean_auc = validate(model, (va_images, va_labels, va_tiers), rebuild, codes, 32)
+        probs, per, mean_auc = validate(model, (va_images, va_labels, va_tiers), rebuild, codes, 32)
         row = dict(tag=tag, epoch=epoch, step=step, imagesSeen=seen, trainingSeconds=round(time.time() - t_train, 1), meanAuc=mean_auc, perLabel=per)
         history.append(row)
         print(json.dumps(dict(validation=row)), flush=True)
         checkpoint('last.safetensors')
         if mean_auc > best[0]:
-            best = (mean_auc, tag)
+            best = (mean_auc, tag, probs, per)
             checkpoint('model.safetensors')
 
     while not done:
@@ -231,7 +237,7 @@ def main():
         losses = []
         for b in range(0, len(order) - args.batch + 1, args.batch):
             elapsed = time.time() - t_train
-            if elapsed >= budget or (args.max_steps and step >= args.max_steps):
+            if elapsed >= budget or stop['asked'] or (args.max_steps and step >= args.max_steps):
                 done = True
                 break
             lr = args.lr * min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, elapsed / budget)))
@@ -262,10 +268,8 @@ def main():
     train_seconds = time.time() - t_train
     evaluate_and_keep('end')
 
-    # Thresholds from the kept (best) weights.
-    from safetensors.torch import load_file
-    model.load_state_dict(load_file(os.path.join(args.out, 'model.safetensors')))
-    probs, per, mean_auc = validate(model, (va_images, va_labels, va_tiers), rebuild, codes, 32)
+    # Thresholds from the kept (best) weights' validation probabilities.
+    mean_auc, _, probs, per = best
     thresholds, f1s = {name: 0.5 for name in CHEXNET_LABELS}, {}
     for j, code in enumerate(codes):
         name = CODE_TO_LABEL[code]
@@ -274,7 +278,7 @@ def main():
         json.dump(thresholds, f, indent=2)
     summary = dict(
         settings=vars(args), torch=torch.__version__, trainImages=int(len(tr_images)), valImages=int(len(va_images)),
-        trainingSeconds=round(train_seconds, 1), totalSeconds=round(time.time() - t_start, 1), steps=step, imagesSeen=seen, epochs=round(seen / len(tr_images), 2),
+        trainingSeconds=round(train_seconds, 1), trainingSecondsNote='wall clock of the training loop, per-epoch validations included', totalSeconds=round(time.time() - t_start, 1), steps=step, imagesSeen=seen, epochs=round(seen / len(tr_images), 2),
         kept=best[1], keptValidation=dict(meanAuc=mean_auc, perLabel=per, f1AtThreshold=f1s), thresholds=thresholds, history=history,
         untrainedLabels=[n for n in CHEXNET_LABELS if n not in CODE_TO_LABEL.values()],
     )
