@@ -3,8 +3,10 @@
   python import_model.py --format torchxrayvision|chexnet (<checkpoint> | --random-init [--seed S]) --out <dir>
 
 Builds DenseNet-121 (densenet.py), loads the checkpoint into it (checkpoint.py) or gives it random
-weights from a fixed seed, exports model.onnx with two outputs, `logits` [N, labels] and `features`
-[N, 1024, 7, 7] (the ReLU'd last feature map, for class activation maps), writes the classifier's
+weights from a fixed seed, exports model.onnx with three outputs, `logits` [N, labels], `features`
+[N, 1024, 7, 7] (the ReLU'd last feature map, for class activation maps) and `pooled` [N, 1024]
+(its global average, the classifier's input: an image descriptor for the out-of-distribution
+detector, `npm run model:fit-ood -- --output pooled`), writes the classifier's
 weight and bias as classifier.json, and writes manifest.json. It then checks onnxruntime (Python)
 against PyTorch on a few synthetic inputs and leaves those inputs and PyTorch's outputs under
 <out>/.parity/ for the Node side (models/importers/src) to check onnxruntime-node the same way;
@@ -48,7 +50,8 @@ class Export(torch.nn.Module):
         self.m = m
 
     def forward(self, image):
-        return self.m(image)
+        logits, features = self.m(image)
+        return logits, features, features.mean(dim=(2, 3))
 
 
 def parity_inputs(spec, count, seed):
@@ -78,8 +81,8 @@ def export_onnx(model, path, spec):
     dummy = torch.zeros(2, spec['channels'], spec['size'], spec['size'])
     torch.onnx.export(
         Export(model).eval(), (dummy,), path, dynamo=False, opset_version=17,
-        input_names=['image'], output_names=['logits', 'features'],
-        dynamic_axes={'image': {0: 'N'}, 'logits': {0: 'N'}, 'features': {0: 'N'}},
+        input_names=['image'], output_names=['logits', 'features', 'pooled'],
+        dynamic_axes={'image': {0: 'N'}, 'logits': {0: 'N'}, 'features': {0: 'N'}, 'pooled': {0: 'N'}},
     )
 
 
@@ -157,9 +160,9 @@ def main():
     import onnxruntime as ort
     x = parity_inputs(spec, args.parity_count, seed=args.seed + 1)
     with torch.no_grad():
-        logits, features = (t.numpy() for t in model(torch.from_numpy(x)))
+        logits, features, pooled = (t.numpy() for t in Export(model).eval()(torch.from_numpy(x)))
     sess = ort.InferenceSession(onnx_path, providers=['CPUExecutionProvider'])
-    o_logits, o_features = sess.run(['logits', 'features'], {'image': x})
+    o_logits, o_features, o_pooled = sess.run(['logits', 'features', 'pooled'], {'image': x})
     # Logits to 1e-4 absolute. The feature map reaches values of ~10 after 120 layers, where
     # float32 rounding of the fused graph (BatchNorm folded into convolutions) alone is ~1e-5..1e-4:
     # it is held to 1e-4 of its own largest value (and 1e-4 absolute when that is below 1).
@@ -167,7 +170,8 @@ def main():
     parity = dict(
         images=int(x.shape[0]),
         featureScale=feature_scale,
-        onnxruntimePython=dict(logits=float(np.abs(o_logits - logits).max()), features=float(np.abs(o_features - features).max())),
+        onnxruntimePython=dict(logits=float(np.abs(o_logits - logits).max()), features=float(np.abs(o_features - features).max()),
+                               pooled=float(np.abs(o_pooled - pooled).max())),
         logitRange=[float(logits.min()), float(logits.max())],
     )
     # The CAM identity the worker relies on: the spatial mean of W·F + b is the logit.
@@ -178,11 +182,11 @@ def main():
     timings['paritySeconds'] = round(time.perf_counter() - t0, 2)
     pdir = os.path.join(out, '.parity')
     os.makedirs(pdir, exist_ok=True)
-    for name, arr in (('image', x), ('logits', logits), ('features', features)):
+    for name, arr in (('image', x), ('logits', logits), ('features', features), ('pooled', pooled)):
         np.ascontiguousarray(arr, dtype='<f4').tofile(os.path.join(pdir, f'{name}.f32'))
     with open(os.path.join(pdir, 'shapes.json'), 'w') as f:
         json.dump(dict(input=dict(name='image', file='image.f32', shape=list(x.shape)), tolerance=PARITY_TOLERANCE,
-                       tolerances=dict(logits=PARITY_TOLERANCE, features=PARITY_TOLERANCE * feature_scale)), f)
+                       tolerances=dict(logits=PARITY_TOLERANCE, features=PARITY_TOLERANCE * feature_scale, pooled=PARITY_TOLERANCE)), f)
 
     size, fh = spec['size'], features.shape[2]
     random_note = 'RANDOM WEIGHTS (--random-init, seed %d): no real checkpoint was read; the outputs mean nothing. ' % args.seed if args.random_init else ''
@@ -198,6 +202,8 @@ def main():
             dict(file='model.onnx', name='logits', dtype='float32', shape=['N', len(names)], meaning=spec['scores_meaning']),
             dict(file='model.onnx', name='features', dtype='float32', shape=['N', NUM_FEATURES, fh, fh],
                  meaning="ReLU'd last feature map (after norm5, before global average pooling); CAM input"),
+            dict(file='model.onnx', name='pooled', dtype='float32', shape=['N', NUM_FEATURES],
+                 meaning='global average of features (the classifier\'s input): image descriptor for the out-of-distribution detector'),
         ],
         scores=dict(output='logits', kind='logits'),
         heatmaps=dict(method='cam', featureMap='features', weights='classifier.json', weightsFormat='json', channels=NUM_FEATURES),
@@ -220,9 +226,10 @@ def main():
         f.write('\n')
     print(json.dumps(dict(out=out, parity=parity, timings=timings)))
     diffs = parity['onnxruntimePython']
-    if not (diffs['logits'] <= PARITY_TOLERANCE and diffs['features'] <= PARITY_TOLERANCE * feature_scale and parity['camMeanVsLogit'] <= PARITY_TOLERANCE):
+    if not (diffs['logits'] <= PARITY_TOLERANCE and diffs['features'] <= PARITY_TOLERANCE * feature_scale and diffs['pooled'] <= PARITY_TOLERANCE
+            and parity['camMeanVsLogit'] <= PARITY_TOLERANCE):
         print(f'error: onnxruntime differs from PyTorch: logits by {diffs["logits"]:.3g} (tolerance {PARITY_TOLERANCE}), features by {diffs["features"]:.3g} '
-              f'(tolerance {PARITY_TOLERANCE * feature_scale:.3g}); CAM mean vs logit {parity["camMeanVsLogit"]:.3g}', file=sys.stderr)
+              f'(tolerance {PARITY_TOLERANCE * feature_scale:.3g}), pooled by {diffs["pooled"]:.3g}; CAM mean vs logit {parity["camMeanVsLogit"]:.3g}', file=sys.stderr)
         return 1
     return 0
 

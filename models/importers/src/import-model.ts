@@ -123,7 +123,7 @@ export async function importModel(options: ImportOptions): Promise<ImportReport>
 
   const t0 = performance.now();
   const parityDir = join(out, '.parity');
-  const node = await checkParity(join(out, 'model.onnx'), parityDir, ['logits', 'features']);
+  const node = await checkParity(join(out, 'model.onnx'), parityDir, ['logits', 'features', 'pooled']);
   if (!node.pass) throw new ImportModelError(`onnxruntime-node differs from PyTorch: ${JSON.stringify(node.maxAbsDiff)} (tolerances ${JSON.stringify(node.tolerance)})`);
   if (!options.keepParity) await rm(parityDir, { recursive: true, force: true });
   const paritySeconds = (performance.now() - t0) / 1000;

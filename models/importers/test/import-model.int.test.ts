@@ -43,8 +43,11 @@ describe.skipIf(!env.ready)('model:import (random weights only, no real checkpoi
       console.log(`[importers] ${format} random-init: parity ${JSON.stringify(report.parity.onnxruntimeNode.maxAbsDiff)}, timings ${JSON.stringify(report.timings)}`);
       expect(report.parity.onnxruntimeNode.pass).toBe(true);
       expect(report.parity.onnxruntimeNode.maxAbsDiff.logits).toBeLessThanOrEqual(1e-4);
+      expect(report.parity.onnxruntimeNode.maxAbsDiff.pooled).toBeLessThanOrEqual(1e-4);
       expect(report.parity.camMeanVsLogit).toBeLessThanOrEqual(1e-4);
       const m = await manifestOf(out);
+      // The pooled descriptor for the out-of-distribution detector (model:fit-ood --output pooled).
+      expect(m.outputs.map((o) => [o.name, o.shape])).toEqual([['logits', ['N', labels]], ['features', ['N', 1024, 7, 7]], ['pooled', ['N', 1024]]]);
       expect(m.formatVersion).toBe(2);
       expect(m.input).toMatchObject({ channels, size: 224, shape: ['N', channels, 224, 224], resize: { method: 'center-crop' }, normalisation });
       expect(m.labels).toHaveLength(labels);

@@ -3,18 +3,22 @@
  * in this process (s3rver in-process, one 1024×1229 image, the reference model on CPU with the
  * worker's default of one intra-op thread), with wall and CPU time (this process's CPU, s3rver's
  * included). Both input paths are shown: the small raw analysis input (what ingest stores now) and
- * the full-size presentation PNG (the fallback for older jobs).
+ * the full-size presentation PNG (the fallback for older jobs). `--model <dir>` times another
+ * package (v1 or v2, e.g. models/chexnet-phantom) instead of the reference model; the bare
+ * `session.run` of its vision graph on an already preprocessed tensor is timed beside `analyse`.
  * A companion to worker-bench.ts, for when the overhead ratio is far from the goal.
  *
- *   npx tsx services/inference-worker/bench/stage-costs.ts
+ *   npx tsx services/inference-worker/bench/stage-costs.ts [--model <package dir>]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { ANALYSIS_INPUT_RESIZE_KERNEL, analysisInputSize, encodeAnalysisInput } from '@cxr/contracts';
 import { freePort, startS3Server } from '@cxr/devstack';
-import { loadModelPackage } from '@cxr/inference';
+import { loadModelPackage, manifestPreprocessing } from '@cxr/inference';
 import { referenceModelDir } from '@cxr/model-reference-cxr';
 import { generatePhantom, toUint16 } from '@cxr/phantom';
 import { ObjectStore } from '@cxr/platform';
@@ -24,7 +28,10 @@ import { encodeHeatmapPng } from '../src/analysis/images.ts';
 const BUCKET = 'stage-costs';
 const dir = mkdtempSync(join(tmpdir(), 'cxr-stage-costs-'));
 const s3 = await startS3Server({ port: await freePort(), dir, buckets: [BUCKET], reset: true });
-const model = await loadModelPackage(referenceModelDir, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
+const { values: args } = parseArgs({ options: { model: { type: 'string' } } });
+const modelDir = args.model ? resolve(args.model) : referenceModelDir;
+const model = await loadModelPackage(modelDir, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
+const bare = await ort.InferenceSession.create(join(modelDir, model.manifest.input.file), { executionProviders: ['cpu'], intraOpNumThreads: 1 });
 try {
   const objects = new ObjectStore({ endpoint: s3.endpoint, region: 'us-east-1', accessKey: s3.accessKey, secretKey: s3.secretKey });
   const phantom = generatePhantom({ seed: 1, size: 1024, aspect: 1.2 });
@@ -37,9 +44,11 @@ try {
   const input = encodeAnalysisInput({ ...size, data: new Uint16Array(small.buffer, small.byteOffset, small.length / 2) });
   await objects.put(BUCKET, 'input.png', png, 'image/png');
   await objects.put(BUCKET, 'input.u16', input, 'application/octet-stream');
-  const image = readAnalysisInput(input, phantom);
+  // As the worker passes it: the scope's size check is on the image as acquired (analyse-study.ts).
+  const image = { ...readAnalysisInput(input, phantom), source: { width: phantom.width, height: phantom.height } };
   const fullImage = await decodePresentationPng(png, phantom);
   const [analysis] = await model.analyse([image]);
+  if (!analysis!.scope.inScope) throw new Error(`the package calls the benchmark phantom out of scope (${JSON.stringify(analysis!.scope)}): no findings or heatmaps to time`);
   const heatmaps = analysis!.findings.map((f) => f.heatmap);
   const heatmapPng = encodeHeatmapPng(heatmaps[0]!);
   const rows: { stage: string; 'ms per image': number; 'CPU ms per image': number }[] = [];
@@ -59,12 +68,18 @@ try {
   await time('load: S3 GET of the analysis input (one request)', () => objects.get(BUCKET, 'input.u16', 64 * 1024 * 1024));
   await time('load: analysis input read (no decode)', async () => readAnalysisInput(input, phantom));
   await time('model: ModelPackage.analyse of the analysis input, batch 1', () => model.analyse([image]));
+  const prep = manifestPreprocessing(model.manifest);
+  const tensor = new Float32Array(prep.channels * prep.size * prep.size);
+  await time('model: preprocessing alone (manifestPreprocessing)', () => prep.into(image, tensor));
+  const feeds = { [model.manifest.input.name]: new ort.Tensor('float32', tensor, [1, prep.channels, prep.size, prep.size]) };
+  await time('model: bare session.run of the vision graph, batch 1 (no decoder)', () => bare.run(feeds));
   await time(`store: ${heatmaps.length} heatmap PNG encodes (zlib)`, async () => heatmaps.map((h) => encodeHeatmapPng(h)));
   await time(`store: ${heatmaps.length} heatmap PUTs, concurrently`, () => Promise.all(heatmaps.map((_, i) => objects.put(BUCKET, `heatmap-${i}.png`, heatmapPng, 'image/png'))));
   await time('store: result JSON PUT', () => objects.putJson(BUCKET, 'result.json', { text: 'x'.repeat(4000) }));
   console.table(rows);
 } finally {
   await model.close();
+  await bare.release();
   await s3.stop();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { QUEUE_NAMES, analysisResultSchema, findingHeatmapPng, type AnalysisRequest } from '@cxr/contracts';
 import { freePort, startRedisServer, startS3Server, waitFor, type RedisServerHandle, type S3ServerHandle } from '@cxr/devstack';
 import { writeTinyPackage } from '@cxr/inference/testing';
+import { generatePhantom, toUint16 } from '@cxr/phantom';
 import { ObjectStore, createRequestConnection } from '@cxr/platform';
 import { loadConfig } from './config.ts';
 import { createWorkerService, type WorkerService } from './service.ts';
@@ -43,7 +44,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function workerConfig(prefix: string, extra: Record<string, string>) {
+async function workerConfig(prefix: string, extra: Record<string, string | undefined>) {
   return loadConfig({
     REDIS_URL: redis.url, S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey, S3_REGION: 'us-east-1',
     BUCKET_ORIGINALS: buckets.originals, BUCKET_DERIVED: buckets.derived, BUCKET_REPORTS: buckets.reports,
@@ -117,4 +118,43 @@ describe('the worker serving a format v2 package (WORKER_MODEL_DIR)', () => {
       await queue.close();
     }
   });
+
+  test('serves the shipped DenseNet-121 trained on phantoms by WORKER_MODEL=chexnet-phantom@0.1.0 from the repo\'s models/, with its own OOD detector, and reads an obvious pleural effusion on a fresh phantom', async () => {
+    const prefix = `v2-shipped-${process.pid}`;
+    // As an operator sets it: no WORKER_MODEL_DIR, WORKER_MODEL_SOURCE left at its default (the repo's models/).
+    const service = createWorkerService(await workerConfig(prefix, { WORKER_MODEL_DIR: undefined, WORKER_MODEL: 'chexnet-phantom@0.1.0' }), silent, { onFatal });
+    services.push(service);
+    const started = await service.start();
+    expect(started.model).toMatch(/^chexnet-phantom@0\.1\.0/);
+
+    // A seed no training, validation or evaluation set uses; the finding forced, so the test does not depend on the generator's mix.
+    const phantom = generatePhantom({ seed: 31_000_017, size: 512, aspect: 1.1, findings: [{ code: 'pleural_effusion', tier: 'obvious' }] });
+    const png = await sharp(toUint16(phantom), { raw: { width: phantom.width, height: phantom.height, channels: 1 } }).toColourspace('grey16').png().toBuffer();
+    const studyKey = 'a'.repeat(32);
+    const imageKey = `inputs/${studyKey}/p.png`;
+    await objects.put(buckets.derived, imageKey, png, 'image/png');
+    const queue = new Queue<AnalysisRequest>(QUEUE_NAMES.analysis, { connection: createRequestConnection(redis.url), prefix });
+    try {
+      const job = await queue.add('analyse', {
+        schemaVersion: 1, analysisId: `${studyKey}.v1`, studyKey, version: 1, priority: 'routine',
+        images: [{ instanceKey: 'b'.repeat(32), imageKey, width: phantom.width, height: phantom.height }], requestedAt: new Date().toISOString(),
+      }, { jobId: `${studyKey}.v1` });
+      const state = await waitFor(`job ${job.id} to finish`, async () => {
+        const s = await job.getState();
+        return s === 'completed' || s === 'failed' ? s : undefined;
+      }, 60_000);
+      const done = (await queue.getJob(job.id!))!;
+      expect(state, done.failedReason).toBe('completed');
+      const result = analysisResultSchema.parse(await objects.getJson(buckets.derived, (done.returnvalue as { resultKey: string }).resultKey));
+      expect(result.model).toMatchObject({ id: 'chexnet-phantom', version: '0.1.0' });
+      const [image] = result.images;
+      // All 14 ChestX-ray14 outputs, ours under our codes; the effusion called present.
+      expect(image!.findings).toHaveLength(14);
+      expect(image!.findings.map((f) => f.code)).toEqual(expect.arrayContaining(['nodule', 'mass', 'pleural_effusion', 'cardiomegaly', 'pneumothorax', 'pleural_thickening']));
+      expect(image!.findings.find((f) => f.code === 'pleural_effusion')!.positive).toBe(true);
+      expect(image!.text.findings).toMatch(/pleural effusion\./);
+    } finally {
+      await queue.close();
+    }
+  }, 90_000);
 });
