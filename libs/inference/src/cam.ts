@@ -46,7 +46,7 @@ export function parseCamWeights(bytes: Uint8Array, format: 'json' | 'float32-le'
  * Class activation logit maps [N, labels, h, w] from a feature map [N, C, h, w]:
  * out[n,k] = Σ_c W[k,c]·F[n,c] + b[k]. `sigmoid: true` returns the heatmaps (0..1) instead.
  */
-export function classActivationMaps(features: Float32Array, N: number, hw: number, weights: CamWeights, sigmoid: boolean): Float32Array {
+export function classActivationMaps(features: Float32Array, N: number, hw: number, weights: CamWeights, sigmoid: boolean, only?: readonly boolean[]): Float32Array {
   const { labels: K, channels: C, weight, bias } = weights;
   if (features.length !== N * C * hw) throw new RangeError(`feature map has ${features.length} values, expected ${N}×${C}×${hw}`);
   const out = new Float32Array(N * K * hw);
@@ -54,6 +54,7 @@ export function classActivationMaps(features: Float32Array, N: number, hw: numbe
   for (let n = 0; n < N; n++) {
     const f = n * C * hw;
     for (let k = 0; k < K; k++) {
+      if (only && !only[k]) continue; // a label not read: its map stays 0
       acc.fill(bias[k]!);
       const wk = k * C;
       for (let c = 0; c < C; c++) {

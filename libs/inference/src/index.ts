@@ -1,7 +1,7 @@
 export { gruDecoderOf, heatmapGridOf, loadModelPackage, manifestPreprocessing, type ManifestPreprocessing, type ExecutionProvider, type FindingAnalysis, type ImageAnalysis, type LoadOptions, type ModelPackage } from './model-package.ts';
 export { ModelPackageError, ModelUnavailableError } from './errors.ts';
 export { loadModelPackageInThread, type ThreadedModelPackage } from './model-thread.ts';
-export { modelManifestSchema, modelManifestV1Schema, modelManifestV2Schema, isManifestV2, tensorSpecSchema, type ModelManifest, type ModelManifestV1, type ModelManifestV2, type TensorSpec } from './manifest.ts';
+export { findingCodesOf, labelsRead, modelManifestSchema, modelManifestV1Schema, modelManifestV2Schema, isManifestV2, tensorSpecSchema, type ModelManifest, type ModelManifestV1, type ModelManifestV2, type TensorSpec } from './manifest.ts';
 export {
   preprocess, preprocessInto, preprocessV2Into, letterboxBox, placementBox, inputToImage, imageToInput, validateImage,
   type ContentBox, type InputSpec, type NormalisationSpec, type PreprocessingSpec, type PresentationImage, type Preprocessed, type ResizeSpec,

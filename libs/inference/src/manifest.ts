@@ -227,6 +227,11 @@ export const modelManifestV2Schema = z
           code: z.string().regex(/^[a-z0-9][a-z0-9_]*$/, 'codes are lower-case snake_case').max(64),
           display: z.string().min(1),
           coding: codingSchema.nullable(),
+          /**
+           * false: the model was not trained to read this label (e.g. a head no training image ever
+           * showed): its output is not used, so the label gets no finding, heatmap or sentence. Default true.
+           */
+          trained: z.boolean().optional(),
         }),
       )
       .min(1),
@@ -259,6 +264,7 @@ export const modelManifestV2Schema = z
     if (norm.method === 'mean-std' && (norm.mean.length !== m.input.channels || norm.std.length !== m.input.channels))
       issue(`mean-std needs ${m.input.channels} mean and std values (one per channel)`, ['input', 'normalisation']);
     const K = m.labels.length;
+    if (!m.labels.some((l) => l.trained !== false)) issue('every label is marked trained: false: the model reads nothing', ['labels']);
     const codes = new Set<string>();
     for (const l of m.labels) {
       if (codes.has(l.code)) issue(`label code ${l.code} appears twice`, ['labels']);
@@ -303,3 +309,9 @@ export const modelManifestSchema = z.union([modelManifestV1Schema, modelManifest
 export type ModelManifest = ModelManifestV1 | ModelManifestV2;
 
 export const isManifestV2 = (m: ModelManifest): m is ModelManifestV2 => 'formatVersion' in m && m.formatVersion === 2;
+
+/** Whether the package reads each label, in label order (v2 `trained: false` labels are not read; v1 reads all). */
+export const labelsRead = (m: ModelManifest): boolean[] => m.labels.map((l) => !('trained' in l) || l.trained !== false);
+
+/** The codes of the labels the package reads (its findings), in label order. */
+export const findingCodesOf = (m: ModelManifest): string[] => m.labels.filter((_, k) => labelsRead(m)[k]).map((l) => l.code);

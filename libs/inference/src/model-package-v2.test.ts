@@ -125,6 +125,31 @@ describe('a v2 classifier package with CAM heatmaps and templated text (torchxra
   });
 });
 
+describe('a label the model was not trained to read (trained: false)', () => {
+  test('gets no finding, no heatmap and no sentence, and the other labels are unchanged', async () => {
+    const [full, partial] = await Promise.all([loadModelPackage(await tinyPackage()), loadModelPackage(await tinyPackage({}, (m) => (m.labels[1]!.trained = false)))]);
+    try {
+      const [[a], [b]] = await Promise.all([full.analyse([blockImage()]), partial.analyse([blockImage()])]);
+      expect(a!.findings.map((f) => f.code)).toEqual(['pleural_effusion', 'pneumothorax', 'lung_opacity']);
+      expect(b!.findings.map((f) => f.code)).toEqual(['pleural_effusion', 'lung_opacity']);
+      expect(b!.text.findings).not.toMatch(/pneumothorax/i);
+      for (const f of b!.findings) {
+        const same = a!.findings.find((x) => x.code === f.code)!;
+        expect(f.probability).toBe(same.probability);
+        expect([...f.heatmap.data]).toEqual([...same.heatmap.data]);
+      }
+    } finally {
+      await Promise.all([full.close(), partial.close()]);
+    }
+  });
+
+  test('a package whose every label is untrained is refused', async () => {
+    const err = await loadModelPackage(await tinyPackage({}, (m) => m.labels.forEach((l) => (l.trained = false)))).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelPackageError);
+    expect((err as Error).message).toMatch(/every label is marked trained: false/);
+  });
+});
+
 describe('a v2 package in a model thread (how the worker runs it)', () => {
   test('gives the same findings, heatmaps and text as in process', async () => {
     const dir = await tinyPackage();

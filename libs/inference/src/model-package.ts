@@ -14,7 +14,7 @@ import { checkImage } from './image-checks.ts';
 import { createOodDetector, type OodDetector } from './ood.ts';
 import { classActivationMaps, parseCamWeights, type CamWeights } from './cam.ts';
 import { cropHeatmap, heatmapPeak, type Heatmap } from './heatmap.ts';
-import { isManifestV2, modelManifestV1Schema, modelManifestV2Schema, type ModelManifest, type TensorSpec } from './manifest.ts';
+import { isManifestV2, labelsRead, modelManifestV1Schema, modelManifestV2Schema, type ModelManifest, type TensorSpec } from './manifest.ts';
 import { preprocessInto, preprocessV2Into, type ContentBox, type PresentationImage } from './preprocess.ts';
 import { createHfText, type HfText, type HfTextSpec } from './hf-text.ts';
 import { templatedText } from './templated-text.ts';
@@ -307,6 +307,7 @@ function createModelPackage(
   const grid = layout.heatmaps.grid;
   const K = manifest.labels.length;
   const thresholds = manifest.labels.map((l) => manifest.thresholds.values[l.code]!);
+  const labelRead = labelsRead(manifest);
   let closed = false;
 
   async function runVision(images: PresentationImage[]): Promise<{ out: ort.InferenceSession.OnnxValueMapType; input: ort.Tensor; boxes: ContentBox[]; preprocessMs: number }> {
@@ -334,7 +335,7 @@ function createModelPackage(
   function heatmapsOf(out: ort.InferenceSession.OnnxValueMapType, N: number): Float32Array {
     const h = layout.heatmaps;
     if (h.method === 'graph') return out[h.output]!.data as Float32Array;
-    return classActivationMaps(out[h.featureMap]!.data as Float32Array, N, grid * grid, h.weights, true);
+    return classActivationMaps(out[h.featureMap]!.data as Float32Array, N, grid * grid, h.weights, true, labelRead);
   }
 
   /** Out-of-distribution scores of a batch's rows (null without a detector). */
@@ -359,8 +360,10 @@ function createModelPackage(
     const probability = probabilities(out);
     const heat = heatmapsOf(out, N);
     const cells = grid * grid;
+    // A label the model was not trained to read (`trained: false`) gets no finding.
     const findingsOf = (n: number): FindingAnalysis[] =>
-      manifest.labels.map((label, k) => {
+      manifest.labels.flatMap((label, k) => {
+        if (!labelRead[k]) return [];
         const map = heat.subarray((n * K + k) * cells, (n * K + k + 1) * cells);
         const p = probability[n * K + k]!;
         return {
@@ -370,7 +373,7 @@ function createModelPackage(
           positive: p >= thresholds[k]!,
           heatmap: cropHeatmap(map, grid, size, boxes[n]!),
           peak: heatmapPeak(map, grid, size, boxes[n]!),
-        };
+        } satisfies FindingAnalysis;
       });
     const findings = new Map<number, FindingAnalysis[]>(read.map((n) => [n, findingsOf(n)]));
     const t3a = performance.now();

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadModelPackage, type PresentationImage } from '@cxr/inference';
+import { findingCodesOf, loadModelPackage, type PresentationImage } from '@cxr/inference';
 import { readDicomImages } from './dicom-images.ts';
 import { asPresentation, phantomFor } from './evaluate.ts';
 import { modelDirOf } from './model-dir.ts';
@@ -36,7 +36,7 @@ if (!Number.isInteger(seed) || !Number.isInteger(count) || count < 1) {
 }
 const dir = modelDirOf(values.model);
 const pkg = await loadModelPackage(dir, { executionProviders: ['cpu'] });
-const stats = new ValidationStats(pkg.manifest.labels.map((l) => l.code));
+const stats = new ValidationStats(findingCodesOf(pkg.manifest));
 const t0 = performance.now();
 let images: PresentationImage[] | null = null;
 let dataset: string;

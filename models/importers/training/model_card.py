@@ -28,11 +28,15 @@ def main():
     untrained = t['untrainedLabels']
     minutes = round(t['trainingSeconds'] / 60, 1)
     m['name'] = 'DenseNet-121 (CheXNet layout, 14 ChestX-ray14 labels) trained on synthetic phantoms'
+    # The heads no phantom ever showed are not read: no finding, heatmap or sentence (manifest labels[].trained).
+    for label in m['labels']:
+        if label['name'] in untrained:
+            label['trained'] = False
     m['intendedUse'] = (
         'Second model package for developing and testing the CXR microservices with a network of real size (DenseNet-121, 224 px). '
         f'Trained from random weights for {minutes} CPU minutes only on synthetic phantoms from @cxr/phantom; NOT a medical device and NOT for '
         'clinical use on real radiographs. Phantoms show only Nodule, Mass, Effusion, Cardiomegaly and Pneumothorax; the other 9 ChestX-ray14 '
-        f'outputs ({", ".join(untrained)}) were trained as always negative and mean nothing (their "No ..." sentences in the templated text are not findings).'
+        f'outputs ({", ".join(untrained)}) were trained as always negative and mean nothing, so they are marked trained: false and not read (no finding, heatmap or sentence).'
     )
     per = e['perFinding']
     card = m.setdefault('modelCard', {})

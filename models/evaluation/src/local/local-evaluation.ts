@@ -11,7 +11,7 @@
 //
 // Nothing that identifies a study or a patient is in the result: counts, rates and intervals only.
 import { IsolatedFrameDecoder } from '@cxr/dicom';
-import { loadModelPackage, type ExecutionProvider, type ImageAnalysis, type ModelPackage, type PresentationImage } from '@cxr/inference';
+import { findingCodesOf, loadModelPackage, type ExecutionProvider, type ImageAnalysis, type ModelPackage, type PresentationImage } from '@cxr/inference';
 import { auc, bootstrap, calibrationError, confusion, rates, rocCurve, type Interval } from '../metrics.ts';
 import { readDatasetInstances, type SkippedFile } from './dataset-images.ts';
 import { readLabelsCsv, readReportLabels, type StudyLabels } from './study-labels.ts';
@@ -167,7 +167,7 @@ export async function evaluateDataset(options: EvaluateDatasetOptions): Promise<
 }
 
 async function evaluateWith(pkg: ModelPackage, options: EvaluateDatasetOptions): Promise<LocalEvaluationResult> {
-  const findings = pkg.manifest.labels.map((l) => l.code);
+  const findings = findingCodesOf(pkg.manifest);
   const truth = await truthOf(options, findings);
   const batch = options.batch ?? 8;
   const rounds = options.bootstrapRounds ?? 500;

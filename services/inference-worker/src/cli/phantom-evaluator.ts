@@ -1,7 +1,7 @@
 // The phantom evaluation model:publish --evaluate phantoms:SEED:COUNT runs: the phantom evaluation
 // of models/evaluation (the same @cxr/inference code the worker runs). A folder of a site's
 // labelled studies goes to the local-dataset evaluation instead (dataset-evaluator.ts).
-import { loadModelPackage } from '@cxr/inference';
+import { findingCodesOf, loadModelPackage } from '@cxr/inference';
 import { asPresentation, auc, phantomFor } from '@cxr/model-evaluation';
 import type { PublishEvaluator } from '../models/publish-gate.ts';
 import { checkDatasetSpec } from './dataset-spec.ts';
@@ -17,7 +17,7 @@ export const phantomEvaluator: PublishEvaluator = async (modelDir, dataset) => {
   const { seed, count } = spec;
   const pkg = await loadModelPackage(modelDir, { executionProviders: ['cpu'] });
   try {
-    const codes = pkg.manifest.labels.map((l) => l.code);
+    const codes = findingCodesOf(pkg.manifest);
     const cases = new Map(codes.map((code) => [code, { labels: [] as number[], scores: [] as number[] }]));
     for (let b = 0; b < count; b += 16) {
       const phantoms = Array.from({ length: Math.min(16, count - b) }, (_, i) => phantomFor(seed + b + i, 256));
