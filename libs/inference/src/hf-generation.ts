@@ -6,6 +6,7 @@
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { ModelPackageError } from './errors.ts';
+import { tensorRows } from './tensor-rows.ts';
 
 const tokenIds = z.union([z.number().int().nonnegative(), z.array(z.number().int().nonnegative()).min(1)]);
 
@@ -128,24 +129,16 @@ function nextCache(layout: CacheLayout, out: ort.InferenceSession.OnnxValueMapTy
   const tensors = new Map<string, ort.Tensor>();
   for (const { past, present } of layout.pairs) {
     const t = out[present] as ort.Tensor;
-    tensors.set(past, rows ? gatherRows(t, rows) : t);
+    tensors.set(past, rows ? tensorRows(t, rows) : t);
   }
   return { tensors };
-}
-
-function gatherRows(t: ort.Tensor, rows: number[]): ort.Tensor {
-  const per = t.dims.slice(1).reduce((a, b) => a * b, 1);
-  const src = t.data as Float32Array;
-  const dst = new Float32Array(rows.length * per);
-  rows.forEach((r, i) => dst.set(src.subarray(r * per, (r + 1) * per), i * per));
-  return new ort.Tensor('float32', dst, [rows.length, ...t.dims.slice(1)]);
 }
 
 /** Encoder states [N, T, d] repeated `times` per row (beam search runs num_beams rows per image). */
 function repeatRows(t: ort.Tensor, times: number): ort.Tensor {
   if (times === 1) return t;
   const N = t.dims[0]!;
-  return gatherRows(t, Array.from({ length: N * times }, (_, i) => Math.floor(i / times)));
+  return tensorRows(t, Array.from({ length: N * times }, (_, i) => Math.floor(i / times)));
 }
 
 /** transformers' RepetitionPenaltyLogitsProcessor: a token already in the sequence has its score divided (positive) or multiplied (negative) by the penalty. */

@@ -17,6 +17,7 @@ import { cropHeatmap, heatmapPeak, type Heatmap } from './heatmap.ts';
 import { isManifestV2, labelsRead, modelManifestV1Schema, modelManifestV2Schema, type ModelManifest, type TensorSpec } from './manifest.ts';
 import { preprocessInto, preprocessV2Into, type ContentBox, type PresentationImage } from './preprocess.ts';
 import { createHfText, type HfText, type HfTextSpec } from './hf-text.ts';
+import { tensorRows } from './tensor-rows.ts';
 import { templatedText } from './templated-text.ts';
 import { decodeReports, type DecodedText, type GruDecoderSpec } from './text-decoder.ts';
 
@@ -381,11 +382,11 @@ function createModelPackage(
     if (read.length > 0) {
       if (layout.text.decoder === 'gru') {
         const conditioning = out[layout.text.conditioning] as ort.Tensor;
-        const decoded = await decodeReports(decoder!, layout.text.spec, read.length === N ? conditioning : rowsOf(conditioning, read), read.length);
+        const decoded = await decodeReports(decoder!, layout.text.spec, read.length === N ? conditioning : tensorRows(conditioning, read), read.length);
         read.forEach((n, i) => texts.set(n, decoded[i]!));
       } else if (hf) {
-        const states = hf.encoder ? ((await hf.encoder.session.run({ [hf.encoder.input]: read.length === N ? input : rowsOf(input, read) }))[hf.output] as ort.Tensor) : (out[hf.output] as ort.Tensor);
-        const decoded = await hf.text.decode(hf.encoder || read.length === N ? states : rowsOf(states, read));
+        const states = hf.encoder ? ((await hf.encoder.session.run({ [hf.encoder.input]: read.length === N ? input : tensorRows(input, read) }))[hf.output] as ort.Tensor) : (out[hf.output] as ort.Tensor);
+        const decoded = await hf.text.decode(hf.encoder || read.length === N ? states : tensorRows(states, read));
         read.forEach((n, i) => texts.set(n, decoded[i]!));
       } else {
         for (const n of read) texts.set(n, templatedText(findings.get(n)!));
@@ -453,13 +454,4 @@ function invert(image: PresentationImage): PresentationImage {
   const data = new Uint16Array(image.data.length);
   for (let i = 0; i < data.length; i++) data[i] = 65535 - image.data[i]!;
   return { width: image.width, height: image.height, data };
-}
-
-/** The given rows (first dimension) of a float tensor of any rank. */
-function rowsOf(tensor: ort.Tensor, rows: number[]): ort.Tensor {
-  const D = tensor.dims.slice(1).reduce((a, b) => a * b, 1);
-  const data = tensor.data as Float32Array;
-  const picked = new Float32Array(rows.length * D);
-  rows.forEach((n, i) => picked.set(data.subarray(n * D, (n + 1) * D), i * D));
-  return new ort.Tensor('float32', picked, [rows.length, ...tensor.dims.slice(1)]);
 }
