@@ -1,26 +1,41 @@
-// A model package run in a worker thread, behind the same `ModelPackage` interface.
+// A model package whose graphs run in a worker thread, behind the same `ModelPackage` interface.
 //
 // Why: onnxruntime-node's `session.run` is synchronous (the promise only defers it with
 // setImmediate), so in-process inference blocks the event loop for the whole batch, and a service
-// cannot read the next inputs or store the last outputs meanwhile. In a thread, the model and the
-// service's I/O use separate cores. Images are copied to the thread (structured clone), not
-// transferred: a caller may run the same images again (the micro-batcher re-runs a failed batch
-// request by request).
+// cannot read the next inputs or store the last outputs meanwhile. The thread runs nothing but
+// session.run (the engine, model-engine.ts): preprocessing, the scope decision, heatmaps and
+// templated text run in the caller's thread (model-package.ts), so the model thread is free for
+// the next batch while the last one is finished, and a caller that keeps a second batch queued
+// (the worker's micro-batcher) keeps it busy back to back. Tensors are copied both ways
+// (structured clone): a caller may run the same images again (the micro-batcher re-runs a failed
+// batch request by request), and onnxruntime's output buffers are its own.
 import { Worker } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
 import { ModelPackageError, ModelUnavailableError } from './errors.ts';
-import type { ModelManifest } from './manifest.ts';
-import type { ImageAnalysis, LoadOptions, ModelPackage } from './model-package.ts';
-import type { PresentationImage } from './preprocess.ts';
+import type { LoadOptions, ModelEngine } from './model-engine.ts';
+import { modelPackageOf, type ModelPackage } from './model-package.ts';
+import { readModelPackage } from './package-reader.ts';
+import type { DecodedText } from './text-decoder.ts';
+
+/** A tensor as it crosses the thread boundary. */
+export interface WireTensor { type: ort.Tensor['type']; data: ort.Tensor['data']; dims: readonly number[] }
 
 /** Messages to the thread. */
-export type ThreadRequest = { type: 'analyse'; id: number; images: PresentationImage[] } | { type: 'close' };
+export type ThreadRequest =
+  | { type: 'vision'; id: number; input: WireTensor }
+  | { type: 'text'; id: number; from: WireTensor }
+  | { type: 'close' };
 interface SerialisedError { name: string; message: string }
 /** Messages from the thread. */
 export type ThreadReply =
-  | { type: 'ready'; manifest: ModelManifest; sha256: string; executionProvider: ModelPackage['executionProvider']; fallback: ModelPackage['fallback']; scope: ModelPackage['scope']; hasOodDetector: boolean }
+  | { type: 'ready'; sha256: string; executionProvider: ModelEngine['executionProvider']; fallback: ModelEngine['fallback'] }
   | { type: 'load-failed'; error: SerialisedError }
-  | { type: 'result'; id: number; analyses: ImageAnalysis[] }
+  | { type: 'vision-result'; id: number; outputs: Record<string, WireTensor>; ms: number }
+  | { type: 'text-result'; id: number; texts: DecodedText[]; ms: number }
   | { type: 'failed'; id: number; error: SerialisedError };
+
+export const toWire = (t: ort.Tensor): WireTensor => ({ type: t.type, data: t.data, dims: t.dims });
+export const fromWire = (w: WireTensor): ort.Tensor => new ort.Tensor(w.type as 'float32', w.data as Float32Array, w.dims);
 
 export interface ThreadedModelPackage extends ModelPackage {
   /** Settles when the thread has ended: after `close()`, or with an error if it died. */
@@ -38,12 +53,14 @@ function threadBootstrap(): string {
 }
 
 /**
- * Loads `dir` in a new thread with the same checks as `loadModelPackage` (it throws the same
- * `ModelPackageError`s) and returns once the thread's sessions are ready.
+ * Loads `dir` with the same checks as `loadModelPackage` (it throws the same `ModelPackageError`s):
+ * this thread reads the manifest and the files the analysis needs, the new thread reads and checks
+ * the graphs and opens their sessions. Returns once the sessions are ready.
  */
 export async function loadModelPackageInThread(dir: string, options: LoadOptions = {}): Promise<ThreadedModelPackage> {
+  const parts = await readModelPackage(dir, { graphs: false });
   const worker = new Worker(threadBootstrap(), { eval: true, workerData: { dir, options } });
-  const pending = new Map<number, { resolve: (a: ImageAnalysis[]) => void; reject: (e: Error) => void }>();
+  const pending = new Map<number, { resolve: (reply: ThreadReply) => void; reject: (e: Error) => void }>();
   let nextId = 1;
   let closing = false;
   let gone: Error | undefined;
@@ -69,34 +86,42 @@ export async function loadModelPackageInThread(dir: string, options: LoadOptions
     });
     exited.then(() => reject(gone), reject);
   });
+  if (ready.sha256 !== parts.sha256) {
+    closing = true;
+    worker.postMessage({ type: 'close' } satisfies ThreadRequest);
+    await exited.catch(() => undefined);
+    throw new ModelPackageError(`manifest.json: changed while the package was loading (${parts.sha256} here, ${ready.sha256} in the model thread)`);
+  }
 
   worker.on('message', (reply: ThreadReply) => {
-    if (reply.type !== 'result' && reply.type !== 'failed') return;
+    if (reply.type !== 'vision-result' && reply.type !== 'text-result' && reply.type !== 'failed') return;
     const p = pending.get(reply.id);
     if (!p) return;
     pending.delete(reply.id);
-    if (reply.type === 'result') p.resolve(reply.analyses);
-    else p.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name }));
+    if (reply.type === 'failed') p.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name }));
+    else p.resolve(reply);
   });
 
-  return {
-    manifest: ready.manifest,
-    sha256: ready.sha256,
+  function call(request: Extract<ThreadRequest, { id: number }>): Promise<ThreadReply> {
+    if (gone) return Promise.reject(gone);
+    return new Promise((resolve, reject) => {
+      pending.set(request.id, { resolve, reject });
+      worker.postMessage(request);
+    });
+  }
+
+  const engine: ModelEngine = {
     executionProvider: ready.executionProvider,
     fallback: ready.fallback,
-    scope: ready.scope,
-    hasOodDetector: ready.hasOodDetector,
-    exited,
-    analyse(images: PresentationImage[]): Promise<ImageAnalysis[]> {
-      if (gone) return Promise.reject(gone);
-      if (images.length === 0) return Promise.resolve([]);
-      const id = nextId++;
-      return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        worker.postMessage({ type: 'analyse', id, images } satisfies ThreadRequest);
-      });
+    async vision(input) {
+      const reply = (await call({ type: 'vision', id: nextId++, input: toWire(input) })) as Extract<ThreadReply, { type: 'vision-result' }>;
+      return { outputs: Object.fromEntries(Object.entries(reply.outputs).map(([name, t]) => [name, fromWire(t)])), ms: reply.ms };
     },
-    async close(): Promise<void> {
+    async text(from) {
+      const reply = (await call({ type: 'text', id: nextId++, from: toWire(from) })) as Extract<ThreadReply, { type: 'text-result' }>;
+      return { texts: reply.texts, ms: reply.ms };
+    },
+    async close() {
       if (!gone && !closing) {
         closing = true;
         worker.postMessage({ type: 'close' } satisfies ThreadRequest);
@@ -104,4 +129,5 @@ export async function loadModelPackageInThread(dir: string, options: LoadOptions
       await exited.catch(() => undefined);
     },
   };
+  return { ...modelPackageOf(parts, engine), exited };
 }

@@ -26,7 +26,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Queue, Worker } from 'bullmq';
+import { Worker } from 'node:worker_threads';
+import { Queue, Worker as QueueWorker } from 'bullmq';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import {
@@ -41,6 +42,7 @@ import { referenceModelDir } from '@cxr/model-reference-cxr';
 import { generatePhantom, toUint16 } from '@cxr/phantom';
 import { ObjectStore, createRequestConnection } from '@cxr/platform';
 import { loadConfig } from '../src/config.ts';
+import type { LaneData, LaneResult } from './bare-lane.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -224,32 +226,39 @@ async function measureBare(model: ModelPackage, images: PresentationImage[], bat
   return rows;
 }
 
+/** The bare ceiling for `parallel` worker processes: images/s summed over the lanes, and CPU ms per image. */
+interface BareLanes { lanes: number; batch: number; imagesPerSecond: number; cpuMsPerImage: number }
+
 /**
- * The bare ceiling for `parallel` worker processes: as many sessions of the same graph (each with
- * the worker's intra-op threads), each in its own loop of session.run (and decode) at `batch`, all at
- * once in this process (onnxruntime-node runs each call on its own libuv thread): images/s summed.
+ * As many bare lanes as worker processes (bare-lane.ts): each its own thread with its own session
+ * of the same graph (and GRU decoder) with the worker's intra-op threads, all started together,
+ * each running session.run back to back on the same preprocessed batch for BARE_SECONDS.
  */
-async function measureBareParallel(model: ModelPackage, images: PresentationImage[], batch: number, parallel: number): Promise<number> {
+async function measureBareLanes(model: ModelPackage, images: PresentationImage[], batch: number, parallel: number): Promise<BareLanes> {
   const { manifest } = model;
   const gru = gruDecoderOf(manifest);
-  const sessionOptions: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: BARE_THREADS };
   const { size, channels, into } = manifestPreprocessing(manifest);
   const perImage = channels * size * size;
   const data = new Float32Array(batch * perImage);
   for (let n = 0; n < batch; n++) await into(images[n % images.length]!, data.subarray(n * perImage, (n + 1) * perImage));
-  const feeds = { [manifest.input.name]: new ort.Tensor('float32', data, [batch, channels, size, size]) };
-  const lanes = await Promise.all(Array.from({ length: parallel }, async () => ({
-    vision: await ort.InferenceSession.create(join(MODEL_DIR, manifest.input.file), sessionOptions),
-    decoder: gru ? await ort.InferenceSession.create(join(MODEL_DIR, gru.file), sessionOptions) : undefined,
-  })));
+  const lane: LaneData = {
+    vision: join(MODEL_DIR, manifest.input.file), input: manifest.input.name, data, dims: [batch, channels, size, size],
+    decoder: gru ? { ...gru, path: join(MODEL_DIR, gru.file) } : null, threads: BARE_THREADS, seconds: BARE_SECONDS,
+  };
+  // Node 20 does not pass tsx's loader on to worker threads: each registers it before the entry.
+  const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./bare-lane.ts', import.meta.url).href)}); });`;
+  const workers = Array.from({ length: parallel }, () => new Worker(bootstrap, { eval: true, workerData: lane }));
   try {
-    const msPerImage = await Promise.all(lanes.map((lane) => timeLoop(batch, async () => {
-      const out = await lane.vision.run(feeds);
-      if (gru && lane.decoder) await decodeReports(lane.decoder, gru, out[gru.conditioning] as ort.Tensor, batch);
-    })));
-    return msPerImage.reduce((sum, ms) => sum + 1000 / ms, 0);
+    const next = (w: Worker) => new Promise<unknown>((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+    await Promise.all(workers.map(next)); // each lane warmed up
+    const results = workers.map(next) as Promise<LaneResult>[];
+    for (const w of workers) w.postMessage('go');
+    const done = await Promise.all(results);
+    const imagesPerSecond = done.reduce((sum, r) => sum + (r.calls * batch * 1000) / r.ms, 0);
+    const images = done.reduce((sum, r) => sum + r.calls * batch, 0);
+    return { lanes: parallel, batch, imagesPerSecond, cpuMsPerImage: done.reduce((sum, r) => sum + r.cpuMs, 0) / images };
   } finally {
-    await Promise.all(lanes.flatMap((lane) => [lane.vision.release(), lane.decoder?.release()]));
+    await Promise.all(workers.map((w) => w.terminate()));
   }
 }
 
@@ -318,7 +327,7 @@ async function measureFloor(
   let done = 0;
   const redis0 = await redisCpuSeconds(connection);
   const queueMain0 = threadCpuMs(process.pid);
-  const worker = new Worker<AnalysisRequest>(QUEUE_NAMES.analysis, async (job) => {
+  const worker = new QueueWorker<AnalysisRequest>(QUEUE_NAMES.analysis, async (job) => {
     await events.add('analysis-completed', { studyKey: job.data.studyKey }, { jobId: `${job.data.analysisId}.completed`, ...QUEUES.reportEvents.jobOptions });
     done++;
     return { resultKey: 'x' };
@@ -536,20 +545,19 @@ async function main(): Promise<void> {
     console.log(`bare ceiling at batch ${batches.join(', ')} (${BARE_SECONDS} s each)…`);
     // analyse() on the small analysis inputs: what the worker hands the model now.
     const bare = await measureBare(model, inputs.small, batches);
-    // Per process count of the configurations run: the same number of bare loops at once.
-    const bareByProcesses = new Map<number, number>();
-    for (const processes of [...new Set(CONFIGURATIONS.map((c) => c.processes))]) {
-      const batch = CONFIGURATIONS.find((c) => c.processes === processes)!.batch;
-      bareByProcesses.set(processes, processes === 1 ? NaN : await measureBareParallel(model, inputs.small, batch, processes));
-    }
-    await model.close();
     const bareFor = (batch: number) => bare.find((b) => b.batch === batch)!;
 
+    // Each configuration between two bare measurements with as many lanes as it has processes (the
+    // machine's speed drifts on a shared host: the configuration is compared with their mean).
     const rows: ServiceRow[] = [];
+    const bareAround: { before: BareLanes; after: BareLanes }[] = [];
     for (const [i, config] of CONFIGURATIONS.entries()) {
       console.log(`${config.name}…`);
+      const before = await measureBareLanes(model, inputs.small, config.batch, config.processes);
       rows.push(await runConfiguration(config, i, { dir, redis, s3, objects, inputs, allowWithoutOod }));
+      bareAround.push({ before, after: await measureBareLanes(model, inputs.small, config.batch, config.processes) });
     }
+    await model.close();
     console.log('floor: storage and queue alone, no worker…');
     const headlineBare = bareFor(rows[0]!.batchMaxImages);
     const floor = await measureFloor(
@@ -577,22 +585,27 @@ async function main(): Promise<void> {
       },
       bare,
       configurations: rows.map((r) => ({ ...r, overheadRatio: r.msPerImage / bareFor(r.batchMaxImages).totalMsPerImage })),
-      // Per process count: the service's images/s beside the bare loop's (one process, its batch) and their ratio.
+      // Per process count: the service's images/s beside as many bare lanes at once (the mean of the
+      // measurements just before and just after it), and their ratio.
       byProcesses: Object.fromEntries([...new Set(rows.map((r) => r.processes))].map((processes) => {
-        const r = rows.filter((row) => row.processes === processes).reduce((a, b) => (b.imagesPerSecond > a.imagesPerSecond ? b : a));
-        const bareIps = processes === 1 ? bareFor(r.batchMaxImages).imagesPerSecond : bareByProcesses.get(processes)!;
+        const i = rows.reduce((best, row, j) => (row.processes === processes && (best < 0 || row.imagesPerSecond > rows[best]!.imagesPerSecond) ? j : best), -1);
+        const r = rows[i]!;
+        const { before, after } = bareAround[i]!;
+        const bareIps = (before.imagesPerSecond + after.imagesPerSecond) / 2;
         // On a machine shared with other work, wall-clock ratios move with the neighbours' load; CPU
         // per image does much less: the bare model's against all the service's (workers, s3rver, redis).
-        const bareCpu = bareFor(r.batchMaxImages).totalMsPerImage * bareFor(r.batchMaxImages).coresBusy;
+        const bareCpu = (before.cpuMsPerImage + after.cpuMsPerImage) / 2;
         const serviceCpu = r.cpuMsPerImage.workers + r.cpuMsPerImage.s3rverAndBench + r.cpuMsPerImage.redis;
         return [processes, {
           configuration: r.name, imagesPerSecond: r.imagesPerSecond, bareImagesPerSecond: bareIps, ratioToBare: r.imagesPerSecond / bareIps, bareLoops: processes,
+          bareBefore: before.imagesPerSecond, bareAfter: after.imagesPerSecond,
           bareCpuMsPerImage: bareCpu, workerCpuMsPerImage: r.cpuMsPerImage.workers, serviceCpuMsPerImage: serviceCpu, cpuRatioToBare: bareCpu / serviceCpu,
+          workerCpuRatioToBare: bareCpu / r.cpuMsPerImage.workers,
         }];
       })),
     };
     for (const [processes, p] of Object.entries(summary.byProcesses)) {
-      console.log(`${processes} process(es): ${round(p.imagesPerSecond, 2)} images/s vs bare ${round(p.bareImagesPerSecond, 2)} → ${round(p.ratioToBare, 2)}× bare; CPU per image: bare ${round(p.bareCpuMsPerImage, 1)} ms, service ${round(p.serviceCpuMsPerImage, 1)} ms (workers ${round(p.workerCpuMsPerImage, 1)}) → ${round(p.cpuRatioToBare, 2)}× bare`);
+      console.log(`${processes} process(es): ${round(p.imagesPerSecond, 2)} images/s vs bare ${round(p.bareImagesPerSecond, 2)} (${processes} lane(s): ${round(p.bareBefore, 2)} before, ${round(p.bareAfter, 2)} after) → ${round(p.ratioToBare, 2)}× bare; CPU per image: bare ${round(p.bareCpuMsPerImage, 1)} ms, service ${round(p.serviceCpuMsPerImage, 1)} ms (workers ${round(p.workerCpuMsPerImage, 1)}) → ${round(p.cpuRatioToBare, 2)}× bare`);
     }
     console.log(`\nheadline (${headline.name}): ${round(summary.imagesPerSecond)} images/s vs bare ${round(summary.bareImagesPerSecond)} images/s → overhead ${round(summary.overheadRatio, 2)}× (goal ≤ 1.25×: ${summary.goal.met ? 'met' : 'NOT met'})`);
     if (args.out) {

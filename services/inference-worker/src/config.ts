@@ -37,14 +37,23 @@ export const envSchema = sharedEnvSchema.extend({
   /** Development only: serve a package that has no out-of-distribution detector (manifest `ood`). */
   WORKER_ALLOW_MODELS_WITHOUT_OOD: booleanSchema.default(false),
   /**
-   * Jobs in flight per process; their images are batched into shared model calls. 16 by default:
-   * with fewer, the model waits on the jobs' storage and queue round trips (4 in flight kept it
-   * about half idle; bench/README.md), and batches stay small.
+   * Jobs in flight per process; their images are batched into shared model calls. 32 by default,
+   * (WORKER_BATCHES_IN_FLIGHT + 1) full batches of 8: a batch keeps its jobs until its second graph
+   * run (text, or the inverted-image check) has had its turn behind the next batch, and a full batch
+   * must still be able to form meanwhile; with fewer the model waits on the jobs' storage and queue
+   * round trips (4 in flight kept it about half idle; bench/README.md), and batches stay small.
    */
-  WORKER_CONCURRENCY: positiveIntSchema.default(16),
+  WORKER_CONCURRENCY: positiveIntSchema.default(32),
   /** Dynamic batching: most images per model call, and longest wait for a batch to fill. */
   WORKER_BATCH_MAX_IMAGES: positiveIntSchema.max(256).default(8),
   WORKER_BATCH_MAX_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(5),
+  /**
+   * Batches handed to the model at once (a batch that is not full waits until none runs). 3 by
+   * default: the model thread always has the next batch queued while this thread finishes the last
+   * (heatmaps, templated text, storage), and a batch waiting for its second graph run does not hold
+   * the next one back.
+   */
+  WORKER_BATCHES_IN_FLIGHT: positiveIntSchema.max(8).default(3),
   /** Job lock: renewed every half of this while a job runs; a dead worker's job is retaken after it. */
   WORKER_LOCK_DURATION_MS: positiveIntSchema.default(15_000),
   WORKER_STALLED_INTERVAL_MS: positiveIntSchema.default(5_000),
@@ -66,7 +75,7 @@ export interface WorkerConfig extends SharedConfig {
   modelThread: boolean;
   allowModelsWithoutOod: boolean;
   concurrency: number;
-  batch: { maxImages: number; maxWaitMs: number };
+  batch: { maxImages: number; maxWaitMs: number; inFlight: number };
   lockDurationMs: number;
   stalledIntervalMs: number;
   shutdownGraceMs: number;
@@ -102,7 +111,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
     modelThread: e.WORKER_MODEL_THREAD,
     allowModelsWithoutOod: e.WORKER_ALLOW_MODELS_WITHOUT_OOD,
     concurrency: e.WORKER_CONCURRENCY,
-    batch: { maxImages: e.WORKER_BATCH_MAX_IMAGES, maxWaitMs: e.WORKER_BATCH_MAX_WAIT_MS },
+    batch: { maxImages: e.WORKER_BATCH_MAX_IMAGES, maxWaitMs: e.WORKER_BATCH_MAX_WAIT_MS, inFlight: e.WORKER_BATCHES_IN_FLIGHT },
     lockDurationMs: e.WORKER_LOCK_DURATION_MS,
     stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
     shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,

@@ -113,4 +113,37 @@ describe('MicroBatcher', () => {
     expect(calls.flat().sort()).toEqual([1, 2, 3, 4, 5]);
     expect(calls.every((c) => c.length <= 2)).toBe(true);
   });
+
+  test('with maxRunning 2, a full batch starts while another runs, a part-full one waits until none runs, and never more than 2 run', async () => {
+    const starts: { items: number[]; running: number }[] = [];
+    const releases: (() => void)[] = [];
+    let running = 0;
+    const batcher = new MicroBatcher<number, number>({
+      maxItems: 2, maxWaitMs: 1, maxRunning: 2,
+      run: async (items) => {
+        running++;
+        starts.push({ items, running });
+        await new Promise<void>((r) => releases.push(r));
+        running--;
+        return items;
+      },
+    });
+    const tick = () => new Promise((r) => setTimeout(r, 10));
+    const all = [batcher.submit([1, 2]), batcher.submit([3, 4]), batcher.submit([5, 6]), batcher.submit([7])];
+    await tick();
+    // Two full batches run at once; the third full one and the part-full one wait.
+    expect(starts).toEqual([{ items: [1, 2], running: 1 }, { items: [3, 4], running: 2 }]);
+    releases.shift()!();
+    await tick();
+    expect(starts[2]).toEqual({ items: [5, 6], running: 2 });
+    releases.shift()!();
+    await tick();
+    // [7] is not full: it waits while [5, 6] runs.
+    expect(starts).toHaveLength(3);
+    releases.shift()!();
+    await tick();
+    expect(starts[3]).toEqual({ items: [7], running: 1 });
+    releases.shift()!();
+    expect(await Promise.all(all)).toEqual([[1, 2], [3, 4], [5, 6], [7]]);
+  });
 });

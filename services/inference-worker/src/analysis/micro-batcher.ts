@@ -1,9 +1,11 @@
 /**
  * Dynamic batching: requests that arrive close together run as one model call. A batch is
- * flushed when it holds `maxItems` items or when the oldest request has waited `maxWaitMs`;
- * only one batch runs at a time (the model session is the shared resource), and requests that
- * arrive meanwhile form the next batch, which starts as soon as the running one ends if its
- * oldest request has already waited `maxWaitMs` (time spent behind a running batch counts).
+ * flushed when it holds `maxItems` items or when the oldest request has waited `maxWaitMs`.
+ * Up to `maxRunning` batches run at once (default 1). With 2, a full batch is handed on while
+ * another runs, so a model thread that runs batches one after the other always has the next one
+ * queued and never waits for this thread to finish the last; a batch that is not full waits until
+ * nothing runs (no small batches behind a running one), then starts at once if its oldest request
+ * has already waited `maxWaitMs` (time spent behind a running batch counts).
  * Each caller gets back exactly its own results. If a batch of several requests fails, each
  * request is re-run alone, so one bad input fails only its own job.
  */
@@ -12,6 +14,8 @@ export interface MicroBatcherOptions<I, O> {
   maxWaitMs: number;
   run: (items: I[]) => Promise<O[]>;
   onBatch?: (size: number, ms: number) => void;
+  /** Batches handed to `run` at once; default 1. */
+  maxRunning?: number;
 }
 
 interface Pending<I, O> {
@@ -26,10 +30,13 @@ export class MicroBatcher<I, O> {
   private pending: Pending<I, O>[] = [];
   private pendingItems = 0;
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private running = 0;
+  private readonly maxRunning: number;
 
   constructor(private readonly options: MicroBatcherOptions<I, O>) {
     if (options.maxItems < 1) throw new RangeError('maxItems must be at least 1');
+    this.maxRunning = options.maxRunning ?? 1;
+    if (!Number.isInteger(this.maxRunning) || this.maxRunning < 1) throw new RangeError('maxRunning must be a whole number of at least 1');
   }
 
   /** Runs `items` (one request's worth, kept together in one batch) and returns their outputs. */
@@ -43,17 +50,23 @@ export class MicroBatcher<I, O> {
   }
 
   private flushSoon(delayMs: number): void {
-    if (this.running) return; // the running batch flushes what is pending when it ends
+    // A running batch flushes what is pending when it ends; meanwhile only a full batch may start.
+    if (this.running >= this.maxRunning) return;
+    if (this.running > 0 && this.pendingItems < this.options.maxItems) return;
     if (this.timer && delayMs > 0) return;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.running = this.runBatch().finally(() => {
-        this.running = undefined;
+      if (this.pending.length === 0 || this.running >= this.maxRunning) return;
+      this.running++;
+      void this.runBatch().finally(() => {
+        this.running--;
         if (this.pending.length === 0) return;
         const waited = performance.now() - this.pending[0]!.at;
         this.flushSoon(this.pendingItems >= this.options.maxItems ? 0 : Math.max(0, this.options.maxWaitMs - waited));
       });
+      // Another full batch may start beside this one.
+      if (this.pendingItems >= this.options.maxItems) this.flushSoon(0);
     }, delayMs);
   }
 

@@ -22,7 +22,8 @@ export interface AnalysisWorkerDeps {
   /** The model in service (replaceable while jobs run: see models/model-registry.ts). */
   models: ModelSlot;
   concurrency: number;
-  batch: { maxImages: number; maxWaitMs: number };
+  /** `inFlight`: full batches handed to the model at once (default 1; see MicroBatcher's maxRunning). */
+  batch: { maxImages: number; maxWaitMs: number; inFlight?: number };
   lockDurationMs: number;
   stalledIntervalMs: number;
   logger: Logger;
@@ -54,12 +55,13 @@ export function startAnalysisWorker(deps: AnalysisWorkerDeps) {
   const batcher = new MicroBatcher<PresentationImage, ModelRun>({
     maxItems: deps.batch.maxImages,
     maxWaitMs: deps.batch.maxWaitMs,
+    maxRunning: deps.batch.inFlight ?? 1,
     run: (images) => deps.models.analyse(images),
     onBatch: (size) => batchSize.observe(size),
   });
 
   const shadowBatcher = deps.shadow
-    ? new MicroBatcher<PresentationImage, ModelRun>({ maxItems: deps.batch.maxImages, maxWaitMs: deps.batch.maxWaitMs, run: (images) => deps.shadow!.models.analyse(images) })
+    ? new MicroBatcher<PresentationImage, ModelRun>({ maxItems: deps.batch.maxImages, maxWaitMs: deps.batch.maxWaitMs, maxRunning: deps.batch.inFlight ?? 1, run: (images) => deps.shadow!.models.analyse(images) })
     : undefined;
 
   /** The shadow version on the same study version: stored apart, announced for comparison only. */
