@@ -179,8 +179,14 @@ const hfEncoderDecoderTextSchema = z.object({
   encoderFile: fileNameSchema,
   /** The encoder's output fed to the decoder as encoder_hidden_states. */
   encoderOutput: z.string().min(1).default('last_hidden_state'),
-  /** e.g. decoder_model_merged.onnx: input_ids, encoder_hidden_states, past_key_values.* → logits, present.* */
+  /**
+   * e.g. decoder_model_merged.onnx: input_ids, encoder_hidden_states, past_key_values.* → logits,
+   * present.*; with `decoderWithPastFile`, Optimum's decoder_model.onnx (no past inputs), run for the
+   * first step only.
+   */
   decoderFile: fileNameSchema,
+  /** Optimum's two-graph layout: decoder_with_past_model.onnx (input_ids, past_key_values.* → logits, present.*), run for every step after the first. */
+  decoderWithPastFile: fileNameSchema.optional(),
   tokenizer: fileNameSchema,
   /** Optional tokenizer_config.json (special tokens, clean-up). */
   tokenizerConfig: fileNameSchema.optional(),
@@ -250,7 +256,7 @@ export const modelManifestV2Schema = z
     if (m.heatmaps.method === 'cam') named.push([['heatmaps', 'weights'], m.heatmaps.weights]);
     if (m.text.decoder === 'gru') named.push([['text', 'file'], m.text.file]);
     if (m.text.decoder === 'hf-encoder-decoder') {
-      for (const key of ['encoderFile', 'decoderFile', 'tokenizer', 'tokenizerConfig', 'config', 'generationConfig', 'preprocessorConfig'] as const) {
+      for (const key of ['encoderFile', 'decoderFile', 'decoderWithPastFile', 'tokenizer', 'tokenizerConfig', 'config', 'generationConfig', 'preprocessorConfig'] as const) {
         const file = m.text[key];
         if (file !== undefined) named.push([['text', key], file]);
       }

@@ -181,7 +181,7 @@ interface Layout {
   heatmaps: { method: 'graph'; output: string; grid: number } | { method: 'cam'; featureMap: string; grid: number; weights: CamWeights };
   text:
     | { decoder: 'gru'; file: string; spec: GruDecoderSpec; conditioning: string }
-    | { decoder: 'hf'; spec: HfTextSpec; file: string; encoderFile: string; encoderOutput: string }
+    | { decoder: 'hf'; spec: HfTextSpec; file: string; withPastFile: string | null; encoderFile: string; encoderOutput: string }
     | { decoder: 'none' };
 }
 
@@ -247,7 +247,7 @@ function layoutOf(manifest: ModelManifest, files: Map<string, Uint8Array>): Layo
       text.decoder === 'gru'
         ? { decoder: 'gru', file: text.file, spec: text, conditioning: text.conditioning }
         : text.decoder === 'hf-encoder-decoder'
-          ? { decoder: 'hf', spec: text, file: text.decoderFile, encoderFile: text.encoderFile, encoderOutput: text.encoderOutput }
+          ? { decoder: 'hf', spec: text, file: text.decoderFile, withPastFile: text.decoderWithPastFile ?? null, encoderFile: text.encoderFile, encoderOutput: text.encoderOutput }
           : { decoder: 'none' },
   };
 }
@@ -259,15 +259,16 @@ export async function loadModelPackage(dir: string, options: LoadOptions = {}): 
   const visionFile = layout.visionFile;
   const decoderFile = layout.text.decoder === 'none' ? null : layout.text.file;
   const encoderFile = layout.text.decoder === 'hf' && layout.text.encoderFile !== visionFile ? layout.text.encoderFile : null;
+  const withPastFile = layout.text.decoder === 'hf' ? layout.text.withPastFile : null;
   const ood = manifest.ood ? createOodDetector(manifest.ood, files.get(manifest.ood.file)!) : null;
-  const { sessions, provider, fallback } = await createSessions(files, [...new Set([visionFile, ...(decoderFile ? [decoderFile] : []), ...(encoderFile ? [encoderFile] : [])])], options);
+  const { sessions, provider, fallback } = await createSessions(files, [...new Set([visionFile, ...(decoderFile ? [decoderFile] : []), ...(withPastFile ? [withPastFile] : []), ...(encoderFile ? [encoderFile] : [])])], options);
   const vision = sessions.get(visionFile)!;
   const decoder = decoderFile ? sessions.get(decoderFile)! : null;
   let hf: HfParts | null = null;
   try {
     checkGraph(visionFile, vision, [manifest.input], manifest.outputs.filter((o) => o.file === visionFile));
     if (decoder && layout.text.decoder === 'gru') checkGraph(decoderFile!, decoder, layout.text.spec.inputs, layout.text.spec.outputs);
-    if (decoder && layout.text.decoder === 'hf') hf = hfPartsOf(layout.text, files, decoder, encoderFile ? sessions.get(encoderFile)! : null, vision);
+    if (decoder && layout.text.decoder === 'hf') hf = hfPartsOf(layout.text, files, decoder, withPastFile ? sessions.get(withPastFile)! : null, encoderFile ? sessions.get(encoderFile)! : null, vision);
   } catch (err) {
     await Promise.all([...sessions.values()].map((s) => s.release()));
     throw err;
@@ -283,12 +284,12 @@ interface HfParts {
   output: string;
 }
 
-function hfPartsOf(spec: Extract<Layout['text'], { decoder: 'hf' }>, files: Map<string, Uint8Array>, decoder: ort.InferenceSession, encoder: ort.InferenceSession | null, vision: ort.InferenceSession): HfParts {
+function hfPartsOf(spec: Extract<Layout['text'], { decoder: 'hf' }>, files: Map<string, Uint8Array>, decoder: ort.InferenceSession, withPast: ort.InferenceSession | null, encoder: ort.InferenceSession | null, vision: ort.InferenceSession): HfParts {
   const graph = encoder ?? vision;
   const graphFile = encoder ? spec.encoderFile : 'the input graph';
   if (!graph.outputNames.includes(spec.encoderOutput)) throw new ModelPackageError(`${spec.encoderFile}: output '${spec.encoderOutput}' missing from ${graphFile} (outputs: ${graph.outputNames.join(', ')})`);
   if (encoder && encoder.inputNames.length !== 1) throw new ModelPackageError(`${spec.encoderFile}: the encoder graph must take one input (the image tensor); it takes ${encoder.inputNames.join(', ')}`);
-  return { text: createHfText(spec.spec, files, decoder), encoder: encoder ? { session: encoder, input: encoder.inputNames[0]! } : null, output: spec.encoderOutput };
+  return { text: createHfText(spec.spec, files, decoder, withPast), encoder: encoder ? { session: encoder, input: encoder.inputNames[0]! } : null, output: spec.encoderOutput };
 }
 
 function createModelPackage(
