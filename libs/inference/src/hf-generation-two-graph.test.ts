@@ -4,14 +4,21 @@
 // logits depend on every token so far (the self-attention cache) and on the encoder states (the
 // cross-attention cache). The real export is checked against transformers' generate() by the
 // importer's tests (models/importers/test/import-model.int.test.ts, tiny random ViT + GPT-2).
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ModelPackageError } from './errors.ts';
 import { cacheLayoutOf, generate, generationSettingsOf, twoGraphCacheLayoutOf } from './hf-generation.ts';
+import { loadModelPackage } from './model-package.ts';
+import type { PresentationImage } from './preprocess.ts';
 import { encodeOnnx, type OnnxGraph, type OnnxNode } from './tiny-onnx.test-support.ts';
+import { TINY, writeTinyPackage } from './tiny-package.test-support.ts';
 
 const V = 7;
-const D = 5;
+const D = 4;
 
 /** Fixed pseudo-random weights (a small LCG), so the toy decoders' tokens vary with the input. */
 function weights(n: number, seed: number): Float32Array {
@@ -97,9 +104,9 @@ describe('Optimum two-graph decoder layout', () => {
   });
 
   test.each([
-    ['greedy', { decoder_start_token_id: 0, eos_token_id: 5, max_new_tokens: 12 }, [false, true, false]],
-    ['3-beam search', { decoder_start_token_id: 0, eos_token_id: 5, max_new_tokens: 12, num_beams: 3 }, [false, false, false]],
-    ['greedy, repetition penalty and no-repeat bigrams', { decoder_start_token_id: 0, eos_token_id: 5, max_new_tokens: 12, repetition_penalty: 1.5, no_repeat_ngram_size: 2 }, [false, true, false]],
+    ['greedy', { decoder_start_token_id: 0, eos_token_id: 5, max_new_tokens: 12 }, [true, false, false]],
+    ['3-beam search', { decoder_start_token_id: 0, eos_token_id: 5, max_new_tokens: 12, num_beams: 3 }, [true, true, false]],
+    ['greedy, repetition penalty and no-repeat bigrams', { decoder_start_token_id: 0, eos_token_id: 5, max_new_tokens: 12, repetition_penalty: 1.5, no_repeat_ngram_size: 2 }, [true, true, true]],
   ])('%s: the two graphs generate the tokens the one graph does, for each image of a batch', async (_name, config, stopped) => {
     const settings = generationSettingsOf(config, 'generation_config.json');
     const enc = encoderStates(3, 4);
@@ -109,7 +116,7 @@ describe('Optimum two-graph decoder layout', () => {
     // Not a degenerate case: the images differ, and the text is more than one token repeated.
     expect(new Set(expected.ids.map((r) => r.join(','))).size).toBeGreaterThan(1);
     expect(expected.ids.some((r) => new Set(r).size > 2)).toBe(true);
-    expect(expected.stopped, 'which images stop at the stop token').toEqual(stopped);
+    expect(expected.stopped, 'which images stop at the stop token (the others run to the bound)').toEqual(stopped);
   });
 
   test('the with-past graph gets the first step\'s cross cache: dropping it would change the tokens', async () => {
@@ -137,5 +144,75 @@ describe('Optimum two-graph decoder layout', () => {
 
   test('a one-graph decoder without a cache points to decoderWithPastFile', () => {
     expect(() => cacheLayoutOf(first, 'decoder_model.onnx')).toThrow(/takes no past_key_values\.\* inputs.*name Optimum's decoder_with_past_model\.onnx as decoderWithPastFile/);
+  });
+});
+
+describe('a package with Optimum\'s two-graph decoder (text.decoderWithPastFile)', () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  });
+
+  /** The tiny CAM classifier with an encoder graph (image → [N, 4, 4] states) and the toy decoders as its text. */
+  async function textPackage(decoders: Record<string, OnnxGraph>, text: { decoderFile: string; decoderWithPastFile?: string }): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'two-graph-'));
+    dirs.push(dir);
+    const { size } = TINY;
+    const encoder: OnnxGraph = {
+      opset: 11,
+      inputs: [{ name: 'image', shape: ['N', 1, size, size] }],
+      outputs: [{ name: 'last_hidden_state', shape: ['N', 4, D] }],
+      initializers: [{ name: 'scale', dims: [1], data: new Float32Array([1 / 512]) }],
+      nodes: [
+        { op: 'AveragePool', inputs: ['image'], outputs: ['p'], attributes: [{ name: 'kernel_shape', ints: [size / 4, size / 4] }, { name: 'strides', ints: [size / 4, size / 4] }] },
+        { op: 'Mul', inputs: ['p', 'scale'], outputs: ['q'] },
+        { op: 'ReduceMean', inputs: ['q'], outputs: ['last_hidden_state'], attributes: [{ name: 'axes', ints: [1] }, { name: 'keepdims', int: 0 }] },
+      ],
+    };
+    const files: Record<string, Uint8Array> = {
+      'encoder_model.onnx': encodeOnnx(encoder),
+      ...Object.fromEntries(Object.entries(decoders).map(([name, g]) => [name, encodeOnnx(g)])),
+      'tokenizer.json': new TextEncoder().encode(JSON.stringify({ version: '1.0', added_tokens: [], normalizer: null, pre_tokenizer: { type: 'Whitespace' }, post_processor: null, decoder: null, model: { type: 'WordLevel', vocab: Object.fromEntries('abcdefg'.split('').map((t, i) => [t, i])), unk_token: 'a' } })),
+      'config.json': new TextEncoder().encode(JSON.stringify({ model_type: 'vision-encoder-decoder' })),
+      'generation_config.json': new TextEncoder().encode(JSON.stringify({ decoder_start_token_id: 0, eos_token_id: 5, max_new_tokens: 12 })),
+    };
+    for (const [name, bytes] of Object.entries(files)) await writeFile(join(dir, name), bytes);
+    await writeTinyPackage(dir, {}, (m) => {
+      for (const [name, bytes] of Object.entries(files)) m.files[name] = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
+      m.text = { decoder: 'hf-encoder-decoder', encoderFile: 'encoder_model.onnx', encoderOutput: 'last_hidden_state', tokenizer: 'tokenizer.json', config: 'config.json', generationConfig: 'generation_config.json', ...text };
+    });
+    return dir;
+  }
+
+  /** Grey images with a bright block whose place differs per image, so the encoder states differ. */
+  const images: PresentationImage[] = [0, 1, 2].map((k) => {
+    const width = 40;
+    const height = 48;
+    const data = new Uint16Array(width * height);
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data[y * width + x] = 8000 + 300 * ((x * (k + 1) + y) % 17) + (x > 8 * k && x < 8 * k + 14 && y > 10 ? 40000 : 0);
+    return { width, height, data };
+  });
+
+  test('loads, and writes for each image the text the package with the one-graph decoder writes', async () => {
+    const two = await loadModelPackage(await textPackage({ 'decoder_model.onnx': firstGraph, 'decoder_with_past_model.onnx': withPastGraph }, { decoderFile: 'decoder_model.onnx', decoderWithPastFile: 'decoder_with_past_model.onnx' }));
+    const one = await loadModelPackage(await textPackage({ 'decoder_model_merged.onnx': oneGraph }, { decoderFile: 'decoder_model_merged.onnx' }));
+    try {
+      const [a, b] = await Promise.all([two.analyse(images), one.analyse(images)]);
+      expect(a!.map((r) => r.scope.inScope)).toEqual([true, true, true]);
+      expect(a!.map((r) => r.text)).toEqual(b!.map((r) => r.text));
+      expect(new Set(a!.map((r) => r.text.findings)).size, 'the images get different texts').toBeGreaterThan(1);
+      expect(a!.every((r) => r.text.findings.length > 0)).toBe(true);
+    } finally {
+      await Promise.all([two.close(), one.close()]);
+    }
+  });
+
+  test('a with-past graph that is not the first graph\'s (its past has no present there) is refused at load, naming both files', async () => {
+    const other: OnnxGraph = { ...withPastGraph, inputs: [ids, { ...pastSelf, name: 'past_key_values.1.decoder.key' }, pastCross], nodes: [{ op: 'Identity', inputs: ['past_key_values.1.decoder.key'], outputs: ['past_key_values.0.decoder.key'] }, ...stepNodes('past_key_values.0.encoder.key')] };
+    const dir = await textPackage({ 'decoder_model.onnx': firstGraph, 'decoder_with_past_model.onnx': other }, { decoderFile: 'decoder_model.onnx', decoderWithPastFile: 'decoder_with_past_model.onnx' });
+    const err = await loadModelPackage(dir).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelPackageError);
+    expect((err as Error).message).toMatch(/^decoder_with_past_model\.onnx: input 'past_key_values\.1\.decoder\.key' has no matching output 'present\.1\.decoder\.key' in decoder_model\.onnx/);
+    expect(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')).text.decoderWithPastFile).toBe('decoder_with_past_model.onnx');
   });
 });

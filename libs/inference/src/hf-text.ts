@@ -1,7 +1,7 @@
 // Report text from a Hugging Face encoder-decoder export (manifest `text.decoder:
 // "hf-encoder-decoder"`, docs/model-package.md): the encoder's `last_hidden_state`, the decoder
-// graph with its key/value cache, or Optimum's pair of graphs (first step, with past) (hf-generation.ts), the settings of generation_config.json, and
-// tokenizer.json decoded by @huggingface/tokenizers (the tokenizer transformers.js uses). The text
+// graph with its key/value cache or Optimum's pair of graphs (first step, with past; hf-generation.ts),
+// the settings of generation_config.json, and tokenizer.json decoded by @huggingface/tokenizers (the tokenizer transformers.js uses). The text
 // splits into findings and impression at the manifest's `impressionMarker`.
 import { Tokenizer } from '@huggingface/tokenizers';
 import type * as ort from 'onnxruntime-node';
@@ -48,7 +48,7 @@ export function createHfText(spec: HfTextSpec, files: Map<string, Uint8Array>, d
   } catch (err) {
     throw new ModelPackageError(`${spec.tokenizer}: not a tokenizer @huggingface/tokenizers can read (${(err as Error).message})`, { cause: err });
   }
-  if (Boolean(spec.decoderWithPastFile) !== Boolean(withPast)) throw new ModelPackageError(`createHfText: decoderWithPastFile ${spec.decoderWithPastFile ?? '(none)'} needs its session, and only then`);
+  if (Boolean(spec.decoderWithPastFile) !== Boolean(withPast)) throw new ModelPackageError(`createHfText: text.decoderWithPastFile (${spec.decoderWithPastFile ?? 'none'}) and the with-past session go together`);
   const layout = withPast ? twoGraphCacheLayoutOf(decoder, withPast, { first: spec.decoderFile, withPast: spec.decoderWithPastFile! }) : cacheLayoutOf(decoder, spec.decoderFile);
   const sessions = withPast ? { first: decoder, withPast } : decoder;
   const vocab = (tokenizerJson as { model?: { vocab?: Record<string, number> | unknown[] } }).model?.vocab;

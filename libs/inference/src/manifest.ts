@@ -297,6 +297,8 @@ export const modelManifestV2Schema = z
       for (const name of ['token', 'hidden', 'conditioning']) if (!t.inputs.some((i) => i.name === name)) issue(`the decoder must declare an input named ${name}`, ['text', 'inputs']);
       for (const name of ['logits', 'hidden_out']) if (!t.outputs.some((o) => o.name === name)) issue(`the decoder must declare an output named ${name}`, ['text', 'outputs']);
     }
+    if (m.text.decoder === 'hf-encoder-decoder' && m.text.decoderWithPastFile === m.text.decoderFile)
+      issue('text.decoderWithPastFile must be another graph than decoderFile (Optimum\'s decoder_with_past_model.onnx beside decoder_model.onnx)', ['text', 'decoderWithPastFile']);
     if (m.text.decoder === 'hf-encoder-decoder' && m.text.encoderFile === m.input.file && !vision(m.text.encoderOutput))
       issue(`text.encoderOutput '${m.text.encoderOutput}' is not an output of the input graph ${m.input.file}`, ['text', 'encoderOutput']);
     if (m.ood) {
