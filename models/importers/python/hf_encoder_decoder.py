@@ -122,7 +122,7 @@ def processor_size(pre):
             return (side, side), 'short side to %d%s' % (size['shortest_edge'], ', centre crop %d' % side if crop else '')
     if isinstance(size, int):
         return (size, size), 'stretched to %dx%d' % (size, size)
-    return None, 'size not stated'
+    return (None, None), 'size not stated in preprocessor_config.json'
 
 
 def encoder_input(spec, enc_cfg, pre):
@@ -139,9 +139,11 @@ def encoder_input(spec, enc_cfg, pre):
     A, B = classifier_to_unit(spec['normalisation'], channels)
     a, b = unit_to_encoder(pre, channels)
     scale, shift = [ai * Ai for ai, Ai in zip(a, A)], [ai * Bi + bi for ai, Bi, bi in zip(a, B, b)]
+    resize = spec['resize']['method']
+    same_geometry = (resize == 'stretch' and how.startswith('stretched')) or (resize == 'center-crop' and 'centre crop' in how)
     note = (f"The encoder reads the classifier's input tensor ({size}x{size}, {channels} channel(s), resize {spec['resize']['method']}), converted to the "
             f"normalisation of the model's preprocessor_config.json by a per-channel scale and shift in encoder_model.onnx; the model's own image processor "
-            f"made images {how}{'' if spec['resize']['method'] == 'stretch' and how.startswith('stretched') else ' (a different geometry: its text sees the classifier view)'}.")
+            f"made images {how}{'' if same_geometry else ' (a different geometry: its text sees the classifier view)'}.")
     return scale, shift, note
 
 
@@ -355,7 +357,7 @@ def main():
     report = dict(out=out, parity=dict(onnxruntimePython=diffs, teacherForcedTokens=forced_tokens, greedyTokensEqual=greedy_equal, greedyText=tok.decode(t_ids[0].tolist()[1:])),
                   encoderInput=dict(scale=scale, shift=shift, note=input_note),
                   source=dict(kind='random-init', seed=args.seed) if args.random_init else dict(kind='save_pretrained', folder=os.path.basename(os.path.abspath(args.folder))),
-                  architecture=f'{cfg.encoder.model_type} encoder ({cfg.encoder.num_hidden_layers} layers of {cfg.encoder.hidden_size}) + {cfg.decoder.model_type} decoder ({layers} layers)',
+                  architecture=f"{cfg.encoder.model_type} encoder ({getattr(cfg.encoder, 'num_hidden_layers', '?')} layers of {getattr(cfg.encoder, 'hidden_size', '?')}) + {cfg.decoder.model_type} decoder ({layers} layers)",
                   timings=timings, randomInit=bool(args.random_init))
     print(json.dumps(report))
     if not (max(diffs.values()) <= PARITY_TOLERANCE and report['parity']['greedyTokensEqual']):
