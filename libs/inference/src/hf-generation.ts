@@ -1,5 +1,6 @@
-// Text generation with a Hugging Face decoder graph that takes and returns its key/value cache
-// (`past_key_values.*` in, `present.*` out: the layout Optimum exports and transformers.js runs),
+// Text generation with a Hugging Face decoder that takes and returns its key/value cache
+// (`past_key_values.*` in, `present.*` out: the layouts Optimum exports and transformers.js runs:
+// one merged graph, or decoder_model.onnx for the first step and decoder_with_past_model.onnx after),
 // batched over images: one session.run per generated token for the whole batch. Settings come from
 // the export's generation_config.json: greedy or beam search, max_length / max_new_tokens, the
 // stop token(s), no_repeat_ngram_size and repetition_penalty, as transformers' `generate` applies them.
@@ -64,14 +65,43 @@ export function generationSettingsOf(json: unknown, file: string): GenerationSet
   };
 }
 
-/** How the decoder graph names and shapes its cache, read from the graph itself. */
+/**
+ * The decoder graph(s) generation runs: one graph that takes its cache from the first step on (an
+ * Optimum merged graph, transformers.js's single graph), or Optimum's two-graph layout: the graph
+ * without past inputs (decoder_model.onnx) for the first step, the one with them
+ * (decoder_with_past_model.onnx) for every later step.
+ */
+export type DecoderSessions = ort.InferenceSession | { first: ort.InferenceSession; withPast: ort.InferenceSession };
+
+/** How the decoder graph(s) name and shape the cache, read from the graphs themselves. */
 export interface CacheLayout {
-  /** past input name → the present output that feeds it next step. */
+  /** past input name → the present output that feeds it next step (an output the with-past graph does not return is carried over: Optimum's cross-attention cache). */
   pairs: { past: string; present: string; dims: (number | null)[] }[];
   /** Optimum's merged graphs take a boolean `use_cache_branch`; transformers.js-style single graphs do not. */
   useCacheBranch: boolean;
   logits: string;
   vocabularySize: number | null;
+  /** `one-graph`: the first step gets empty caches; `two-graph`: it runs the graph without past inputs, whose present.* fill the cache. */
+  graphs: 'one-graph' | 'two-graph';
+}
+
+const meta = (list: readonly ort.InferenceSession.ValueMetadata[] | undefined, name: string) => list?.find((m) => m.name === name);
+
+function vocabularySizeOf(session: ort.InferenceSession): number | null {
+  const logitsMeta = meta(session.outputMetadata, 'logits');
+  const last = logitsMeta && logitsMeta.isTensor ? logitsMeta.shape[logitsMeta.shape.length - 1] : undefined;
+  return typeof last === 'number' ? last : null;
+}
+
+/** The shape of each past input: [batch, ...fixed..., sequence, ...fixed...]. */
+function pastDims(session: ort.InferenceSession, file: string, past: string): (number | null)[] {
+  const m = meta(session.inputMetadata, past);
+  const shape = m && m.isTensor ? m.shape : [];
+  if (shape.length < 3) throw new ModelPackageError(`${file}: '${past}' must declare its shape [batch, ..., sequence, ...] (it declares [${shape.join(',')}])`);
+  if (m && m.isTensor && m.type !== 'float32') throw new ModelPackageError(`${file}: '${past}' is ${m.type}; only float32 caches are run`);
+  const dims = shape.map((d, i) => (i === 0 ? null : typeof d === 'number' ? d : null));
+  if (dims.slice(1).filter((d) => d === null).length !== 1) throw new ModelPackageError(`${file}: '${past}' shape [${shape.join(',')}] must have exactly one symbolic sequence dimension after the batch`);
+  return dims;
 }
 
 /**
@@ -85,23 +115,49 @@ export function cacheLayoutOf(session: ort.InferenceSession, file: string): Cach
   const outputs = session.outputNames;
   for (const name of ['input_ids', 'encoder_hidden_states']) if (!inputs.includes(name)) throw new ModelPackageError(`${file}: input '${name}' missing from the decoder graph (inputs: ${inputs.join(', ')})`);
   if (!outputs.includes('logits')) throw new ModelPackageError(`${file}: output 'logits' missing from the decoder graph (outputs: ${outputs.join(', ')})`);
-  const meta = (list: readonly ort.InferenceSession.ValueMetadata[] | undefined, name: string) => list?.find((m) => m.name === name);
   const pairs: CacheLayout['pairs'] = [];
   for (const past of inputs.filter((n) => n.startsWith('past_key_values.'))) {
     const present = `present.${past.slice('past_key_values.'.length)}`;
     if (!outputs.includes(present)) throw new ModelPackageError(`${file}: input '${past}' has no matching output '${present}': not a decoder that returns its cache`);
-    const m = meta(session.inputMetadata, past);
-    const shape = m && m.isTensor ? m.shape : [];
-    if (shape.length < 3) throw new ModelPackageError(`${file}: '${past}' must declare its shape [batch, ..., sequence, ...] (it declares [${shape.join(',')}])`);
-    if (m && m.isTensor && m.type !== 'float32') throw new ModelPackageError(`${file}: '${past}' is ${m.type}; only float32 caches are run`);
-    const dims = shape.map((d, i) => (i === 0 ? null : typeof d === 'number' ? d : null));
-    if (dims.slice(1).filter((d) => d === null).length !== 1) throw new ModelPackageError(`${file}: '${past}' shape [${shape.join(',')}] must have exactly one symbolic sequence dimension after the batch`);
-    pairs.push({ past, present, dims });
+    pairs.push({ past, present, dims: pastDims(session, file, past) });
   }
-  if (pairs.length === 0) throw new ModelPackageError(`${file}: the decoder graph takes no past_key_values.* inputs: a decoder without a key/value cache is not run (export it with past, e.g. decoder_model_merged.onnx)`);
-  const logitsMeta = meta(session.outputMetadata, 'logits');
-  const last = logitsMeta && logitsMeta.isTensor ? logitsMeta.shape[logitsMeta.shape.length - 1] : undefined;
-  return { pairs, useCacheBranch: inputs.includes('use_cache_branch'), logits: 'logits', vocabularySize: typeof last === 'number' ? last : null };
+  if (pairs.length === 0)
+    throw new ModelPackageError(`${file}: the decoder graph takes no past_key_values.* inputs: a decoder without a key/value cache is not run (export it with past, e.g. decoder_model_merged.onnx, or name Optimum's decoder_with_past_model.onnx as decoderWithPastFile)`);
+  return { pairs, useCacheBranch: inputs.includes('use_cache_branch'), logits: 'logits', vocabularySize: vocabularySizeOf(session), graphs: 'one-graph' };
+}
+
+/**
+ * Reads the cache layout of Optimum's two-graph export. `first` (decoder_model.onnx): inputs
+ * `input_ids`, `encoder_hidden_states`, no past; outputs `logits` and `present.<suffix>` for every
+ * cache tensor. `withPast` (decoder_with_past_model.onnx): inputs `input_ids`, `past_key_values.<suffix>`
+ * (and `encoder_hidden_states` if it takes them); outputs `logits` and `present.<suffix>` for the
+ * tensors it updates (the self-attention's); the rest (the cross-attention's `.encoder.*`) are kept
+ * from the first step, as transformers.js and Optimum's ORTModel do.
+ */
+export function twoGraphCacheLayoutOf(first: ort.InferenceSession, withPast: ort.InferenceSession, files: { first: string; withPast: string }): CacheLayout {
+  const known = (n: string) => n === 'input_ids' || n === 'encoder_hidden_states' || n.startsWith('past_key_values.');
+  for (const [session, file] of [[first, files.first], [withPast, files.withPast]] as const) {
+    if (!session.inputNames.includes('input_ids')) throw new ModelPackageError(`${file}: input 'input_ids' missing from the decoder graph (inputs: ${session.inputNames.join(', ')})`);
+    if (!session.outputNames.includes('logits')) throw new ModelPackageError(`${file}: output 'logits' missing from the decoder graph (outputs: ${session.outputNames.join(', ')})`);
+    const unknown = session.inputNames.filter((n) => !known(n));
+    if (unknown.length > 0) throw new ModelPackageError(`${file}: inputs ${unknown.join(', ')} are not fed by this loader (it feeds input_ids, encoder_hidden_states and past_key_values.*)`);
+  }
+  if (!first.inputNames.includes('encoder_hidden_states')) throw new ModelPackageError(`${files.first}: input 'encoder_hidden_states' missing from the first-step decoder graph (inputs: ${first.inputNames.join(', ')})`);
+  const firstPast = first.inputNames.filter((n) => n.startsWith('past_key_values.'));
+  if (firstPast.length > 0) throw new ModelPackageError(`${files.first}: the first-step graph takes ${firstPast[0]}: name the graph without past inputs (Optimum's decoder_model.onnx) as decoderFile`);
+  const pairs: CacheLayout['pairs'] = [];
+  for (const past of withPast.inputNames.filter((n) => n.startsWith('past_key_values.'))) {
+    const present = `present.${past.slice('past_key_values.'.length)}`;
+    if (!first.outputNames.includes(present)) throw new ModelPackageError(`${files.withPast}: input '${past}' has no matching output '${present}' in ${files.first}: not the first step of this decoder`);
+    pairs.push({ past, present, dims: pastDims(withPast, files.withPast, past) });
+  }
+  if (pairs.length === 0) throw new ModelPackageError(`${files.withPast}: the with-past decoder graph takes no past_key_values.* inputs`);
+  const stray = withPast.outputNames.filter((n) => n.startsWith('present.') && !pairs.some((p) => p.present === n));
+  if (stray.length > 0) throw new ModelPackageError(`${files.withPast}: outputs ${stray.join(', ')} have no matching past_key_values.* input`);
+  const vocabularySize = vocabularySizeOf(first) ?? vocabularySizeOf(withPast);
+  const other = vocabularySizeOf(withPast);
+  if (vocabularySize !== null && other !== null && other !== vocabularySize) throw new ModelPackageError(`${files.withPast}: ${other} logits, but ${files.first} has ${vocabularySize}: not the same decoder`);
+  return { pairs, useCacheBranch: false, logits: 'logits', vocabularySize, graphs: 'two-graph' };
 }
 
 export interface Generated {
@@ -124,14 +180,28 @@ function emptyCache(layout: CacheLayout, rows: number): Cache {
   return { tensors };
 }
 
-/** The cache for the next step from this step's outputs; `rows` picks (and reorders) batch rows for beam search. */
-function nextCache(layout: CacheLayout, out: ort.InferenceSession.OnnxValueMapType, rows: number[] | null): Cache {
+/**
+ * The cache for the next step from this step's outputs (a tensor the step did not return is the
+ * previous step's, e.g. the cross-attention cache of Optimum's with-past graph); `rows` picks (and
+ * reorders) batch rows for beam search.
+ */
+function nextCache(layout: CacheLayout, out: ort.InferenceSession.OnnxValueMapType, previous: Cache | null, rows: number[] | null): Cache {
   const tensors = new Map<string, ort.Tensor>();
   for (const { past, present } of layout.pairs) {
-    const t = out[present] as ort.Tensor;
+    const t = (out[present] as ort.Tensor | undefined) ?? previous?.tensors.get(past);
+    if (!t) throw new ModelPackageError(`the decoder step returned no '${present}' and there is no earlier one to keep`);
     tensors.set(past, rows ? tensorRows(t, rows) : t);
   }
   return { tensors };
+}
+
+/** The first step's cache: empty tensors for a one-graph decoder, none for the two-graph one (its first graph takes no past). */
+const firstCache = (layout: CacheLayout, rows: number): Cache | null => (layout.graphs === 'one-graph' ? emptyCache(layout, rows) : null);
+
+function sessionsFor(graphs: DecoderSessions, layout: CacheLayout): { first: ort.InferenceSession; withPast: ort.InferenceSession } {
+  const pair = 'withPast' in graphs;
+  if (pair !== (layout.graphs === 'two-graph')) throw new Error(`generate: a ${layout.graphs} cache layout needs ${layout.graphs === 'two-graph' ? 'the first-step and with-past sessions' : 'one decoder session'}`);
+  return pair ? graphs : { first: graphs, withPast: graphs };
 }
 
 /** Encoder states [N, T, d] repeated `times` per row (beam search runs num_beams rows per image). */
@@ -178,13 +248,12 @@ interface StepResult {
   V: number;
 }
 
-async function step(session: ort.InferenceSession, layout: CacheLayout, tokens: number[], encoder: ort.Tensor, cache: Cache, first: boolean): Promise<StepResult> {
+async function step(session: ort.InferenceSession, layout: CacheLayout, tokens: number[], encoder: ort.Tensor, cache: Cache | null, first: boolean): Promise<StepResult> {
   const rows = tokens.length;
-  const feeds: Record<string, ort.Tensor> = {
-    input_ids: new ort.Tensor('int64', BigInt64Array.from(tokens, (t) => BigInt(t)), [rows, 1]),
-    encoder_hidden_states: encoder,
-  };
-  for (const [name, t] of cache.tensors) feeds[name] = t;
+  const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', BigInt64Array.from(tokens, (t) => BigInt(t)), [rows, 1]) };
+  // Optimum's with-past graph takes the cross-attention cache instead of the encoder states.
+  if (session.inputNames.includes('encoder_hidden_states')) feeds.encoder_hidden_states = encoder;
+  if (cache) for (const [name, t] of cache.tensors) feeds[name] = t;
   if (layout.useCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', new Uint8Array([first ? 0 : 1]), [1]);
   const out = await session.run(feeds);
   const logits = out[layout.logits] as ort.Tensor;
@@ -197,19 +266,22 @@ async function step(session: ort.InferenceSession, layout: CacheLayout, tokens: 
 }
 
 /** Greedy or beam search, as the settings say, for a batch of encoder states [N, T, d]. */
-export async function generate(session: ort.InferenceSession, layout: CacheLayout, encoder: ort.Tensor, settings: GenerationSettings): Promise<Generated> {
-  return settings.numBeams > 1 ? beamSearch(session, layout, encoder, settings) : greedy(session, layout, encoder, settings);
+export async function generate(decoder: DecoderSessions, layout: CacheLayout, encoder: ort.Tensor, settings: GenerationSettings): Promise<Generated> {
+  const sessions = sessionsFor(decoder, layout);
+  return settings.numBeams > 1 ? beamSearch(sessions, layout, encoder, settings) : greedy(sessions, layout, encoder, settings);
 }
 
-async function greedy(session: ort.InferenceSession, layout: CacheLayout, encoder: ort.Tensor, g: GenerationSettings): Promise<Generated> {
+type Sessions = ReturnType<typeof sessionsFor>;
+
+async function greedy(sessions: Sessions, layout: CacheLayout, encoder: ort.Tensor, g: GenerationSettings): Promise<Generated> {
   const N = encoder.dims[0]!;
   const stop = new Set(g.stopTokens);
   const sequences: number[][] = Array.from({ length: N }, () => [g.startToken]);
   const stopped: boolean[] = new Array<boolean>(N).fill(false);
   let tokens = new Array<number>(N).fill(g.startToken);
-  let cache = emptyCache(layout, N);
+  let cache = firstCache(layout, N);
   for (let t = 0; t < g.maxNewTokens; t++) {
-    const { out, scores, V } = await step(session, layout, tokens, encoder, cache, t === 0);
+    const { out, scores, V } = await step(t === 0 ? sessions.first : sessions.withPast, layout, tokens, encoder, cache, t === 0);
     tokens = tokens.map((_, n) => {
       if (stopped[n]) return g.stopTokens[0]!;
       const row = scores.subarray(n * V, (n + 1) * V);
@@ -222,7 +294,7 @@ async function greedy(session: ort.InferenceSession, layout: CacheLayout, encode
       return best;
     });
     if (stopped.every(Boolean)) break;
-    cache = nextCache(layout, out, null);
+    cache = nextCache(layout, out, cache, null);
   }
   return { ids: sequences.map((s) => s.slice(1)), stopped };
 }
@@ -232,7 +304,7 @@ interface Hypothesis {
   score: number;
 }
 
-async function beamSearch(session: ort.InferenceSession, layout: CacheLayout, encoder: ort.Tensor, g: GenerationSettings): Promise<Generated> {
+async function beamSearch(sessions: Sessions, layout: CacheLayout, encoder: ort.Tensor, g: GenerationSettings): Promise<Generated> {
   const N = encoder.dims[0]!;
   const B = g.numBeams;
   const stop = new Set(g.stopTokens);
@@ -244,9 +316,9 @@ async function beamSearch(session: ort.InferenceSession, layout: CacheLayout, en
   const done: boolean[] = new Array<boolean>(N).fill(false);
   const normalised = (score: number, length: number): number => score / length ** g.lengthPenalty;
   let tokens = beams.map((b) => b[b.length - 1]!);
-  let cache = emptyCache(layout, N * B);
+  let cache = firstCache(layout, N * B);
   for (let t = 0; t < g.maxNewTokens; t++) {
-    const { out, scores, V } = await step(session, layout, tokens, enc, cache, t === 0);
+    const { out, scores, V } = await step(t === 0 ? sessions.first : sessions.withPast, layout, tokens, enc, cache, t === 0);
     const nextBeams: number[][] = [];
     const nextScores: number[] = [];
     const origin: number[] = [];
@@ -295,7 +367,7 @@ async function beamSearch(session: ort.InferenceSession, layout: CacheLayout, en
     beamScores = Float64Array.from(nextScores);
     if (done.every(Boolean)) break;
     tokens = beams.map((b) => b[b.length - 1]!);
-    cache = nextCache(layout, out, origin);
+    cache = nextCache(layout, out, cache, origin);
   }
   const ids: number[][] = [];
   const stopped: boolean[] = [];

@@ -1,12 +1,12 @@
 // Report text from a Hugging Face encoder-decoder export (manifest `text.decoder:
 // "hf-encoder-decoder"`, docs/model-package.md): the encoder's `last_hidden_state`, the decoder
-// graph with its key/value cache (hf-generation.ts), the settings of generation_config.json, and
-// tokenizer.json decoded by @huggingface/tokenizers (the tokenizer transformers.js uses). The text
+// graph with its key/value cache or Optimum's pair of graphs (first step, with past; hf-generation.ts),
+// the settings of generation_config.json, and tokenizer.json decoded by @huggingface/tokenizers (the tokenizer transformers.js uses). The text
 // splits into findings and impression at the manifest's `impressionMarker`.
 import { Tokenizer } from '@huggingface/tokenizers';
 import type * as ort from 'onnxruntime-node';
 import { ModelPackageError } from './errors.ts';
-import { cacheLayoutOf, generate, generationSettingsOf, type CacheLayout, type GenerationSettings } from './hf-generation.ts';
+import { cacheLayoutOf, generate, generationSettingsOf, twoGraphCacheLayoutOf, type CacheLayout, type GenerationSettings } from './hf-generation.ts';
 import type { ModelManifestV2 } from './manifest.ts';
 import type { DecodedText } from './text-decoder.ts';
 
@@ -35,7 +35,8 @@ export function splitAtMarker(text: string, marker: string | undefined): { findi
   return { findings: clean.slice(0, at).trim(), impression: clean.slice(at + marker.length).trim() };
 }
 
-export function createHfText(spec: HfTextSpec, files: Map<string, Uint8Array>, decoder: ort.InferenceSession): HfText {
+/** `withPast`: the session of `spec.decoderWithPastFile` (Optimum's two-graph layout), null when the spec names none. */
+export function createHfText(spec: HfTextSpec, files: Map<string, Uint8Array>, decoder: ort.InferenceSession, withPast: ort.InferenceSession | null = null): HfText {
   const config = jsonFile(files, spec.config);
   if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new ModelPackageError(`${spec.config}: not a JSON object`);
   const settings = generationSettingsOf(jsonFile(files, spec.generationConfig), spec.generationConfig);
@@ -47,7 +48,9 @@ export function createHfText(spec: HfTextSpec, files: Map<string, Uint8Array>, d
   } catch (err) {
     throw new ModelPackageError(`${spec.tokenizer}: not a tokenizer @huggingface/tokenizers can read (${(err as Error).message})`, { cause: err });
   }
-  const layout = cacheLayoutOf(decoder, spec.decoderFile);
+  if (Boolean(spec.decoderWithPastFile) !== Boolean(withPast)) throw new ModelPackageError(`createHfText: text.decoderWithPastFile (${spec.decoderWithPastFile ?? 'none'}) and the with-past session go together`);
+  const layout = withPast ? twoGraphCacheLayoutOf(decoder, withPast, { first: spec.decoderFile, withPast: spec.decoderWithPastFile! }) : cacheLayoutOf(decoder, spec.decoderFile);
+  const sessions = withPast ? { first: decoder, withPast } : decoder;
   const vocab = (tokenizerJson as { model?: { vocab?: Record<string, number> | unknown[] } }).model?.vocab;
   const vocabSize = vocab && typeof vocab === 'object' ? Object.keys(vocab).length : null;
   if (layout.vocabularySize !== null && vocabSize !== null && vocabSize > layout.vocabularySize)
@@ -58,7 +61,7 @@ export function createHfText(spec: HfTextSpec, files: Map<string, Uint8Array>, d
     settings,
     layout,
     async decode(encoderStates) {
-      const { ids, stopped } = await generate(decoder, layout, encoderStates, settings);
+      const { ids, stopped } = await generate(sessions, layout, encoderStates, settings);
       return ids.map((row, n) => ({ ...splitAtMarker(tokenizer.decode(row, { skip_special_tokens: true }), spec.impressionMarker), complete: stopped[n]! }));
     },
   };

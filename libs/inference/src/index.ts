@@ -13,5 +13,5 @@ export { createOodDetector, fitOodStatistics, thresholdForFalseFlagRate, oodSpec
 export { decodePresentationPng, inputCoversModel, readAnalysisInput } from './analysis-image-input.ts';
 export { classActivationMaps, parseCamWeights, type CamWeights } from './cam.ts';
 export { templatedText, TEMPLATED_NORMAL_IMPRESSION, type TemplatedFinding } from './templated-text.ts';
-export { applyRepetitionPenalty, banRepeatedNgrams, cacheLayoutOf, generate, generationConfigSchema, generationSettingsOf, type CacheLayout, type Generated, type GenerationSettings } from './hf-generation.ts';
+export { applyRepetitionPenalty, banRepeatedNgrams, cacheLayoutOf, generate, generationConfigSchema, generationSettingsOf, twoGraphCacheLayoutOf, type CacheLayout, type DecoderSessions, type Generated, type GenerationSettings } from './hf-generation.ts';
 export { createHfText, splitAtMarker, type HfText, type HfTextSpec } from './hf-text.ts';

@@ -179,8 +179,14 @@ const hfEncoderDecoderTextSchema = z.object({
   encoderFile: fileNameSchema,
   /** The encoder's output fed to the decoder as encoder_hidden_states. */
   encoderOutput: z.string().min(1).default('last_hidden_state'),
-  /** e.g. decoder_model_merged.onnx: input_ids, encoder_hidden_states, past_key_values.* → logits, present.* */
+  /**
+   * e.g. decoder_model_merged.onnx: input_ids, encoder_hidden_states, past_key_values.* → logits,
+   * present.*; with `decoderWithPastFile`, Optimum's decoder_model.onnx (no past inputs), run for the
+   * first step only.
+   */
   decoderFile: fileNameSchema,
+  /** Optimum's two-graph layout: decoder_with_past_model.onnx (input_ids, past_key_values.* → logits, present.*), run for every step after the first. */
+  decoderWithPastFile: fileNameSchema.optional(),
   tokenizer: fileNameSchema,
   /** Optional tokenizer_config.json (special tokens, clean-up). */
   tokenizerConfig: fileNameSchema.optional(),
@@ -250,7 +256,7 @@ export const modelManifestV2Schema = z
     if (m.heatmaps.method === 'cam') named.push([['heatmaps', 'weights'], m.heatmaps.weights]);
     if (m.text.decoder === 'gru') named.push([['text', 'file'], m.text.file]);
     if (m.text.decoder === 'hf-encoder-decoder') {
-      for (const key of ['encoderFile', 'decoderFile', 'tokenizer', 'tokenizerConfig', 'config', 'generationConfig', 'preprocessorConfig'] as const) {
+      for (const key of ['encoderFile', 'decoderFile', 'decoderWithPastFile', 'tokenizer', 'tokenizerConfig', 'config', 'generationConfig', 'preprocessorConfig'] as const) {
         const file = m.text[key];
         if (file !== undefined) named.push([['text', key], file]);
       }
@@ -291,6 +297,8 @@ export const modelManifestV2Schema = z
       for (const name of ['token', 'hidden', 'conditioning']) if (!t.inputs.some((i) => i.name === name)) issue(`the decoder must declare an input named ${name}`, ['text', 'inputs']);
       for (const name of ['logits', 'hidden_out']) if (!t.outputs.some((o) => o.name === name)) issue(`the decoder must declare an output named ${name}`, ['text', 'outputs']);
     }
+    if (m.text.decoder === 'hf-encoder-decoder' && m.text.decoderWithPastFile === m.text.decoderFile)
+      issue('text.decoderWithPastFile must be another graph than decoderFile (Optimum\'s decoder_with_past_model.onnx beside decoder_model.onnx)', ['text', 'decoderWithPastFile']);
     if (m.text.decoder === 'hf-encoder-decoder' && m.text.encoderFile === m.input.file && !vision(m.text.encoderOutput))
       issue(`text.encoderOutput '${m.text.encoderOutput}' is not an output of the input graph ${m.input.file}`, ['text', 'encoderOutput']);
     if (m.ood) {

@@ -99,7 +99,7 @@ async function createSessions(
  */
 export async function createLocalEngine(parts: PackageParts, options: LoadOptions = {}): Promise<ModelEngine> {
   const { manifest, layout, files, graphs } = parts;
-  const names = [...new Set([graphs.vision, graphs.decoder, graphs.encoder].filter((f): f is string => f !== null))];
+  const names = [...new Set([graphs.vision, graphs.decoder, graphs.decoderWithPast, graphs.encoder].filter((f): f is string => f !== null))];
   for (const name of names) if (!files.has(name)) throw new Error(`${name}: not read (readModelPackage with graphs: false)`);
   const { sessions, provider, fallback } = await createSessions(files, names, options);
   const vision = sessions.get(graphs.vision)!;
@@ -113,7 +113,7 @@ export async function createLocalEngine(parts: PackageParts, options: LoadOption
       text = (conditioning) => decodeReports(decoder, spec, conditioning, conditioning.dims[0]!);
     }
     if (decoder && layout.text.decoder === 'hf') {
-      const hf = hfPartsOf(layout.text, files, decoder, graphs.encoder ? sessions.get(graphs.encoder)! : null, vision);
+      const hf = hfPartsOf(layout.text, files, decoder, graphs.decoderWithPast ? sessions.get(graphs.decoderWithPast)! : null, graphs.encoder ? sessions.get(graphs.encoder)! : null, vision);
       text = async (from) => {
         const states = hf.encoder ? ((await hf.encoder.session.run({ [hf.encoder.input]: from }))[hf.output] as ort.Tensor) : from;
         return hf.text.decode(states);
@@ -156,10 +156,10 @@ interface HfParts {
   output: string;
 }
 
-function hfPartsOf(spec: Extract<PackageParts['layout']['text'], { decoder: 'hf' }>, files: Map<string, Uint8Array>, decoder: ort.InferenceSession, encoder: ort.InferenceSession | null, vision: ort.InferenceSession): HfParts {
+function hfPartsOf(spec: Extract<PackageParts['layout']['text'], { decoder: 'hf' }>, files: Map<string, Uint8Array>, decoder: ort.InferenceSession, withPast: ort.InferenceSession | null, encoder: ort.InferenceSession | null, vision: ort.InferenceSession): HfParts {
   const graph = encoder ?? vision;
   const graphFile = encoder ? spec.encoderFile : 'the input graph';
   if (!graph.outputNames.includes(spec.encoderOutput)) throw new ModelPackageError(`${spec.encoderFile}: output '${spec.encoderOutput}' missing from ${graphFile} (outputs: ${graph.outputNames.join(', ')})`);
   if (encoder && encoder.inputNames.length !== 1) throw new ModelPackageError(`${spec.encoderFile}: the encoder graph must take one input (the image tensor); it takes ${encoder.inputNames.join(', ')}`);
-  return { text: createHfText(spec.spec, files, decoder), encoder: encoder ? { session: encoder, input: encoder.inputNames[0]! } : null, output: spec.encoderOutput };
+  return { text: createHfText(spec.spec, files, decoder, withPast), encoder: encoder ? { session: encoder, input: encoder.inputNames[0]! } : null, output: spec.encoderOutput };
 }

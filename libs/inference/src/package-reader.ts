@@ -69,7 +69,7 @@ export interface Layout {
   heatmaps: { method: 'graph'; output: string; grid: number } | { method: 'cam'; featureMap: string; grid: number; weights: CamWeights };
   text:
     | { decoder: 'gru'; file: string; spec: GruDecoderSpec; conditioning: string }
-    | { decoder: 'hf'; spec: HfTextSpec; file: string; encoderFile: string; encoderOutput: string }
+    | { decoder: 'hf'; spec: HfTextSpec; file: string; withPastFile: string | null; encoderFile: string; encoderOutput: string }
     | { decoder: 'none' };
 }
 
@@ -135,7 +135,7 @@ function layoutOf(manifest: ModelManifest, files: Map<string, Uint8Array>): Layo
       text.decoder === 'gru'
         ? { decoder: 'gru', file: text.file, spec: text, conditioning: text.conditioning }
         : text.decoder === 'hf-encoder-decoder'
-          ? { decoder: 'hf', spec: text, file: text.decoderFile, encoderFile: text.encoderFile, encoderOutput: text.encoderOutput }
+          ? { decoder: 'hf', spec: text, file: text.decoderFile, withPastFile: text.decoderWithPastFile ?? null, encoderFile: text.encoderFile, encoderOutput: text.encoderOutput }
           : { decoder: 'none' },
   };
 }
@@ -150,7 +150,7 @@ export interface PackageParts {
   /** The verified files by name (without the ONNX graphs when read with `graphs: false`). */
   files: Map<string, Uint8Array>;
   /** The ONNX graphs the engine opens: the vision graph, then the decoder and encoder when there are. */
-  graphs: { vision: string; decoder: string | null; encoder: string | null };
+  graphs: { vision: string; decoder: string | null; decoderWithPast: string | null; encoder: string | null };
 }
 
 /**
@@ -160,7 +160,7 @@ export interface PackageParts {
 export async function readModelPackage(dir: string, options: { graphs?: boolean } = {}): Promise<PackageParts> {
   const { manifest, bytes } = await readManifest(dir);
   const graphs = graphFilesOf(manifest);
-  const graphNames = new Set([graphs.vision, graphs.decoder, graphs.encoder].filter((f): f is string => f !== null));
+  const graphNames = new Set([graphs.vision, graphs.decoder, graphs.decoderWithPast, graphs.encoder].filter((f): f is string => f !== null));
   const files = await readVerifiedFiles(dir, manifest, options.graphs === false ? (name) => !graphNames.has(name) : () => true);
   const layout = layoutOf(manifest, files);
   const ood = manifest.ood ? createOodDetector(manifest.ood, files.get(manifest.ood.file)!) : null;
@@ -169,9 +169,9 @@ export async function readModelPackage(dir: string, options: { graphs?: boolean 
 
 function graphFilesOf(manifest: ModelManifest): PackageParts['graphs'] {
   const vision = manifest.input.file;
-  if (!isManifestV2(manifest)) return { vision, decoder: manifest.decoder.file, encoder: null };
+  if (!isManifestV2(manifest)) return { vision, decoder: manifest.decoder.file, decoderWithPast: null, encoder: null };
   const text = manifest.text;
-  if (text.decoder === 'gru') return { vision, decoder: text.file, encoder: null };
-  if (text.decoder === 'hf-encoder-decoder') return { vision, decoder: text.decoderFile, encoder: text.encoderFile !== vision ? text.encoderFile : null };
-  return { vision, decoder: null, encoder: null };
+  if (text.decoder === 'gru') return { vision, decoder: text.file, decoderWithPast: null, encoder: null };
+  if (text.decoder === 'hf-encoder-decoder') return { vision, decoder: text.decoderFile, decoderWithPast: text.decoderWithPastFile ?? null, encoder: text.encoderFile !== vision ? text.encoderFile : null };
+  return { vision, decoder: null, decoderWithPast: null, encoder: null };
 }

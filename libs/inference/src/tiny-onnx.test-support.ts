@@ -36,6 +36,8 @@ export interface OnnxValue {
   name: string;
   /** Numbers are fixed dimensions, strings symbolic ones ("N"). */
   shape: (number | string)[];
+  /** Element type, float32 unless given. */
+  type?: 'float32' | 'int64';
 }
 export interface OnnxGraph {
   inputs: OnnxValue[];
@@ -53,7 +55,7 @@ function attribute(a: Attribute): Bytes {
 
 function valueInfo(v: OnnxValue): Bytes {
   const dims = v.shape.flatMap((d) => bytes(1, typeof d === 'number' ? int(1, d) : str(2, d)));
-  const tensorType = [...int(1, 1 /* FLOAT */), ...bytes(2, dims)];
+  const tensorType = [...int(1, v.type === 'int64' ? 7 /* INT64 */ : 1 /* FLOAT */), ...bytes(2, dims)];
   return [...str(1, v.name), ...bytes(2, bytes(1, tensorType))];
 }
 

@@ -9,7 +9,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchRecord } from '@cxr/devstack/bench-record';
-import { cacheLayoutOf, decodeReports, generate, gruDecoderOf, generationSettingsOf, isManifestV2, loadModelPackage, manifestPreprocessing, modelManifestSchema, type ModelPackage, type PresentationImage } from '@cxr/inference';
+import { cacheLayoutOf, decodeReports, generate, gruDecoderOf, generationSettingsOf, isManifestV2, loadModelPackage, manifestPreprocessing, modelManifestSchema, twoGraphCacheLayoutOf, type ModelPackage, type PresentationImage } from '@cxr/inference';
 import * as ort from 'onnxruntime-node';
 import { modelDirOf } from './model-dir.ts';
 import { asPresentation, phantomFor } from './evaluate.ts';
@@ -115,6 +115,7 @@ async function textCosts(dir: string, pkg: ModelPackage, images: PresentationIma
   const opts = { executionProviders: ['cpu'], intraOpNumThreads: threads };
   const encoder = await ort.InferenceSession.create(join(dir, spec.encoderFile), opts);
   const decoder = await ort.InferenceSession.create(join(dir, spec.decoderFile), opts);
+  const withPast = spec.decoderWithPastFile ? await ort.InferenceSession.create(join(dir, spec.decoderWithPastFile), opts) : null;
   const prep = manifestPreprocessing(m);
   const per = prep.channels * prep.size * prep.size;
   const batch = new Float32Array(images.length * per);
@@ -122,7 +123,8 @@ async function textCosts(dir: string, pkg: ModelPackage, images: PresentationIma
   const pixels = new ort.Tensor('float32', batch, [images.length, prep.channels, prep.size, prep.size]);
   const states = (await encoder.run({ [encoder.inputNames[0]!]: pixels }))[spec.encoderOutput] as ort.Tensor;
   const settings = generationSettingsOf(JSON.parse(await readFile(join(dir, spec.generationConfig), 'utf8')), spec.generationConfig);
-  const layout = cacheLayoutOf(decoder, spec.decoderFile);
+  const layout = withPast ? twoGraphCacheLayoutOf(decoder, withPast, { first: spec.decoderFile, withPast: spec.decoderWithPastFile! }) : cacheLayoutOf(decoder, spec.decoderFile);
+  const decoders = withPast ? { first: decoder, withPast } : decoder;
   // transformers.js: its own sessions on the same files (the encoder included: generate() runs it).
   const { env, VisionEncoderDecoderModel, Tensor } = await import('@huggingface/transformers');
   env.allowRemoteModels = false;
@@ -133,7 +135,7 @@ async function textCosts(dir: string, pkg: ModelPackage, images: PresentationIma
   const input = new Tensor('float32', batch, [images.length, prep.channels, prep.size, prep.size]);
   const costs = await measureInterleaved(rounds, images.length, {
     ours: async () => {
-      ids = (await generate(decoder, layout, states, settings)).ids;
+      ids = (await generate(decoders, layout, states, settings)).ids;
     },
     transformersJs: async () => {
       const out = (await tjs.generate({ inputs: input })) as { tolist(): bigint[][] };
@@ -147,7 +149,7 @@ async function textCosts(dir: string, pkg: ModelPackage, images: PresentationIma
   });
   const { ours, transformersJs, encoderOnly } = costs as Record<'ours' | 'transformersJs' | 'encoderOnly', Cost>;
   await tjs.dispose();
-  await Promise.all([encoder.release(), decoder.release()]);
+  await Promise.all([encoder.release(), decoder.release(), ...(withPast ? [withPast.release()] : [])]);
   // The GRU baseline: its decoder alone on the conditioning of the same images.
   const baseDir = modelDirOf(baseline);
   const baseManifest = modelManifestSchema.parse(JSON.parse(await readFile(join(baseDir, 'manifest.json'), 'utf8')));

@@ -1,6 +1,6 @@
 """Writes a checkpoint file in a real checkpoint's layout, with random weights, for the tests.
 
-  python make_fixture.py --layout torchxrayvision-pickle|chexnet-tar|hf-save-pretrained --out <file or folder> --expected <file.f32> [--seed S]
+  python make_fixture.py --layout torchxrayvision-pickle|chexnet-tar|hf-save-pretrained --out <file or folder> --expected <file.f32> [--seed S] [--channels C]
 
 - torchxrayvision-pickle: torch.save of a whole model whose classes live in a module named
   `torchxrayvision.models` (as the release files of densenet121-res224-all are), with the
@@ -10,7 +10,8 @@
   pre-0.3 torchvision names (`denselayer1.norm.1.weight`).
 - state-dict-safetensors: a plain state_dict with torchvision's names in a .safetensors file (what a
   training script using python/densenet.py saves);
-- hf-save-pretrained: a tiny VisionEncoderDecoderModel folder as save_pretrained writes it.
+- hf-save-pretrained: a tiny VisionEncoderDecoderModel folder as save_pretrained writes it (--channels
+  input channels, 224 px), with tokenizer.json and a ViT preprocessor_config.json (mean 0.5, std 0.5).
 No real weights: random ones from --seed. --expected gets this model's own logits on the inputs
 import_model.py's parity check uses (its --seed 0), so a test can tell the weights arrived unchanged.
 """
@@ -32,6 +33,7 @@ def main():
     p.add_argument('--out', required=True)
     p.add_argument('--expected', required=True)
     p.add_argument('--seed', type=int, default=11)
+    p.add_argument('--channels', type=int, default=3, help='hf-save-pretrained: the encoder\'s input channels')
     args = p.parse_args()
     if args.layout == 'hf-save-pretrained':
         return hf_folder(args)
@@ -74,16 +76,22 @@ def main():
 
 
 def hf_folder(args):
-    """A VisionEncoderDecoderModel saved with save_pretrained (+ tokenizer.json) into --out; --expected
-    gets its encoder's output on the pixel values hf_encoder_decoder.py's parity check uses (--seed 0)."""
+    """A VisionEncoderDecoderModel saved with save_pretrained (+ tokenizer.json, preprocessor_config.json)
+    into --out; --expected gets its encoder's output on pixel_values torch.randn(2, C, 224, 224) of
+    torch.Generator seed 1, so a test can run the imported encoder on the same values."""
+    import json
     from hf_encoder_decoder import tiny_model
-    model, tok = tiny_model(args.seed)
+    model, tok = tiny_model(args.seed, args.channels, 224)
     model.save_pretrained(args.out)
     tok.save(f'{args.out}/tokenizer.json')
+    with open(f'{args.out}/preprocessor_config.json', 'w') as f:
+        json.dump(dict(image_processor_type='ViTImageProcessor', do_resize=True, size=dict(height=224, width=224), do_rescale=True, rescale_factor=1 / 255,
+                       do_normalize=True, image_mean=[0.5] * args.channels, image_std=[0.5] * args.channels), f)
     cfg = model.config.encoder
     px = torch.randn(2, cfg.num_channels, cfg.image_size, cfg.image_size, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         expected = model.encoder(pixel_values=px).last_hidden_state.numpy()
+    np.ascontiguousarray(px.numpy(), dtype='<f4').tofile(args.expected.replace('.f32', '.pixel_values.f32'))
     np.ascontiguousarray(expected, dtype='<f4').tofile(args.expected)
 
 

@@ -1,13 +1,20 @@
-// npm run model:import -- --format torchxrayvision|chexnet|hf-vision-encoder-decoder (<checkpoint or folder> | --random-init [--seed S]) --out <dir>
+// npm run model:import -- --format torchxrayvision|chexnet (<checkpoint> | --random-init [--seed S]) --out <dir>
 //                         [--id ID] [--version X.Y.Z] [--thresholds file.json]
+// npm run model:import -- --format hf-vision-encoder-decoder (<save_pretrained folder> | --random-init [--seed S]) --classifier <v2 package dir> --out <dir>
+//                         [--id ID] [--version X.Y.Z]
 // npm run model:import -- --setup        (only make the Python environment)
 // Settings: CXR_IMPORTERS_VENV (the venv, default .cache/importers-venv), CXR_IMPORTERS_SYSTEM_PYTHON
 // (the python3 that makes it). The venv is made on first use when missing.
 import { parseArgs } from 'node:util';
-import { IMPORT_FORMATS, importEncoderDecoder, ImportModelError, importModel, type ImportFormat, type ImportOptions } from './import-model.ts';
+import { importEncoderDecoder } from './import-encoder-decoder.ts';
+import { IMPORT_FORMATS, ImportModelError, importModel, type ImportFormat, type ImportOptions } from './import-model.ts';
 import { DEFAULT_VENV_DIR, probeEnv, PythonEnvError, setupEnv } from './python-env.ts';
 
-const USAGE = 'usage: npm run model:import -- --format torchxrayvision|chexnet|hf-vision-encoder-decoder (<checkpoint or folder> | --random-init [--seed S]) --out <dir> [--id ID] [--version X.Y.Z] [--thresholds file.json]\n       npm run model:import -- --setup';
+const USAGE = [
+  'usage: npm run model:import -- --format torchxrayvision|chexnet (<checkpoint> | --random-init [--seed S]) --out <dir> [--id ID] [--version X.Y.Z] [--thresholds file.json]',
+  '       npm run model:import -- --format hf-vision-encoder-decoder (<save_pretrained folder> | --random-init [--seed S]) --classifier <v2 package dir> --out <dir> [--id ID] [--version X.Y.Z]',
+  '       npm run model:import -- --setup',
+].join('\n');
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -20,6 +27,7 @@ async function main(): Promise<number> {
       id: { type: 'string' },
       version: { type: 'string' },
       thresholds: { type: 'string' },
+      classifier: { type: 'string' },
       setup: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -66,6 +74,7 @@ async function main(): Promise<number> {
     id: values.id,
     version: values.version,
     thresholds: values.thresholds,
+    classifier: values.classifier,
     python: env.python,
     log,
   };

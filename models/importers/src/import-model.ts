@@ -1,6 +1,7 @@
-// `npm run model:import`: a checkpoint (or --random-init) → a v2 model package, checked three ways:
+// `npm run model:import`: a classifier checkpoint (or --random-init) → a v2 model package, checked three ways:
 // onnxruntime (Python) and onnxruntime-node against PyTorch to 1e-4 on a few inputs, then the package
 // loaded with loadModelPackage and one synthetic phantom analysed through it, as the worker would.
+// (hf-vision-encoder-decoder: import-encoder-decoder.ts.)
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -23,6 +24,8 @@ export interface ImportOptions {
   format: ImportFormat;
   /** The checkpoint file (hf-vision-encoder-decoder: the save_pretrained folder); absent with randomInit. */
   checkpoint?: string | undefined;
+  /** hf-vision-encoder-decoder: the v2 classifier package whose vision graph, labels, thresholds, heatmaps and OOD detector the package reuses. */
+  classifier?: string | undefined;
   randomInit: boolean;
   seed?: number | undefined;
   out: string;
@@ -51,57 +54,15 @@ export interface ImportReport {
   phantom: { inScope: boolean; findings: number; positives: string[]; heatmap: { width: number; height: number } | null; text: string };
 }
 
-/** hf-vision-encoder-decoder: the Optimum-layout files, checked, but not a model package (see the README). */
-export interface EncoderDecoderReport {
-  out: string;
-  randomInit: boolean;
-  parity: { onnxruntimePython: Record<string, number>; onnxruntimeNode: ParityResult; teacherForcedTokens: number; greedyTokensEqual: boolean };
-  timings: Record<string, number>;
-  loaded: null;
-  notLoaded: string;
-}
-
 interface PythonReport {
   out: string;
   parity: { images: number; featureScale: number; onnxruntimePython: Record<string, number>; camMeanVsLogit: number };
   timings: Record<string, number>;
 }
 
-const NOT_LOADED =
-  'not a model package: a v2 package needs a classifier (scores, heatmaps) beside the text, and the v2 loader runs one decoder graph with its cache (decoder_model_merged.onnx), which this two-graph export does not make; these files are what its text section names';
-
-export async function importEncoderDecoder(options: ImportOptions): Promise<EncoderDecoderReport> {
-  const log = options.log ?? (() => {});
-  if (options.randomInit === Boolean(options.checkpoint)) throw new ImportModelError('give a model folder or --random-init, not both and not neither');
-  if (options.checkpoint && !existsSync(join(options.checkpoint, 'config.json'))) throw new ImportModelError(`${options.checkpoint}: not a save_pretrained folder (no config.json)`);
-  const out = resolve(options.out);
-  const args = [join(PYTHON_DIR, 'hf_encoder_decoder.py'), '--out', out];
-  if (options.randomInit) args.push('--random-init');
-  else args.push(resolve(options.checkpoint!));
-  if (options.seed !== undefined) args.push('--seed', String(options.seed));
-  const started = performance.now();
-  log(`exporting (hf-vision-encoder-decoder${options.randomInit ? ', random weights' : `, ${options.checkpoint}`}) to ${out}`);
-  const py = await run(options.python, args, { cwd: PYTHON_DIR, onStderr: (c) => log(c.trimEnd()) });
-  if (py.code !== 0) throw new ImportModelError(`the export failed (exit ${py.code}): ${py.stderr.trim().split('\n').filter((l) => l.startsWith('error:')).join(' ') || py.stderr.trim().split('\n').pop()}`);
-  const report = JSON.parse(py.stdout.trim().split('\n').pop() ?? '') as { parity: { onnxruntimePython: Record<string, number>; teacherForcedTokens: number; greedyTokensEqual: boolean }; timings: Record<string, number> };
-  const pythonSeconds = (performance.now() - started) / 1000;
-  const parityDir = join(out, '.parity');
-  const node = await checkParity(join(out, 'encoder_model.onnx'), parityDir, ['last_hidden_state']);
-  if (!node.pass) throw new ImportModelError(`onnxruntime-node differs from PyTorch: ${JSON.stringify(node.maxAbsDiff)} (tolerances ${JSON.stringify(node.tolerance)})`);
-  if (!options.keepParity) await rm(parityDir, { recursive: true, force: true });
-  return {
-    out,
-    randomInit: options.randomInit,
-    parity: { ...report.parity, onnxruntimeNode: node },
-    timings: { ...report.timings, pythonSeconds: round(pythonSeconds) },
-    loaded: null,
-    notLoaded: NOT_LOADED,
-  };
-}
-
 export async function importModel(options: ImportOptions): Promise<ImportReport> {
   const log = options.log ?? (() => {});
-  if (options.format === 'hf-vision-encoder-decoder') throw new ImportModelError('hf-vision-encoder-decoder: use importEncoderDecoder (it writes no model package)');
+  if (options.format === 'hf-vision-encoder-decoder') throw new ImportModelError('hf-vision-encoder-decoder: use importEncoderDecoder (import-encoder-decoder.ts)');
   if (options.randomInit === Boolean(options.checkpoint)) throw new ImportModelError('give a checkpoint file or --random-init, not both and not neither');
   if (options.checkpoint && !existsSync(options.checkpoint)) throw new ImportModelError(`${options.checkpoint}: no such file`);
   const out = resolve(options.out);
@@ -154,4 +115,4 @@ export async function importModel(options: ImportOptions): Promise<ImportReport>
   }
 }
 
-const round = (s: number): number => Math.round(s * 100) / 100;
+export const round = (s: number): number => Math.round(s * 100) / 100;
