@@ -1,6 +1,7 @@
 export { gruDecoderOf, heatmapGridOf, loadModelPackage, manifestPreprocessing, type ManifestPreprocessing, type ExecutionProvider, type FindingAnalysis, type ImageAnalysis, type LoadOptions, type ModelPackage } from './model-package.ts';
 export { ModelPackageError, ModelUnavailableError } from './errors.ts';
-export { loadModelPackageInThread, type ThreadedModelPackage } from './model-thread.ts';
+export { loadModelPackageInThread, type ThreadedModelPackage, type ThreadOptions } from './model-thread.ts';
+export { allowedCpus, currentThreadId, parseCpuList, processThreadIds, setThreadCpus, threadCpus } from './cpu-affinity.ts';
 export { findingCodesOf, labelsRead, modelManifestSchema, modelManifestV1Schema, modelManifestV2Schema, isManifestV2, tensorSpecSchema, type ModelManifest, type ModelManifestV1, type ModelManifestV2, type TensorSpec } from './manifest.ts';
 export {
   preprocess, preprocessInto, preprocessV2Into, letterboxBox, placementBox, inputToImage, imageToInput, validateImage,

@@ -3,16 +3,20 @@
 // node's session.run is synchronous, so running it here keeps the service's event loop free for
 // storage, queue and the rest of the analysis while the model computes.
 import { parentPort, workerData } from 'node:worker_threads';
+import { currentThreadId, setThreadCpus } from './cpu-affinity.ts';
 import { createLocalEngine, type LoadOptions } from './model-engine.ts';
 import { readModelPackage } from './package-reader.ts';
 import { fromWire, toWire, type ThreadReply, type ThreadRequest } from './model-thread.ts';
 
 const port = parentPort!;
-const { dir, options } = workerData as { dir: string; options: LoadOptions };
+const { dir, options, cpus } = workerData as { dir: string; options: LoadOptions; cpus: number[] | null };
 const post = (reply: ThreadReply): void => port.postMessage(reply);
 const failure = (error: unknown) => ({ name: error instanceof Error ? error.name : 'Error', message: error instanceof Error ? error.message : String(error) });
 
 try {
+  // First: the onnxruntime threads the sessions start inherit this thread's CPUs.
+  const threadId = currentThreadId();
+  if (cpus) setThreadCpus(threadId, cpus);
   const parts = await readModelPackage(dir);
   const engine = await createLocalEngine(parts, options);
   parts.files.clear();
@@ -36,7 +40,7 @@ try {
     }
     queue = queue.then(() => answer(request).then(post, (error: unknown) => post({ type: 'failed', id: request.id, error: failure(error) })));
   });
-  post({ type: 'ready', sha256: parts.sha256, executionProvider: engine.executionProvider, fallback: engine.fallback });
+  post({ type: 'ready', sha256: parts.sha256, executionProvider: engine.executionProvider, fallback: engine.fallback, threadId });
 } catch (error) {
   post({ type: 'load-failed', error: failure(error) });
   port.close();

@@ -28,7 +28,7 @@ export type ThreadRequest =
 interface SerialisedError { name: string; message: string }
 /** Messages from the thread. */
 export type ThreadReply =
-  | { type: 'ready'; sha256: string; executionProvider: ModelEngine['executionProvider']; fallback: ModelEngine['fallback'] }
+  | { type: 'ready'; sha256: string; executionProvider: ModelEngine['executionProvider']; fallback: ModelEngine['fallback']; threadId: number }
   | { type: 'load-failed'; error: SerialisedError }
   | { type: 'vision-result'; id: number; outputs: Record<string, WireTensor>; ms: number }
   | { type: 'text-result'; id: number; texts: DecodedText[]; ms: number }
@@ -40,6 +40,13 @@ export const fromWire = (w: WireTensor): ort.Tensor => new ort.Tensor(w.type as 
 export interface ThreadedModelPackage extends ModelPackage {
   /** Settles when the thread has ended: after `close()`, or with an error if it died. */
   readonly exited: Promise<void>;
+  /** The model thread's kernel thread id (Linux), e.g. to keep other threads off its CPUs. */
+  readonly threadId: number;
+}
+
+export interface ThreadOptions {
+  /** CPUs the model thread (and the onnxruntime threads it starts) runs on; default: the process's. */
+  cpus?: readonly number[];
 }
 
 /**
@@ -57,9 +64,9 @@ function threadBootstrap(): string {
  * this thread reads the manifest and the files the analysis needs, the new thread reads and checks
  * the graphs and opens their sessions. Returns once the sessions are ready.
  */
-export async function loadModelPackageInThread(dir: string, options: LoadOptions = {}): Promise<ThreadedModelPackage> {
+export async function loadModelPackageInThread(dir: string, options: LoadOptions = {}, thread: ThreadOptions = {}): Promise<ThreadedModelPackage> {
   const parts = await readModelPackage(dir, { graphs: false });
-  const worker = new Worker(threadBootstrap(), { eval: true, workerData: { dir, options } });
+  const worker = new Worker(threadBootstrap(), { eval: true, workerData: { dir, options, cpus: thread.cpus ? [...thread.cpus] : null } });
   const pending = new Map<number, { resolve: (reply: ThreadReply) => void; reject: (e: Error) => void }>();
   let nextId = 1;
   let closing = false;
@@ -129,5 +136,5 @@ export async function loadModelPackageInThread(dir: string, options: LoadOptions
       await exited.catch(() => undefined);
     },
   };
-  return { ...modelPackageOf(parts, engine), exited };
+  return { ...modelPackageOf(parts, engine), exited, threadId: ready.threadId };
 }

@@ -22,6 +22,7 @@
  *   npm run bench:worker -- --jobs 200 --out bench.json
  *   npm run bench:worker -- --model /tmp/chexnet --configs 0,2 --jobs 100 --out bench.json
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,7 +38,7 @@ import {
   DEFAULT_BUCKETS, benchRecord, freePort, startRedisServer, startS3Server, startServiceProcess, waitFor,
   type RedisServerHandle, type S3ServerHandle, type ServiceProcess,
 } from '@cxr/devstack';
-import { decodeReports, gruDecoderOf, loadModelPackage, manifestPreprocessing, type ModelPackage, type PresentationImage } from '@cxr/inference';
+import { allowedCpus, decodeReports, gruDecoderOf, loadModelPackage, processThreadIds, setThreadCpus, manifestPreprocessing, type ModelPackage, type PresentationImage } from '@cxr/inference';
 import { referenceModelDir } from '@cxr/model-reference-cxr';
 import { generatePhantom, toUint16 } from '@cxr/phantom';
 import { ObjectStore, createRequestConnection } from '@cxr/platform';
@@ -83,8 +84,14 @@ interface Configuration {
   input: 'analysis-input' | 'presentation-png';
   /** Most images per model call in this configuration (for the matching bare ceiling). */
   batch: number;
+  /**
+   * The model thread on a CPU of its own (WORKER_MODEL_CPUS: the last one), and this process (s3rver's
+   * thread included) and redis-server kept on the others while it runs, as storage and Redis run on
+   * other machines in production.
+   */
+  ownCpu?: boolean;
 }
-// With the default WORKER_CONCURRENCY (16) and WORKER_BATCH_MAX_IMAGES (8), a batch of these single-image
+// With the default WORKER_CONCURRENCY (32) and WORKER_BATCH_MAX_IMAGES (8), a batch of these single-image
 // jobs holds up to DEFAULT_BATCH (8) images: the bare ceiling of a batching configuration is taken there.
 const ALL_CONFIGURATIONS: Configuration[] = [
   { name: '1 process, batching (default)', processes: 1, env: {}, input: 'analysis-input', batch: DEFAULT_BATCH },
@@ -92,6 +99,7 @@ const ALL_CONFIGURATIONS: Configuration[] = [
   { name: '2 processes, batching (default)', processes: 2, env: {}, input: 'analysis-input', batch: DEFAULT_BATCH },
   { name: '2 processes, no batching', processes: 2, env: { WORKER_BATCH_MAX_IMAGES: '1' }, input: 'analysis-input', batch: 1 },
   { name: '1 process, batching, old jobs (presentation PNG only)', processes: 1, env: {}, input: 'presentation-png', batch: DEFAULT_BATCH },
+  { name: '1 process, batching, model on a CPU of its own', processes: 1, env: { WORKER_MODEL_CPUS: String(allowedCpus().at(-1)) }, input: 'analysis-input', batch: DEFAULT_BATCH, ownCpu: true },
 ];
 const CONFIGURATIONS = args.configs ? args.configs.split(',').map((i) => ALL_CONFIGURATIONS[Number(i)]!).filter(Boolean) : ALL_CONFIGURATIONS;
 if (CONFIGURATIONS.length === 0) throw new Error(`--configs: pick from 0..${ALL_CONFIGURATIONS.length - 1}`);
@@ -404,6 +412,12 @@ async function scrapeBatchSize(urls: string[]): Promise<number> {
   return count ? sum / count : NaN;
 }
 
+/** Puts every thread of this process (s3rver's included) and of redis-server on `cpus`. */
+function keepHarnessOn(cpus: number[], redis: RedisServerHandle): void {
+  for (const tid of processThreadIds()) setThreadCpus(tid, cpus);
+  execFileSync('taskset', ['-a', '-p', '-c', cpus.join(','), String(redis.process.pid)], { stdio: 'ignore' });
+}
+
 async function runConfiguration(
   config: Configuration, index: number,
   ctx: { dir: string; redis: RedisServerHandle; s3: S3ServerHandle; objects: ObjectStore; inputs: Awaited<ReturnType<typeof prepareInputs>>; allowWithoutOod: boolean },
@@ -434,6 +448,8 @@ async function runConfiguration(
       urls.push(url);
     }
 
+    // After the workers have started: a process started from a pinned thread inherits its CPUs.
+    if (config.ownCpu) keepHarnessOn(allowedCpus().slice(0, -1), ctx.redis);
     const cpuBefore = { workers: await scrapeCpuSeconds(urls), bench: process.cpuUsage(), redis: await redisCpuSeconds(connection) };
     const { keys, inputKeys, width, height } = ctx.inputs;
     const requests = Array.from({ length: JOBS }, (_, n) =>
@@ -479,6 +495,7 @@ async function runConfiguration(
       resultBytes: results.reduce((sum, r) => sum + Buffer.byteLength(JSON.stringify(r)), 0) / (results.length || 1),
     };
   } finally {
+    if (config.ownCpu) keepHarnessOn(allowedCpus(), ctx.redis);
     await Promise.all(workers.map((w) => w.stop(30_000)));
     await queue.obliterate({ force: true }).catch(() => undefined);
     await queue.close();
@@ -585,6 +602,12 @@ async function main(): Promise<void> {
       },
       bare,
       configurations: rows.map((r) => ({ ...r, overheadRatio: r.msPerImage / bareFor(r.batchMaxImages).totalMsPerImage })),
+      // Each configuration against the bare lanes measured just before and after it.
+      byConfiguration: rows.map((r, i) => {
+        const { before, after } = bareAround[i]!;
+        const bareIps = (before.imagesPerSecond + after.imagesPerSecond) / 2;
+        return { configuration: r.name, processes: r.processes, imagesPerSecond: r.imagesPerSecond, bareImagesPerSecond: bareIps, bareBefore: before.imagesPerSecond, bareAfter: after.imagesPerSecond, ratioToBare: r.imagesPerSecond / bareIps };
+      }),
       // Per process count: the service's images/s beside as many bare lanes at once (the mean of the
       // measurements just before and just after it), and their ratio.
       byProcesses: Object.fromEntries([...new Set(rows.map((r) => r.processes))].map((processes) => {
@@ -607,6 +630,7 @@ async function main(): Promise<void> {
     for (const [processes, p] of Object.entries(summary.byProcesses)) {
       console.log(`${processes} process(es): ${round(p.imagesPerSecond, 2)} images/s vs bare ${round(p.bareImagesPerSecond, 2)} (${processes} lane(s): ${round(p.bareBefore, 2)} before, ${round(p.bareAfter, 2)} after) → ${round(p.ratioToBare, 2)}× bare; CPU per image: bare ${round(p.bareCpuMsPerImage, 1)} ms, service ${round(p.serviceCpuMsPerImage, 1)} ms (workers ${round(p.workerCpuMsPerImage, 1)}) → ${round(p.cpuRatioToBare, 2)}× bare`);
     }
+    for (const c of summary.byConfiguration) console.log(`${c.configuration}: ${round(c.imagesPerSecond, 2)} images/s vs bare ${round(c.bareImagesPerSecond, 2)} (${round(c.bareBefore, 2)} before, ${round(c.bareAfter, 2)} after) → ${round(c.ratioToBare, 2)}× bare`);
     console.log(`\nheadline (${headline.name}): ${round(summary.imagesPerSecond)} images/s vs bare ${round(summary.bareImagesPerSecond)} images/s → overhead ${round(summary.overheadRatio, 2)}× (goal ≤ 1.25×: ${summary.goal.met ? 'met' : 'NOT met'})`);
     if (args.out) {
       const settings = { model: `${modelInfo.id}@${modelInfo.version}`, jobs: JOBS, distinctImages: IMAGE_COUNT, imageWidth: inputs.width, bareSeconds: BARE_SECONDS, configurations: CONFIGURATIONS.map((c) => c.name) };

@@ -1,6 +1,7 @@
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import { parseCpuList } from '@cxr/inference';
 import { referenceModelDir } from '@cxr/model-reference-cxr';
 import { parseModelRef, parseModelSource, type ModelRef, type ModelSource } from './models/model-ref.ts';
 import { ConfigError, booleanSchema, listSchema, parseEnv, portSchema, positiveIntSchema, sharedEnvSchema, toSharedConfig, type SharedConfig } from '@cxr/platform';
@@ -34,6 +35,11 @@ export const envSchema = sharedEnvSchema.extend({
   WORKER_INTRA_OP_THREADS: z.coerce.number().int().min(0).max(256).default(1),
   /** Run the model in a worker thread (onnxruntime-node's run blocks the event loop), so I/O overlaps inference. */
   WORKER_MODEL_THREAD: booleanSchema.default(true),
+  /**
+   * CPUs of the model's own (a CPU list: "1", "2-3"): the model thread runs on them and every other
+   * thread of the process on the rest (Linux, taskset). Unset by default: every thread may run anywhere.
+   */
+  WORKER_MODEL_CPUS: z.string().regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'a CPU list such as "1", "0,2" or "2-3"').optional(),
   /** Development only: serve a package that has no out-of-distribution detector (manifest `ood`). */
   WORKER_ALLOW_MODELS_WITHOUT_OOD: booleanSchema.default(false),
   /**
@@ -73,6 +79,8 @@ export interface WorkerConfig extends SharedConfig {
   executionProviders: ('cuda' | 'cpu')[];
   intraOpThreads: number;
   modelThread: boolean;
+  /** WORKER_MODEL_CPUS, parsed; undefined: no affinity set. */
+  modelCpus: number[] | undefined;
   allowModelsWithoutOod: boolean;
   concurrency: number;
   batch: { maxImages: number; maxWaitMs: number; inFlight: number };
@@ -84,6 +92,7 @@ export interface WorkerConfig extends SharedConfig {
 export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
   const e = parseEnv(envSchema, env);
   if (e.WORKER_MODEL && e.WORKER_MODEL_DIR) throw new ConfigError('Invalid configuration: set WORKER_MODEL (id@version from WORKER_MODEL_SOURCE) or WORKER_MODEL_DIR (a package directory), not both');
+  if (e.WORKER_MODEL_CPUS !== undefined && !e.WORKER_MODEL_THREAD) throw new ConfigError('Invalid configuration: WORKER_MODEL_CPUS needs WORKER_MODEL_THREAD=true (the CPUs are the model thread\'s)');
   let model: WorkerConfig['model'];
   let modelSource: ModelSource;
   let shadowModel: ModelRef | undefined;
@@ -109,6 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
     executionProviders: e.WORKER_EXECUTION_PROVIDERS,
     intraOpThreads: e.WORKER_INTRA_OP_THREADS,
     modelThread: e.WORKER_MODEL_THREAD,
+    modelCpus: e.WORKER_MODEL_CPUS === undefined ? undefined : parseCpuList(e.WORKER_MODEL_CPUS),
     allowModelsWithoutOod: e.WORKER_ALLOW_MODELS_WITHOUT_OOD,
     concurrency: e.WORKER_CONCURRENCY,
     batch: { maxImages: e.WORKER_BATCH_MAX_IMAGES, maxWaitMs: e.WORKER_BATCH_MAX_WAIT_MS, inFlight: e.WORKER_BATCHES_IN_FLIGHT },

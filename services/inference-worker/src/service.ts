@@ -6,6 +6,7 @@ import { ObjectStore, createMetricsRegistry, createRequestConnection, createWork
 import { createApp } from './app.ts';
 import type { WorkerConfig } from './config.ts';
 import { modelKey, watchModelKey } from './models/model-key-watcher.ts';
+import { modelCpusOf } from './models/model-cpus.ts';
 import { ModelRegistry } from './models/model-registry.ts';
 import { closeWorkers, initWorkers, type WorkerServiceWorkers } from './workers/index.ts';
 
@@ -68,15 +69,29 @@ export function createWorkerService(config: WorkerConfig, logger: Logger, option
     queueConnection.set(modelValidationKey(config.queuePrefix, name), JSON.stringify(published)).catch((error: unknown) => logger.warn({ reason: errorMessage(error) }, 'could not publish the model validation figures'));
   }
 
+  // WORKER_MODEL_CPUS: each model thread pins itself; the rest of the process is moved off its CPUs
+  // whenever a model (active or shadow) comes into service, so threads started since are moved too.
+  const modelCpus = config.modelCpus ? modelCpusOf(config.modelCpus) : undefined;
+  const modelThreads = new Map<'active' | 'shadow', number>();
+  function keepOffModelCpus(role: 'active' | 'shadow', model: ModelPackage): void {
+    if (!modelCpus) return;
+    const tid = (model as Partial<ThreadedModelPackage>).threadId;
+    if (tid !== undefined) modelThreads.set(role, tid);
+    modelCpus.keepOthersOff([...modelThreads.values()]);
+    logger.info({ modelCpus: modelCpus.model, otherCpus: modelCpus.rest, role }, 'model thread on its own CPUs');
+  }
+
   const registry = new ModelRegistry({
     store: { source: config.modelSource, cacheDir: config.modelCacheDir, objects },
     loadOptions: { executionProviders: config.executionProviders, intraOpNumThreads: config.intraOpThreads },
     thread: config.modelThread,
+    ...(modelCpus ? { threadCpus: modelCpus.model } : {}),
     warmUpImages: config.batch.maxImages,
     logger,
     metrics,
     requireOodDetector: !config.allowModelsWithoutOod,
     onActivated(model) {
+      keepOffModelCpus('active', model);
       publishScope(model);
       publishValidation(model);
       // A dead model thread cannot be brought back in this process. A thread closed because its
@@ -96,11 +111,13 @@ export function createWorkerService(config: WorkerConfig, logger: Logger, option
         store: { source: config.modelSource, cacheDir: config.modelCacheDir, objects },
         loadOptions: { executionProviders: config.executionProviders, intraOpNumThreads: config.intraOpThreads },
         thread: config.modelThread,
+        ...(modelCpus ? { threadCpus: modelCpus.model } : {}),
         warmUpImages: config.batch.maxImages,
         logger: logger.child({ shadow: true }),
         metrics: new prom.Registry(),
         requireOodDetector: !config.allowModelsWithoutOod,
         onActivated(model) {
+          keepOffModelCpus('shadow', model);
           publishValidation(model);
           shadowInfo.reset();
           shadowInfo.set({ id: model.manifest.id, version: model.manifest.version }, 1);

@@ -22,6 +22,8 @@ export interface ModelRegistryDeps {
   loadOptions: LoadOptions;
   /** Load each package in a worker thread (`loadModelPackageInThread`). */
   thread: boolean;
+  /** The model thread's CPUs (WORKER_MODEL_CPUS); any by default. */
+  threadCpus?: readonly number[];
   /** Images in the warm-up batch (the largest batch the worker will run). */
   warmUpImages: number;
   logger: Logger;
@@ -122,9 +124,9 @@ export class ModelRegistry {
   }
 
   private async load(spec: ModelSpec): Promise<ModelPackage> {
-    const { store, loadOptions, thread, warmUpImages, logger } = this.deps;
+    const { store, loadOptions, thread, threadCpus, warmUpImages, logger } = this.deps;
     const dir = spec.kind === 'dir' ? spec.dir : await resolveModelPackage(spec.ref, store);
-    const model = thread ? await loadModelPackageInThread(dir, loadOptions) : await loadModelPackage(dir, loadOptions);
+    const model = thread ? await loadModelPackageInThread(dir, loadOptions, threadCpus ? { cpus: threadCpus } : {}) : await loadModelPackage(dir, loadOptions);
     if (this.deps.requireOodDetector !== false && !model.hasOodDetector) {
       await model.close();
       throw new ModelPackageError(
