@@ -50,7 +50,7 @@ const { values: args } = parseArgs({
     jobs: { type: 'string', default: '200' },
     out: { type: 'string' },
     /** Distinct input images the jobs cycle through. */
-    images: { type: 'string', default: '8' },
+    images: { type: 'string', default: '64' },
     /** Width of the presentation images; height is 1.2× (1024 → 1024×1229, what ingest makes). */
     size: { type: 'string', default: '1024' },
     /** Seconds each bare measurement runs. */
@@ -372,6 +372,12 @@ interface ServiceRow {
   imagesPerSecond: number;
   msPerImage: number;
   meanBatchSize: number;
+  /**
+   * Share of images the model refused (scope: pixel checks or out-of-distribution). A refused image
+   * with a high out-of-distribution score costs a second run, of its inverted image (the polarity
+   * check), that the bare loop does not do.
+   */
+  outOfScopeShare: number;
   /** Per-job stage times from the result JSON (ms). `model` = the batched model call as the job saw it. */
   stagesMs: Record<string, Stats>;
   /** BullMQ: processedOn → finishedOn (the whole job in the worker) and timestamp → processedOn. */
@@ -493,6 +499,7 @@ async function runConfiguration(
       queueWaitMs: stats(jobs.map((j) => j.processedOn! - j.timestamp)),
       cpuMsPerImage,
       resultBytes: results.reduce((sum, r) => sum + Buffer.byteLength(JSON.stringify(r)), 0) / (results.length || 1),
+      outOfScopeShare: results.flatMap((r) => r.images).filter((i) => i.scope?.inScope === false).length / Math.max(1, results.flatMap((r) => r.images).length),
     };
   } finally {
     if (config.ownCpu) keepHarnessOn(allowedCpus(), ctx.redis);
@@ -516,7 +523,7 @@ function printTables(bare: BareRow[], rows: ServiceRow[], bareFor: (batch: numbe
   console.table(rows.map((r) => ({
     configuration: r.name, 'images/s': round(r.imagesPerSecond), 'ms/img': round(r.msPerImage, 1),
     'bare ms/img': round(bareFor(r.batchMaxImages).totalMsPerImage, 2), overhead: `${round(r.msPerImage / bareFor(r.batchMaxImages).totalMsPerImage, 1)}×`,
-    'mean batch': round(r.meanBatchSize, 2), failed: r.failed,
+    'mean batch': round(r.meanBatchSize, 2), 'out of scope': `${round(r.outOfScopeShare * 100, 1)}%`, failed: r.failed,
     'CPU ms/img: workers': round(r.cpuMsPerImage.workers), 's3rver+bench': round(r.cpuMsPerImage.s3rverAndBench), redis: round(r.cpuMsPerImage.redis),
   })));
   console.log('\nPer-job stage latency, mean / p50 / p95 ms (result timingsMs; job = BullMQ processedOn→finishedOn):');
