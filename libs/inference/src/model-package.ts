@@ -7,6 +7,7 @@
 // code runs in-process or with the graphs in a model thread (model-thread.ts).
 import * as ort from 'onnxruntime-node';
 import { DEFAULT_MODEL_SCOPE, type ImageScope, type ModelScope } from '@cxr/contracts';
+import { ModelUnavailableError } from './errors.ts';
 import { checkImage } from './image-checks.ts';
 import { classActivationMaps } from './cam.ts';
 import { cropHeatmap, heatmapPeak, type Heatmap } from './heatmap.ts';
@@ -127,7 +128,7 @@ export function modelPackageOf(parts: PackageParts, engine: ModelEngine): ModelP
   }
 
   async function analyse(images: PresentationImage[]): Promise<ImageAnalysis[]> {
-    if (closed) throw new Error('model package is closed');
+    if (closed) throw new ModelUnavailableError('the model package has been closed');
     const N = images.length;
     if (N === 0) return [];
     const { out, input, boxes, preprocessMs, visionMs } = await runVision(images);

@@ -61,11 +61,10 @@ function threadBootstrap(): string {
 
 /**
  * Loads `dir` with the same checks as `loadModelPackage` (it throws the same `ModelPackageError`s):
- * this thread reads the manifest and the files the analysis needs, the new thread reads and checks
- * the graphs and opens their sessions. Returns once the sessions are ready.
+ * the new thread reads and checks every file and opens the sessions, then this thread reads the
+ * manifest and the files the analysis needs. Returns once the sessions are ready.
  */
 export async function loadModelPackageInThread(dir: string, options: LoadOptions = {}, thread: ThreadOptions = {}): Promise<ThreadedModelPackage> {
-  const parts = await readModelPackage(dir, { graphs: false });
   const worker = new Worker(threadBootstrap(), { eval: true, workerData: { dir, options, cpus: thread.cpus ? [...thread.cpus] : null } });
   const pending = new Map<number, { resolve: (reply: ThreadReply) => void; reject: (e: Error) => void }>();
   let nextId = 1;
@@ -93,6 +92,17 @@ export async function loadModelPackageInThread(dir: string, options: LoadOptions
     });
     exited.then(() => reject(gone), reject);
   });
+  // The thread has checked every file (its refusal is the one in-process loading gives); this
+  // thread reads the manifest and the files the analysis needs.
+  let parts: Awaited<ReturnType<typeof readModelPackage>>;
+  try {
+    parts = await readModelPackage(dir, { graphs: false });
+  } catch (error) {
+    closing = true;
+    worker.postMessage({ type: 'close' } satisfies ThreadRequest);
+    await exited.catch(() => undefined);
+    throw error;
+  }
   if (ready.sha256 !== parts.sha256) {
     closing = true;
     worker.postMessage({ type: 'close' } satisfies ThreadRequest);
