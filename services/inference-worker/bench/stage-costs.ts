@@ -34,22 +34,30 @@ const model = await loadModelPackage(modelDir, { executionProviders: ['cpu'], in
 const bare = await ort.InferenceSession.create(join(modelDir, model.manifest.input.file), { executionProviders: ['cpu'], intraOpNumThreads: 1 });
 try {
   const objects = new ObjectStore({ endpoint: s3.endpoint, region: 'us-east-1', accessKey: s3.accessKey, secretKey: s3.secretKey });
-  const phantom = generatePhantom({ seed: 1, size: 1024, aspect: 1.2 });
-  const full = toUint16(phantom);
-  const raw = { width: phantom.width, height: phantom.height, channels: 1 as const };
-  // As ingest stores them: 16-bit grey PNG (zlib level 6) and the raw analysis input.
-  const png = await sharp(full, { raw }).toColourspace('grey16').png({ compressionLevel: 6 }).toBuffer();
-  const size = analysisInputSize(phantom.width, phantom.height);
-  const small = await sharp(full, { raw }).resize(size.width, size.height, { kernel: ANALYSIS_INPUT_RESIZE_KERNEL, fit: 'fill' }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer();
-  const input = encodeAnalysisInput({ ...size, data: new Uint16Array(small.buffer, small.byteOffset, small.length / 2) });
+  // The first phantom (seed 1, 2, ...) the package reads: an image out of its scope has no findings or heatmaps to time.
+  const prepare = async (seed: number) => {
+    const phantom = generatePhantom({ seed, size: 1024, aspect: 1.2 });
+    const full = toUint16(phantom);
+    const raw = { width: phantom.width, height: phantom.height, channels: 1 as const };
+    // As ingest stores them: 16-bit grey PNG (zlib level 6) and the raw analysis input.
+    const png = await sharp(full, { raw }).toColourspace('grey16').png({ compressionLevel: 6 }).toBuffer();
+    const size = analysisInputSize(phantom.width, phantom.height);
+    const small = await sharp(full, { raw }).resize(size.width, size.height, { kernel: ANALYSIS_INPUT_RESIZE_KERNEL, fit: 'fill' }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer();
+    const input = encodeAnalysisInput({ ...size, data: new Uint16Array(small.buffer, small.byteOffset, small.length / 2) });
+    // As the worker passes it: the scope's size check is on the image as acquired (analyse-study.ts).
+    const image = { ...readAnalysisInput(input, phantom), source: { width: phantom.width, height: phantom.height } };
+    const [analysis] = await model.analyse([image]);
+    return { phantom, png, input, image, analysis: analysis! };
+  };
+  let prepared = await prepare(1);
+  for (let seed = 2; !prepared.analysis.scope.inScope && seed <= 20; seed++) prepared = await prepare(seed);
+  const { phantom, png, input, image, analysis } = prepared;
+  const size = { width: image.width, height: image.height };
+  if (!analysis.scope.inScope) throw new Error(`the package calls phantoms 1–20 out of scope (${JSON.stringify(analysis.scope)}): no findings or heatmaps to time`);
   await objects.put(BUCKET, 'input.png', png, 'image/png');
   await objects.put(BUCKET, 'input.u16', input, 'application/octet-stream');
-  // As the worker passes it: the scope's size check is on the image as acquired (analyse-study.ts).
-  const image = { ...readAnalysisInput(input, phantom), source: { width: phantom.width, height: phantom.height } };
   const fullImage = await decodePresentationPng(png, phantom);
-  const [analysis] = await model.analyse([image]);
-  if (!analysis!.scope.inScope) throw new Error(`the package calls the benchmark phantom out of scope (${JSON.stringify(analysis!.scope)}): no findings or heatmaps to time`);
-  const heatmaps = analysis!.findings.map((f) => f.heatmap);
+  const heatmaps = analysis.findings.map((f) => f.heatmap);
   const heatmapPng = encodeHeatmapPng(heatmaps[0]!);
   const rows: { stage: string; 'ms per image': number; 'CPU ms per image': number }[] = [];
   const time = async (stage: string, fn: () => Promise<unknown>, n = 30) => {
