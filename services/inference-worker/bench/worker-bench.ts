@@ -99,7 +99,7 @@ const ALL_CONFIGURATIONS: Configuration[] = [
   { name: '2 processes, batching (default)', processes: 2, env: {}, input: 'analysis-input', batch: DEFAULT_BATCH },
   { name: '2 processes, no batching', processes: 2, env: { WORKER_BATCH_MAX_IMAGES: '1' }, input: 'analysis-input', batch: 1 },
   { name: '1 process, batching, old jobs (presentation PNG only)', processes: 1, env: {}, input: 'presentation-png', batch: DEFAULT_BATCH },
-  { name: '1 process, batching, model on a CPU of its own', processes: 1, env: { WORKER_MODEL_CPUS: String(allowedCpus().at(-1)) }, input: 'analysis-input', batch: DEFAULT_BATCH, ownCpu: true },
+  { name: '1 process, batching, model on a CPU of its own', processes: 1, env: { WORKER_MODEL_CPUS: 'last' }, input: 'analysis-input', batch: DEFAULT_BATCH, ownCpu: true },
 ];
 const CONFIGURATIONS = args.configs ? args.configs.split(',').map((i) => ALL_CONFIGURATIONS[Number(i)]!).filter(Boolean) : ALL_CONFIGURATIONS;
 if (CONFIGURATIONS.length === 0) throw new Error(`--configs: pick from 0..${ALL_CONFIGURATIONS.length - 1}`);

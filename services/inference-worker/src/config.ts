@@ -1,8 +1,8 @@
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { parseCpuList } from '@cxr/inference';
 import { referenceModelDir } from '@cxr/model-reference-cxr';
+import { parseModelCpus, type ModelCpuSpec } from './models/model-cpus.ts';
 import { parseModelRef, parseModelSource, type ModelRef, type ModelSource } from './models/model-ref.ts';
 import { ConfigError, booleanSchema, listSchema, parseEnv, portSchema, positiveIntSchema, sharedEnvSchema, toSharedConfig, type SharedConfig } from '@cxr/platform';
 
@@ -36,10 +36,12 @@ export const envSchema = sharedEnvSchema.extend({
   /** Run the model in a worker thread (onnxruntime-node's run blocks the event loop), so I/O overlaps inference. */
   WORKER_MODEL_THREAD: booleanSchema.default(true),
   /**
-   * CPUs of the model's own (a CPU list: "1", "2-3"): the model thread runs on them and every other
-   * thread of the process on the rest (Linux, taskset). Unset by default: every thread may run anywhere.
+   * CPUs of the model's own (a CPU list: "1", "2-3"; or "last" / "last:N", the last N of the CPUs the
+   * process may use, for pods whose CPU numbers are not known in advance): the model thread runs on them
+   * and every other thread of the process on the rest (Linux, taskset). Unset by default: every thread
+   * may run anywhere.
    */
-  WORKER_MODEL_CPUS: z.string().regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'a CPU list such as "1", "0,2" or "2-3"').optional(),
+  WORKER_MODEL_CPUS: z.string().regex(/^(\d+(-\d+)?(,\d+(-\d+)?)*|last(:[1-9]\d*)?)$/, 'a CPU list such as "1", "0,2" or "2-3", or "last" / "last:N" (the last N CPUs the process may use)').optional(),
   /** Development only: serve a package that has no out-of-distribution detector (manifest `ood`). */
   WORKER_ALLOW_MODELS_WITHOUT_OOD: booleanSchema.default(false),
   /**
@@ -80,7 +82,7 @@ export interface WorkerConfig extends SharedConfig {
   intraOpThreads: number;
   modelThread: boolean;
   /** WORKER_MODEL_CPUS, parsed; undefined: no affinity set. */
-  modelCpus: number[] | undefined;
+  modelCpus: ModelCpuSpec | undefined;
   allowModelsWithoutOod: boolean;
   concurrency: number;
   batch: { maxImages: number; maxWaitMs: number; inFlight: number };
@@ -118,7 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
     executionProviders: e.WORKER_EXECUTION_PROVIDERS,
     intraOpThreads: e.WORKER_INTRA_OP_THREADS,
     modelThread: e.WORKER_MODEL_THREAD,
-    modelCpus: e.WORKER_MODEL_CPUS === undefined ? undefined : parseCpuList(e.WORKER_MODEL_CPUS),
+    modelCpus: e.WORKER_MODEL_CPUS === undefined ? undefined : parseModelCpus(e.WORKER_MODEL_CPUS),
     allowModelsWithoutOod: e.WORKER_ALLOW_MODELS_WITHOUT_OOD,
     concurrency: e.WORKER_CONCURRENCY,
     batch: { maxImages: e.WORKER_BATCH_MAX_IMAGES, maxWaitMs: e.WORKER_BATCH_MAX_WAIT_MS, inFlight: e.WORKER_BATCHES_IN_FLIGHT },

@@ -7,13 +7,15 @@ import { modelCpusOf } from './model-cpus.ts';
 describe('WORKER_MODEL_CPUS', () => {
   test('refuses CPUs the process may not use, and a list that leaves none for the rest', () => {
     const allowed = allowedCpus();
-    expect(() => modelCpusOf([Math.max(...allowed) + 1])).toThrow(/may not use/);
-    expect(() => modelCpusOf(allowed)).toThrow(/leaves no CPU/);
+    expect(() => modelCpusOf({ kind: 'list', cpus: [Math.max(...allowed) + 1] })).toThrow(/may not use/);
+    expect(() => modelCpusOf({ kind: 'list', cpus: allowed })).toThrow(/leaves no CPU/);
+    expect(() => modelCpusOf({ kind: 'last', count: allowed.length })).toThrow(/leaves no CPU/);
   });
 
   test.skipIf(allowedCpus().length < 2)('moves every thread but the model threads onto the other CPUs', async () => {
     const allowed = allowedCpus();
-    const cpus = modelCpusOf([allowed[allowed.length - 1]!]);
+    const cpus = modelCpusOf({ kind: 'last', count: 1 });
+    expect(cpus.model).toEqual([allowed[allowed.length - 1]]);
     expect(cpus.rest).toEqual(allowed.slice(0, -1));
     // A thread that stands in for the model thread: it reports its id and waits.
     const stand = new Worker(`const { parentPort } = require('node:worker_threads'); const { readlinkSync } = require('node:fs');
@@ -35,11 +37,13 @@ describe('WORKER_MODEL_CPUS', () => {
 
 describe('WORKER_MODEL_CPUS in the configuration', () => {
   test('is a CPU list for the model thread; unset, no affinity is set', () => {
-    expect(loadConfig({ WORKER_MODEL_CPUS: '1,3-4' }).modelCpus).toEqual([1, 3, 4]);
+    expect(loadConfig({ WORKER_MODEL_CPUS: '1,3-4' }).modelCpus).toEqual({ kind: 'list', cpus: [1, 3, 4] });
+    expect(loadConfig({ WORKER_MODEL_CPUS: 'last' }).modelCpus).toEqual({ kind: 'last', count: 1 });
+    expect(loadConfig({ WORKER_MODEL_CPUS: 'last:2' }).modelCpus).toEqual({ kind: 'last', count: 2 });
     expect(loadConfig({}).modelCpus).toBeUndefined();
   });
   test('refuses what is not a CPU list, and CPUs for a model that runs in the main thread', () => {
-    expect(() => loadConfig({ WORKER_MODEL_CPUS: 'all' })).toThrow(/WORKER_MODEL_CPUS/);
+    for (const bad of ['all', 'last:0', 'last:', '1,']) expect(() => loadConfig({ WORKER_MODEL_CPUS: bad })).toThrow(/WORKER_MODEL_CPUS/);
     expect(() => loadConfig({ WORKER_MODEL_CPUS: '1', WORKER_MODEL_THREAD: 'false' })).toThrow(/WORKER_MODEL_THREAD/);
   });
 });

@@ -2,7 +2,16 @@
 // affinity before opening its sessions, libs/inference cpu-affinity.ts), and every other thread of
 // this process (the event loop, libuv's pool, V8's helpers, and threads they start later) is kept
 // on the rest, so storage, queue and the analysis around the model never take its core from it.
-import { allowedCpus, processThreadIds, setThreadCpus } from '@cxr/inference';
+import { allowedCpus, parseCpuList, processThreadIds, setThreadCpus } from '@cxr/inference';
+
+/** WORKER_MODEL_CPUS: CPU numbers, or the last `count` CPUs the process may use. */
+export type ModelCpuSpec = { kind: 'list'; cpus: number[] } | { kind: 'last'; count: number };
+
+export function parseModelCpus(value: string): ModelCpuSpec {
+  const last = /^last(?::(\d+))?$/.exec(value);
+  if (last) return { kind: 'last', count: last[1] ? Number(last[1]) : 1 };
+  return { kind: 'list', cpus: parseCpuList(value) };
+}
 
 export interface ModelCpus {
   /** The model threads' CPUs. */
@@ -13,9 +22,10 @@ export interface ModelCpus {
   keepOthersOff(modelThreads: readonly number[]): void;
 }
 
-/** Refuses a list that names a CPU this process may not use, or that leaves none for the rest. */
-export function modelCpusOf(model: readonly number[]): ModelCpus {
+/** The CPUs `spec` names here; refuses one this process may not use, or a spec that leaves none for the rest. */
+export function modelCpusOf(spec: ModelCpuSpec): ModelCpus {
   const allowed = allowedCpus();
+  const model = spec.kind === 'list' ? spec.cpus : allowed.slice(-spec.count);
   const outside = model.filter((c) => !allowed.includes(c));
   if (outside.length > 0) throw new Error(`WORKER_MODEL_CPUS names CPU ${outside.join(', ')}, which this process may not use (allowed: ${allowed.join(', ')})`);
   const rest = allowed.filter((c) => !model.includes(c));
